@@ -1,0 +1,88 @@
+// Command edossier-chaincode serves the e-dossier contracts as a Fabric chaincode
+// service (CCaaS). The peer dials it at the address in the package's connection.json.
+//
+// Configuration (environment, set by `edossierctl network up`):
+//
+//	CHAINCODE_ID              package ID the peer knows this chaincode by (required)
+//	CHAINCODE_SERVER_ADDRESS  listen address, e.g. 127.0.0.1:7045 (required)
+//	CHAINCODE_CONTRACT        contract set: dossier, sharing or meta (required)
+//	CHAINCODE_VERSION         version reported by meta:Version
+//	CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY  server TLS key pair (both or neither)
+//	EDOSSIER_OPERATOR_MSP     MSP ID of the platform operator
+//	EDOSSIER_DOSSIER_CHANNEL  channel of the dossier chaincode (for sharing's reads)
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+)
+
+func main() {
+	if err := run(os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "edossier-chaincode:", err)
+		os.Exit(1)
+	}
+}
+
+func run(getenv func(string) string) error {
+	cfg, err := configFrom(getenv)
+	if err != nil {
+		return err
+	}
+	cc, err := newChaincode(cfg)
+	if err != nil {
+		return err
+	}
+	srv := &shim.ChaincodeServer{
+		CCID:     cfg.ID,
+		Address:  cfg.Address,
+		CC:       cc,
+		TLSProps: shim.TLSProperties{Disabled: true},
+	}
+	if cfg.TLSCert != "" {
+		key, err := os.ReadFile(cfg.TLSKey)
+		if err != nil {
+			return err
+		}
+		cert, err := os.ReadFile(cfg.TLSCert)
+		if err != nil {
+			return err
+		}
+		srv.TLSProps = shim.TLSProperties{Key: key, Cert: cert}
+	}
+	fmt.Fprintf(os.Stderr, "edossier-chaincode %s: serving %s as %s on %s (tls %v)\n", cfg.Version, cfg.Contract, cfg.ID, cfg.Address, cfg.TLSCert != "")
+	return srv.Start()
+}
+
+type config struct {
+	ID, Address, Contract, Version string
+	TLSCert, TLSKey                string
+	OperatorMSP, DossierChannel    string
+}
+
+func configFrom(getenv func(string) string) (config, error) {
+	c := config{
+		ID: getenv("CHAINCODE_ID"), Address: getenv("CHAINCODE_SERVER_ADDRESS"), Contract: getenv("CHAINCODE_CONTRACT"),
+		Version: getenv("CHAINCODE_VERSION"), TLSCert: getenv("CHAINCODE_TLS_CERT"), TLSKey: getenv("CHAINCODE_TLS_KEY"),
+		OperatorMSP: getenv("EDOSSIER_OPERATOR_MSP"), DossierChannel: getenv("EDOSSIER_DOSSIER_CHANNEL"),
+	}
+	switch {
+	case c.ID == "":
+		return c, fmt.Errorf("CHAINCODE_ID is not set")
+	case c.Address == "":
+		return c, fmt.Errorf("CHAINCODE_SERVER_ADDRESS is not set")
+	case c.Contract == "":
+		return c, fmt.Errorf("CHAINCODE_CONTRACT is not set")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return c, fmt.Errorf("set both CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY, or neither")
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.DossierChannel == "" {
+		c.DossierChannel = "municipal"
+	}
+	return c, nil
+}

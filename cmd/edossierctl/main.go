@@ -1,0 +1,61 @@
+// Command edossierctl is the e-dossier command line: it runs the Fabric network and
+// (with later commands) administers and uses the ledger through the gateway.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and failed
+	exitUsage   = 2 // bad flags or arguments
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+type usageError struct{ error }
+
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "edossierctl:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "edossierctl",
+		Short:         "Run and use the e-dossier ledger",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Long: `edossierctl runs the e-dossier Fabric network on this machine and talks to the
+e-dossier gateway.
+
+Exit codes: 0 success, 1 the command failed, 2 bad usage.`,
+	}
+	root.AddCommand(newNetworkCmd())
+	return root
+}

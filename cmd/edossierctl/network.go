@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edossier-city/edossier/network"
+)
+
+type networkFlags struct {
+	spec, home, tools, chaincode string
+	output                       string
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newNetworkCmd() *cobra.Command {
+	f := &networkFlags{}
+	cmd := &cobra.Command{
+		Use:   "network",
+		Short: "Run the Fabric network on this machine (CAs, orderers, peers, chaincode servers)",
+		Example: `  edossierctl network up
+  edossierctl network status
+  edossierctl network down     # stop the processes, keep the ledgers
+  edossierctl network clean    # stop and remove all state`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.spec, "spec", envOr("EDOSSIER_NETWORK_SPEC", "network/network.yaml"), "network spec file (env EDOSSIER_NETWORK_SPEC)")
+	pf.StringVar(&f.home, "home", envOr("EDOSSIER_NETWORK_HOME", ".edossier/network"), "folder for the network's state (env EDOSSIER_NETWORK_HOME)")
+	pf.StringVar(&f.tools, "tools", envOr("EDOSSIER_TOOLS_DIR", ".edossier/tools"), "folder with the pinned Fabric tools (env EDOSSIER_TOOLS_DIR)")
+	pf.StringVar(&f.chaincode, "chaincode-bin", envOr("EDOSSIER_CHAINCODE_BIN", ".edossier/bin/edossier-chaincode"), "chaincode server binary (env EDOSSIER_CHAINCODE_BIN)")
+	open := func() (*network.Network, error) {
+		spec, err := network.LoadSpec(f.spec)
+		if err != nil {
+			return nil, err
+		}
+		return network.New(network.Options{Spec: spec, Home: f.home, ToolsDir: f.tools, ChaincodeBin: f.chaincode, Progress: os.Stdout})
+	}
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Bring the network up (or resume it); report status if it already runs",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			if err := n.Up(c.Context()); err != nil {
+				return err
+			}
+			return printStatus(n, "text")
+		},
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the network's processes; exit 1 unless every process runs",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			return printStatus(n, f.output)
+		},
+	}
+	status.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the processes the network started; keep crypto material and ledgers",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			if err := n.Down(); err != nil {
+				return err
+			}
+			fmt.Println("network stopped; state kept in", n.Home())
+			return nil
+		},
+	}
+	clean := &cobra.Command{
+		Use:   "clean",
+		Short: "Stop the network and remove its state folder",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			if err := n.Clean(); err != nil {
+				return err
+			}
+			fmt.Println("network removed:", n.Home())
+			return nil
+		},
+	}
+	cmd.AddCommand(up, status, down, clean)
+	return cmd
+}
+
+func printStatus(n *network.Network, format string) error {
+	st, err := n.Status()
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+	case "text":
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "PROCESS\tSTATE\tPID\tLOG")
+		for _, p := range st.Processes {
+			state, pid := "stopped", "-"
+			if p.Running {
+				state, pid = "running", fmt.Sprint(p.PID)
+			}
+			log := p.Log
+			if rel, err := filepath.Rel(".", log); err == nil && log != "" {
+				log = rel
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, state, pid, log)
+		}
+		w.Flush()
+		if st.ConnectionFile != "" {
+			fmt.Println("connection file:", st.ConnectionFile)
+		}
+	default:
+		return usageError{fmt.Errorf("unknown output format %q (text or json)", format)}
+	}
+	if !st.Ready {
+		return fmt.Errorf("network is not ready (home %s)", st.Home)
+	}
+	return nil
+}

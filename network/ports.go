@@ -1,0 +1,115 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Port layout, relative to Spec.BasePort:
+//
+//	orderer j (0..6):     base + 5j + {0 listen, 1 admin, 2 operations}
+//	organisation i:       base + 40 + 10i + {0 CA, 1 CA operations, 2 peer,
+//	                      3 peer chaincode listener, 4 peer operations,
+//	                      5.. one chaincode server per chaincode}
+const (
+	ordererBlock  = 5
+	orgOffset     = 40
+	orgBlock      = 10
+	maxChaincodes = orgBlock - 5
+)
+
+func portSpan(s *Spec) int { return orgOffset + orgBlock*len(s.Organizations) }
+
+// OrdererPorts are the ports of one orderer.
+type OrdererPorts struct{ Listen, Admin, Operations int }
+
+// OrgPorts are the ports of one organisation's CA, peer and chaincode servers.
+type OrgPorts struct {
+	CA, CAOperations, Peer, PeerChaincode, PeerOperations int
+	Chaincode                                             map[string]int // by chaincode name
+}
+
+// OrdererPorts returns the ports of orderer j.
+func (s *Spec) OrdererPorts(j int) OrdererPorts {
+	b := s.BasePort + ordererBlock*j
+	return OrdererPorts{Listen: b, Admin: b + 1, Operations: b + 2}
+}
+
+// OrgPorts returns the ports of the organisation at index i.
+func (s *Spec) OrgPorts(i int) OrgPorts {
+	b := s.BasePort + orgOffset + orgBlock*i
+	p := OrgPorts{CA: b, CAOperations: b + 1, Peer: b + 2, PeerChaincode: b + 3, PeerOperations: b + 4, Chaincode: map[string]int{}}
+	for k, cc := range s.Chaincodes {
+		p.Chaincode[cc.Name] = b + 5 + k
+	}
+	return p
+}
+
+// AllPorts lists every port the network listens on, by owner.
+func (s *Spec) AllPorts() map[int]string {
+	m := map[int]string{}
+	for j := 0; j < s.Ordering.Orderers; j++ {
+		p := s.OrdererPorts(j)
+		n := OrdererName(j)
+		m[p.Listen], m[p.Admin], m[p.Operations] = n, n+" admin", n+" operations"
+	}
+	for i, o := range s.Organizations {
+		p := s.OrgPorts(i)
+		m[p.CA], m[p.CAOperations] = "ca."+o.Name, "ca."+o.Name+" operations"
+		m[p.Peer], m[p.PeerChaincode], m[p.PeerOperations] = PeerName(o), PeerName(o)+" chaincode", PeerName(o)+" operations"
+		for cc, port := range p.Chaincode {
+			m[port] = ChaincodeServerName(cc, o)
+		}
+	}
+	return m
+}
+
+func (s *Spec) checkPorts() error {
+	if len(s.Chaincodes) > maxChaincodes {
+		return fmt.Errorf("chaincodes: %d chaincodes would clash with the next organization's ports (at most %d)", len(s.Chaincodes), maxChaincodes)
+	}
+	if s.Ordering.Orderers*ordererBlock > orgOffset {
+		return fmt.Errorf("ordering.orderers: %d orderers would clash with the organizations' ports", s.Ordering.Orderers)
+	}
+	return nil
+}
+
+// PortsInUse reports the network's ports that something already listens on.
+func (s *Spec) PortsInUse() []string {
+	var busy []string
+	all := s.AllPorts()
+	ports := make([]int, 0, len(all))
+	for p := range all {
+		ports = append(ports, p)
+	}
+	sort.Ints(ports)
+	for _, p := range ports {
+		if portOpen(p) {
+			busy = append(busy, fmt.Sprintf("%d (%s)", p, all[p]))
+		}
+	}
+	return busy
+}
+
+func portOpen(port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// Names of nodes, used in host names, paths, logs and process tables.
+
+// OrdererName is the name of orderer j.
+func OrdererName(j int) string { return fmt.Sprintf("orderer%d", j) }
+
+// PeerName is the name of an organisation's peer.
+func PeerName(o OrgSpec) string { return "peer0." + o.Name }
+
+// ChaincodeServerName is the name of an organisation's chaincode server for a chaincode.
+func ChaincodeServerName(cc string, o OrgSpec) string { return "cc-" + cc + "." + o.Name }

@@ -1,0 +1,128 @@
+package network
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+const goodSpec = `
+name: t
+basePort: 9000
+organizations:
+  - {name: operator, mspId: OpMSP, role: operator}
+  - {name: civil, mspId: CivilMSP, users: [clerk]}
+ordering: {orderers: 3}
+channels:
+  - {name: municipal}
+  - {name: datashare, batchTimeout: 250ms}
+chaincodes:
+  - {name: dossier, channel: municipal}
+  - {name: sharing, channel: datashare}
+`
+
+func TestParseSpecDefaults(t *testing.T) {
+	s, err := ParseSpec([]byte(goodSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Organizations[1].Role != RoleDepartment {
+		t.Errorf("default role = %q", s.Organizations[1].Role)
+	}
+	if got := s.Channels[0].BatchTimeout.String(); got != "100ms" {
+		t.Errorf("default batch timeout = %s", got)
+	}
+	if got := s.Channels[1].BatchTimeout.String(); got != "250ms" {
+		t.Errorf("batch timeout = %s", got)
+	}
+	if s.Chaincodes[0].Contract != "dossier" || s.Chaincodes[0].Version != "1.0" {
+		t.Errorf("chaincode defaults = %+v", s.Chaincodes[0])
+	}
+	if s.Operator().MSPID != "OpMSP" {
+		t.Errorf("operator = %+v", s.Operator())
+	}
+	// every port distinct
+	want := 3*3 + 2*(5+2)
+	if got := len(s.AllPorts()); got != want {
+		t.Errorf("distinct ports = %d, want %d", got, want)
+	}
+}
+
+func TestDefaultSpecFileIsValid(t *testing.T) {
+	s, err := LoadSpec("network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Organizations) < 3 || s.Channels[0].BatchTimeout.Seconds() >= 1 {
+		t.Fatalf("default spec: %d orgs, batch timeout %s", len(s.Organizations), s.Channels[0].BatchTimeout)
+	}
+}
+
+func TestParseSpecRefusesBadSpecs(t *testing.T) {
+	cases := []struct {
+		name, old, new, want string
+	}{
+		{"unknown channel", "{name: sharing, channel: datashare}", "{name: sharing, channel: datashar}", `unknown channel "datashar"`},
+		{"duplicate org name", "{name: civil, mspId: CivilMSP", "{name: operator, mspId: CivilMSP", `duplicate organization name "operator"`},
+		{"duplicate msp", "mspId: CivilMSP", "mspId: OpMSP", `duplicate mspId "OpMSP"`},
+		{"missing mspId", "{name: civil, mspId: CivilMSP, users: [clerk]}", "{name: civil, users: [clerk]}", "organizations[1] (civil): missing field: mspId"},
+		{"missing name", "name: t\n", "", "missing field: name"},
+		{"missing base port", "basePort: 9000", "", "missing field: basePort"},
+		{"base port too high", "basePort: 9000", "basePort: 65500", "basePort 65500"},
+		{"port clash", "{name: sharing, channel: datashare}", "{name: sharing, channel: datashare}\n  - {name: c3, channel: municipal, contract: meta}\n  - {name: c4, channel: municipal, contract: meta}\n  - {name: c5, channel: municipal, contract: meta}\n  - {name: c6, channel: municipal, contract: meta}", "would clash"},
+		{"no operator", "role: operator", "role: department", "exactly one organization must have role operator"},
+		{"unknown role", "role: operator", "role: boss", `unknown role "boss"`},
+		{"unknown field", "ordering: {orderers: 3}", "ordering: {orderers: 3, leader: 1}", "field leader not found"},
+		{"too many orderers", "orderers: 3", "orderers: 9", "ordering.orderers 9"},
+		{"bad duration", "batchTimeout: 250ms", "batchTimeout: soon", `invalid duration "soon"`},
+		{"batch timeout too long", "batchTimeout: 250ms", "batchTimeout: 1m", "batchTimeout 1m0s"},
+		{"duplicate channel", "{name: datashare, batchTimeout: 250ms}", "{name: municipal}", `duplicate channel "municipal"`},
+		{"unknown contract", "{name: dossier, channel: municipal}", "{name: dossier, channel: municipal, contract: bank}", `unknown contract "bank"`},
+		{"bad size", "{name: municipal}", "{name: municipal, absoluteMaxBytes: 10MB}", `size "10MB"`},
+		{"bad user", "users: [clerk]", "users: [admin]", `user "admin"`},
+		{"missing channel of chaincode", "{name: dossier, channel: municipal}", "{name: dossier}", "chaincodes[0] (dossier): missing field: channel"},
+		{"not yaml", "name: t", "name: [t", "invalid YAML"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(goodSpec, c.old) {
+				t.Fatalf("test case does not apply: %q", c.old)
+			}
+			_, err := ParseSpec([]byte(strings.Replace(goodSpec, c.old, c.new, 1)))
+			if err == nil {
+				t.Fatal("spec accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not name the problem %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestLoadSpecMissingFile(t *testing.T) {
+	_, err := LoadSpec("no-such-spec.yaml")
+	if err == nil || !os.IsNotExist(unwrapAll(err)) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+func TestPackageIsDeterministic(t *testing.T) {
+	a, err := tarGz(map[string][]byte{"metadata.json": []byte("{}"), "code.tar.gz": []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := tarGz(map[string][]byte{"code.tar.gz": []byte("x"), "metadata.json": []byte("{}")})
+	if string(a) != string(b) {
+		t.Fatal("same files gave different packages (package IDs would change between runs)")
+	}
+}

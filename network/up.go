@@ -1,0 +1,439 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edossier-city/edossier/network/connfile"
+)
+
+const (
+	stepCrypto   = "crypto"
+	stepGenesis  = "genesis"
+	stepDeployed = "deployed"
+)
+
+func joinStep(node, channel string) string { return "join:" + node + ":" + channel }
+
+// Up brings the network to ready: CAs, identities, channels, orderers, peers, chaincode
+// servers, chaincode definitions, connection file. Every step that is already done is
+// skipped, so Up on a running network changes nothing, Up after Down resumes with the
+// same ledgers, and Up after a crash restarts exactly the processes that are missing.
+// If a step fails, Up stops the processes it started and returns a *StepError.
+func (n *Network) Up(ctx context.Context) (err error) {
+	start := time.Now()
+	if err := n.checkBinaries(); err != nil {
+		return err
+	}
+	if err := n.lock(); err != nil {
+		return err
+	}
+	defer n.unlock()
+	if h := n.specHash(); n.state.SpecHash == "" {
+		n.state.SpecHash = h
+	} else if n.state.SpecHash != h {
+		return fmt.Errorf("the network in %s was set up from a different spec; run `edossierctl network clean` first", n.home)
+	}
+	if n.allRunning() && n.state.Steps[stepDeployed] {
+		n.say("network %s is already up (%s); nothing to do", n.spec.Name, n.home)
+		return nil
+	}
+	busy := n.foreignPorts()
+	// A process that was just killed may hold its sockets for a moment while its
+	// threads exit; give such ports a few seconds before calling them foreign.
+	for i := 0; i < 15 && len(busy) > 0; i++ {
+		time.Sleep(200 * time.Millisecond)
+		busy = n.foreignPorts()
+	}
+	if len(busy) > 0 {
+		return &StepError{Step: "check ports", Err: fmt.Errorf("ports already in use by other programs: %s", strings.Join(busy, ", "))}
+	}
+	before := map[string]bool{}
+	for name, p := range n.state.Procs {
+		if n.alive(p) {
+			before[name] = true
+		}
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		n.say("  stopping the processes this run started")
+		for name, p := range n.state.Procs {
+			if !before[name] {
+				_ = n.stopProc(p, 5*time.Second)
+				delete(n.state.Procs, name)
+			}
+		}
+		_ = n.saveState()
+	}()
+
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"render configuration", func(context.Context) error { return n.renderConfig() }},
+		{"start Fabric CAs", n.upCAs},
+		{"enroll identities from the CAs", n.upCrypto},
+		{"create channel genesis blocks", n.upGenesis},
+		{"start orderers", n.upOrderers},
+		{"join orderers to channels", n.upOrdererJoin},
+		{"wait for Raft leaders", n.waitRaftLeaders},
+		{"start peers", n.upPeers},
+		{"join peers to channels", n.upPeerJoin},
+		{"start chaincode servers", n.upChaincodeServers},
+		{"deploy chaincodes", n.upDeploy},
+		{"write connection file", func(context.Context) error { return n.writeConnectionFile() }},
+		{"check chaincodes answer on every peer", n.upCheck},
+	}
+	for i, s := range steps {
+		t := time.Now()
+		n.say("[%2d/%d] %s", i+1, len(steps), s.name)
+		if err := s.fn(ctx); err != nil {
+			se := &StepError{Step: s.name, Err: err}
+			var pe *procError
+			if errors.As(err, &pe) {
+				se.Log = pe.log
+			} else {
+				se.Log = filepath.Join(n.home, "logs")
+			}
+			return se
+		}
+		if d := time.Since(t); d > 200*time.Millisecond {
+			n.say("        done in %.1fs", d.Seconds())
+		}
+	}
+	n.say("network %s ready in %.1fs; connection file: %s", n.spec.Name, time.Since(start).Seconds(), n.ConnectionFile())
+	return nil
+}
+
+type procError struct {
+	log string
+	err error
+}
+
+func (e *procError) Error() string { return e.err.Error() }
+func (e *procError) Unwrap() error { return e.err }
+
+func (n *Network) checkBinaries() error {
+	for _, b := range []string{"peer", "orderer", "configtxgen", "fabric-ca-server", "fabric-ca-client"} {
+		if _, err := os.Stat(n.bin(b)); err != nil {
+			return fmt.Errorf("fabric tool %s not found in %s: run `make tools` first", b, filepath.Join(n.tools, "bin"))
+		}
+	}
+	if n.ccBin == "" {
+		return errors.New("no chaincode server binary given")
+	}
+	if _, err := os.Stat(n.ccBin); err != nil {
+		return fmt.Errorf("chaincode server binary: %w (run `make build`)", err)
+	}
+	return nil
+}
+
+func (n *Network) allRunning() bool {
+	for _, name := range n.expectedProcs() {
+		p, ok := n.state.Procs[name]
+		if !ok || !n.alive(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// foreignPorts lists ports that something other than this network's live processes
+// listens on.
+func (n *Network) foreignPorts() []string {
+	var busy []string
+	for port, owner := range n.spec.AllPorts() {
+		proc := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(owner, " operations"), " admin"), " chaincode")
+		if p, ok := n.state.Procs[proc]; ok && n.alive(p) {
+			continue
+		}
+		if portOpen(port) {
+			busy = append(busy, fmt.Sprintf("%d (%s)", port, owner))
+		}
+	}
+	return busy
+}
+
+func (n *Network) upCAs(ctx context.Context) error {
+	if !n.state.Steps[stepCrypto] {
+		// A set-up that failed half-way leaves identities registered in the CA
+		// databases; start the crypto over from nothing.
+		for _, o := range n.spec.Organizations {
+			if p, ok := n.state.Procs["ca."+o.Name]; ok {
+				_ = n.stopProc(p, 5*time.Second)
+				delete(n.state.Procs, "ca."+o.Name)
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(n.home, "orgs")); err != nil {
+			return err
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, o := range n.spec.Organizations {
+		name := "ca." + o.Name
+		if err := n.startIfDown(name, func() error { return n.startCA(o) }); err != nil {
+			return err
+		}
+		g.Go(func() error { return n.wrapLog(name, n.waitCA(ctx, o)) })
+	}
+	return g.Wait()
+}
+
+func (n *Network) startIfDown(name string, start func() error) error {
+	if p, ok := n.state.Procs[name]; ok && n.alive(p) {
+		return nil
+	}
+	n.say("        starting %s", name)
+	return n.wrapLog(name, start())
+}
+
+func (n *Network) wrapLog(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &procError{log: filepath.Join(n.home, "logs", name+".log"), err: err}
+}
+
+func (n *Network) upCrypto(ctx context.Context) error {
+	if n.state.Steps[stepCrypto] {
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, o := range n.spec.Organizations {
+		g.Go(func() error { return n.enrollOrg(ctx, o) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	n.state.Steps[stepCrypto] = true
+	return n.saveState()
+}
+
+func (n *Network) upGenesis(context.Context) error {
+	if n.state.Steps[stepGenesis] {
+		return nil
+	}
+	if err := n.createGenesisBlocks(); err != nil {
+		return err
+	}
+	n.state.Steps[stepGenesis] = true
+	return n.saveState()
+}
+
+func (n *Network) upOrderers(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+		name := OrdererName(j)
+		if err := n.startIfDown(name, func() error {
+			_, err := n.startProc(name, "orderer", n.bin("orderer"), nil, n.ordererEnv(j))
+			return err
+		}); err != nil {
+			return err
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrdererPorts(j).Operations)
+		g.Go(func() error {
+			if err := n.waitHTTP(ctx, name, url, 60*time.Second); err != nil {
+				return n.wrapLog(name, err)
+			}
+			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.OrdererPorts(j).Admin))
+		})
+	}
+	return g.Wait()
+}
+
+func (n *Network) upOrdererJoin(context.Context) error {
+	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+		for _, c := range n.spec.Channels {
+			key := joinStep(OrdererName(j), c.Name)
+			if n.state.Steps[key] {
+				continue
+			}
+			if err := n.joinOrderer(j, c.Name); err != nil {
+				return n.wrapLog(OrdererName(j), err)
+			}
+			n.state.Steps[key] = true
+		}
+	}
+	return n.saveState()
+}
+
+func (n *Network) upPeers(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for i, o := range n.spec.Organizations {
+		name := PeerName(o)
+		if err := n.startIfDown(name, func() error {
+			_, err := n.startProc(name, "peer", n.bin("peer"), []string{"node", "start"}, n.peerEnv(o))
+			return err
+		}); err != nil {
+			return err
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrgPorts(i).PeerOperations)
+		g.Go(func() error { return n.wrapLog(name, n.waitHTTP(ctx, name, url, 60*time.Second)) })
+	}
+	return g.Wait()
+}
+
+func (n *Network) upPeerJoin(ctx context.Context) error {
+	g, _ := errgroup.WithContext(ctx)
+	done := make(chan string, len(n.spec.Organizations)*len(n.spec.Channels))
+	for _, o := range n.spec.Organizations {
+		g.Go(func() error {
+			for _, c := range n.spec.Channels {
+				key := joinStep(PeerName(o), c.Name)
+				if n.state.Steps[key] {
+					continue
+				}
+				if err := n.joinPeer(o, c.Name); err != nil {
+					return n.wrapLog(PeerName(o), err)
+				}
+				done <- key
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	close(done)
+	for key := range done {
+		n.state.Steps[key] = true
+	}
+	if serr := n.saveState(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (n *Network) upChaincodeServers(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, cc := range n.spec.Chaincodes {
+		if n.state.PackageIDs[cc.Name] == nil {
+			n.state.PackageIDs[cc.Name] = map[string]string{}
+		}
+		for i, o := range n.spec.Organizations {
+			id, err := n.buildPackage(cc, o)
+			if err != nil {
+				return err
+			}
+			n.state.PackageIDs[cc.Name][o.Name] = id
+			name := ChaincodeServerName(cc.Name, o)
+			if err := n.startIfDown(name, func() error { return n.startChaincodeServer(cc, o, id) }); err != nil {
+				return err
+			}
+			port := n.spec.OrgPorts(i).Chaincode[cc.Name]
+			g.Go(func() error { return n.wrapLog(name, n.waitTCP(ctx, name, port)) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return n.saveState()
+}
+
+func (n *Network) upDeploy(ctx context.Context) error {
+	if n.state.Steps[stepDeployed] {
+		return nil
+	}
+	if err := n.deployChaincodes(ctx); err != nil {
+		return err
+	}
+	n.state.Steps[stepDeployed] = true
+	return n.saveState()
+}
+
+// writeConnectionFile writes the profile the gateway, the CLI and the tests read.
+func (n *Network) writeConnectionFile() error {
+	p := connfile.Profile{Name: n.spec.Name}
+	for _, c := range n.spec.Channels {
+		ch := connfile.Channel{Name: c.Name}
+		for _, cc := range n.spec.Chaincodes {
+			if cc.Channel == c.Name {
+				ch.Chaincodes = append(ch.Chaincodes, connfile.Chaincode{Name: cc.Name, Version: cc.Version, Sequence: 1})
+			}
+		}
+		p.Channels = append(p.Channels, ch)
+	}
+	for i, o := range n.spec.Organizations {
+		ports := n.spec.OrgPorts(i)
+		org := connfile.Organization{
+			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title,
+			Peer: connfile.Node{Name: PeerName(o), Endpoint: fmt.Sprintf("127.0.0.1:%d", ports.Peer), TLSRootCert: n.caCert(o)},
+			CA: connfile.CA{Name: "ca-" + o.Name, URL: n.caURL(o), TLSCert: n.caCert(o),
+				RegistrarID: "admin", RegistrarSecretFile: n.caSecret(o)},
+		}
+		for _, u := range append([]string{"admin"}, o.Users...) {
+			role := "client"
+			if u == "admin" {
+				role = "admin"
+			}
+			msp := n.userMSP(o, u)
+			org.Users = append(org.Users, connfile.User{Name: u, Role: role, MSPDir: msp,
+				Cert: filepath.Join(msp, "signcerts", "cert.pem"), Key: filepath.Join(msp, "keystore", "key.pem")})
+		}
+		p.Organizations = append(p.Organizations, org)
+	}
+	op := n.spec.Operator()
+	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+		p.Orderers = append(p.Orderers, connfile.Node{Name: OrdererName(j),
+			Endpoint: fmt.Sprintf("127.0.0.1:%d", n.spec.OrdererPorts(j).Listen), TLSRootCert: n.caCert(op)})
+	}
+	return p.Save(n.ConnectionFile())
+}
+
+// upCheck evaluates meta:Version of every chaincode on every peer through
+// fabric-gateway, which also makes each peer connect to its chaincode servers.
+func (n *Network) upCheck(ctx context.Context) error {
+	prof, err := connfile.Load(n.ConnectionFile())
+	if err != nil {
+		return err
+	}
+	g, _ := errgroup.WithContext(ctx)
+	for i := range prof.Organizations {
+		org := &prof.Organizations[i]
+		g.Go(func() error {
+			conn, err := org.DialPeer()
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			gw, err := org.Connect(conn, "admin", 30*time.Second)
+			if err != nil {
+				return err
+			}
+			defer gw.Close()
+			for _, cc := range n.spec.Chaincodes {
+				// Evaluate reaches the peer's own chaincode server; endorsing (without
+				// submitting) proves that discovery finds enough peers for the
+				// endorsement policy, so the first real submit will not be refused.
+				contract := gw.GetNetwork(cc.Channel).GetContractWithName(cc.Name, "meta")
+				var last error
+				for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+					if _, last = contract.Evaluate("Version"); last != nil {
+						continue
+					}
+					var p *client.Proposal
+					if p, last = contract.NewProposal("Put", client.WithArguments("readiness-probe", "")); last != nil {
+						continue
+					}
+					if _, last = p.Endorse(); last == nil {
+						break
+					}
+				}
+				if last != nil {
+					return n.wrapLog(ChaincodeServerName(cc.Name, n.spec.Organizations[i]),
+						fmt.Errorf("chaincode %s on %s does not answer: %w", cc.Name, PeerName(n.spec.Organizations[i]), last))
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
