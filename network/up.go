@@ -278,7 +278,13 @@ func (n *Network) upPeers(ctx context.Context) error {
 			return err
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrgPorts(i).PeerOperations)
-		g.Go(func() error { return n.wrapLog(name, n.waitHTTP(ctx, name, url, 60*time.Second)) })
+		g.Go(func() error {
+			// The operations endpoint answers before the gRPC listener accepts.
+			if err := n.waitHTTP(ctx, name, url, 60*time.Second); err != nil {
+				return n.wrapLog(name, err)
+			}
+			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.OrgPorts(i).Peer))
+		})
 	}
 	return g.Wait()
 }
