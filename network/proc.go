@@ -74,6 +74,14 @@ func (n *Network) startProc(name, kind, bin string, args, env []string) (Proc, e
 	// Reap the child when it exits so that a killed process does not linger as a zombie
 	// while this process (a test binary, say) lives on.
 	go func() { _ = cmd.Wait() }()
+	// The kernel reports exec success to the parent a moment before the new program's
+	// environment is visible in /proc; wait for it so alive() can recognise the process.
+	for i := 0; i < 200; i++ {
+		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid)); err != nil || len(env) > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	p := Proc{Name: name, Kind: kind, PID: cmd.Process.Pid, Binary: bin, Log: logPath, Started: time.Now().UTC()}
 	n.setProc(p)
 	return p, n.saveState()
