@@ -131,33 +131,42 @@ func (n *Network) joinPeer(o OrgSpec, channel string) error {
 	return err
 }
 
-// waitRaftLeaders polls the orderers' Prometheus metrics until every channel has a
-// Raft leader, so that the first transaction after (re)start is not refused.
-func (n *Network) waitRaftLeaders(ctx context.Context) error {
+// RaftLeaders returns, per channel, the index of the orderer that reports itself Raft
+// leader in its Prometheus metrics.
+func (n *Network) RaftLeaders() map[string]int {
 	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		led := map[string]bool{}
-		for j := 0; j < n.spec.Ordering.Orderers; j++ {
-			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", n.spec.OrdererPorts(j).Operations))
-			if err != nil {
+	leaders := map[string]int{}
+	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", n.spec.OrdererPorts(j).Operations))
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			if !strings.HasPrefix(line, "consensus_etcdraft_is_leader{") || !strings.HasSuffix(line, " 1") {
 				continue
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			for _, line := range strings.Split(string(body), "\n") {
-				if !strings.HasPrefix(line, "consensus_etcdraft_is_leader{") || !strings.HasSuffix(line, " 1") {
-					continue
-				}
-				if i := strings.Index(line, `channel="`); i >= 0 {
-					rest := line[i+len(`channel="`):]
-					led[rest[:strings.IndexByte(rest, '"')]] = true
+			if i := strings.Index(line, `channel="`); i >= 0 {
+				rest := line[i+len(`channel="`):]
+				if k := strings.IndexByte(rest, '"'); k >= 0 {
+					leaders[rest[:k]] = j
 				}
 			}
 		}
+	}
+	return leaders
+}
+
+// waitRaftLeaders waits until every channel has a Raft leader, so that the first
+// transaction after (re)start is not refused.
+func (n *Network) waitRaftLeaders(ctx context.Context) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		leaders := n.RaftLeaders()
 		var missing []string
 		for _, ch := range n.spec.Channels {
-			if !led[ch.Name] {
+			if _, ok := leaders[ch.Name]; !ok {
 				missing = append(missing, ch.Name)
 			}
 		}
