@@ -5,15 +5,21 @@ import (
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
+	"github.com/edossier-city/edossier/chaincode/dossier"
 	"github.com/edossier-city/edossier/chaincode/meta"
+	"github.com/edossier-city/edossier/chaincode/sharing"
 )
 
-// newChaincode assembles the contract set named by cfg.Contract; every set also
-// carries the meta contract.
+// newChaincode assembles the contract set named by cfg.Contract (its contract first, so
+// it is the default); every set also carries the meta contract.
 func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 	var contracts []contractapi.ContractInterface
 	switch cfg.Contract {
-	case "meta", "dossier", "sharing": // dossier and sharing contracts are wired in with issue 3
+	case "dossier":
+		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP}))
+	case "sharing":
+		contracts = append(contracts, sharing.New(sharing.Config{OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel}))
+	case "meta":
 	default:
 		return nil, fmt.Errorf("unknown contract set %q", cfg.Contract)
 	}

@@ -75,6 +75,8 @@ func configFrom(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("CHAINCODE_SERVER_ADDRESS is not set")
 	case c.Contract == "":
 		return c, fmt.Errorf("CHAINCODE_CONTRACT is not set")
+	case c.OperatorMSP == "" && c.Contract != "meta":
+		return c, fmt.Errorf("EDOSSIER_OPERATOR_MSP is not set")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return c, fmt.Errorf("set both CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY, or neither")
 	}

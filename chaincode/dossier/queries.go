@@ -1,0 +1,163 @@
+package dossier
+
+import (
+	"time"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+// GetRecord returns one record (any status); not_found if it does not
+// exist. The sharing contract calls it across channels.
+func (c *Contract) GetRecord(ctx contractapi.TransactionContextInterface, recordID string) (_ *wire.Record, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, err
+	}
+	var r wire.Record
+	found, err := ccutil.GetJSON(ctx.GetStub(), recordKey(recordID), &r)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "record %s does not exist", recordID)
+	}
+	return &r, nil
+}
+
+// loadRecords reads records by ID in one multi-key read, keeping order.
+func loadRecords(stub shim.ChaincodeStubInterface, ids []string) ([]wire.Record, error) {
+	out := make([]wire.Record, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = recordKey(id)
+	}
+	vals, err := stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, ccutil.Internal("reading records", err)
+	}
+	if len(vals) != len(keys) {
+		return nil, wire.Errorf(wire.CodeInternal, "short multi-key read")
+	}
+	for i, v := range vals {
+		if len(v) == 0 {
+			return nil, wire.Errorf(wire.CodeInternal, "index points at missing record %s", ids[i])
+		}
+		var r wire.Record
+		if err := ccutil.Unmarshal(v, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ListDossier returns one page of a subject's records, all statuses,
+// ordered by (type, recordId). recordType "" lists every type. pageSize is
+// a decimal string ("" = wire.DefaultPageSize, max wire.MaxPageSize);
+// bookmark is "" for the first page, then the bookmark of the previous
+// page. Evaluate only (Fabric runs paginated queries in read-only
+// transactions).
+func (c *Contract) ListDossier(ctx contractapi.TransactionContextInterface, subjectID, recordType, pageSize, bookmark string) (_ *wire.RecordPage, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	attrs := []string{subjectID}
+	if recordType != "" {
+		if err := wire.ValidateCode("recordType", recordType); err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, recordType)
+	}
+	stub := ctx.GetStub()
+	var ids []string
+	next, err := ccutil.Page(stub, objSubjIndex, attrs, pageSize, bookmark, func(key string, _ []byte) error {
+		id, err := ccutil.LastAttr(key)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := loadRecords(stub, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.RecordPage{Records: recs, Bookmark: next}, nil
+}
+
+// FindByCID returns the records whose file has this CID (the verification
+// lookup: one index range read, then the records), ordered by record ID, at
+// most MaxFindResults. An unknown CID gives an empty list.
+func (c *Contract) FindByCID(ctx contractapi.TransactionContextInterface, cid string) (_ []wire.Record, err error) {
+	defer ccutil.Guard(&err)
+	if _, err := wire.ParseCID(cid); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	var ids []string
+	errStop := &wire.Error{}
+	err = ccutil.Scan(stub, objCIDIndex, []string{cid}, func(key string, _ []byte) error {
+		id, err := ccutil.LastAttr(key)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		if len(ids) == MaxFindResults {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return loadRecords(stub, ids)
+}
+
+// GetRecordHistory returns every committed version of a record, newest
+// first (as Fabric's history database returns them); not_found if the
+// record never existed. Needs the peer's history database (on by default).
+func (c *Contract) GetRecordHistory(ctx contractapi.TransactionContextInterface, recordID string) (_ []wire.RecordVersion, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, err
+	}
+	it, err := ctx.GetStub().GetHistoryForKey(recordKey(recordID))
+	if err != nil {
+		return nil, ccutil.Internal("reading history", err)
+	}
+	defer it.Close()
+	out := []wire.RecordVersion{}
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return nil, ccutil.Internal("reading history", err)
+		}
+		if m.GetIsDelete() || len(m.GetValue()) == 0 {
+			continue
+		}
+		var r wire.Record
+		if err := ccutil.Unmarshal(m.GetValue(), &r); err != nil {
+			return nil, err
+		}
+		ts := ""
+		if t := m.GetTimestamp(); t != nil {
+			ts = wire.FormatTime(time.Unix(t.GetSeconds(), int64(t.GetNanos())))
+		}
+		out = append(out, wire.RecordVersion{TxID: m.GetTxId(), Timestamp: ts, Record: r})
+	}
+	if len(out) == 0 {
+		return nil, wire.Errorf(wire.CodeNotFound, "record %s does not exist", recordID)
+	}
+	return out, nil
+}

@@ -1,0 +1,269 @@
+package dossier
+
+import (
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+func (c *Contract) requireOperator(ctx contractapi.TransactionContextInterface) error {
+	_, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator")
+	return err
+}
+
+// putRegistry writes a registry key and pins it to the operator with a
+// key-level endorsement policy.
+func (c *Contract) putRegistry(ctx contractapi.TransactionContextInterface, key string, v any) error {
+	stub := ctx.GetStub()
+	if err := ccutil.PutJSON(stub, key, v); err != nil {
+		return err
+	}
+	pc := ccutil.PolicyCache{Role: c.role}
+	return pc.SetFor(stub, key, c.cfg.OperatorMSP)
+}
+
+// RegisterDepartment (operator) registers a department or updates its name
+// and code, and makes it active. Idempotent.
+func (c *Contract) RegisterDepartment(ctx contractapi.TransactionContextInterface, mspID, name, code string) (_ *wire.Department, err error) {
+	defer ccutil.Guard(&err)
+	if err := c.requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateText("name", name, wire.MaxNameLen, true); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateCode("code", code); err != nil {
+		return nil, err
+	}
+	want := wire.Department{MSPID: mspID, Name: name, Code: code, Active: true}
+	var have wire.Department
+	found, err := ccutil.GetJSON(ctx.GetStub(), deptKey(mspID), &have)
+	if err != nil {
+		return nil, err
+	}
+	if found && have == want {
+		return &have, nil
+	}
+	if err := c.putRegistry(ctx, deptKey(mspID), want); err != nil {
+		return nil, err
+	}
+	return &want, nil
+}
+
+// DeactivateDepartment (operator) marks a department inactive: it can no
+// longer append or supersede records, be named as a grantee, or read under
+// a grant. Its records stay as they are. Idempotent.
+func (c *Contract) DeactivateDepartment(ctx contractapi.TransactionContextInterface, mspID string) (_ *wire.Department, err error) {
+	defer ccutil.Guard(&err)
+	if err := c.requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
+		return nil, err
+	}
+	var d wire.Department
+	found, err := ccutil.GetJSON(ctx.GetStub(), deptKey(mspID), &d)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "department %s is not registered", mspID)
+	}
+	if !d.Active {
+		return &d, nil
+	}
+	d.Active = false
+	if err := c.putRegistry(ctx, deptKey(mspID), d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// DefineRecordType (operator) defines a record type or renames it.
+// Idempotent.
+func (c *Contract) DefineRecordType(ctx contractapi.TransactionContextInterface, code, name string) (_ *wire.RecordType, err error) {
+	defer ccutil.Guard(&err)
+	if err := c.requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateCode("code", code); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateText("name", name, wire.MaxNameLen, true); err != nil {
+		return nil, err
+	}
+	want := wire.RecordType{Code: code, Name: name}
+	var have wire.RecordType
+	found, err := ccutil.GetJSON(ctx.GetStub(), typeKey(code), &have)
+	if err != nil {
+		return nil, err
+	}
+	if found && have == want {
+		return &have, nil
+	}
+	if err := c.putRegistry(ctx, typeKey(code), want); err != nil {
+		return nil, err
+	}
+	return &want, nil
+}
+
+// Accredit (operator) allows a registered department to issue a defined
+// record type. Idempotent.
+func (c *Contract) Accredit(ctx contractapi.TransactionContextInterface, mspID, recordType string) (_ *wire.Accreditation, err error) {
+	defer ccutil.Guard(&err)
+	return c.setAccreditation(ctx, mspID, recordType, true)
+}
+
+// Unaccredit (operator) withdraws an accreditation: the department can no
+// longer append records of that type (existing records are unaffected).
+// Idempotent; not_found if the department was never accredited for it.
+func (c *Contract) Unaccredit(ctx contractapi.TransactionContextInterface, mspID, recordType string) (_ *wire.Accreditation, err error) {
+	defer ccutil.Guard(&err)
+	return c.setAccreditation(ctx, mspID, recordType, false)
+}
+
+func (c *Contract) setAccreditation(ctx contractapi.TransactionContextInterface, mspID, recordType string, active bool) (*wire.Accreditation, error) {
+	if err := c.requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateCode("recordType", recordType); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	vals, err := stub.GetMultipleStates(deptKey(mspID), typeKey(recordType), accrKey(mspID, recordType))
+	if err != nil {
+		return nil, ccutil.Internal("reading registry", err)
+	}
+	if len(vals) != 3 {
+		return nil, wire.Errorf(wire.CodeInternal, "short multi-key read")
+	}
+	if len(vals[0]) == 0 {
+		return nil, wire.Errorf(wire.CodeNotFound, "department %s is not registered", mspID)
+	}
+	if len(vals[1]) == 0 {
+		return nil, wire.Errorf(wire.CodeNotFound, "record type %s is not defined", recordType)
+	}
+	want := wire.Accreditation{MSPID: mspID, RecordType: recordType, Active: active}
+	if len(vals[2]) == 0 {
+		if !active {
+			return nil, wire.Errorf(wire.CodeNotFound, "department %s is not accredited for %s", mspID, recordType)
+		}
+	} else {
+		var have wire.Accreditation
+		if err := ccutil.Unmarshal(vals[2], &have); err != nil {
+			return nil, err
+		}
+		if have == want {
+			return &have, nil
+		}
+	}
+	if err := c.putRegistry(ctx, accrKey(mspID, recordType), want); err != nil {
+		return nil, err
+	}
+	return &want, nil
+}
+
+// GetDepartment returns one department (active or not); not_found if it was
+// never registered.
+func (c *Contract) GetDepartment(ctx contractapi.TransactionContextInterface, mspID string) (_ *wire.Department, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
+		return nil, err
+	}
+	var d wire.Department
+	found, err := ccutil.GetJSON(ctx.GetStub(), deptKey(mspID), &d)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "department %s is not registered", mspID)
+	}
+	return &d, nil
+}
+
+// ListDepartments returns every department, ordered by MSP ID.
+func (c *Contract) ListDepartments(ctx contractapi.TransactionContextInterface) (_ []wire.Department, err error) {
+	defer ccutil.Guard(&err)
+	out := []wire.Department{}
+	err = ccutil.Scan(ctx.GetStub(), objDept, nil, func(_ string, v []byte) error {
+		var d wire.Department
+		if err := ccutil.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetRecordType returns one record type; not_found if undefined.
+func (c *Contract) GetRecordType(ctx contractapi.TransactionContextInterface, code string) (_ *wire.RecordType, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateCode("code", code); err != nil {
+		return nil, err
+	}
+	var t wire.RecordType
+	found, err := ccutil.GetJSON(ctx.GetStub(), typeKey(code), &t)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "record type %s is not defined", code)
+	}
+	return &t, nil
+}
+
+// ListRecordTypes returns every record type, ordered by code.
+func (c *Contract) ListRecordTypes(ctx contractapi.TransactionContextInterface) (_ []wire.RecordType, err error) {
+	defer ccutil.Guard(&err)
+	out := []wire.RecordType{}
+	err = ccutil.Scan(ctx.GetStub(), objRecordType, nil, func(_ string, v []byte) error {
+		var t wire.RecordType
+		if err := ccutil.Unmarshal(v, &t); err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListAccreditations returns the accreditations (active and withdrawn) of
+// one department, or of all departments when mspId is "", ordered by
+// (mspId, recordType).
+func (c *Contract) ListAccreditations(ctx contractapi.TransactionContextInterface, mspID string) (_ []wire.Accreditation, err error) {
+	defer ccutil.Guard(&err)
+	var attrs []string
+	if mspID != "" {
+		if err := wire.ValidateMSPID("mspId", mspID); err != nil {
+			return nil, err
+		}
+		attrs = []string{mspID}
+	}
+	out := []wire.Accreditation{}
+	err = ccutil.Scan(ctx.GetStub(), objAccr, attrs, func(_ string, v []byte) error {
+		var a wire.Accreditation
+		if err := ccutil.Unmarshal(v, &a); err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,313 @@
+// Package ccutil holds the small helpers both contracts use around the
+// Fabric stub: coded errors, transaction time and creator, JSON state
+// access, composite keys, key-level endorsement policies and pagination.
+package ccutil
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+// Guard turns a panic into a CodeInternal error and makes sure every error
+// leaving a transaction function is a *wire.Error. Use as
+// `defer ccutil.Guard(&err)` with a named error result.
+func Guard(errp *error) {
+	if r := recover(); r != nil {
+		*errp = wire.Errorf(wire.CodeInternal, "unexpected failure: %v", r)
+		return
+	}
+	if *errp != nil {
+		*errp = wire.AsError(*errp)
+	}
+}
+
+// Internal wraps a ledger API failure.
+func Internal(what string, err error) *wire.Error {
+	return wire.Errorf(wire.CodeInternal, "%s: %v", what, err)
+}
+
+// TxTime returns the transaction timestamp (UTC) and its FormatTime string.
+func TxTime(ctx contractapi.TransactionContextInterface) (time.Time, string, error) {
+	ts, err := ctx.GetStub().GetTxTimestamp()
+	if err != nil {
+		return time.Time{}, "", Internal("reading transaction timestamp", err)
+	}
+	if ts == nil {
+		return time.Time{}, "", wire.Errorf(wire.CodeInternal, "transaction has no timestamp")
+	}
+	t := time.Unix(ts.GetSeconds(), int64(ts.GetNanos())).UTC()
+	return t, wire.FormatTime(t), nil
+}
+
+// CreatorMSP returns the MSP ID of the transaction creator.
+func CreatorMSP(ctx contractapi.TransactionContextInterface) (string, error) {
+	ci := ctx.GetClientIdentity()
+	if ci == nil {
+		return "", wire.Errorf(wire.CodeForbidden, "no client identity")
+	}
+	msp, err := ci.GetMSPID()
+	if err != nil || msp == "" {
+		return "", wire.Errorf(wire.CodeForbidden, "client identity has no MSP ID")
+	}
+	return msp, nil
+}
+
+// Creator describes the transaction creator for the access log.
+type Creator struct {
+	MSPID string
+	// User is the certificate subject common name, or UserID when the
+	// identity has no certificate or no common name.
+	User string
+	// UserID is the decoded Fabric client identity ID,
+	// "x509::<subject DN>::<issuer DN>".
+	UserID string
+}
+
+// CreatorInfo returns MSP ID, common name and decoded identity ID.
+func CreatorInfo(ctx contractapi.TransactionContextInterface) (Creator, error) {
+	msp, err := CreatorMSP(ctx)
+	if err != nil {
+		return Creator{}, err
+	}
+	ci := ctx.GetClientIdentity()
+	c := Creator{MSPID: msp}
+	if id, err := ci.GetID(); err == nil {
+		if raw, err := base64.StdEncoding.DecodeString(id); err == nil {
+			c.UserID = string(raw)
+		} else {
+			c.UserID = id
+		}
+	}
+	if cert, err := ci.GetX509Certificate(); err == nil && cert != nil {
+		c.User = cert.Subject.CommonName
+	}
+	if c.User == "" {
+		c.User = c.UserID
+	}
+	if c.User == "" {
+		return Creator{}, wire.Errorf(wire.CodeForbidden, "client identity has no ID")
+	}
+	return c, nil
+}
+
+// Key builds a composite key. Attributes are validated by the caller (the
+// wire validators exclude U+0000 and U+10FFFF), so a failure is internal.
+func Key(objectType string, attrs ...string) (string, error) {
+	k, err := shim.CreateCompositeKey(objectType, attrs)
+	if err != nil {
+		return "", wire.Errorf(wire.CodeInvalid, "bad key part: %v", err)
+	}
+	return k, nil
+}
+
+// MustKey is Key for attributes that were validated already; it panics on a
+// bad part (caught by Guard).
+func MustKey(objectType string, attrs ...string) string {
+	k, err := Key(objectType, attrs...)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// PutJSON stores v under key, encoded with wire.Marshal.
+func PutJSON(stub shim.ChaincodeStubInterface, key string, v any) error {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return Internal("encoding state", err)
+	}
+	if err := stub.PutState(key, b); err != nil {
+		return Internal("writing state", err)
+	}
+	return nil
+}
+
+// GetJSON loads key into v. It reports false when the key does not exist.
+func GetJSON(stub shim.ChaincodeStubInterface, key string, v any) (bool, error) {
+	b, err := stub.GetState(key)
+	if err != nil {
+		return false, Internal("reading state", err)
+	}
+	if len(b) == 0 {
+		return false, nil
+	}
+	if err := Unmarshal(b, v); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Unmarshal decodes a stored value.
+func Unmarshal(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return Internal("decoding stored state", err)
+	}
+	return nil
+}
+
+// IndexValue is the value of index keys (Fabric treats an empty value as a
+// delete).
+var IndexValue = []byte{0}
+
+// Role is the MSP role used in key-level endorsement policies.
+type Role = statebased.RoleType
+
+// RoleFromConfig maps "", "PEER" to the peer role and "MEMBER" to the member
+// role.
+func RoleFromConfig(s string) Role {
+	if strings.EqualFold(s, string(statebased.RoleTypeMember)) {
+		return statebased.RoleTypeMember
+	}
+	return statebased.RoleTypePeer
+}
+
+// OrgPolicy returns a key-level endorsement policy requiring one endorsement
+// by the given organisation in the given role.
+func OrgPolicy(role Role, msp string) ([]byte, error) {
+	ep, err := statebased.NewStateEP(nil)
+	if err != nil {
+		return nil, Internal("building endorsement policy", err)
+	}
+	if err := ep.AddOrgs(role, msp); err != nil {
+		return nil, Internal("building endorsement policy", err)
+	}
+	p, err := ep.Policy()
+	if err != nil {
+		return nil, Internal("building endorsement policy", err)
+	}
+	return p, nil
+}
+
+// PolicyCache builds each organisation's policy once per transaction.
+type PolicyCache struct {
+	Role     Role
+	policies map[string][]byte
+}
+
+// SetFor sets key's validation parameter to "one endorsement by msp".
+func (c *PolicyCache) SetFor(stub shim.ChaincodeStubInterface, key, msp string) error {
+	if c.policies == nil {
+		c.policies = map[string][]byte{}
+	}
+	p, ok := c.policies[msp]
+	if !ok {
+		var err error
+		if p, err = OrgPolicy(c.Role, msp); err != nil {
+			return err
+		}
+		c.policies[msp] = p
+	}
+	if err := stub.SetStateValidationParameter(key, p); err != nil {
+		return Internal("setting key endorsement policy", err)
+	}
+	return nil
+}
+
+// Page runs a paginated partial-composite-key query and calls fn for every
+// entry. The bookmark must be "" or a key inside the queried range; anything
+// else is refused (Fabric would otherwise start the range there).
+func Page(stub shim.ChaincodeStubInterface, objectType string, attrs []string, pageSizeArg, bookmark string,
+	fn func(key string, value []byte) error) (string, error) {
+	pageSize, err := wire.ParsePageSize(pageSizeArg)
+	if err != nil {
+		return "", err
+	}
+	prefix, err := Key(objectType, attrs...)
+	if err != nil {
+		return "", err
+	}
+	if bookmark != "" && (len(bookmark) > wire.MaxBookmarkLen || !strings.HasPrefix(bookmark, prefix)) {
+		return "", wire.Errorf(wire.CodeInvalid, "bookmark does not belong to this query")
+	}
+	it, md, err := stub.GetStateByPartialCompositeKeyWithPagination(objectType, attrs, pageSize, bookmark)
+	if err != nil {
+		return "", Internal("range query", err)
+	}
+	defer it.Close()
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return "", Internal("range query", err)
+		}
+		if err := fn(kv.GetKey(), kv.GetValue()); err != nil {
+			return "", err
+		}
+	}
+	if md == nil {
+		return "", nil
+	}
+	return md.GetBookmark(), nil
+}
+
+// Scan runs an unpaginated partial-composite-key query (small, bounded
+// ranges only) and calls fn for every entry.
+func Scan(stub shim.ChaincodeStubInterface, objectType string, attrs []string, fn func(key string, value []byte) error) error {
+	it, err := stub.GetStateByPartialCompositeKey(objectType, attrs)
+	if err != nil {
+		return Internal("range query", err)
+	}
+	defer it.Close()
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return Internal("range query", err)
+		}
+		if err := fn(kv.GetKey(), kv.GetValue()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LastAttr returns the last attribute of a composite key.
+func LastAttr(key string) (string, error) {
+	_, attrs, err := SplitKey(key)
+	if err != nil {
+		return "", err
+	}
+	if len(attrs) == 0 {
+		return "", wire.Errorf(wire.CodeInternal, "composite key without attributes")
+	}
+	return attrs[len(attrs)-1], nil
+}
+
+// SplitKey splits a composite key without a round trip to the peer.
+func SplitKey(key string) (string, []string, error) {
+	if len(key) < 2 || key[0] != 0 || key[len(key)-1] != 0 {
+		return "", nil, wire.Errorf(wire.CodeInternal, "not a composite key: %q", key)
+	}
+	parts := strings.Split(key[1:len(key)-1], "\x00")
+	return parts[0], parts[1:], nil
+}
+
+// SetEvent encodes v and sets it as the transaction's event.
+func SetEvent(stub shim.ChaincodeStubInterface, name string, v any) error {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return Internal("encoding event", err)
+	}
+	if err := stub.SetEvent(name, b); err != nil {
+		return Internal("setting event", err)
+	}
+	return nil
+}
+
+// RequireMSP refuses unless the creator's MSP is want (and want is set).
+func RequireMSP(ctx contractapi.TransactionContextInterface, want, role string) (string, error) {
+	msp, err := CreatorMSP(ctx)
+	if err != nil {
+		return "", err
+	}
+	if want == "" || msp != want {
+		return "", wire.Errorf(wire.CodeForbidden, "only the %s may do this (caller is %s)", role, msp)
+	}
+	return msp, nil
+}

@@ -1,0 +1,144 @@
+package sharing
+
+import (
+	"math"
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+// invertedNanos maps a time to a 19-digit string that sorts newest first.
+func invertedNanos(t time.Time) (string, error) {
+	if t.Year() < 1970 || t.Year() > 2261 {
+		return "", wire.Errorf(wire.CodeInvalid, "transaction time %s out of range", wire.FormatTime(t))
+	}
+	return pad(math.MaxInt64-t.UnixNano(), 19), nil
+}
+
+// RecordAccess records, before any file byte is released, that the
+// creator's organisation reads one record under a grant. It is refused
+// unless: the creator's MSP is the grant's grantee and an active department
+// (forbidden), the grant exists (not_found) and is not revoked (revoked),
+// validFrom <= tx time (not_yet_valid) < expiresAt (expired), the record
+// exists (not_found), belongs to the grant's subject and is in scope
+// (out_of_scope), and is active (record_inactive; a record past its
+// validUntil is still readable). purpose "" means the grant's purpose. It
+// writes one new key per entry and emits AccessRecorded.
+func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, grantID, recordID, purpose string) (_ *wire.AccessEntry, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("grantId", grantID); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateText("purpose", purpose, wire.MaxPurposeLen, false); err != nil {
+		return nil, err
+	}
+	who, err := ccutil.CreatorInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, nowStr, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	var st wire.GrantState
+	found, err := ccutil.GetJSON(stub, grantKey(grantID), &st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
+	}
+	if st.Grantee != who.MSPID {
+		return nil, wire.Errorf(wire.CodeForbidden, "grant %s is not for %s", grantID, who.MSPID)
+	}
+	if st.Status == wire.GrantRevoked {
+		return nil, wire.Errorf(wire.CodeRevoked, "grant %s was revoked at %s", grantID, st.RevokedAt)
+	}
+	from, err := wire.ParseTime("validFrom", st.Grant.ValidFrom)
+	if err != nil {
+		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
+	}
+	until, err := wire.ParseTime("expiresAt", st.Grant.ExpiresAt)
+	if err != nil {
+		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
+	}
+	if now.Before(from) {
+		return nil, wire.Errorf(wire.CodeNotYetValid, "grant %s is valid from %s", grantID, st.Grant.ValidFrom)
+	}
+	if !now.Before(until) {
+		return nil, wire.Errorf(wire.CodeExpired, "grant %s expired at %s", grantID, st.Grant.ExpiresAt)
+	}
+	dept, err := c.department(stub, who.MSPID)
+	if err != nil {
+		return nil, err
+	}
+	if dept == nil || !dept.Active {
+		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
+	}
+	b, err := c.callDossier(stub, "GetRecord", recordID)
+	if err != nil {
+		return nil, err
+	}
+	var rec wire.Record
+	if err := ccutil.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	if rec.SubjectID != st.SubjectID || !st.Grant.Scope.InScope(rec.Type, rec.RecordID) {
+		return nil, wire.Errorf(wire.CodeOutOfScope, "record %s is not covered by grant %s", recordID, grantID)
+	}
+	if rec.Status != wire.StatusActive {
+		return nil, wire.Errorf(wire.CodeRecordInactive, "record %s is %s", recordID, rec.Status)
+	}
+	if purpose == "" {
+		purpose = st.Grant.Purpose
+	}
+	inv, err := invertedNanos(now)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	e := wire.AccessEntry{
+		EntryID: txID, SubjectID: st.SubjectID, RecordID: recordID, RecordType: rec.Type,
+		GrantID: grantID, Org: who.MSPID, User: who.User, UserID: who.UserID,
+		Purpose: purpose, Time: nowStr, TxID: txID,
+	}
+	if err := ccutil.PutJSON(stub, accessKey(st.SubjectID, inv, txID), e); err != nil {
+		return nil, err
+	}
+	ev := wire.AccessRecordedEvent{EntryID: txID, SubjectID: st.SubjectID, RecordID: recordID, GrantID: grantID, Org: who.MSPID, Time: nowStr, TxID: txID}
+	if err := ccutil.SetEvent(stub, wire.EventAccessRecorded, ev); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// AccessLog returns one page of a subject's access log, newest first.
+// pageSize is a decimal string ("" = wire.DefaultPageSize, max
+// wire.MaxPageSize); bookmark "" for the first page. Evaluate only.
+func (c *Contract) AccessLog(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.AccessPage, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	page := &wire.AccessPage{Entries: []wire.AccessEntry{}}
+	next, err := ccutil.Page(ctx.GetStub(), objAccess, []string{subjectID}, pageSize, bookmark, func(_ string, v []byte) error {
+		var e wire.AccessEntry
+		if err := ccutil.Unmarshal(v, &e); err != nil {
+			return err
+		}
+		page.Entries = append(page.Entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page.Bookmark = next
+	return page, nil
+}

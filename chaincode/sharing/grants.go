@@ -1,0 +1,257 @@
+package sharing
+
+import (
+	"encoding/base64"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+// callDossier queries the dossier contract on its channel (read-only: Fabric
+// discards cross-channel writes) and returns the payload or the callee's
+// coded error.
+func (c *Contract) callDossier(stub shim.ChaincodeStubInterface, fn string, args ...string) ([]byte, error) {
+	argv := make([][]byte, 0, 1+len(args))
+	argv = append(argv, []byte(DossierContract+":"+fn))
+	for _, a := range args {
+		argv = append(argv, []byte(a))
+	}
+	resp := stub.InvokeChaincode(c.cfg.DossierChaincode, argv, c.cfg.DossierChannel)
+	if resp == nil {
+		return nil, wire.Errorf(wire.CodeInternal, "no response from %s/%s", c.cfg.DossierChaincode, c.cfg.DossierChannel)
+	}
+	if resp.GetStatus() < shim.ERRORTHRESHOLD {
+		return resp.GetPayload(), nil
+	}
+	if e, ok := wire.ParseError(resp.GetMessage()); ok {
+		return nil, e
+	}
+	return nil, wire.Errorf(wire.CodeInternal, "%s.%s on %s failed: %s", c.cfg.DossierChaincode, fn, c.cfg.DossierChannel, resp.GetMessage())
+}
+
+// department reads a department from the dossier contract. It returns
+// (nil, nil) when the department is not registered.
+func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wire.Department, error) {
+	b, err := c.callDossier(stub, "GetDepartment", msp)
+	if err != nil {
+		if wire.AsError(err).Code == wire.CodeNotFound {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var d wire.Department
+	if err := ccutil.Unmarshal(b, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// subjectKey loads the subject's current key, CodeUnknownKey if none.
+func subjectKey(stub shim.ChaincodeStubInterface, subjectID string) (*wire.SubjectKey, error) {
+	var k wire.SubjectKey
+	found, err := ccutil.GetJSON(stub, subjectKeyKey(subjectID), &k)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeUnknownKey, "no key is bound to subject %s", subjectID)
+	}
+	return &k, nil
+}
+
+func verifyWith(k *wire.SubjectKey, doc []byte, sig string) error {
+	pub, _, _, err := wire.ParseSubjectPublicKey(k.PublicKeyPEM)
+	if err != nil {
+		return wire.Errorf(wire.CodeInternal, "stored key does not parse: %v", err)
+	}
+	return wire.VerifySignature(pub, doc, sig)
+}
+
+// CreateGrant stores a grant from the subject-signed grant document
+// (wire.Grant JSON) and its signature (base64 ASN.1 ECDSA P-256 over
+// SHA-256 of exactly the document bytes). Refused: invalid document
+// (invalid), expiry at or before the transaction time (expired), no key
+// bound to the subject (unknown_key), missing or wrong signature
+// (bad_signature), grant ID already used, also by a revoked grant
+// (conflict), grantee not a registered active department (invalid). Anyone
+// may submit: the subject's signature is the authority.
+func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, document, signature string) (_ *wire.GrantState, err error) {
+	defer ccutil.Guard(&err)
+	doc := []byte(document)
+	g, times, err := wire.ParseGrant(doc)
+	if err != nil {
+		return nil, err
+	}
+	now, nowStr, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !times.ExpiresAt.After(now) {
+		return nil, wire.Errorf(wire.CodeExpired, "grant expires at %s, before the transaction time %s", g.ExpiresAt, nowStr)
+	}
+	stub := ctx.GetStub()
+	key, err := subjectKey(stub, g.SubjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyWith(key, doc, signature); err != nil {
+		return nil, err
+	}
+	existing, err := stub.GetState(grantKey(g.GrantID))
+	if err != nil {
+		return nil, ccutil.Internal("reading grant", err)
+	}
+	if len(existing) > 0 {
+		return nil, wire.Errorf(wire.CodeConflict, "grant ID %s is already used", g.GrantID)
+	}
+	dept, err := c.department(stub, g.Grantee)
+	if err != nil {
+		return nil, err
+	}
+	if dept == nil || !dept.Active {
+		return nil, wire.Errorf(wire.CodeInvalid, "grantee %s is not an active registered department", g.Grantee)
+	}
+	st := wire.GrantState{
+		GrantID:    g.GrantID,
+		SubjectID:  g.SubjectID,
+		Grantee:    g.Grantee,
+		Status:     wire.GrantActive,
+		Grant:      g,
+		Document:   base64.StdEncoding.EncodeToString(doc),
+		Signature:  signature,
+		KeyVersion: key.Version,
+		CreatedAt:  nowStr,
+		CreatedTx:  stub.GetTxID(),
+	}
+	if err := ccutil.PutJSON(stub, grantKey(g.GrantID), st); err != nil {
+		return nil, err
+	}
+	if err := stub.PutState(subjGrantKey(g.SubjectID, g.GrantID), ccutil.IndexValue); err != nil {
+		return nil, ccutil.Internal("writing grant index", err)
+	}
+	ev := wire.GrantCreatedEvent{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, ValidFrom: g.ValidFrom, ExpiresAt: g.ExpiresAt, TxID: st.CreatedTx}
+	if err := ccutil.SetEvent(stub, wire.EventGrantCreated, ev); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// RevokeGrant revokes a grant from a subject-signed revocation document
+// (wire.Revocation JSON) and its signature by the subject's current key.
+// Refused: invalid document (invalid), unknown grant (not_found), document
+// naming another subject than the grant's (forbidden), bad signature
+// (bad_signature), grant already revoked by a different document
+// (conflict). Submitting the same revocation again returns the grant.
+func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, document, signature string) (_ *wire.GrantState, err error) {
+	defer ccutil.Guard(&err)
+	doc := []byte(document)
+	r, err := wire.ParseRevocation(doc)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	var st wire.GrantState
+	found, err := ccutil.GetJSON(stub, grantKey(r.GrantID), &st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", r.GrantID)
+	}
+	if st.SubjectID != r.SubjectID {
+		return nil, wire.Errorf(wire.CodeForbidden, "grant %s belongs to another subject", r.GrantID)
+	}
+	key, err := subjectKey(stub, st.SubjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyWith(key, doc, signature); err != nil {
+		return nil, err
+	}
+	docB64 := base64.StdEncoding.EncodeToString(doc)
+	if st.Status == wire.GrantRevoked {
+		if st.Revocation == docB64 {
+			return &st, nil
+		}
+		return nil, wire.Errorf(wire.CodeConflict, "grant %s is already revoked", r.GrantID)
+	}
+	_, nowStr, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Status = wire.GrantRevoked
+	st.RevokedAt = nowStr
+	st.RevokedTx = stub.GetTxID()
+	st.Revocation = docB64
+	st.RevocationSignature = signature
+	st.RevocationKeyVersion = key.Version
+	if err := ccutil.PutJSON(stub, grantKey(r.GrantID), st); err != nil {
+		return nil, err
+	}
+	ev := wire.GrantRevokedEvent{GrantID: st.GrantID, SubjectID: st.SubjectID, Grantee: st.Grantee, Time: nowStr, TxID: st.RevokedTx}
+	if err := ccutil.SetEvent(stub, wire.EventGrantRevoked, ev); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// GetGrant returns one grant; not_found if unknown.
+func (c *Contract) GetGrant(ctx contractapi.TransactionContextInterface, grantID string) (_ *wire.GrantState, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("grantId", grantID); err != nil {
+		return nil, err
+	}
+	var st wire.GrantState
+	found, err := ccutil.GetJSON(ctx.GetStub(), grantKey(grantID), &st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
+	}
+	return &st, nil
+}
+
+// ListGrants returns one page of a subject's grants (all statuses), ordered
+// by grant ID. pageSize/bookmark as in AccessLog. Evaluate only.
+func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.GrantPage, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	var keys []string
+	next, err := ccutil.Page(stub, objSubjGrant, []string{subjectID}, pageSize, bookmark, func(k string, _ []byte) error {
+		id, err := ccutil.LastAttr(k)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, grantKey(id))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &wire.GrantPage{Grants: []wire.GrantState{}, Bookmark: next}
+	if len(keys) == 0 {
+		return page, nil
+	}
+	vals, err := stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, ccutil.Internal("reading grants", err)
+	}
+	for _, v := range vals {
+		var st wire.GrantState
+		if len(v) == 0 {
+			return nil, wire.Errorf(wire.CodeInternal, "grant index points at a missing grant")
+		}
+		if err := ccutil.Unmarshal(v, &st); err != nil {
+			return nil, err
+		}
+		page.Grants = append(page.Grants, st)
+	}
+	return page, nil
+}

@@ -1,0 +1,247 @@
+package wire
+
+// Record status values.
+const (
+	StatusActive     = "active"
+	StatusRevoked    = "revoked"
+	StatusSuperseded = "superseded"
+)
+
+// Grant status values.
+const (
+	GrantActive  = "active"
+	GrantRevoked = "revoked"
+)
+
+// Record is one entry of a dossier, as stored on channel municipal under
+// key ("record", recordId). Every field is always present in JSON; optional
+// ones are "" when unset.
+type Record struct {
+	RecordID  string `json:"recordId"`
+	SubjectID string `json:"subjectId"`
+	Type      string `json:"type"`
+	// CID is the CIDv1 (raw, sha2-256) of the exact file bytes.
+	CID       string `json:"cid"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"mediaType"`
+	Title     string `json:"title"`
+	// Issuer is the MSP ID of the transaction creator that appended it.
+	Issuer string `json:"issuer"`
+	// IssuedAt is the append transaction's timestamp, UTC RFC 3339 with ns.
+	IssuedAt string `json:"issuedAt"`
+	// ValidUntil is the optional expiry of the document ("" = none),
+	// normalised to UTC RFC 3339 with ns.
+	ValidUntil string `json:"validUntil"`
+	// Status is active, revoked or superseded.
+	Status string `json:"status"`
+	// Reason is the revocation reason ("" unless revoked).
+	Reason string `json:"reason"`
+	// Supersedes is the record ID this record replaced ("" if none).
+	Supersedes string `json:"supersedes"`
+	// SupersededBy is the record ID that replaced this one ("" if none).
+	SupersededBy string `json:"supersededBy"`
+	// TxID is the transaction that appended the record.
+	TxID string `json:"txId"`
+	// StatusChangedAt / StatusTxID: time and transaction of the revocation
+	// or supersession ("" while active).
+	StatusChangedAt string `json:"statusChangedAt"`
+	StatusTxID      string `json:"statusTxId"`
+}
+
+// AppendRequest is what a department sends for one record. The issuer and
+// the issue time are not arguments: the chaincode takes them from the
+// transaction.
+type AppendRequest struct {
+	RecordID   string `json:"recordId"`
+	SubjectID  string `json:"subjectId"`
+	Type       string `json:"type"`
+	CID        string `json:"cid"`
+	Size       int64  `json:"size"`
+	MediaType  string `json:"mediaType"`
+	Title      string `json:"title"`
+	ValidUntil string `json:"validUntil,omitempty"`
+}
+
+// AppendBatch is the argument of AppendRecords: 1..MaxBatch requests,
+// appended all or nothing.
+type AppendBatch struct {
+	Records []AppendRequest `json:"records"`
+}
+
+// BatchResult is returned by AppendRecords. It is compact on purpose (the
+// result travels inside the transaction): every record of the batch that is
+// not listed in Existing was written by this transaction and equals
+// NewRecord(request). Existing lists, in request order, the record IDs that
+// were already stored with identical content (an idempotent retry); they
+// keep their original issuedAt and txId (read them with GetRecord).
+type BatchResult struct {
+	TxID     string   `json:"txId"`
+	Issuer   string   `json:"issuer"`
+	IssuedAt string   `json:"issuedAt"`
+	Count    int      `json:"count"`
+	Created  int      `json:"created"`
+	Existing []string `json:"existing"`
+}
+
+// NewRecord returns the record this batch stored for req (one of the
+// batch's requests not listed in Existing).
+func (b *BatchResult) NewRecord(req AppendRequest) (Record, error) {
+	if err := req.Normalize(); err != nil {
+		return Record{}, err
+	}
+	return Record{
+		RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID,
+		Size: req.Size, MediaType: req.MediaType, Title: req.Title,
+		Issuer: b.Issuer, IssuedAt: b.IssuedAt, ValidUntil: req.ValidUntil,
+		Status: StatusActive, TxID: b.TxID,
+	}, nil
+}
+
+// SupersedeResult is returned by SupersedeRecord.
+type SupersedeResult struct {
+	// Superseded is the old record, now with status superseded.
+	Superseded Record `json:"superseded"`
+	// Record is the new record, linked by its supersedes field.
+	Record Record `json:"record"`
+}
+
+// RecordPage is one page of ListDossier. Bookmark is "" on the last page.
+type RecordPage struct {
+	Records  []Record `json:"records"`
+	Bookmark string   `json:"bookmark"`
+}
+
+// RecordVersion is one entry of a record's history (newest first).
+type RecordVersion struct {
+	TxID      string `json:"txId"`
+	Timestamp string `json:"timestamp"`
+	Record    Record `json:"record"`
+}
+
+// Department is a registered issuing organisation.
+type Department struct {
+	MSPID  string `json:"mspId"`
+	Name   string `json:"name"`
+	Code   string `json:"code"`
+	Active bool   `json:"active"`
+}
+
+// RecordType is a kind of record ("birth-certificate", "business-licence").
+type RecordType struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Accreditation says whether a department may issue a record type.
+type Accreditation struct {
+	MSPID      string `json:"mspId"`
+	RecordType string `json:"recordType"`
+	Active     bool   `json:"active"`
+}
+
+// SubjectKey is the public key bound to a subject (channel datashare).
+type SubjectKey struct {
+	SubjectID string `json:"subjectId"`
+	// PublicKeyPEM is the PKIX "PUBLIC KEY" PEM of an ECDSA P-256 key.
+	PublicKeyPEM string `json:"publicKeyPem"`
+	// KeyID is the lower-case hex SHA-256 of the key's PKIX DER encoding.
+	KeyID string `json:"keyId"`
+	// Version starts at 1 and grows by one per rotation.
+	Version int    `json:"version"`
+	BoundAt string `json:"boundAt"`
+	TxID    string `json:"txId"`
+}
+
+// GrantScope lists what a grant covers: a record is in scope when its type
+// is in RecordTypes or its ID is in RecordIDs.
+type GrantScope struct {
+	RecordTypes []string `json:"recordTypes"`
+	RecordIDs   []string `json:"recordIds"`
+}
+
+// GrantKind and RevocationKind are the required values of the "kind" field of
+// the signed documents; they keep one kind of document from being accepted
+// as the other.
+const (
+	GrantKind      = "edossier.grant.v1"
+	RevocationKind = "edossier.grant-revocation.v1"
+)
+
+// Grant is the document a subject signs to give a department access.
+type Grant struct {
+	Kind      string     `json:"kind"`
+	GrantID   string     `json:"grantId"`
+	SubjectID string     `json:"subjectId"`
+	Grantee   string     `json:"grantee"`
+	Scope     GrantScope `json:"scope"`
+	Purpose   string     `json:"purpose"`
+	ValidFrom string     `json:"validFrom"`
+	ExpiresAt string     `json:"expiresAt"`
+	Nonce     string     `json:"nonce,omitempty" metadata:",optional"`
+}
+
+// Revocation is the document a subject signs to revoke a grant.
+type Revocation struct {
+	Kind      string `json:"kind"`
+	GrantID   string `json:"grantId"`
+	SubjectID string `json:"subjectId"`
+	IssuedAt  string `json:"issuedAt"`
+	Reason    string `json:"reason,omitempty" metadata:",optional"`
+}
+
+// GrantState is a grant as stored on channel datashare.
+type GrantState struct {
+	GrantID   string `json:"grantId"`
+	SubjectID string `json:"subjectId"`
+	Grantee   string `json:"grantee"`
+	Status    string `json:"status"`
+	// Grant is the parsed document with times normalised to UTC RFC 3339
+	// (ns) and empty scope lists as []. Document is the proof.
+	Grant Grant `json:"grant"`
+	// Document is the grant document exactly as signed, base64 (std).
+	Document string `json:"document"`
+	// Signature is the subject's ASN.1 ECDSA signature, base64 (std).
+	Signature  string `json:"signature"`
+	KeyVersion int    `json:"keyVersion"`
+	CreatedAt  string `json:"createdAt"`
+	CreatedTx  string `json:"createdTxId"`
+	// Revocation fields are "" / 0 while the grant is active.
+	RevokedAt            string `json:"revokedAt"`
+	RevokedTx            string `json:"revokedTxId"`
+	Revocation           string `json:"revocation"`
+	RevocationSignature  string `json:"revocationSignature"`
+	RevocationKeyVersion int    `json:"revocationKeyVersion"`
+}
+
+// GrantPage is one page of ListGrants.
+type GrantPage struct {
+	Grants   []GrantState `json:"grants"`
+	Bookmark string       `json:"bookmark"`
+}
+
+// AccessEntry is one line of a subject's access log: a committed, grant
+// checked read of one record's file.
+type AccessEntry struct {
+	// EntryID equals TxID: one entry per transaction.
+	EntryID    string `json:"entryId"`
+	SubjectID  string `json:"subjectId"`
+	RecordID   string `json:"recordId"`
+	RecordType string `json:"recordType"`
+	GrantID    string `json:"grantId"`
+	// Org is the MSP ID of the reader (the grantee).
+	Org string `json:"org"`
+	// User is the reader's certificate subject common name (the Fabric CA
+	// enrolment ID); UserID is the full Fabric client identity ID,
+	// "x509::<subject DN>::<issuer DN>".
+	User    string `json:"user"`
+	UserID  string `json:"userId"`
+	Purpose string `json:"purpose"`
+	Time    string `json:"time"`
+	TxID    string `json:"txId"`
+}
+
+// AccessPage is one page of AccessLog, newest first.
+type AccessPage struct {
+	Entries  []AccessEntry `json:"entries"`
+	Bookmark string        `json:"bookmark"`
+}

@@ -1,0 +1,320 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+func TestErrorEncoding(t *testing.T) {
+	e := Errorf(CodeForbidden, "only <the> issuer & %s", "co")
+	if got := e.Error(); got != `{"code":"forbidden","message":"only <the> issuer & co"}` {
+		t.Fatalf("got %s", got)
+	}
+	for _, s := range []string{
+		e.Error(),
+		"chaincode response 500, " + e.Error(),
+		`rpc error: code = Unknown desc = evaluate call to endorser returned error: chaincode response 500, ` + e.Error() + ` and more`,
+		fmt.Sprintf("%q", "wrapped "+e.Error()),
+		`{"code":"broken" then ` + e.Error(),
+	} {
+		got, ok := ParseError(s)
+		if !ok || *got != *e {
+			t.Errorf("ParseError(%q) = %v %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "plain", `{"code":""}`, `{"code":1}`, `{"message":"x"}`} {
+		if _, ok := ParseError(s); ok {
+			t.Errorf("ParseError(%q) succeeded", s)
+		}
+	}
+	// Unknown codes survive (a newer chaincode), Known tells them apart.
+	if got, ok := ParseError(`{"code":"new_code","message":"m"}`); !ok || got.Code.Known() {
+		t.Fatal("unknown code handling")
+	}
+	for _, c := range Codes {
+		if !c.Known() {
+			t.Fatal(c)
+		}
+	}
+	if AsError(nil) != nil {
+		t.Fatal("AsError(nil)")
+	}
+	if got := AsError(fmt.Errorf("wrapped: %w", e)); got != e {
+		t.Fatal("AsError unwrap")
+	}
+	if got := AsError(errors.New("text " + e.Error())); *got != *e {
+		t.Fatal("AsError parse")
+	}
+	if got := AsError(errors.New("boom")); got.Code != CodeInternal || got.Message != "boom" {
+		t.Fatal("AsError fallback")
+	}
+}
+
+func TestCID(t *testing.T) {
+	c, n, err := CIDOf(bytes.NewReader(nil))
+	if err != nil || n != 0 {
+		t.Fatal(err)
+	}
+	// Well-known CIDv1 raw sha2-256 of zero bytes.
+	if c.String() != "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" {
+		t.Fatalf("empty file CID %s", c)
+	}
+	data := bytes.Repeat([]byte("e-dossier "), 100000)
+	c, n, err = CIDOf(bytes.NewReader(data))
+	if err != nil || n != int64(len(data)) {
+		t.Fatal(err)
+	}
+	want, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: 0x12, MhLength: -1}.Sum(data)
+	if err != nil || !c.Equals(want) {
+		t.Fatalf("CIDOf disagrees with go-cid: %s vs %s", c, want)
+	}
+	if got, err := ParseCID(c.String()); err != nil || !got.Equals(c) {
+		t.Fatal(err)
+	}
+	sha512, _ := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: 0x13, MhLength: -1}.Sum(data)
+	v0, _ := cid.Prefix{Version: 0, Codec: cid.DagProtobuf, MhType: 0x12, MhLength: -1}.Sum(data)
+	dagpb, _ := cid.Prefix{Version: 1, Codec: cid.DagProtobuf, MhType: 0x12, MhLength: -1}.Sum(data)
+	b58, _ := c.StringOfBase('z')
+	for _, s := range []string{"", "x", sha512.String(), v0.String(), dagpb.String(), b58, strings.ToUpper(c.String()),
+		c.String() + " ", strings.Repeat("b", MaxCIDLen+1)} {
+		if _, err := ParseCID(s); err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("ParseCID(%q) accepted", s)
+		}
+	}
+	if _, _, err := CIDOf(failReader{}); err == nil {
+		t.Fatal("read error swallowed")
+	}
+}
+
+type failReader struct{}
+
+func (failReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestValidators(t *testing.T) {
+	ok := map[string]error{
+		"id":     ValidateID("f", "p-1:2024.x_y"),
+		"msp":    ValidateMSPID("f", "Org1.MSP-x_y"),
+		"code":   ValidateCode("f", "birth-cert"),
+		"text":   ValidateText("f", "出生医学证明 (copy)", 100, true),
+		"opt":    ValidateText("f", "", 10, false),
+		"media":  ValidateMediaType("f", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+		"media2": ValidateMediaType("f", "image/svg+xml"),
+	}
+	for k, err := range ok {
+		if err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	bad := []error{
+		ValidateID("f", ""), ValidateID("f", "-x"), ValidateID("f", "a/b"), ValidateID("f", "a b"),
+		ValidateID("f", strings.Repeat("a", MaxIDLen+1)), ValidateMSPID("f", "a:b"), ValidateCode("f", "é"),
+		ValidateText("f", "", 10, true), ValidateText("f", "abc", 2, false), ValidateText("f", "a\x00", 10, false),
+		ValidateText("f", "a\u200b\u0085", 10, false), ValidateText("f", "\xff", 10, false),
+		ValidateMediaType("f", "application"), ValidateMediaType("f", "/pdf"), ValidateMediaType("f", "a/"),
+		ValidateMediaType("f", "a/b/c"), ValidateMediaType("f", "a /b"), ValidateMediaType("f", strings.Repeat("a", 64)+"/"+strings.Repeat("b", 64)),
+	}
+	for i, err := range bad {
+		if err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("bad %d accepted", i)
+		}
+	}
+	for in, want := range map[string]string{
+		"2025-01-01T08:00:00+08:00":           "2025-01-01T00:00:00Z",
+		"2025-01-01T00:00:00.120000000Z":      "2025-01-01T00:00:00.12Z",
+		"2025-06-30T23:59:59.999999999-00:30": "2025-07-01T00:29:59.999999999Z",
+	} {
+		if got, err := NormalizeTime("t", in); err != nil || got != want {
+			t.Errorf("NormalizeTime(%s) = %s %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "2025-01-01", "2025-01-01 00:00:00Z", "0000-01-01T00:00:00+01:00", "2025-13-01T00:00:00Z", strings.Repeat("9", 70)} {
+		if _, err := ParseTime("t", in); err == nil {
+			t.Errorf("ParseTime(%q) accepted", in)
+		}
+	}
+	for in, want := range map[string]int32{"": DefaultPageSize, "0": DefaultPageSize, "1": 1, "200": 200} {
+		if got, err := ParsePageSize(in); err != nil || got != want {
+			t.Errorf("ParsePageSize(%q) = %d %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"-1", "201", "007", "1e2", "x", "9999999"} {
+		if _, err := ParsePageSize(in); err == nil {
+			t.Errorf("ParsePageSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestDecodeStrict(t *testing.T) {
+	type T struct {
+		A string `json:"a"`
+	}
+	var v T
+	if err := DecodeStrict([]byte(` {"a":"x"} `), &v, 100); err != nil || v.A != "x" {
+		t.Fatal(err)
+	}
+	for _, in := range []string{``, `null`, `"x"`, `[]`, `{"a":"x"}{}`, `{"a":"x"} 1`, `{"b":1}`, `{"a":1}`, `{"a":"x"`, "{\"a\":\"\xff\"}", `{"a":"` + strings.Repeat("x", 100) + `"}`} {
+		if err := DecodeStrict([]byte(in), &v, 100); err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("DecodeStrict(%q) accepted", in)
+		}
+	}
+	// encoding/json alone would accept these two; DecodeSigned must not.
+	for _, in := range []string{`{"A":"x"}`, `{"a":"x","a":"y"}`} {
+		if err := DecodeStrict([]byte(in), &v, 100); err != nil {
+			t.Fatalf("DecodeStrict(%q): %v", in, err)
+		}
+		if err := DecodeSigned([]byte(in), &v, 100); err == nil {
+			t.Errorf("DecodeSigned(%q) accepted", in)
+		}
+	}
+}
+
+func testGrant() Grant {
+	return Grant{Kind: GrantKind, GrantID: "g-1", SubjectID: "p-1", Grantee: "CivilMSP",
+		Scope:   GrantScope{RecordTypes: []string{"birth-cert"}},
+		Purpose: "purpose", ValidFrom: "2025-01-01T08:00:00+08:00", ExpiresAt: "2025-02-01T00:00:00Z"}
+}
+
+func TestGrantDocuments(t *testing.T) {
+	doc, err := EncodeGrant(testGrant())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"edossier.grant.v1","grantId":"g-1","subjectId":"p-1","grantee":"CivilMSP","scope":{"recordTypes":["birth-cert"],"recordIds":[]},"purpose":"purpose","validFrom":"2025-01-01T00:00:00Z","expiresAt":"2025-02-01T00:00:00Z"}`
+	if string(doc) != want {
+		t.Fatalf("got %s", doc)
+	}
+	g, times, err := ParseGrant(doc)
+	if err != nil || !times.ValidFrom.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) || g.Scope.RecordIDs == nil {
+		t.Fatal(err)
+	}
+	if !g.Scope.InScope("birth-cert", "x") || g.Scope.InScope("other", "x") {
+		t.Fatal("InScope by type")
+	}
+	if !(GrantScope{RecordIDs: []string{"r"}}).InScope("t", "r") {
+		t.Fatal("InScope by id")
+	}
+	// Nested duplicate keys and case variants are refused.
+	for _, in := range []string{
+		strings.Replace(want, `"recordIds":[]`, `"recordIds":[],"recordIds":["x"]`, 1),
+		strings.Replace(want, `"recordIds"`, `"recordIDs"`, 1),
+		strings.Replace(want, `"kind"`, `"Kind"`, 1),
+	} {
+		if _, _, err := ParseGrant([]byte(in)); err == nil {
+			t.Errorf("ParseGrant(%s) accepted", in)
+		}
+	}
+	many := testGrant()
+	for i := 0; i <= MaxScopeTypes; i++ {
+		many.Scope.RecordTypes = append(many.Scope.RecordTypes, fmt.Sprintf("t%d", i))
+	}
+	if _, err := EncodeGrant(many); err == nil {
+		t.Fatal("too many scope types")
+	}
+	many = testGrant()
+	for i := 0; i <= MaxScopeIDs; i++ {
+		many.Scope.RecordIDs = append(many.Scope.RecordIDs, fmt.Sprintf("r%d", i))
+	}
+	if _, err := EncodeGrant(many); err == nil {
+		t.Fatal("too many scope ids")
+	}
+	bad := testGrant()
+	bad.Nonce = "a\nb"
+	if _, err := EncodeGrant(bad); err == nil {
+		t.Fatal("bad nonce")
+	}
+
+	r := Revocation{Kind: RevocationKind, GrantID: "g-1", SubjectID: "p-1", IssuedAt: "2025-01-02T01:00:00+01:00", Reason: "done"}
+	rb, err := EncodeRevocation(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(rb) != `{"kind":"edossier.grant-revocation.v1","grantId":"g-1","subjectId":"p-1","issuedAt":"2025-01-02T00:00:00Z","reason":"done"}` {
+		t.Fatalf("got %s", rb)
+	}
+	if _, err := ParseRevocation(doc); err == nil {
+		t.Fatal("a grant parsed as revocation")
+	}
+	if _, _, err := ParseGrant(rb); err == nil {
+		t.Fatal("a revocation parsed as grant")
+	}
+	for _, mut := range []func(*Revocation){
+		func(r *Revocation) { r.GrantID = "" }, func(r *Revocation) { r.SubjectID = "a b" },
+		func(r *Revocation) { r.IssuedAt = "" }, func(r *Revocation) { r.Reason = "\x01" },
+	} {
+		x := r
+		mut(&x)
+		if _, err := EncodeRevocation(x); err == nil {
+			t.Errorf("bad revocation accepted: %+v", x)
+		}
+	}
+}
+
+func TestSignatures(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	doc := []byte(`{"x":1}`)
+	sig, err := SignDocument(k, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifySignature(&k.PublicKey, doc, sig); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"", "***", sig[:len(sig)-4], sig + "AA==", "A" + sig[1:]} {
+		if err := VerifySignature(&k.PublicKey, doc, s); err == nil || AsError(err).Code != CodeBadSignature {
+			t.Errorf("signature %q accepted", s)
+		}
+	}
+	if err := VerifySignature(&k.PublicKey, []byte(`{"x":2}`), sig); err == nil {
+		t.Fatal("other document verified")
+	}
+}
+
+func TestAppendDecoding(t *testing.T) {
+	c, _, _ := CIDOf(strings.NewReader("x"))
+	r := AppendRequest{RecordID: "r", SubjectID: "s", Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", Title: "T", ValidUntil: "2030-01-01T08:00:00+08:00"}
+	b, _ := json.Marshal(r)
+	got, err := DecodeAppendRequest(b)
+	if err != nil || got.ValidUntil != "2030-01-01T00:00:00Z" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	rec := Record{RecordID: "r", SubjectID: "s", Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", Title: "T", ValidUntil: "2030-01-01T00:00:00Z", Issuer: "M"}
+	if !rec.SameRequest(&got, "M") || rec.SameRequest(&got, "N") {
+		t.Fatal("SameRequest")
+	}
+	br := BatchResult{TxID: "tx", Issuer: "M", IssuedAt: "now"}
+	nr, err := br.NewRecord(r)
+	if err != nil || nr.Status != StatusActive || nr.TxID != "tx" || nr.ValidUntil != "2030-01-01T00:00:00Z" {
+		t.Fatalf("%+v %v", nr, err)
+	}
+	if _, err := br.NewRecord(AppendRequest{}); err == nil {
+		t.Fatal("NewRecord of an invalid request")
+	}
+	// Error messages of a batch name the index.
+	_, err = DecodeAppendBatch([]byte(`{"records":[` + string(b) + `,{"recordId":"x"}]}`))
+	if err == nil || !strings.Contains(AsError(err).Message, "records[1]") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMarshalDeterministic(t *testing.T) {
+	b, err := Marshal(Record{Title: "<&>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"title":"<&>"`)) || bytes.HasSuffix(b, []byte("\n")) {
+		t.Fatalf("got %s", b)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"recordId":"","subjectId":""`)) {
+		t.Fatalf("field order: %s", b)
+	}
+}

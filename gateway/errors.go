@@ -1,0 +1,83 @@
+// Package gateway holds the domain of the e-dossier REST gateway: principals, the
+// application error type with its stable codes, ledger receipts, and the interfaces the
+// service layer needs from its adapters (Fabric, blob store, Fabric CA). Adapters live
+// in sub-packages by technology; HTTP handlers live in gateway/api.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error code. Clients and the HTTP layer switch on
+// codes, never on messages.
+type Code string
+
+// Error codes. The HTTP status of each is fixed in gateway/api.
+const (
+	CodeInvalid        Code = "invalid"          // malformed or missing input
+	CodeUnauthorized   Code = "unauthorized"     // no or bad credentials
+	CodeBadSignature   Code = "bad_signature"    // a citizen signature does not verify
+	CodeStaleSignature Code = "stale_signature"  // signed too long ago or in the future
+	CodeReplay         Code = "replay"           // a signed request or document seen before
+	CodeForbidden      Code = "forbidden"        // authenticated, but not allowed
+	CodeNotFound       Code = "not_found"        // no such thing (or not visible to the caller)
+	CodeConflict       Code = "conflict"         // clashes with the current state
+	CodeExpired        Code = "expired"          // grant not live at this time
+	CodeRevoked        Code = "revoked"          // grant or record revoked
+	CodeOutOfScope     Code = "out_of_scope"     // record not covered by the grant
+	CodeUnknownKey     Code = "unknown_key"      // no key bound to the subject
+	CodeTooLarge       Code = "too_large"        // upload above the limit
+	CodeUnsupported    Code = "unsupported_media_type"
+	CodeRateLimited    Code = "rate_limited"
+	CodeUnavailable    Code = "unavailable" // Fabric or storage unavailable: retry later
+	CodeInternal       Code = "internal"
+)
+
+// Error is the application error. Message is safe to show to the caller.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // cause, for logs; never shown to callers
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, format string, a ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+// Wrap returns an *Error with a cause.
+func Wrap(code Code, err error, format string, a ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, a...), Err: err}
+}
+
+// ErrorCode returns the code of err: the code of the first *Error in its chain,
+// CodeInternal for any other error, "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the caller-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

@@ -1,0 +1,34 @@
+package gateway
+
+// Role of an authenticated caller.
+type Role string
+
+// Roles.
+const (
+	RoleDepartment Role = "department" // a department user, by API key
+	RoleOperator   Role = "operator"   // a platform operator, by API key
+	RoleCitizen    Role = "citizen"    // a subject, by request signature
+	RolePublic     Role = "public"     // an anonymous verifier
+)
+
+// Principal is who makes a request.
+type Principal struct {
+	Role Role
+	// Org is the organisation (connection-file name) whose Fabric identity acts for
+	// department and operator callers; MSPID is its MSP ID.
+	Org   string
+	MSPID string
+	// User is the Fabric identity (enrolment ID) that signs the caller's transactions.
+	User string
+	// KeyID names the API key used (never the key itself).
+	KeyID string
+	// SubjectID is set for citizens.
+	SubjectID string
+}
+
+// Receipt says where a write landed on the ledger.
+type Receipt struct {
+	Channel string `json:"channel"`
+	TxID    string `json:"txId"`
+	Block   uint64 `json:"block"`
+}
