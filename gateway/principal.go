@@ -32,3 +32,12 @@ type Receipt struct {
 	TxID    string `json:"txId"`
 	Block   uint64 `json:"block"`
 }
+
+// Actor is the Fabric identity a ledger call runs as.
+type Actor struct {
+	Org  string // organisation name (connection file) or MSP ID
+	User string // enrolment ID
+}
+
+// Actor returns the Fabric identity of a department or operator principal.
+func (p Principal) Actor() Actor { return Actor{Org: p.Org, User: p.User} }

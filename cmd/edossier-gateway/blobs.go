@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/blob"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// blobAdapter presents the blob store to the service with gateway error codes.
+type blobAdapter struct{ s *blob.Store }
+
+func blobErr(err error) error {
+	var ge *gateway.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ge):
+		return err // e.g. the upload's own size limit or a broken request body
+	case errors.Is(err, blob.ErrTooLarge):
+		return gateway.Wrap(gateway.CodeTooLarge, err, "file larger than the limit")
+	case errors.Is(err, blob.ErrNotFound):
+		return gateway.Wrap(gateway.CodeNotFound, err, "no such file")
+	case errors.Is(err, blob.ErrInvalidCID):
+		return gateway.Wrap(gateway.CodeInvalid, err, "invalid content ID")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return gateway.Wrap(gateway.CodeUnavailable, err, "the upload was interrupted")
+	}
+	return gateway.Wrap(gateway.CodeInternal, err, "blob store failure")
+}
+
+func (a blobAdapter) Put(ctx context.Context, r io.Reader) (service.BlobInfo, bool, error) {
+	info, err := a.s.Put(ctx, r)
+	if err != nil {
+		if errors.Is(err, blob.ErrTooLarge) {
+			return service.BlobInfo{}, false, gateway.Wrap(gateway.CodeTooLarge, err, "file larger than the limit of %d bytes", a.s.MaxSize())
+		}
+		return service.BlobInfo{}, false, blobErr(err)
+	}
+	return service.BlobInfo{CID: info.CID, Size: info.Size}, info.Created, nil
+}
+
+func (a blobAdapter) Open(cid string) (io.ReadCloser, service.BlobInfo, error) {
+	rc, info, err := a.s.Open(cid)
+	if err != nil {
+		return nil, service.BlobInfo{}, blobErr(err)
+	}
+	return rc, service.BlobInfo{CID: info.CID, Size: info.Size}, nil
+}
+
+func (a blobAdapter) Stat(cid string) (service.BlobInfo, error) {
+	info, err := a.s.Stat(cid)
+	if err != nil {
+		return service.BlobInfo{}, blobErr(err)
+	}
+	return service.BlobInfo{CID: info.CID, Size: info.Size}, nil
+}
+
+func (a blobAdapter) Delete(cid string) error { return blobErr(a.s.Delete(cid)) }

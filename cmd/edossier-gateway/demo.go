@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// demoRecordTypes and who is accredited for them in the demo configuration.
+var demoRecordTypes = []struct{ code, name, issuer string }{
+	{"birth-medical-certificate", "Birth medical certificate", "health"},
+	{"vaccination-record", "Vaccination record", "health"},
+	{"household-register", "Household register record", "civil"},
+	{"marriage-record", "Marriage record", "civil"},
+	{"social-insurance-record", "Social insurance record", "social"},
+}
+
+// DemoKeys is the file make run writes: one API key per demo user.
+type DemoKeys struct {
+	Gateway     string            `json:"gateway"`
+	Operator    string            `json:"operator"`
+	Departments map[string]string `json:"departments"` // org name -> key
+}
+
+// demo registers every department organisation of the connection file, defines the
+// demo record types and accreditations (all idempotent on the ledger), and on first
+// start creates API keys for the operator and each department's client user.
+func (g *Gateway) demo(ctx context.Context) error {
+	op, err := g.profile.Operator()
+	if err != nil {
+		return err
+	}
+	opUser := g.cfg.PlatformUser
+	operator := gateway.Principal{Role: gateway.RoleOperator, Org: op.Name, MSPID: op.MSPID, User: opUser}
+	var keys DemoKeys
+	if b, err := os.ReadFile(g.cfg.DemoKeysFile); err == nil {
+		if err := json.Unmarshal(b, &keys); err != nil {
+			return fmt.Errorf("%s: %w", g.cfg.DemoKeysFile, err)
+		}
+	}
+	if keys.Departments == nil {
+		keys.Departments = map[string]string{}
+	}
+	keys.Gateway = "http://" + g.cfg.Listen
+	if keys.Operator == "" {
+		if keys.Operator, _, err = g.keys.Create(gateway.RoleOperator, op.Name, op.MSPID, opUser, "demo operator"); err != nil {
+			return err
+		}
+	}
+	for _, o := range g.profile.Organizations {
+		if o.Role == "operator" {
+			continue
+		}
+		if _, err := g.svc.RegisterDepartment(ctx, operator, o.MSPID, o.Title, o.Name); err != nil {
+			return fmt.Errorf("register %s: %w", o.Name, err)
+		}
+		if keys.Departments[o.Name] == "" {
+			user := "clerk"
+			for _, u := range o.Users {
+				if u.Role == "client" {
+					user = u.Name
+					break
+				}
+			}
+			if keys.Departments[o.Name], _, err = g.keys.Create(gateway.RoleDepartment, o.Name, o.MSPID, user, "demo "+o.Name); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range demoRecordTypes {
+		if _, err := g.svc.DefineRecordType(ctx, operator, t.code, t.name); err != nil {
+			return fmt.Errorf("record type %s: %w", t.code, err)
+		}
+		if issuer, err := g.profile.Org(t.issuer); err == nil {
+			if _, err := g.svc.Accredit(ctx, operator, issuer.MSPID, t.code); err != nil {
+				return fmt.Errorf("accredit %s for %s: %w", t.issuer, t.code, err)
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(keys, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(g.cfg.DemoKeysFile), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(g.cfg.DemoKeysFile, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	g.log.Info("demo configuration ready", "keysFile", g.cfg.DemoKeysFile)
+	return nil
+}

@@ -1,0 +1,489 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/httpsig"
+	"github.com/edossier-city/edossier/network/nettest"
+)
+
+const e2eBasePort = 22000
+
+// env is a running network with a gateway on it.
+type env struct {
+	t    *testing.T
+	n    *nettest.Net
+	g    *Gateway
+	url  string
+	keys DemoKeys
+	http *http.Client
+	snap *client.Gateway // operator connection for ledger heights
+}
+
+func startEnv(t *testing.T, maxUpload int64) *env {
+	t.Helper()
+	n := nettest.Start(t, nettest.Options{BasePort: e2eBasePort})
+	dir := t.TempDir()
+	cfg := defaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.ConnectionFile = n.ConnectionFile()
+	cfg.DataDir = filepath.Join(dir, "gateway")
+	cfg.KEKFile = filepath.Join(dir, "secrets", "kek.hex")
+	cfg.SubjectSecret = filepath.Join(dir, "secrets", "subject.hex")
+	cfg.DemoKeysFile = filepath.Join(dir, "keys.json")
+	cfg.MaxUpload = maxUpload
+	cfg.LogFormat = "text"
+	cfg.LogLevel = "warn"
+	cfg.VerifyRate = 1000
+	cfg.VerifyBurst = 1000
+	cfg.OrphanGrace = 500 * time.Millisecond
+	g, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.listener = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gateway run: %v", err)
+		}
+		g.Close()
+	})
+	e := &env{t: t, n: n, g: g, url: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 2 * time.Minute},
+		snap: n.Gateway(t, "operator", "ops")}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := e.http.Get(e.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b, err := os.ReadFile(cfg.DemoKeysFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &e.keys); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (e *env) do(req *http.Request) *response {
+	e.t.Helper()
+	resp, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (e *env) request(method, path, key string, body io.Reader, contentType string) *http.Request {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+func (e *env) jsonCall(method, path, key string, v any) *response {
+	e.t.Helper()
+	var body io.Reader
+	ct := ""
+	if v != nil {
+		b, _ := json.Marshal(v)
+		body, ct = bytes.NewReader(b), "application/json"
+	}
+	return e.do(e.request(method, path, key, body, ct))
+}
+
+// multipartBody builds parts in order: name, content type, content.
+func multipartBody(t *testing.T, parts ...[3]string) (io.Reader, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		if p[0] == "file" || strings.HasPrefix(p[0], "f") && p[0] != "metadata" {
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename="upload"`, p[0]))
+		} else {
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q`, p[0]))
+		}
+		if p[1] != "" {
+			h.Set("Content-Type", p[1])
+		}
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write([]byte(p[2]))
+	}
+	w.Close()
+	return &buf, w.FormDataContentType()
+}
+
+func (e *env) appendRecord(key, subjectID, recordType, title string, file []byte, idem string) *response {
+	e.t.Helper()
+	meta, _ := json.Marshal(map[string]string{"type": recordType, "title": title})
+	body, ct := multipartBody(e.t, [3]string{"metadata", "application/json", string(meta)}, [3]string{"file", "application/pdf", string(file)})
+	req := e.request("POST", "/v1/dossiers/"+subjectID+"/records", key, body, ct)
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	return e.do(req)
+}
+
+// citizen holds a subject key and signs requests with it.
+type citizen struct {
+	subjectID string
+	key       *ecdsa.PrivateKey
+}
+
+func newCitizen(t *testing.T, subjectID string) *citizen {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &citizen{subjectID: subjectID, key: k}
+}
+
+func (c *citizen) publicPEM(t *testing.T) string {
+	der, err := x509.MarshalPKIXPublicKey(&c.key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+func (e *env) signed(c *citizen, method, path string, v any, at time.Time) *http.Request {
+	e.t.Helper()
+	var body io.Reader
+	if v != nil {
+		b, _ := json.Marshal(v)
+		body = bytes.NewReader(b)
+	}
+	req := e.request(method, path, "", body, "")
+	if v != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	nonce, err := httpsig.NewNonce()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := httpsig.Sign(req, c.subjectID, c.key, at, nonce); err != nil {
+		e.t.Fatal(err)
+	}
+	return req
+}
+
+// grantDoc builds and signs a grant document.
+func (c *citizen) grant(t *testing.T, grantID, grantee, purpose string, types []string, from, until time.Time) map[string]string {
+	t.Helper()
+	doc, err := wire.EncodeGrant(wire.Grant{Kind: wire.GrantKind, GrantID: grantID, SubjectID: c.subjectID, Grantee: grantee,
+		Scope: wire.GrantScope{RecordTypes: types, RecordIDs: []string{}}, Purpose: purpose,
+		ValidFrom: wire.FormatTime(from), ExpiresAt: wire.FormatTime(until)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := wire.SignDocument(c.key, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"grant": base64.StdEncoding.EncodeToString(doc), "signature": sig}
+}
+
+func (c *citizen) revocation(t *testing.T, grantID string) map[string]string {
+	t.Helper()
+	doc, err := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: grantID, SubjectID: c.subjectID,
+		IssuedAt: wire.FormatTime(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := wire.SignDocument(c.key, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"revocation": base64.StdEncoding.EncodeToString(doc), "signature": sig}
+}
+
+// personID returns a valid 18-character PRC resident ID number (ISO 7064 MOD 11-2).
+func personID(seq int) string {
+	body := fmt.Sprintf("11010120261120%03d", seq%1000)
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(body[i]-'0') * w
+	}
+	return body + string("10X98765432"[sum%11])
+}
+
+func expectStatus(t *testing.T, r *response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+}
+
+// expectProblem checks a refusal: the status, problem+json, the code.
+func expectProblem(t *testing.T, r *response, status int, code gateway.Code) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d (%s): %s", r.status, status, code, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want problem+json: %s", ct, r.body)
+	}
+	var p struct {
+		Code   string `json:"code"`
+		Status int    `json:"status"`
+	}
+	r.json(t, &p)
+	if p.Code != string(code) || p.Status != status {
+		t.Fatalf("problem code %q status %d, want %q %d: %s", p.Code, p.Status, code, status, r.body)
+	}
+}
+
+func (e *env) resolve(key string, id string) string {
+	e.t.Helper()
+	r := e.jsonCall("POST", "/v1/subjects/resolve", key, map[string]string{"kind": "person", "idNumber": id})
+	expectStatus(e.t, r, 200)
+	var v struct {
+		SubjectID string `json:"subjectId"`
+	}
+	r.json(e.t, &v)
+	return v.SubjectID
+}
+
+func (e *env) bindKey(c *citizen) {
+	e.t.Helper()
+	r := e.jsonCall("POST", "/v1/admin/subject-keys", e.keys.Operator, map[string]string{"subjectId": c.subjectID, "publicKeyPem": c.publicPEM(e.t)})
+	expectStatus(e.t, r, 200)
+}
+
+type recordResult struct {
+	Record  wire.Record     `json:"record"`
+	Receipt gateway.Receipt `json:"receipt"`
+}
+
+// TestGatewayEndToEnd runs the product over HTTP against a real network.
+func TestGatewayEndToEnd(t *testing.T) {
+	e := startEnv(t, 1<<20)
+	health, civil, social := e.keys.Departments["health"], e.keys.Departments["civil"], e.keys.Departments["social"]
+	if health == "" || civil == "" || social == "" {
+		t.Fatalf("demo keys missing: %+v", e.keys)
+	}
+	t.Run("newborn one thing", func(t *testing.T) { e.t = t; testNewborn(t, e, health, civil, social) })
+	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
+	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
+}
+
+func testNewborn(t *testing.T, e *env, health, civil, social string) {
+	baby := newCitizen(t, e.resolve(health, personID(1)))
+	if again := e.resolve(civil, personID(1)); again != baby.subjectID {
+		t.Fatalf("resolve is not stable across departments: %s vs %s", again, baby.subjectID)
+	}
+	e.bindKey(baby)
+
+	birth := []byte("%PDF-1.7 birth medical certificate of the newborn, Health Commission\n")
+	household := []byte("%PDF-1.7 household register record of the newborn, Civil Affairs Bureau\n")
+	r := e.appendRecord(health, baby.subjectID, "birth-medical-certificate", "Birth medical certificate", birth, "")
+	expectStatus(t, r, 201)
+	var birthRec recordResult
+	r.json(t, &birthRec)
+	if birthRec.Receipt.Channel != "municipal" || birthRec.Receipt.TxID == "" || birthRec.Receipt.Block == 0 {
+		t.Fatalf("receipt %+v", birthRec.Receipt)
+	}
+	if birthRec.Record.Issuer != "HealthMSP" || birthRec.Record.Status != "active" {
+		t.Fatalf("record %+v", birthRec.Record)
+	}
+	r = e.appendRecord(civil, baby.subjectID, "household-register", "Household register", household, "")
+	expectStatus(t, r, 201)
+	var houseRec recordResult
+	r.json(t, &houseRec)
+
+	// The social security bureau gets 30 days for a stated purpose.
+	purpose := "newborn social insurance enrolment"
+	now := time.Now()
+	grantID := "g-newborn-1"
+	r = e.do(e.signed(baby, "POST", "/v1/dossiers/"+baby.subjectID+"/grants",
+		baby.grant(t, grantID, "SocialSecurityMSP", purpose, []string{"birth-medical-certificate", "household-register"}, now.Add(-time.Minute), now.Add(30*24*time.Hour)), now))
+	expectStatus(t, r, 201)
+
+	// Social lists the dossier and reads both files.
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records", social, nil)
+	expectStatus(t, r, 200)
+	var page struct {
+		Records []wire.Record `json:"records"`
+	}
+	r.json(t, &page)
+	if len(page.Records) != 2 {
+		t.Fatalf("social sees %d records, want 2: %s", len(page.Records), r.body)
+	}
+	for _, want := range []struct {
+		rec  wire.Record
+		file []byte
+	}{{birthRec.Record, birth}, {houseRec.Record, household}} {
+		r = e.jsonCall("GET", "/v1/records/"+want.rec.RecordID+"/content?grantId="+grantID+"&purpose="+strings.ReplaceAll(purpose, " ", "+"), social, nil)
+		expectStatus(t, r, 200)
+		if !bytes.Equal(r.body, want.file) {
+			t.Fatalf("read %q, want %q", r.body, want.file)
+		}
+		if r.header.Get("ETag") != `"`+want.rec.CID+`"` || r.header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("headers %v", r.header)
+		}
+	}
+
+	// The citizen's access log shows exactly those two reads.
+	r = e.do(e.signed(baby, "GET", "/v1/dossiers/"+baby.subjectID+"/access-log", nil, time.Now()))
+	expectStatus(t, r, 200)
+	var log wire.AccessPage
+	r.json(t, &log)
+	if len(log.Entries) != 2 {
+		t.Fatalf("access log has %d entries, want 2: %s", len(log.Entries), r.body)
+	}
+	seen := map[string]bool{}
+	for _, en := range log.Entries {
+		if en.Org != "SocialSecurityMSP" || en.GrantID != grantID || en.Purpose != purpose || en.User != "clerk" {
+			t.Fatalf("access entry %+v", en)
+		}
+		seen[en.RecordID] = true
+	}
+	if !seen[birthRec.Record.RecordID] || !seen[houseRec.Record.RecordID] {
+		t.Fatalf("access log records %v", seen)
+	}
+
+	// After revocation the next read is refused and sends no file byte.
+	r = e.do(e.signed(baby, "POST", "/v1/grants/"+grantID+"/revoke", baby.revocation(t, grantID), time.Now()))
+	expectStatus(t, r, 200)
+	r = e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID+"/content?grantId="+grantID+"&purpose=again", social, nil)
+	expectProblem(t, r, 403, gateway.CodeRevoked)
+	if bytes.Contains(r.body, birth[:20]) {
+		t.Fatal("file bytes sent after revocation")
+	}
+
+	// A verifier verifies the original; a one-byte-changed copy is not verified.
+	verify := func(file []byte) map[string]any {
+		body, ct := multipartBody(t, [3]string{"file", "application/pdf", string(file)})
+		r := e.do(e.request("POST", "/v1/verify", "", body, ct))
+		expectStatus(t, r, 200)
+		var v map[string]any
+		r.json(t, &v)
+		if strings.Contains(string(r.body), baby.subjectID) {
+			t.Fatalf("verification reveals the subject: %s", r.body)
+		}
+		return v
+	}
+	if v := verify(birth); v["verified"] != true || v["status"] != "verified" {
+		t.Fatalf("original not verified: %v", v)
+	}
+	tampered := bytes.Clone(birth)
+	tampered[5] ^= 1
+	if v := verify(tampered); v["verified"] != false || v["status"] != "not_found" {
+		t.Fatalf("tampered copy verified: %v", v)
+	}
+	r = e.jsonCall("GET", "/v1/verify/"+birthRec.Record.CID, "", nil)
+	expectStatus(t, r, 200)
+
+	// A revoked record verifies as revoked.
+	r = e.jsonCall("POST", "/v1/records/"+birthRec.Record.RecordID+"/revoke", health, map[string]string{"reason": "issued in error"})
+	expectStatus(t, r, 200)
+	if v := verify(birth); v["verified"] != false || v["status"] != "revoked" {
+		t.Fatalf("revoked record: %v", v)
+	}
+}
+
+func testIdempotent(t *testing.T, e *env, health string) {
+	subject := e.resolve(health, personID(2))
+	file := []byte("vaccination record, dose 1")
+	r1 := e.appendRecord(health, subject, "vaccination-record", "Vaccination", file, "import-line-42")
+	expectStatus(t, r1, 201)
+	var a, b recordResult
+	r1.json(t, &a)
+	r2 := e.appendRecord(health, subject, "vaccination-record", "Vaccination", file, "import-line-42")
+	expectStatus(t, r2, 200)
+	r2.json(t, &b)
+	if a.Record.RecordID != b.Record.RecordID || a.Receipt != b.Receipt {
+		t.Fatalf("retry gave another record or receipt:\n%+v\n%+v", a, b)
+	}
+	r := e.jsonCall("GET", "/v1/dossiers/"+subject+"/records", health, nil)
+	var page struct {
+		Records []wire.Record `json:"records"`
+	}
+	r.json(t, &page)
+	if len(page.Records) != 1 {
+		t.Fatalf("%d records after a retried append, want 1", len(page.Records))
+	}
+	// The same key with another file is a conflict; the file it stored is removed.
+	blobs, _, _ := e.g.blobs.Usage()
+	r3 := e.appendRecord(health, subject, "vaccination-record", "Vaccination", []byte("another file"), "import-line-42")
+	expectProblem(t, r3, 409, gateway.CodeConflict)
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _, _ := e.g.blobs.Usage(); n != blobs; n, _, _ = e.g.blobs.Usage() {
+		if time.Now().After(deadline) {
+			t.Fatalf("blob of the refused append not removed: %d blobs, want %d", n, blobs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,257 @@
+// Command edossier-gateway is the e-dossier REST gateway: departments append and read
+// records, verifiers verify documents, citizens grant access and see every read.
+//
+// Configuration: see Config (file + environment + flags); `edossier-gateway -h` lists
+// every setting with its environment variable.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
+
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/api"
+	"github.com/edossier-city/edossier/gateway/blob"
+	"github.com/edossier-city/edossier/gateway/ca"
+	"github.com/edossier-city/edossier/gateway/fabric"
+	"github.com/edossier-city/edossier/gateway/httpsig"
+	"github.com/edossier-city/edossier/gateway/identity"
+	"github.com/edossier-city/edossier/gateway/service"
+	"github.com/edossier-city/edossier/gateway/subject"
+	"github.com/edossier-city/edossier/network/connfile"
+)
+
+func main() {
+	cfg, err := loadConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, errHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g, err := Open(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
+		os.Exit(1)
+	}
+	defer g.Close()
+	if err := g.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
+		os.Exit(1)
+	}
+}
+
+var errHelp = flag.ErrHelp
+
+// Gateway is the assembled service: everything opened, nothing listening yet.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	ledger   *fabric.Client
+	blobs    *blob.Store
+	enroller *ca.Enroller
+	server   *api.Server
+	svc      *service.Service
+	keys     *identity.KeyStore
+	profile  *connfile.Profile
+	listener net.Listener
+}
+
+// Open wires the gateway from its configuration.
+func Open(cfg Config) (*Gateway, error) {
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	profile, err := connfile.Load(cfg.ConnectionFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	kek, err := secretFile(cfg.KEKFile, 32)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	subjectSecret, err := secretFile(cfg.SubjectSecret, 32)
+	if err != nil {
+		return nil, fmt.Errorf("subject secret: %w", err)
+	}
+	store, err := blob.Open(blob.Options{Dir: filepath.Join(cfg.DataDir, "blobs"), KEK: kek, MaxSize: cfg.MaxUpload})
+	if err != nil {
+		return nil, err
+	}
+	deriver, err := subject.NewDeriver(subjectSecret)
+	if err != nil {
+		return nil, err
+	}
+	wallet := identity.NewWallet(profile, filepath.Join(cfg.DataDir, "wallet"))
+	keys, err := identity.OpenKeyStore(filepath.Join(cfg.DataDir, "api-keys.json"))
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := api.NewMetrics(reg)
+	ledger, err := fabric.Dial(fabric.Config{
+		Profile: profile, PeerOrg: cfg.PeerOrg, Signer: wallet,
+		Timeouts: fabric.Timeouts{Evaluate: cfg.EvaluateTimeout, Endorse: cfg.EndorseTimeout, Submit: cfg.SubmitTimeout, CommitStatus: cfg.CommitStatusTimeout},
+		Observe:  metrics.ObserveFabric,
+	})
+	if err != nil {
+		return nil, err
+	}
+	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
+	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace})
+	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
+	if err != nil {
+		ledger.Close()
+		return nil, err
+	}
+	var proxies []string
+	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	server, err := api.New(api.Options{
+		Service:         svc,
+		Keys:            keys,
+		Users:           users{enroller: enroller, keys: keys},
+		SubjectKey:      svc.SubjectKeys(30 * time.Second).Key,
+		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
+		SignatureMaxAge: cfg.SignatureMaxAge,
+		Ready: func(ctx context.Context) error {
+			_, err := ledger.Version(ctx, platform)
+			return err
+		},
+		MaxUpload:      cfg.MaxUpload,
+		VerifyRate:     rate.Limit(cfg.VerifyRate),
+		VerifyBurst:    cfg.VerifyBurst,
+		TrustedProxies: proxies,
+		Registry:       reg,
+		Metrics:        metrics,
+	})
+	if err != nil {
+		ledger.Close()
+		enroller.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, svc: svc, keys: keys, profile: profile}, nil
+}
+
+// Handler is the HTTP handler (tests serve it with httptest).
+func (g *Gateway) Handler() http.Handler { return g.server }
+
+// Run serves until ctx is done, then drains requests in flight.
+func (g *Gateway) Run(ctx context.Context) error {
+	if g.cfg.DemoKeysFile != "" {
+		if err := g.demo(ctx); err != nil {
+			return fmt.Errorf("demo set-up: %w", err)
+		}
+	}
+	ln := g.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", g.cfg.Listen); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           g.server,
+		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
+		ReadTimeout:       g.cfg.ReadTimeout,
+		WriteTimeout:      g.cfg.WriteTimeout,
+		IdleTimeout:       g.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	g.log.Info("gateway listening", "addr", ln.Addr().String(), "connectionFile", g.cfg.ConnectionFile, "dataDir", g.cfg.DataDir)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.log.Info("shutting down", "drain", g.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// Close releases the Fabric connection and the CA client.
+func (g *Gateway) Close() {
+	g.ledger.Close()
+	g.enroller.Close()
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// secretFile reads a hex secret of n bytes, creating it (0600) if the file is missing.
+func secretFile(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		secret := make([]byte, n)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		return secret, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(secret) != n {
+		return nil, fmt.Errorf("%s must hold %d bytes in hex", path, n)
+	}
+	return secret, nil
+}
+
+// users enrolls department users with their CA and issues their API keys.
+type users struct {
+	enroller *ca.Enroller
+	keys     *identity.KeyStore
+}
+
+func (u users) EnrollUser(ctx context.Context, org, user string) (string, error) {
+	return u.enroller.EnrollUser(ctx, org, user)
+}
+
+func (u users) IssueKey(role gateway.Role, org, mspID, user, label string) (string, string, error) {
+	key, e, err := u.keys.Create(role, org, mspID, user, label)
+	return key, e.ID, err
+}

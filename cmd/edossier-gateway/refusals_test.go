@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/network/nettest"
+)
+
+// snapshot is what a refused request must not change.
+type snapshot struct {
+	municipal, datashare uint64
+	blobs                int
+	blobBytes            int64
+}
+
+func (e *env) snapshot() snapshot {
+	e.t.Helper()
+	gw := e.snap
+	var s snapshot
+	var err error
+	if s.municipal, err = nettest.Height(gw, "municipal"); err != nil {
+		e.t.Fatal(err)
+	}
+	if s.datashare, err = nettest.Height(gw, "datashare"); err != nil {
+		e.t.Fatal(err)
+	}
+	if s.blobs, s.blobBytes, err = e.g.blobs.Usage(); err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+func testRefusals(t *testing.T, e *env, health, civil, social string) {
+	subject := e.resolve(health, personID(3))
+	citizen := newCitizen(t, subject)
+	e.bindKey(citizen)
+	r := e.appendRecord(health, subject, "birth-medical-certificate", "Birth certificate", []byte("birth"), "")
+	expectStatus(t, r, 201)
+	var birth recordResult
+	r.json(t, &birth)
+	r = e.appendRecord(health, subject, "vaccination-record", "Vaccination", []byte("vaccine"), "")
+	expectStatus(t, r, 201)
+	var vacc recordResult
+	r.json(t, &vacc)
+	now := time.Now()
+	// A live grant for social covering the birth certificate only, a revoked one, and
+	// one that expires in a few seconds.
+	mustGrant := func(id string, until time.Time) {
+		r := e.do(e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants",
+			citizen.grant(t, id, "SocialSecurityMSP", "benefit check", []string{"birth-medical-certificate"}, now.Add(-time.Minute), until), time.Now()))
+		expectStatus(t, r, 201)
+	}
+	mustGrant("g-live", now.Add(24*time.Hour))
+	mustGrant("g-revoked", now.Add(24*time.Hour))
+	r = e.do(e.signed(citizen, "POST", "/v1/grants/g-revoked/revoke", citizen.revocation(t, "g-revoked"), time.Now()))
+	expectStatus(t, r, 200)
+	mustGrant("g-short", time.Now().Add(4*time.Second))
+	time.Sleep(5 * time.Second)
+
+	// A replayable signed request, used once here.
+	replay := e.signed(citizen, "GET", "/v1/dossiers/"+subject+"/grants", nil, time.Now())
+	expectStatus(t, e.do(replay.Clone(replay.Context())), 200)
+
+	other := newCitizen(t, subject) // same subject ID, key not bound: a forger
+	metaOK := `{"type":"vaccination-record","title":"x"}`
+	content := func(recordID, grantID string) string {
+		return "/v1/records/" + recordID + "/content?grantId=" + grantID + "&purpose=check"
+	}
+	cases := []struct {
+		name   string
+		req    func() *http.Request
+		status int
+		code   gateway.Code
+	}{
+		{"no key", func() *http.Request { return e.request("GET", "/v1/records/"+birth.Record.RecordID, "", nil, "") }, 401, gateway.CodeUnauthorized},
+		{"wrong key", func() *http.Request {
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID, "edk_aaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", nil, "")
+		}, 401, gateway.CodeUnauthorized},
+		{"not a bearer key", func() *http.Request {
+			r := e.request("GET", "/v1/records/"+birth.Record.RecordID, "", nil, "")
+			r.Header.Set("Authorization", "Basic Zm9vOmJhcg==")
+			return r
+		}, 401, gateway.CodeUnauthorized},
+		{"department calls operator function", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/admin/record-types", health, `{"code":"x","name":"y"}`)
+		}, 403, gateway.CodeForbidden},
+		{"operator appends a record", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", "x"})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", e.keys.Operator, body, ct)
+		}, 403, gateway.CodeForbidden},
+		{"department not accredited for the type", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", "unaccredited"})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", civil, body, ct)
+		}, 403, gateway.CodeForbidden},
+		{"another department's record", func() *http.Request {
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID, civil, nil, "")
+		}, 404, gateway.CodeNotFound},
+		{"revoke another department's record", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/records/"+birth.Record.RecordID+"/revoke", civil, `{"reason":"mine now"}`)
+		}, 403, gateway.CodeForbidden},
+		{"read under an expired grant", func() *http.Request { return e.request("GET", content(birth.Record.RecordID, "g-short"), social, nil, "") }, 403, gateway.CodeExpired},
+		{"read under a revoked grant", func() *http.Request {
+			return e.request("GET", content(birth.Record.RecordID, "g-revoked"), social, nil, "")
+		}, 403, gateway.CodeRevoked},
+		{"read out of scope", func() *http.Request { return e.request("GET", content(vacc.Record.RecordID, "g-live"), social, nil, "") }, 403, gateway.CodeOutOfScope},
+		{"read under another department's grant", func() *http.Request {
+			return e.request("GET", content(birth.Record.RecordID, "g-live"), civil, nil, "")
+		}, 403, gateway.CodeForbidden},
+		{"read without a grant", func() *http.Request {
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/content?purpose=check", social, nil, "")
+		}, 400, gateway.CodeInvalid},
+		{"forged citizen signature", func() *http.Request {
+			return e.signed(other, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now())
+		}, 401, gateway.CodeBadSignature},
+		{"stale citizen signature", func() *http.Request {
+			return e.signed(citizen, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now().Add(-time.Hour))
+		}, 401, gateway.CodeStaleSignature},
+		{"replayed citizen signature", func() *http.Request { return replay.Clone(replay.Context()) }, 401, gateway.CodeReplay},
+		{"citizen reads another dossier", func() *http.Request {
+			return e.signed(citizen, "GET", "/v1/dossiers/p-someoneelse/access-log", nil, time.Now())
+		}, 403, gateway.CodeForbidden},
+		{"grant signed by the wrong key", func() *http.Request {
+			body := other.grant(t, "g-forged", "SocialSecurityMSP", "x", []string{"birth-medical-certificate"}, now, now.Add(time.Hour))
+			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants", body, time.Now())
+		}, 401, gateway.CodeBadSignature},
+		{"replayed grant document", func() *http.Request {
+			body := citizen.grant(t, "g-live", "SocialSecurityMSP", "benefit check", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(24*time.Hour))
+			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants", body, time.Now())
+		}, 409, gateway.CodeConflict},
+		{"malformed JSON", func() *http.Request { return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":`) }, 400, gateway.CodeInvalid},
+		{"unknown JSON field", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":"person","idNumber":"x","extra":1}`)
+		}, 400, gateway.CodeInvalid},
+		{"missing fields", func() *http.Request { return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{}`) }, 400, gateway.CodeInvalid},
+		{"invalid ID number", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":"person","idNumber":"110101202611200000"}`)
+		}, 400, gateway.CodeInvalid},
+		{"record metadata missing title", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", `{"type":"vaccination-record"}`}, [3]string{"file", "", "no title"})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, body, ct)
+		}, 400, gateway.CodeInvalid},
+		{"file before metadata", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"file", "", "x"}, [3]string{"metadata", "application/json", metaOK})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, body, ct)
+		}, 400, gateway.CodeInvalid},
+		{"invalid CID", func() *http.Request { return e.request("GET", "/v1/verify/QmNotACIDv1", "", nil, "") }, 400, gateway.CodeInvalid},
+		{"oversized upload", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", strings.Repeat("x", 1<<20+1)})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, body, ct)
+		}, 413, gateway.CodeTooLarge},
+		{"oversized verify upload", func() *http.Request {
+			var big bytes.Buffer
+			big.WriteString(strings.Repeat("y", 3<<20))
+			body, ct := multipartBody(t, [3]string{"file", "", big.String()})
+			return e.request("POST", "/v1/verify", "", body, ct)
+		}, 413, gateway.CodeTooLarge},
+		{"wrong content type for JSON", func() *http.Request {
+			return e.request("POST", "/v1/subjects/resolve", health, strings.NewReader(`{"kind":"person"}`), "text/plain")
+		}, 415, gateway.CodeUnsupported},
+		{"wrong content type for upload", func() *http.Request {
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, strings.NewReader(`{}`), "application/json")
+		}, 415, gateway.CodeUnsupported},
+	}
+	// Path traversal and junk in every path parameter.
+	for _, p := range []string{
+		"/v1/dossiers/%s/records", "/v1/records/%s", "/v1/records/%s/content?grantId=g-live&purpose=x",
+		"/v1/records/%s/revoke", "/v1/dossiers/%s/grants", "/v1/dossiers/%s/access-log", "/v1/grants/%s/revoke",
+		"/v1/admin/subject-keys/%s/rotate", "/v1/verify/%s",
+	} {
+		for _, bad := range []string{"..%2F..%2Fetc%2Fpasswd", "..", "a%00b", "%2e%2e"} {
+			path := strings.Replace(p, "%s", bad, 1)
+			method := "GET"
+			if strings.Contains(p, "revoke") || strings.Contains(p, "rotate") {
+				method = "POST"
+			}
+			cases = append(cases, struct {
+				name   string
+				req    func() *http.Request
+				status int
+				code   gateway.Code
+			}{"traversal " + method + " " + path, func() *http.Request {
+				r := e.request(method, "", health, strings.NewReader(`{}`), "application/json")
+				r.URL.Opaque = path // send the path exactly as written
+				r.URL.RawQuery = ""
+				if i := strings.IndexByte(path, '?'); i >= 0 {
+					r.URL.Opaque, r.URL.RawQuery = path[:i], path[i+1:]
+				}
+				return r
+			}, 0, ""})
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			before := e.snapshot()
+			r := e.do(c.req())
+			if c.status == 0 { // traversal: any 4xx problem, never a file, never 5xx
+				if r.status < 400 || r.status >= 500 {
+					t.Fatalf("status %d: %s", r.status, r.body)
+				}
+				var p map[string]any
+				if err := json.Unmarshal(r.body, &p); err != nil || p["code"] == nil {
+					t.Fatalf("not a problem: %s", r.body)
+				}
+			} else {
+				expectProblem(t, r, c.status, c.code)
+			}
+			if after := e.snapshot(); after != before {
+				t.Fatalf("state changed by a refused request: before %+v after %+v", before, after)
+			}
+		})
+	}
+}
+
+func jsonReq(e *env, method, path, key, body string) *http.Request {
+	return e.request(method, path, key, strings.NewReader(body), "application/json")
+}

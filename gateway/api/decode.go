@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/gateway"
+)
+
+const (
+	maxJSONBody     = 64 << 10
+	maxMetadataPart = 16 << 10
+	maxManifestPart = 1 << 20
+	multipartSlack  = 1 << 20 // headers, metadata and boundaries around the file
+)
+
+// bindJSON decodes a JSON request body strictly: the right content type, a bounded
+// size, no unknown fields, no trailing data.
+func bindJSON(c *gin.Context, v any) error {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return gateway.Errorf(gateway.CodeUnsupported, "send the body as application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return gateway.Errorf(gateway.CodeTooLarge, "JSON body larger than %d bytes", maxJSONBody)
+		}
+		return invalid("could not read the request body")
+	}
+	return decodeStrict(body, v)
+}
+
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalid("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return invalid("malformed JSON: trailing data after the object")
+	}
+	return nil
+}
+
+// multipartReader checks the content type and bounds the body.
+func (s *Server) multipartReader(c *gin.Context) (*multipart.Reader, error) {
+	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, gateway.Errorf(gateway.CodeUnsupported, "send the body as multipart/form-data")
+	}
+	if s.opts.MaxUpload > 0 && c.Request.ContentLength > s.opts.MaxUpload+multipartSlack {
+		return nil, gateway.Errorf(gateway.CodeTooLarge, "upload larger than the limit of %d bytes", s.opts.MaxUpload)
+	}
+	body := c.Request.Body
+	if s.opts.MaxUpload > 0 {
+		body = http.MaxBytesReader(c.Writer, body, s.opts.MaxUpload+multipartSlack)
+	}
+	return multipart.NewReader(body, params["boundary"]), nil
+}
+
+// nextPart returns the next part, which must have the given form name.
+func nextPart(mr *multipart.Reader, name string) (*multipart.Part, error) {
+	p, err := mr.NextPart()
+	if err == io.EOF {
+		return nil, invalid("missing multipart part %q", name)
+	}
+	if err != nil {
+		return nil, readError(err)
+	}
+	if p.FormName() != name {
+		return nil, invalid("expected multipart part %q, got %q (send %q first)", name, p.FormName(), name)
+	}
+	return p, nil
+}
+
+// readSmallPart reads a bounded part (metadata, a form field).
+func readSmallPart(p *multipart.Part, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
+	if err != nil {
+		return nil, readError(err)
+	}
+	if int64(len(b)) > limit {
+		return nil, gateway.Errorf(gateway.CodeTooLarge, "part %q larger than %d bytes", p.FormName(), limit)
+	}
+	return b, nil
+}
+
+// readError classifies a failure to read the request body.
+func readError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return gateway.Wrap(gateway.CodeTooLarge, err, "upload larger than the limit")
+	}
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	return gateway.Wrap(gateway.CodeInvalid, err, "malformed multipart body")
+}
+
+// queryInt reads an optional non-negative integer query parameter.
+func queryInt(c *gin.Context, name string) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, invalid("query parameter %s must be a non-negative integer", name)
+	}
+	return n, nil
+}
+
+// uploadReader wraps a file part so read errors keep their meaning (size limit, broken
+// body) when they surface from the blob store.
+type uploadReader struct{ r io.Reader }
+
+func (u uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if err != nil && err != io.EOF {
+		return n, readError(err)
+	}
+	return n, err
+}

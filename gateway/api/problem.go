@@ -1,0 +1,92 @@
+// Package api is the gateway's HTTP layer (Gin): routing, authentication, problem+json
+// errors, metrics. Handlers are thin: they decode the request, call the service and
+// encode the answer.
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// Problem is an RFC 9457 problem details object with a stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// statusOf is the one place that maps error codes to HTTP statuses.
+func statusOf(code gateway.Code) int {
+	switch code {
+	case gateway.CodeInvalid:
+		return http.StatusBadRequest
+	case gateway.CodeUnauthorized, gateway.CodeBadSignature, gateway.CodeStaleSignature, gateway.CodeReplay, gateway.CodeUnknownKey:
+		return http.StatusUnauthorized
+	case gateway.CodeForbidden, gateway.CodeExpired, gateway.CodeRevoked, gateway.CodeOutOfScope:
+		return http.StatusForbidden
+	case gateway.CodeNotFound:
+		return http.StatusNotFound
+	case gateway.CodeConflict:
+		return http.StatusConflict
+	case gateway.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case gateway.CodeUnsupported:
+		return http.StatusUnsupportedMediaType
+	case gateway.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case gateway.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+const problemBase = "https://edossier.example/problems/"
+
+// abort writes err as problem+json and stops the handler chain. Only 5xx are logged as
+// errors; the cause of an error is logged, never sent.
+func abort(c *gin.Context, err error) {
+	code := gateway.ErrorCode(err)
+	status := statusOf(code)
+	msg := gateway.ErrorMessage(err)
+	if status >= 500 {
+		slog.ErrorContext(c.Request.Context(), "request failed", "requestId", requestID(c), "route", c.FullPath(), "code", code, "err", err)
+	} else {
+		c.Set(logCauseKey, err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(status, Problem{
+		Type:      problemBase + string(code),
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    msg,
+		Instance:  c.Request.URL.Path,
+		Code:      string(code),
+		RequestID: requestID(c),
+	})
+}
+
+const (
+	retryAfterSeconds = 2
+	logCauseKey       = "edossier.cause"
+)
+
+func invalid(format string, a ...any) error { return gateway.Errorf(gateway.CodeInvalid, format, a...) }
+
+// isProblem reports whether err carries an application code (test helper too).
+func isProblem(err error) bool {
+	var e *gateway.Error
+	return errors.As(err, &e)
+}

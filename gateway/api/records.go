@@ -1,0 +1,229 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// pathID validates an ID path parameter (only [A-Za-z0-9._:-], bounded: no traversal).
+func pathID(c *gin.Context, name string) (string, error) {
+	v := c.Param(name)
+	if err := wire.ValidateID(name, v); err != nil {
+		return "", invalid("path parameter %s: %s", name, wire.AsError(err).Message)
+	}
+	return v, nil
+}
+
+func (s *Server) resolveSubject(c *gin.Context) {
+	var req struct {
+		Kind     string `json:"kind"`
+		IDNumber string `json:"idNumber"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	id, err := s.svc.ResolveSubject(principal(c), req.Kind, req.IDNumber)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"subjectId": id})
+}
+
+// readAppend reads "metadata" then streams "file" into the service call.
+func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.AppendInput) error) error {
+	mr, err := s.multipartReader(c)
+	if err != nil {
+		return err
+	}
+	mp, err := nextPart(mr, "metadata")
+	if err != nil {
+		return err
+	}
+	raw, err := readSmallPart(mp, maxMetadataPart)
+	if err != nil {
+		return err
+	}
+	var meta struct {
+		SubjectID  string `json:"subjectId"`
+		Type       string `json:"type"`
+		Title      string `json:"title"`
+		MediaType  string `json:"mediaType"`
+		ValidUntil string `json:"validUntil"`
+	}
+	if err := decodeStrict(raw, &meta); err != nil {
+		return err
+	}
+	if meta.SubjectID != "" && subjectID != "" && meta.SubjectID != subjectID {
+		return invalid("metadata subjectId differs from the path")
+	}
+	if subjectID == "" {
+		subjectID = meta.SubjectID
+	}
+	fp, err := nextPart(mr, "file")
+	if err != nil {
+		return err
+	}
+	counter := &countingReader{r: uploadReader{fp}}
+	err = call(service.AppendInput{
+		Meta: service.RecordMeta{SubjectID: subjectID, Type: meta.Type, Title: meta.Title,
+			MediaType: meta.MediaType, ValidUntil: meta.ValidUntil},
+		IdempotencyKey: c.GetHeader("Idempotency-Key"),
+		File:           counter,
+		FileMediaType:  fp.Header.Get("Content-Type"),
+	})
+	s.opts.Metrics.BlobBytes("in", counter.n)
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (s *Server) appendRecord(c *gin.Context) {
+	subjectID, err := pathID(c, "subjectId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var res *service.RecordResult
+	err = s.readAppend(c, subjectID, func(in service.AppendInput) error {
+		var err error
+		res, err = s.svc.AppendRecord(c.Request.Context(), principal(c), in)
+		return err
+	})
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	status := http.StatusCreated
+	if !res.Created {
+		status = http.StatusOK
+	}
+	c.Header("Location", "/v1/records/"+res.Record.RecordID)
+	c.JSON(status, res)
+}
+
+func (s *Server) supersedeRecord(c *gin.Context) {
+	oldID, err := pathID(c, "recordId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var res *service.SupersedeResult
+	err = s.readAppend(c, "", func(in service.AppendInput) error {
+		var err error
+		res, err = s.svc.SupersedeRecord(c.Request.Context(), principal(c), oldID, in)
+		return err
+	})
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) revokeRecord(c *gin.Context) {
+	id, err := pathID(c, "recordId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.RevokeRecord(c.Request.Context(), principal(c), id, req.Reason)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) getRecord(c *gin.Context) {
+	id, err := pathID(c, "recordId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	rec, err := s.svc.GetRecord(c.Request.Context(), principal(c), id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, rec)
+}
+
+func (s *Server) listDossier(c *gin.Context) {
+	subjectID, err := pathID(c, "subjectId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	size, err := queryInt(c, "pageSize")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	page, err := s.svc.ListDossier(c.Request.Context(), principal(c), subjectID, c.Query("type"), size, c.Query("bookmark"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// readContent records the access on the ledger, then streams the file. If the access
+// is refused, no byte of the file is sent.
+func (s *Server) readContent(c *gin.Context) {
+	id, err := pathID(c, "recordId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	content, err := s.svc.ReadContent(c.Request.Context(), principal(c), id, c.Query("grantId"), c.Query("purpose"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	defer content.Body.Close()
+	c.Set(txKey, content.Receipt.TxID)
+	h := c.Writer.Header()
+	h.Set("Content-Type", content.Record.MediaType)
+	h.Set("Content-Length", strconv.FormatInt(content.Record.Size, 10))
+	h.Set("ETag", `"`+content.Record.CID+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", "attachment")
+	h.Set("X-Edossier-Access-Tx", content.Receipt.TxID)
+	h.Set("X-Edossier-Access-Block", strconv.FormatUint(content.Receipt.Block, 10))
+	c.Status(http.StatusOK)
+	n, err := io.Copy(c.Writer, content.Body)
+	s.opts.Metrics.BlobBytes("out", n)
+	if err != nil {
+		// Headers are gone; the short body tells the client the transfer failed.
+		c.Set(logCauseKey, gateway.Wrap(gateway.CodeInternal, err, "content stream broken"))
+	}
+}

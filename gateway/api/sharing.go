@@ -1,0 +1,91 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+func (s *Server) createGrant(c *gin.Context) {
+	subjectID, err := pathID(c, "subjectId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req struct {
+		Grant     string `json:"grant"`
+		Signature string `json:"signature"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.CreateGrant(c.Request.Context(), principal(c), subjectID, req.Grant, req.Signature)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) revokeGrant(c *gin.Context) {
+	grantID, err := pathID(c, "grantId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req struct {
+		Revocation string `json:"revocation"`
+		Signature  string `json:"signature"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.RevokeGrant(c.Request.Context(), principal(c), grantID, req.Revocation, req.Signature)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) listGrants(c *gin.Context) {
+	subjectID, err := pathID(c, "subjectId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	size, err := queryInt(c, "pageSize")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	page, err := s.svc.ListGrants(c.Request.Context(), principal(c), subjectID, size, c.Query("bookmark"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) accessLog(c *gin.Context) {
+	subjectID, err := pathID(c, "subjectId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	size, err := queryInt(c, "pageSize")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	page, err := s.svc.AccessLog(c.Request.Context(), principal(c), subjectID, size, c.Query("bookmark"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}

@@ -1,0 +1,781 @@
+// Package blob is the gateway's content-addressed, encrypted blob store on a
+// local directory.
+//
+// # Addressing
+//
+// A blob is named by the CIDv1 of its exact plaintext bytes: raw codec (0x55),
+// sha2-256 multihash, rendered in the default base32 lower-case multibase
+// ("bafkrei..."). Only a string that parses as such a CID and renders back to
+// exactly the same string (see [ValidateCID]) is ever turned into a path, so a
+// path parameter cannot name anything outside the store.
+//
+// # Layout
+//
+//	<Dir>/blobs/<hh>/<cid>.blob   committed blobs; hh = hex of the first digest byte
+//	<Dir>/tmp/put-*.partial       uploads in progress (or abandoned: see SweepTemp)
+//
+// A blob file is one self-contained file:
+//
+//	offset 0     magic "EDBLOB\x00\x01" (8 bytes; the last byte is the format version)
+//	offset 8     plaintext size, uint64 big-endian
+//	offset 16    length L of the wrapped data key, uint16 big-endian
+//	offset 18    wrapped data key (L bytes), zero padding up to headerSize (1 KiB)
+//	offset 1024  Tink streaming-AEAD ciphertext of the plaintext
+//
+// # Encryption at rest
+//
+// Every blob gets a fresh Tink keyset holding one AES256-GCM-HKDF streaming
+// key (the "data key"; 64 KiB ciphertext segments, see segmentSize). The keyset
+// is wrapped (Tink encrypted keyset) with AES-256-GCM under the store's
+// key-encryption key (KEK); the associated data of the wrap is the CID and the
+// plaintext size, so a wrapped key cannot be moved to another CID and the size
+// in the header cannot be altered. The ciphertext is authenticated segment by
+// segment (tampering, truncation, reordering are detected while reading); on
+// top of that the reader re-hashes the plaintext and fails at the end of the
+// stream if it does not match the CID.
+//
+// One file per blob makes the commit atomic: the temporary file is fsynced and
+// then hard-linked to its final name (which fails if the name exists, so an
+// existing blob is never replaced by a concurrent Put of the same content) and
+// the directory is fsynced. Delete is a crypto-erase: the wrapped data key is
+// overwritten in place and synced before the file is unlinked, so every other
+// name of the same inode (a leftover temporary link after a crash) becomes
+// unreadable too. On copy-on-write file systems or SSDs the old key bytes may
+// survive physically until the KEK is rotated; that is documented, not
+// solved, here.
+//
+// Blobs written for a transaction that later failed are harmless: they are
+// unreachable without a ledger record and are deduplicated if the same file is
+// uploaded again. Deleting them on failure is not safe in general: another
+// request may have stored the same content (Info.Created false for it) and be
+// about to commit its own record. Concurrent Puts of the same content in one process and
+// Delete are serialised per CID; across processes only the link/rename
+// atomicity holds.
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+	"github.com/tink-crypto/tink-go/v2/aead/subtle"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/streamingaead"
+	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// Errors returned by the store. Test with errors.Is.
+var (
+	// ErrNotFound: no blob with that CID (or it was erased).
+	ErrNotFound = errors.New("blob: not found")
+	// ErrTooLarge: the stream is longer than Options.MaxSize.
+	ErrTooLarge = errors.New("blob: too large")
+	// ErrInvalidCID: not a CIDv1 raw sha2-256 in canonical base32 form.
+	ErrInvalidCID = errors.New("blob: invalid CID")
+	// ErrCorrupt: the stored file fails authentication (tampered, truncated,
+	// wrong KEK) or its content does not hash to its CID.
+	ErrCorrupt = errors.New("blob: corrupt or tampered blob")
+)
+
+const (
+	fileMagic  = "EDBLOB\x00\x01"
+	headerSize = 1024
+	// offsets inside the header
+	offSize   = 8
+	offKeyLen = 16
+	offKey    = 18
+	maxKeyLen = headerSize - offKey
+
+	// segmentSize is the Tink ciphertext segment size. 64 KiB keeps the
+	// per-stream buffers small (about 130 KiB per Put or Open, which matters
+	// with dozens of concurrent uploads of 64 KiB files, where Tink's 1 MB
+	// template would allocate 2 MiB per request), while the per-segment
+	// overhead (16-byte tag, one nonce) stays at 0.02 %. The segment size is
+	// recorded in each wrapped keyset, so changing it later needs no
+	// migration.
+	segmentSize = 64 << 10
+	// bufSize is the read buffer of Put.
+	bufSize = 64 << 10
+
+	dirPerm  = 0o700
+	filePerm = 0o600
+	lockN    = 64
+)
+
+// streamAAD is the associated data of every ciphertext stream; binding to the
+// CID is done by the key wrap, because the CID is only known after the stream.
+const streamAAD = "edossier/blob/data/v1"
+
+// Options configure a Store.
+type Options struct {
+	// Dir is the root directory; it is created if missing.
+	Dir string
+	// KEK is the 32-byte key-encryption key (AES-256-GCM).
+	KEK []byte
+	// MaxSize is the largest accepted blob in bytes (> 0).
+	MaxSize int64
+}
+
+// Store is a content-addressed, encrypted blob store. It is safe for
+// concurrent use.
+type Store struct {
+	root     string
+	blobsDir string
+	tmpDir   string
+	maxSize  int64
+	kek      tink.AEAD
+	params   *aesgcmhkdf.Parameters
+	locks    [lockN]sync.Mutex
+}
+
+// Info describes a stored blob.
+type Info struct {
+	CID  string // CIDv1, raw, sha2-256, base32
+	Size int64  // plaintext size in bytes
+	// Created is true when Put stored new content, false when a valid blob
+	// with that CID was already there (Stat and Open leave it false). It is
+	// not a licence to delete the blob when a later step fails: a concurrent
+	// Put of the same content may rely on it (see the package doc).
+	Created bool
+}
+
+// Open opens (creating if needed) a store in o.Dir.
+func Open(o Options) (*Store, error) {
+	if o.Dir == "" {
+		return nil, errors.New("blob: Options.Dir is empty")
+	}
+	if len(o.KEK) != 32 {
+		return nil, fmt.Errorf("blob: KEK must be 32 bytes, got %d", len(o.KEK))
+	}
+	if o.MaxSize <= 0 {
+		return nil, errors.New("blob: Options.MaxSize must be > 0")
+	}
+	kek, err := subtle.NewAESGCM(bytes.Clone(o.KEK))
+	if err != nil {
+		return nil, fmt.Errorf("blob: KEK: %w", err)
+	}
+	params, err := aesgcmhkdf.NewParameters(aesgcmhkdf.ParametersOpts{
+		KeySizeInBytes:        32,
+		DerivedKeySizeInBytes: 32,
+		HKDFHashType:          aesgcmhkdf.SHA256,
+		SegmentSizeInBytes:    segmentSize,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob: streaming parameters: %w", err)
+	}
+	root, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	s := &Store{
+		root:     root,
+		blobsDir: filepath.Join(root, "blobs"),
+		tmpDir:   filepath.Join(root, "tmp"),
+		maxSize:  o.MaxSize,
+		kek:      kek,
+		params:   params,
+	}
+	for _, d := range []string{root, s.blobsDir, s.tmpDir} {
+		if err := os.MkdirAll(d, dirPerm); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+	}
+	for _, d := range []string{s.blobsDir, root} {
+		if err := syncDir(d); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// MaxSize returns the configured size limit in bytes.
+func (s *Store) MaxSize() int64 { return s.maxSize }
+
+// ValidateCID returns nil if str is a CIDv1 with raw codec and a 32-byte
+// sha2-256 multihash whose canonical string form is exactly str; otherwise an
+// error wrapping ErrInvalidCID.
+func ValidateCID(str string) error {
+	_, err := parseCID(str)
+	return err
+}
+
+// parseCID validates str and returns the sha2-256 digest.
+func parseCID(str string) ([]byte, error) {
+	// A canonical CIDv1 raw sha2-256 in base32 is 59 characters; reject early
+	// anything that cannot be one before handing it to the decoder.
+	if len(str) != 59 || str[0] != 'b' {
+		return nil, ErrInvalidCID
+	}
+	c, err := cid.Decode(str)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
+	}
+	if c.Version() != 1 || c.Type() != cid.Raw {
+		return nil, fmt.Errorf("%w: not a CIDv1 with raw codec", ErrInvalidCID)
+	}
+	dm, err := multihash.Decode(c.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
+	}
+	if dm.Code != multihash.SHA2_256 || dm.Length != sha256.Size || len(dm.Digest) != sha256.Size {
+		return nil, fmt.Errorf("%w: not a sha2-256 multihash", ErrInvalidCID)
+	}
+	if c.String() != str {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrInvalidCID)
+	}
+	return dm.Digest, nil
+}
+
+// cidOf builds the canonical CID string of a sha2-256 digest.
+func cidOf(digest []byte) (string, error) {
+	mh, err := multihash.Encode(digest, multihash.SHA2_256)
+	if err != nil {
+		return "", err
+	}
+	return cid.NewCidV1(cid.Raw, mh).String(), nil
+}
+
+// pathOf returns the final path of a validated CID.
+func (s *Store) pathOf(cidStr string, digest []byte) (dir, file string) {
+	dir = filepath.Join(s.blobsDir, hex.EncodeToString(digest[:1]))
+	return dir, filepath.Join(dir, cidStr+".blob")
+}
+
+func (s *Store) lockFor(digest []byte) *sync.Mutex {
+	return &s.locks[int(digest[len(digest)-1])%lockN]
+}
+
+// Sum computes the Info (CID and size) of a stream without storing it, with
+// the same limit semantics as Put. It is what "verify by upload" needs.
+func Sum(ctx context.Context, r io.Reader, maxSize int64) (Info, error) {
+	h := sha256.New()
+	n, err := copyLimited(ctx, h, r, maxSize, make([]byte, bufSize), nil)
+	if err != nil {
+		return Info{}, err
+	}
+	c, err := cidOf(h.Sum(nil))
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{CID: c, Size: n}, nil
+}
+
+// copyLimited copies r to w (and to h if not nil) with buf, failing with
+// ErrTooLarge once more than max bytes arrive and with ctx.Err() once ctx is
+// done.
+func copyLimited(ctx context.Context, w io.Writer, r io.Reader, max int64, buf []byte, h hash.Hash) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if total > max {
+				return total, ErrTooLarge
+			}
+			if h != nil {
+				h.Write(buf[:n])
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
+				return total, err
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+}
+
+// Put streams r into the store and returns the CID and size of its bytes.
+// The plaintext is hashed while it is encrypted into a temporary file; when
+// Put returns nil the blob is durable under its final name (file and
+// directory fsynced). If a valid blob with the same CID exists it is kept and
+// the new copy discarded. More than MaxSize bytes fail with ErrTooLarge; a
+// done ctx (checked between 64 KiB chunks and before the commit) fails with
+// ctx.Err(); in both cases, as on any error, nothing is left behind. Memory
+// use does not depend on the size of the stream.
+func (s *Store) Put(ctx context.Context, r io.Reader) (Info, error) {
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	tmp, err := os.CreateTemp(s.tmpDir, "put-*.partial")
+	if err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+		}
+		// On success the data lives under its final name (a hard link) and
+		// the temporary name is dropped; on failure the file goes.
+		os.Remove(tmpName)
+	}()
+
+	handle, err := s.newDataKey()
+	if err != nil {
+		return Info{}, err
+	}
+	primitive, err := streamingaead.New(handle)
+	if err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	// Reserve the header; it is filled once the CID is known.
+	if _, err := tmp.Write(make([]byte, headerSize)); err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	enc, err := primitive.NewEncryptingWriter(tmp, []byte(streamAAD))
+	if err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	h := sha256.New()
+	size, err := copyLimited(ctx, enc, r, s.maxSize, make([]byte, bufSize), h)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return Info{}, err
+		}
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	digest := h.Sum(nil)
+	cidStr, err := cidOf(digest)
+	if err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	header, err := s.header(handle, cidStr, size)
+	if err != nil {
+		return Info{}, err
+	}
+	if _, err := tmp.WriteAt(header, 0); err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		tmp = nil
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	tmp = nil
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	created, err := s.commit(tmpName, cidStr, digest)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{CID: cidStr, Size: size, Created: created}, nil
+}
+
+// commit gives the fsynced temporary file its final name unless a valid blob
+// with that CID already exists; it reports whether the file was installed.
+func (s *Store) commit(tmpName, cidStr string, digest []byte) (bool, error) {
+	dir, final := s.pathOf(cidStr, digest)
+	mu := s.lockFor(digest)
+	mu.Lock()
+	defer mu.Unlock()
+	err := os.Link(tmpName, final)
+	if errors.Is(err, fs.ErrNotExist) {
+		// First blob of this shard: create the directory (once).
+		if err := s.ensureDir(dir); err != nil {
+			return false, err
+		}
+		err = os.Link(tmpName, final)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		if _, verr := s.stat(cidStr, final); verr == nil {
+			return false, nil // dedupe: keep the existing blob
+		}
+		// The existing file is erased (a Delete interrupted by a crash) or
+		// damaged: replace it with the good copy.
+		if err := os.Rename(tmpName, final); err != nil {
+			return false, fmt.Errorf("blob: %w", err)
+		}
+	default:
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	return true, nil
+}
+
+// ensureDir creates a shard directory and makes its entry durable.
+func (s *Store) ensureDir(dir string) error {
+	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := syncDir(s.blobsDir); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) newDataKey() (*keyset.Handle, error) {
+	m := keyset.NewManager()
+	id, err := m.AddNewKeyFromParameters(s.params)
+	if err != nil {
+		return nil, fmt.Errorf("blob: data key: %w", err)
+	}
+	if err := m.SetPrimary(id); err != nil {
+		return nil, fmt.Errorf("blob: data key: %w", err)
+	}
+	h, err := m.Handle()
+	if err != nil {
+		return nil, fmt.Errorf("blob: data key: %w", err)
+	}
+	return h, nil
+}
+
+// wrapAAD is the associated data of the key wrap.
+func wrapAAD(cidStr string, size int64) []byte {
+	aad := make([]byte, 0, 64+len(cidStr))
+	aad = append(aad, "edossier/blob/key/v1\x00"...)
+	aad = append(aad, cidStr...)
+	aad = append(aad, 0)
+	return binary.BigEndian.AppendUint64(aad, uint64(size))
+}
+
+func (s *Store) header(h *keyset.Handle, cidStr string, size int64) ([]byte, error) {
+	var wrapped bytes.Buffer
+	if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&wrapped), s.kek, wrapAAD(cidStr, size)); err != nil {
+		return nil, fmt.Errorf("blob: wrap data key: %w", err)
+	}
+	if wrapped.Len() == 0 || wrapped.Len() > maxKeyLen {
+		return nil, fmt.Errorf("blob: wrapped data key has unexpected size %d", wrapped.Len())
+	}
+	hdr := make([]byte, headerSize)
+	copy(hdr, fileMagic)
+	binary.BigEndian.PutUint64(hdr[offSize:], uint64(size))
+	binary.BigEndian.PutUint16(hdr[offKeyLen:], uint16(wrapped.Len()))
+	copy(hdr[offKey:], wrapped.Bytes())
+	return hdr, nil
+}
+
+// readHeader reads and authenticates the header of f, returning the data key
+// and plaintext size.
+func (s *Store) readHeader(f *os.File, cidStr string) (*keyset.Handle, int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("blob: %w", err)
+	}
+	hdr := make([]byte, headerSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("%w: short header", ErrCorrupt)
+		}
+		return nil, 0, fmt.Errorf("blob: %w", err)
+	}
+	if string(hdr[:len(fileMagic)]) != fileMagic {
+		return nil, 0, fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	size := binary.BigEndian.Uint64(hdr[offSize:])
+	keyLen := int(binary.BigEndian.Uint16(hdr[offKeyLen:]))
+	if keyLen == 0 {
+		// The data key was overwritten by an interrupted Delete.
+		return nil, 0, fmt.Errorf("%w (erased)", ErrNotFound)
+	}
+	if keyLen > maxKeyLen || size > uint64(fi.Size()) {
+		return nil, 0, fmt.Errorf("%w: bad header", ErrCorrupt)
+	}
+	for _, b := range hdr[offKey+keyLen:] {
+		if b != 0 {
+			return nil, 0, fmt.Errorf("%w: bad header padding", ErrCorrupt)
+		}
+	}
+	handle, err := keyset.ReadWithAssociatedData(
+		keyset.NewBinaryReader(bytes.NewReader(hdr[offKey:offKey+keyLen])),
+		s.kek, wrapAAD(cidStr, int64(size)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: data key: %v", ErrCorrupt, err)
+	}
+	return handle, int64(size), nil
+}
+
+// stat opens the file at path and authenticates its header.
+func (s *Store) stat(cidStr, path string) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Info{}, ErrNotFound
+		}
+		return Info{}, fmt.Errorf("blob: %w", err)
+	}
+	defer f.Close()
+	_, size, err := s.readHeader(f, cidStr)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{CID: cidStr, Size: size}, nil
+}
+
+// Stat returns the Info of a stored blob after authenticating its header.
+func (s *Store) Stat(cidStr string) (Info, error) {
+	digest, err := parseCID(cidStr)
+	if err != nil {
+		return Info{}, err
+	}
+	_, path := s.pathOf(cidStr, digest)
+	return s.stat(cidStr, path)
+}
+
+// Open returns a reader of the plaintext of a blob. Reading is streamed and
+// authenticated: a damaged file makes Read return an error wrapping
+// ErrCorrupt (never wrong bytes followed by io.EOF); the caller must treat a
+// non-EOF error as failure of the whole transfer. The caller closes the
+// reader.
+func (s *Store) Open(cidStr string) (io.ReadCloser, Info, error) {
+	digest, err := parseCID(cidStr)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	_, path := s.pathOf(cidStr, digest)
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, Info{}, ErrNotFound
+		}
+		return nil, Info{}, fmt.Errorf("blob: %w", err)
+	}
+	handle, size, err := s.readHeader(f, cidStr)
+	if err != nil {
+		f.Close()
+		return nil, Info{}, err
+	}
+	primitive, err := streamingaead.New(handle)
+	if err != nil {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	src := &fileReader{r: io.NewSectionReader(f, headerSize, 1<<62)}
+	dec, err := primitive.NewDecryptingReader(src, []byte(streamAAD))
+	if err != nil {
+		f.Close()
+		return nil, Info{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return &reader{
+		f:      f,
+		src:    src,
+		dec:    dec,
+		h:      sha256.New(),
+		digest: digest,
+		size:   size,
+	}, Info{CID: cidStr, Size: size}, nil
+}
+
+// fileReader remembers I/O errors of the underlying file so that they are not
+// reported as tampering.
+type fileReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *fileReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF {
+		f.err = err
+	}
+	return n, err
+}
+
+type reader struct {
+	f      *os.File
+	src    *fileReader
+	dec    io.Reader
+	h      hash.Hash
+	digest []byte
+	size   int64
+	n      int64
+	err    error
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.dec.Read(p)
+	if n > 0 {
+		r.n += int64(n)
+		if r.n > r.size {
+			r.err = fmt.Errorf("%w: longer than recorded size", ErrCorrupt)
+			return 0, r.err
+		}
+		r.h.Write(p[:n])
+	}
+	switch {
+	case err == io.EOF:
+		if r.n != r.size {
+			r.err = fmt.Errorf("%w: shorter than recorded size", ErrCorrupt)
+		} else if !bytes.Equal(r.h.Sum(nil), r.digest) {
+			r.err = fmt.Errorf("%w: content does not match CID", ErrCorrupt)
+		} else {
+			r.err = io.EOF
+		}
+		if r.err != io.EOF {
+			// Withhold this chunk: better nothing than a last wrong chunk.
+			return 0, r.err
+		}
+		return n, io.EOF
+	case err != nil:
+		if r.src.err != nil {
+			r.err = fmt.Errorf("blob: read: %w", r.src.err)
+		} else {
+			r.err = fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		return 0, r.err
+	}
+	return n, nil
+}
+
+func (r *reader) Close() error { return r.f.Close() }
+
+// Delete crypto-erases a blob: the wrapped data key is overwritten and synced,
+// then the file is removed. It returns ErrNotFound if there is no such blob.
+func (s *Store) Delete(cidStr string) error {
+	digest, err := parseCID(cidStr)
+	if err != nil {
+		return err
+	}
+	dir, path := s.pathOf(cidStr, digest)
+	mu := s.lockFor(digest)
+	mu.Lock()
+	defer mu.Unlock()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("blob: %w", err)
+	}
+	// Erase the key length and the wrapped key (the magic and size stay, so
+	// a file left behind by a crash reads as "erased", not as "corrupt").
+	if _, err := f.WriteAt(make([]byte, headerSize-offKeyLen), offKeyLen); err != nil {
+		f.Close()
+		return fmt.Errorf("blob: erase: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("blob: erase: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("blob: erase: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}
+
+// SweepTemp removes temporary files not modified for olderThan (uploads that
+// were abandoned by a crash). An upload in progress writes continuously, so
+// a duration well above the longest expected stall is safe. It returns the
+// number of files removed.
+func (s *Store) SweepTemp(olderThan time.Duration) (int, error) {
+	entries, err := os.ReadDir(s.tmpDir)
+	if err != nil {
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	var firstErr error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "put-") || !strings.HasSuffix(e.Name(), ".partial") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if fi.ModTime().After(cutoff) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.tmpDir, e.Name())); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
+				firstErr = fmt.Errorf("blob: %w", err)
+			}
+			continue
+		}
+		removed++
+	}
+	return removed, firstErr
+}
+
+// Usage returns the number of committed blob files and their total size on
+// disk (header and ciphertext included). It walks the whole store: meant for
+// metrics at a modest rate and for tests.
+func (s *Store) Usage() (blobs int, bytes int64, err error) {
+	shards, err := os.ReadDir(s.blobsDir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("blob: %w", err)
+	}
+	for _, sh := range shards {
+		if !sh.IsDir() {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(s.blobsDir, sh.Name()))
+		if err != nil {
+			return 0, 0, fmt.Errorf("blob: %w", err)
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".blob") {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil {
+				continue
+			}
+			blobs++
+			bytes += fi.Size()
+		}
+	}
+	return blobs, bytes, nil
+}
+
+// TempFiles returns the number of files in the temporary directory (for
+// tests and metrics).
+func (s *Store) TempFiles() (int, error) {
+	entries, err := os.ReadDir(s.tmpDir)
+	if err != nil {
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	return len(entries), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,230 @@
+package fabric
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// This file is the only place that knows the chaincodes' transaction names and argument
+// encodings.
+
+func (c *Client) dossier(fn string, args ...string) call {
+	return call{channel: c.cfg.MunicipalChannel, chaincode: c.cfg.DossierChaincode, contract: "dossier", fn: fn, args: args}
+}
+
+func (c *Client) sharing(fn string, args ...string) call {
+	return call{channel: c.cfg.DatashareChannel, chaincode: c.cfg.SharingChaincode, contract: "sharing", fn: fn, args: args}
+}
+
+func (c *Client) meta(channel, chaincode, fn string, args ...string) call {
+	return call{channel: channel, chaincode: chaincode, contract: "meta", fn: fn, args: args}
+}
+
+func decode[T any](b []byte) (*T, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, gateway.Wrap(gateway.CodeInternal, err, "decode chaincode result")
+	}
+	return &v, nil
+}
+
+func submitJSON[T any](c *Client, ctx context.Context, a Actor, k call) (*T, gateway.Receipt, error) {
+	b, r, err := c.submit(ctx, a, k)
+	if err != nil {
+		return nil, r, err
+	}
+	v, err := decode[T](b)
+	return v, r, err
+}
+
+func evaluateJSON[T any](c *Client, ctx context.Context, a Actor, k call) (*T, error) {
+	b, err := c.evaluate(ctx, a, k)
+	if err != nil {
+		return nil, err
+	}
+	return decode[T](b)
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // wire types always marshal
+	}
+	return string(b)
+}
+
+// MunicipalChannel is the channel of the dossier chaincode.
+func (c *Client) MunicipalChannel() string { return c.cfg.MunicipalChannel }
+
+// DatashareChannel is the channel of the sharing chaincode.
+func (c *Client) DatashareChannel() string { return c.cfg.DatashareChannel }
+
+// Records (dossier on municipal).
+
+// CheckAppend evaluates AppendRecord: the chaincode judges the request, nothing commits.
+func (c *Client) CheckAppend(ctx context.Context, a Actor, req wire.AppendRequest) error {
+	_, err := c.evaluate(ctx, a, c.dossier("AppendRecord", mustJSON(req)))
+	return err
+}
+
+// CheckSupersede evaluates SupersedeRecord without committing.
+func (c *Client) CheckSupersede(ctx context.Context, a Actor, oldID string, req wire.AppendRequest) error {
+	_, err := c.evaluate(ctx, a, c.dossier("SupersedeRecord", oldID, mustJSON(req)))
+	return err
+}
+
+// CheckAppendBatch evaluates AppendRecords without committing.
+func (c *Client) CheckAppendBatch(ctx context.Context, a Actor, batch wire.AppendBatch) error {
+	_, err := c.evaluate(ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
+	return err
+}
+
+func (c *Client) AppendRecord(ctx context.Context, a Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error) {
+	return submitJSON[wire.Record](c, ctx, a, c.dossier("AppendRecord", mustJSON(req)))
+}
+
+func (c *Client) AppendRecords(ctx context.Context, a Actor, batch wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error) {
+	return submitJSON[wire.BatchResult](c, ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
+}
+
+func (c *Client) RevokeRecord(ctx context.Context, a Actor, recordID, reason string) (*wire.Record, gateway.Receipt, error) {
+	return submitJSON[wire.Record](c, ctx, a, c.dossier("RevokeRecord", recordID, reason))
+}
+
+func (c *Client) SupersedeRecord(ctx context.Context, a Actor, oldID string, req wire.AppendRequest) (*wire.SupersedeResult, gateway.Receipt, error) {
+	return submitJSON[wire.SupersedeResult](c, ctx, a, c.dossier("SupersedeRecord", oldID, mustJSON(req)))
+}
+
+func (c *Client) GetRecord(ctx context.Context, a Actor, recordID string) (*wire.Record, error) {
+	return evaluateJSON[wire.Record](c, ctx, a, c.dossier("GetRecord", recordID))
+}
+
+func (c *Client) ListDossier(ctx context.Context, a Actor, subjectID, recordType string, pageSize int, bookmark string) (*wire.RecordPage, error) {
+	return evaluateJSON[wire.RecordPage](c, ctx, a, c.dossier("ListDossier", subjectID, recordType, strconv.Itoa(pageSize), bookmark))
+}
+
+func (c *Client) FindByCID(ctx context.Context, a Actor, cid string) ([]wire.Record, error) {
+	v, err := evaluateJSON[[]wire.Record](c, ctx, a, c.dossier("FindByCID", cid))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (c *Client) RecordHistory(ctx context.Context, a Actor, recordID string) ([]wire.RecordVersion, error) {
+	v, err := evaluateJSON[[]wire.RecordVersion](c, ctx, a, c.dossier("GetRecordHistory", recordID))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+// Registry (dossier on municipal, operator only for writes).
+
+func (c *Client) RegisterDepartment(ctx context.Context, a Actor, mspID, name, code string) (*wire.Department, gateway.Receipt, error) {
+	return submitJSON[wire.Department](c, ctx, a, c.dossier("RegisterDepartment", mspID, name, code))
+}
+
+func (c *Client) DeactivateDepartment(ctx context.Context, a Actor, mspID string) (*wire.Department, gateway.Receipt, error) {
+	return submitJSON[wire.Department](c, ctx, a, c.dossier("DeactivateDepartment", mspID))
+}
+
+func (c *Client) DefineRecordType(ctx context.Context, a Actor, code, name string) (*wire.RecordType, gateway.Receipt, error) {
+	return submitJSON[wire.RecordType](c, ctx, a, c.dossier("DefineRecordType", code, name))
+}
+
+func (c *Client) Accredit(ctx context.Context, a Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error) {
+	return submitJSON[wire.Accreditation](c, ctx, a, c.dossier("Accredit", mspID, recordType))
+}
+
+func (c *Client) Unaccredit(ctx context.Context, a Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error) {
+	return submitJSON[wire.Accreditation](c, ctx, a, c.dossier("Unaccredit", mspID, recordType))
+}
+
+func (c *Client) GetDepartment(ctx context.Context, a Actor, mspID string) (*wire.Department, error) {
+	return evaluateJSON[wire.Department](c, ctx, a, c.dossier("GetDepartment", mspID))
+}
+
+func (c *Client) ListDepartments(ctx context.Context, a Actor) ([]wire.Department, error) {
+	v, err := evaluateJSON[[]wire.Department](c, ctx, a, c.dossier("ListDepartments"))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (c *Client) ListRecordTypes(ctx context.Context, a Actor) ([]wire.RecordType, error) {
+	v, err := evaluateJSON[[]wire.RecordType](c, ctx, a, c.dossier("ListRecordTypes"))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (c *Client) ListAccreditations(ctx context.Context, a Actor, mspID string) ([]wire.Accreditation, error) {
+	v, err := evaluateJSON[[]wire.Accreditation](c, ctx, a, c.dossier("ListAccreditations", mspID))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+// Sharing (sharing on datashare).
+
+func (c *Client) BindSubjectKey(ctx context.Context, a Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("BindSubjectKey", subjectID, publicKeyPEM))
+}
+
+func (c *Client) RotateSubjectKey(ctx context.Context, a Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("RotateSubjectKey", subjectID, publicKeyPEM))
+}
+
+func (c *Client) GetSubjectKey(ctx context.Context, a Actor, subjectID string) (*wire.SubjectKey, error) {
+	return evaluateJSON[wire.SubjectKey](c, ctx, a, c.sharing("GetSubjectKey", subjectID))
+}
+
+func (c *Client) CreateGrant(ctx context.Context, a Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error) {
+	return submitJSON[wire.GrantState](c, ctx, a, c.sharing("CreateGrant", document, signature))
+}
+
+func (c *Client) RevokeGrant(ctx context.Context, a Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error) {
+	return submitJSON[wire.GrantState](c, ctx, a, c.sharing("RevokeGrant", document, signature))
+}
+
+func (c *Client) GetGrant(ctx context.Context, a Actor, grantID string) (*wire.GrantState, error) {
+	return evaluateJSON[wire.GrantState](c, ctx, a, c.sharing("GetGrant", grantID))
+}
+
+func (c *Client) ListGrants(ctx context.Context, a Actor, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error) {
+	return evaluateJSON[wire.GrantPage](c, ctx, a, c.sharing("ListGrants", subjectID, strconv.Itoa(pageSize), bookmark))
+}
+
+func (c *Client) RecordAccess(ctx context.Context, a Actor, grantID, recordID, purpose string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordAccess", grantID, recordID, purpose))
+}
+
+func (c *Client) AccessLog(ctx context.Context, a Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error) {
+	return evaluateJSON[wire.AccessPage](c, ctx, a, c.sharing("AccessLog", subjectID, strconv.Itoa(pageSize), bookmark))
+}
+
+// Baseline (meta), used by benchmarks as the raw Fabric reference.
+
+func (c *Client) MetaPut(ctx context.Context, a Actor, key, value string) (gateway.Receipt, error) {
+	_, r, err := c.submit(ctx, a, c.meta(c.cfg.MunicipalChannel, c.cfg.DossierChaincode, "Put", key, value))
+	return r, err
+}
+
+func (c *Client) MetaGet(ctx context.Context, a Actor, key string) (string, error) {
+	b, err := c.evaluate(ctx, a, c.meta(c.cfg.MunicipalChannel, c.cfg.DossierChaincode, "Get", key))
+	return string(b), err
+}
+
+// Version reports the running dossier chaincode's version (readiness check).
+func (c *Client) Version(ctx context.Context, a Actor) (string, error) {
+	b, err := c.evaluate(ctx, a, c.meta(c.cfg.MunicipalChannel, c.cfg.DossierChaincode, "Version"))
+	return string(b), err
+}

@@ -1,0 +1,452 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"sync"
+	"time"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// RecordMeta is what a department says about a file it appends.
+type RecordMeta struct {
+	SubjectID  string `json:"subjectId"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	MediaType  string `json:"mediaType,omitempty"`
+	ValidUntil string `json:"validUntil,omitempty"`
+}
+
+// AppendInput is one append: metadata first, then the file stream, which the service
+// reads only after the metadata passed every check.
+type AppendInput struct {
+	Meta           RecordMeta
+	IdempotencyKey string
+	File           io.Reader
+	// FileMediaType is the media type the upload declared for the file part; used when
+	// Meta.MediaType is empty.
+	FileMediaType string
+}
+
+// RecordResult is a record with the receipt of the transaction that wrote it.
+// Created is false when an idempotent retry returned an existing record.
+type RecordResult struct {
+	Record  wire.Record     `json:"record"`
+	Receipt gateway.Receipt `json:"receipt"`
+	Created bool            `json:"-"`
+}
+
+// ResolveSubject derives the pseudonymous subject ID of a person or enterprise.
+func (s *Service) ResolveSubject(p gateway.Principal, kind, idNumber string) (string, error) {
+	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
+		return "", err
+	}
+	id, err := s.subjects.SubjectID(kind, idNumber)
+	if err != nil {
+		return "", subjectErr(err)
+	}
+	return id, nil
+}
+
+// request builds and validates the chaincode request for meta; the CID and size are
+// placeholders until the file is stored.
+func (s *Service) request(recordID string, in AppendInput) (wire.AppendRequest, error) {
+	mt := in.Meta.MediaType
+	if mt == "" {
+		mt = in.FileMediaType
+	}
+	if mt == "" {
+		mt = "application/octet-stream"
+	}
+	if parsed, _, err := mime.ParseMediaType(mt); err == nil {
+		mt = parsed
+	}
+	req := wire.AppendRequest{
+		RecordID: recordID, SubjectID: in.Meta.SubjectID, Type: in.Meta.Type, Title: in.Meta.Title,
+		MediaType: mt, ValidUntil: in.Meta.ValidUntil, CID: emptyCID, Size: 0,
+	}
+	if err := req.Normalize(); err != nil {
+		return req, wireErr(err)
+	}
+	return req, nil
+}
+
+// emptyCID is the CID of zero bytes, a valid placeholder for checks before upload.
+var emptyCID = func() string {
+	c, _, err := wire.CIDOf(eofReader{})
+	if err != nil {
+		panic(err)
+	}
+	return c.String()
+}()
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
+	if key == "" {
+		return newRecordID(), nil
+	}
+	if len(key) > MaxIdempotencyKeyLen {
+		return "", gateway.Errorf(gateway.CodeInvalid, "Idempotency-Key longer than %d bytes", MaxIdempotencyKeyLen)
+	}
+	return idempotentRecordID(p.MSPID, key), nil
+}
+
+// storeFile streams the file into the blob store and says whether this call created
+// the blob (so a refused transaction can remove exactly what it added).
+func (s *Service) storeFile(ctx context.Context, r io.Reader) (BlobInfo, bool, error) {
+	if r == nil {
+		return BlobInfo{}, false, gateway.Errorf(gateway.CodeInvalid, "missing file")
+	}
+	info, created, err := s.blobs.Put(ctx, r)
+	if err != nil {
+		return info, false, err
+	}
+	s.inflight.acquire(info.CID)
+	return info, created, nil
+}
+
+// dropBlob schedules the removal of a blob that this request added for a transaction
+// that did not commit. The removal happens after a grace period, and only if no request
+// in flight uses the same content and no record on the ledger references it: a
+// concurrent append of the same file must never lose its blob. Blobs whose removal was
+// scheduled when the gateway stopped stay as harmless orphans (encrypted, unreferenced).
+func (s *Service) dropBlob(cid string) {
+	time.AfterFunc(s.cfg.OrphanGrace, func() {
+		s.inflight.mu.Lock()
+		defer s.inflight.mu.Unlock()
+		if s.inflight.n[cid] > 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
+		if err != nil || len(recs) > 0 {
+			return
+		}
+		_ = s.blobs.Delete(cid)
+	})
+}
+
+// inflight counts requests between storing a blob and the end of their transaction.
+type inflight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *inflight) acquire(cid string) {
+	f.mu.Lock()
+	f.n[cid]++
+	f.mu.Unlock()
+}
+
+func (f *inflight) release(cid string) {
+	f.mu.Lock()
+	if f.n[cid]--; f.n[cid] <= 0 {
+		delete(f.n, cid)
+	}
+	f.mu.Unlock()
+}
+
+// AppendRecord stores the file, then appends its record; 2xx only after both are durable.
+func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in AppendInput) (*RecordResult, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	id, err := s.recordID(p, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.request(id, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.precheck(ctx, p, req, in.IdempotencyKey != ""); err != nil {
+		return nil, err
+	}
+	info, created, err := s.storeFile(ctx, in.File)
+	if err != nil {
+		return nil, err
+	}
+	defer s.inflight.release(info.CID)
+	req.CID, req.Size = info.CID, info.Size
+	rec, receipt, err := s.ledger.AppendRecord(ctx, p.Actor(), req)
+	if err != nil {
+		if created {
+			s.dropBlob(info.CID)
+		}
+		return nil, err
+	}
+	return s.result(ctx, p, rec, receipt)
+}
+
+// precheck lets the chaincode judge the metadata (accreditation, subject, type, sizes)
+// before a byte of the file is stored: nothing commits in an evaluate. A retry of an
+// idempotent append whose record exists skips it: the append itself then returns the
+// record, or refuses a different file as a conflict.
+func (s *Service) precheck(ctx context.Context, p gateway.Principal, req wire.AppendRequest, idempotent bool) error {
+	if idempotent {
+		_, err := s.ledger.GetRecord(ctx, p.Actor(), req.RecordID)
+		if err == nil {
+			return nil
+		}
+		if gateway.ErrorCode(err) != gateway.CodeNotFound {
+			return err
+		}
+	}
+	return s.ledger.CheckAppend(ctx, p.Actor(), req)
+}
+
+// result builds the answer to a write; for an idempotent retry the receipt is the one
+// of the original transaction.
+func (s *Service) result(ctx context.Context, p gateway.Principal, rec *wire.Record, receipt gateway.Receipt) (*RecordResult, error) {
+	res := &RecordResult{Record: *rec, Receipt: receipt, Created: rec.TxID == receipt.TxID}
+	if !res.Created {
+		block, err := s.ledger.TxBlock(ctx, p.Actor(), receipt.Channel, rec.TxID)
+		if err != nil {
+			return nil, err
+		}
+		res.Receipt = gateway.Receipt{Channel: receipt.Channel, TxID: rec.TxID, Block: block}
+	}
+	return res, nil
+}
+
+// GetRecord returns a record visible to the caller: its issuer, the operator, or a
+// department whose live grant covers it. Others get not_found.
+func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID string) (*wire.Record, error) {
+	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, wireErr(err)
+	}
+	rec, err := s.ledger.GetRecord(ctx, p.Actor(), recordID)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.grantsFor(ctx, p, rec.SubjectID)
+	if err != nil {
+		return nil, err
+	}
+	if !g.visible(rec) {
+		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
+	}
+	return rec, nil
+}
+
+// RecordPage is a page of a dossier.
+type RecordPage struct {
+	Records  []wire.Record `json:"records"`
+	Bookmark string        `json:"bookmark,omitempty"`
+}
+
+// ListDossier lists the records of a subject that the caller may see.
+func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectID, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
+	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, wireErr(err)
+	}
+	if recordType != "" {
+		if err := wire.ValidateCode("type", recordType); err != nil {
+			return nil, wireErr(err)
+		}
+	}
+	if pageSize < 0 || pageSize > wire.MaxPageSize {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
+	}
+	if len(bookmark) > wire.MaxBookmarkLen {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
+	}
+	g, err := s.grantsFor(ctx, p, subjectID)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ledger.ListDossier(ctx, p.Actor(), subjectID, recordType, pageSize, bookmark)
+	if err != nil {
+		return nil, err
+	}
+	out := &RecordPage{Records: []wire.Record{}, Bookmark: page.Bookmark}
+	for _, r := range page.Records {
+		if g.visible(&r) {
+			out.Records = append(out.Records, r)
+		}
+	}
+	return out, nil
+}
+
+// RevokeRecord withdraws a record; only its issuing department may (the chaincode
+// enforces it, and key-level endorsement makes the issuer's peer required).
+func (s *Service) RevokeRecord(ctx context.Context, p gateway.Principal, recordID, reason string) (*RecordResult, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, wireErr(err)
+	}
+	if err := wire.ValidateText("reason", reason, wire.MaxReasonLen, true); err != nil {
+		return nil, wireErr(err)
+	}
+	rec, receipt, err := s.ledger.RevokeRecord(ctx, p.Actor(), recordID, reason)
+	if err != nil {
+		return nil, err
+	}
+	return &RecordResult{Record: *rec, Receipt: receipt, Created: true}, nil
+}
+
+// SupersedeResult is the answer to a supersede.
+type SupersedeResult struct {
+	Superseded wire.Record     `json:"superseded"`
+	Record     wire.Record     `json:"record"`
+	Receipt    gateway.Receipt `json:"receipt"`
+}
+
+// SupersedeRecord replaces a record by a new one (new file), atomically.
+func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldID string, in AppendInput) (*SupersedeResult, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("recordId", oldID); err != nil {
+		return nil, wireErr(err)
+	}
+	id, err := s.recordID(p, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.request(id, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ledger.CheckSupersede(ctx, p.Actor(), oldID, req); err != nil {
+		return nil, err
+	}
+	info, created, err := s.storeFile(ctx, in.File)
+	if err != nil {
+		return nil, err
+	}
+	defer s.inflight.release(info.CID)
+	req.CID, req.Size = info.CID, info.Size
+	res, receipt, err := s.ledger.SupersedeRecord(ctx, p.Actor(), oldID, req)
+	if err != nil {
+		if created {
+			s.dropBlob(info.CID)
+		}
+		return nil, err
+	}
+	return &SupersedeResult{Superseded: res.Superseded, Record: res.Record, Receipt: receipt}, nil
+}
+
+// Content is a file being read under a grant.
+type Content struct {
+	Record  wire.Record
+	Entry   wire.AccessEntry
+	Receipt gateway.Receipt
+	Body    io.ReadCloser
+}
+
+// ReadContent records the access on the ledger (the sharing chaincode checks the grant,
+// the scope and the record) and only after that commit opens the file.
+func (s *Service) ReadContent(ctx context.Context, p gateway.Principal, recordID, grantID, purpose string) (*Content, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateID("recordId", recordID); err != nil {
+		return nil, wireErr(err)
+	}
+	if err := wire.ValidateID("grantId", grantID); err != nil {
+		return nil, wireErr(err)
+	}
+	if err := wire.ValidateText("purpose", purpose, wire.MaxPurposeLen, true); err != nil {
+		return nil, wireErr(err)
+	}
+	entry, receipt, err := s.ledger.RecordAccess(ctx, p.Actor(), grantID, recordID, purpose)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.ledger.GetRecord(ctx, p.Actor(), recordID)
+	if err != nil {
+		return nil, err
+	}
+	body, _, err := s.blobs.Open(rec.CID)
+	if err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeNotFound {
+			return nil, gateway.Wrap(gateway.CodeInternal, err, "the file of record %s is missing from the blob store", recordID)
+		}
+		return nil, err
+	}
+	return &Content{Record: *rec, Entry: *entry, Receipt: receipt, Body: body}, nil
+}
+
+// grantView is what a caller may see of one subject's dossier.
+type grantView struct {
+	p      gateway.Principal
+	now    time.Time
+	grants []wire.GrantState
+}
+
+// grantsFor loads the live grants of a subject for a department caller.
+func (s *Service) grantsFor(ctx context.Context, p gateway.Principal, subjectID string) (*grantView, error) {
+	g := &grantView{p: p, now: s.cfg.Now()}
+	if p.Role != gateway.RoleDepartment {
+		return g, nil
+	}
+	bookmark := ""
+	for i := 0; i < 50; i++ {
+		page, err := s.ledger.ListGrants(ctx, s.cfg.Platform, subjectID, wire.MaxPageSize, bookmark)
+		if err != nil {
+			var ge *gateway.Error
+			if errors.As(err, &ge) && ge.Code == gateway.CodeNotFound {
+				return g, nil
+			}
+			return nil, err
+		}
+		for _, gr := range page.Grants {
+			if gr.Status == wire.GrantActive && gr.Grantee == p.MSPID {
+				g.grants = append(g.grants, gr)
+			}
+		}
+		if page.Bookmark == "" {
+			break
+		}
+		bookmark = page.Bookmark
+	}
+	return g, nil
+}
+
+func (g *grantView) visible(r *wire.Record) bool {
+	switch g.p.Role {
+	case gateway.RoleOperator:
+		return true
+	case gateway.RoleDepartment:
+		if r.Issuer == g.p.MSPID {
+			return true
+		}
+		for _, gr := range g.grants {
+			from, err1 := wire.ParseTime("validFrom", gr.Grant.ValidFrom)
+			until, err2 := wire.ParseTime("expiresAt", gr.Grant.ExpiresAt)
+			if err1 != nil || err2 != nil || g.now.Before(from) || !g.now.Before(until) {
+				continue
+			}
+			if gr.SubjectID == r.SubjectID && gr.Grant.Scope.InScope(r.Type, r.RecordID) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subjectErr classifies a subject-ID derivation failure: bad input is invalid.
+func subjectErr(err error) error {
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
+}

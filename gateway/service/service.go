@@ -1,0 +1,169 @@
+// Package service holds the gateway's use cases. It owns the interfaces of its adapters
+// (Ledger: Fabric; Blobs: the encrypted blob store; Subjects: the subject-ID deriver),
+// checks who may do what, and never reports a half-done write as success. Errors are
+// *gateway.Error values with stable codes; gateway/api turns them into HTTP.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// Ledger is what the service needs from Fabric (implemented by gateway/fabric).
+// Writes return only after the transaction committed VALID, with its receipt; errors
+// are *gateway.Error (chaincode refusals keep their code; unreachable Fabric is
+// CodeUnavailable; invalidated transactions CodeConflict).
+type Ledger interface {
+	// CheckAppend and CheckSupersede run the chaincode's checks without committing.
+	CheckAppend(ctx context.Context, a gateway.Actor, req wire.AppendRequest) error
+	CheckSupersede(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) error
+	AppendRecord(ctx context.Context, a gateway.Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error)
+	AppendRecords(ctx context.Context, a gateway.Actor, batch wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error)
+	RevokeRecord(ctx context.Context, a gateway.Actor, recordID, reason string) (*wire.Record, gateway.Receipt, error)
+	SupersedeRecord(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) (*wire.SupersedeResult, gateway.Receipt, error)
+	GetRecord(ctx context.Context, a gateway.Actor, recordID string) (*wire.Record, error)
+	ListDossier(ctx context.Context, a gateway.Actor, subjectID, recordType string, pageSize int, bookmark string) (*wire.RecordPage, error)
+	FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error)
+	RecordHistory(ctx context.Context, a gateway.Actor, recordID string) ([]wire.RecordVersion, error)
+
+	RegisterDepartment(ctx context.Context, a gateway.Actor, mspID, name, code string) (*wire.Department, gateway.Receipt, error)
+	DeactivateDepartment(ctx context.Context, a gateway.Actor, mspID string) (*wire.Department, gateway.Receipt, error)
+	DefineRecordType(ctx context.Context, a gateway.Actor, code, name string) (*wire.RecordType, gateway.Receipt, error)
+	Accredit(ctx context.Context, a gateway.Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error)
+	Unaccredit(ctx context.Context, a gateway.Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error)
+	ListDepartments(ctx context.Context, a gateway.Actor) ([]wire.Department, error)
+	ListRecordTypes(ctx context.Context, a gateway.Actor) ([]wire.RecordType, error)
+	ListAccreditations(ctx context.Context, a gateway.Actor, mspID string) ([]wire.Accreditation, error)
+
+	BindSubjectKey(ctx context.Context, a gateway.Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error)
+	RotateSubjectKey(ctx context.Context, a gateway.Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error)
+	GetSubjectKey(ctx context.Context, a gateway.Actor, subjectID string) (*wire.SubjectKey, error)
+	CreateGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
+	RevokeGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
+	GetGrant(ctx context.Context, a gateway.Actor, grantID string) (*wire.GrantState, error)
+	ListGrants(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error)
+	RecordAccess(ctx context.Context, a gateway.Actor, grantID, recordID, purpose string) (*wire.AccessEntry, gateway.Receipt, error)
+	AccessLog(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error)
+
+	TxBlock(ctx context.Context, a gateway.Actor, channel, txID string) (uint64, error)
+	Version(ctx context.Context, a gateway.Actor) (string, error)
+	MunicipalChannel() string
+	DatashareChannel() string
+}
+
+// BlobInfo describes a stored blob.
+type BlobInfo struct {
+	CID  string
+	Size int64
+}
+
+// Blobs is the content-addressed, encrypted blob store (implemented by gateway/blob).
+// Put returns only after the blob is durable (fsynced and renamed into place), and says
+// whether this call created the blob (false: the same content was there already).
+// Errors: CodeTooLarge above the size limit, CodeNotFound / CodeInvalid from Open.
+type Blobs interface {
+	Put(ctx context.Context, r io.Reader) (BlobInfo, bool, error)
+	Open(cid string) (io.ReadCloser, BlobInfo, error)
+	Stat(cid string) (BlobInfo, error)
+	Delete(cid string) error
+}
+
+// Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject).
+type Subjects interface {
+	SubjectID(kind, idNumber string) (string, error)
+}
+
+// Config holds the identities the service acts as where no caller identity applies.
+type Config struct {
+	// Platform is the operator identity that submits citizens' signed grants and
+	// revocations (the chaincode checks the citizen's signature, not the submitter)
+	// and answers public verification queries.
+	Platform gateway.Actor
+	// Now is the clock (tests set it); defaults to time.Now.
+	Now func() time.Time
+	// OrphanGrace is how long after a failed transaction the blob it added is
+	// removed (if still unreferenced); default 2 minutes.
+	OrphanGrace time.Duration
+}
+
+// Service implements the gateway's use cases.
+type Service struct {
+	ledger   Ledger
+	blobs    Blobs
+	subjects Subjects
+	cfg      Config
+	inflight inflight
+}
+
+// New returns a Service.
+func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OrphanGrace == 0 {
+		cfg.OrphanGrace = 2 * time.Minute
+	}
+	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}}}
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newRecordID returns a fresh random record ID.
+func newRecordID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "r-" + strings.ToLower(b32.EncodeToString(b))
+}
+
+// idempotentRecordID derives the record ID of an append from the caller's organisation
+// and idempotency key, so a retry (also after a gateway restart, also on another
+// gateway) names the same record and the chaincode returns it instead of a second one.
+func idempotentRecordID(mspID, key string) string {
+	h := sha256.Sum256([]byte("edossier-record\x00" + mspID + "\x00" + key))
+	return "r-" + strings.ToLower(b32.EncodeToString(h[:16]))
+}
+
+// MaxIdempotencyKeyLen bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLen = 200
+
+func requireRole(p gateway.Principal, roles ...gateway.Role) error {
+	for _, r := range roles {
+		if p.Role == r {
+			return nil
+		}
+	}
+	if p.Role == "" || p.Role == gateway.RolePublic {
+		return gateway.Errorf(gateway.CodeUnauthorized, "authentication required")
+	}
+	return gateway.Errorf(gateway.CodeForbidden, "this operation is not allowed for the %s role", p.Role)
+}
+
+// wireErr converts a wire validation error into a gateway error.
+func wireErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if we := wire.AsError(err); we != nil {
+		code := gateway.CodeInvalid
+		switch we.Code {
+		case wire.CodeNotFound:
+			code = gateway.CodeNotFound
+		case wire.CodeForbidden:
+			code = gateway.CodeForbidden
+		case wire.CodeConflict:
+			code = gateway.CodeConflict
+		}
+		return gateway.Errorf(code, "%s", we.Message)
+	}
+	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
+}
