@@ -15,19 +15,19 @@ type Code string
 
 // Error codes. The HTTP status of each is fixed in gateway/api.
 const (
-	CodeInvalid        Code = "invalid"          // malformed or missing input
-	CodeUnauthorized   Code = "unauthorized"     // no or bad credentials
-	CodeBadSignature   Code = "bad_signature"    // a citizen signature does not verify
-	CodeStaleSignature Code = "stale_signature"  // signed too long ago or in the future
-	CodeReplay         Code = "replay"           // a signed request or document seen before
-	CodeForbidden      Code = "forbidden"        // authenticated, but not allowed
-	CodeNotFound       Code = "not_found"        // no such thing (or not visible to the caller)
-	CodeConflict       Code = "conflict"         // clashes with the current state
-	CodeExpired        Code = "expired"          // grant not live at this time
-	CodeRevoked        Code = "revoked"          // grant or record revoked
-	CodeOutOfScope     Code = "out_of_scope"     // record not covered by the grant
-	CodeUnknownKey     Code = "unknown_key"      // no key bound to the subject
-	CodeTooLarge       Code = "too_large"        // upload above the limit
+	CodeInvalid        Code = "invalid"         // malformed or missing input
+	CodeUnauthorized   Code = "unauthorized"    // no or bad credentials
+	CodeBadSignature   Code = "bad_signature"   // a citizen signature does not verify
+	CodeStaleSignature Code = "stale_signature" // signed too long ago or in the future
+	CodeReplay         Code = "replay"          // a signed request or document seen before
+	CodeForbidden      Code = "forbidden"       // authenticated, but not allowed
+	CodeNotFound       Code = "not_found"       // no such thing (or not visible to the caller)
+	CodeConflict       Code = "conflict"        // clashes with the current state
+	CodeExpired        Code = "expired"         // grant not live at this time
+	CodeRevoked        Code = "revoked"         // grant or record revoked
+	CodeOutOfScope     Code = "out_of_scope"    // record not covered by the grant
+	CodeUnknownKey     Code = "unknown_key"     // no key bound to the subject
+	CodeTooLarge       Code = "too_large"       // upload above the limit
 	CodeUnsupported    Code = "unsupported_media_type"
 	CodeRateLimited    Code = "rate_limited"
 	CodeUnavailable    Code = "unavailable" // Fabric or storage unavailable: retry later

@@ -104,11 +104,15 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		{"revoke another department's record", func() *http.Request {
 			return jsonReq(e, "POST", "/v1/records/"+birth.Record.RecordID+"/revoke", civil, `{"reason":"mine now"}`)
 		}, 403, gateway.CodeForbidden},
-		{"read under an expired grant", func() *http.Request { return e.request("GET", content(birth.Record.RecordID, "g-short"), social, nil, "") }, 403, gateway.CodeExpired},
+		{"read under an expired grant", func() *http.Request {
+			return e.request("GET", content(birth.Record.RecordID, "g-short"), social, nil, "")
+		}, 403, gateway.CodeExpired},
 		{"read under a revoked grant", func() *http.Request {
 			return e.request("GET", content(birth.Record.RecordID, "g-revoked"), social, nil, "")
 		}, 403, gateway.CodeRevoked},
-		{"read out of scope", func() *http.Request { return e.request("GET", content(vacc.Record.RecordID, "g-live"), social, nil, "") }, 403, gateway.CodeOutOfScope},
+		{"read out of scope", func() *http.Request {
+			return e.request("GET", content(vacc.Record.RecordID, "g-live"), social, nil, "")
+		}, 403, gateway.CodeOutOfScope},
 		{"read under another department's grant", func() *http.Request {
 			return e.request("GET", content(birth.Record.RecordID, "g-live"), civil, nil, "")
 		}, 403, gateway.CodeForbidden},

@@ -376,4 +376,3 @@ func mapWireCode(c wire.Code) gateway.Code {
 	}
 	return gateway.CodeInternal
 }
-
