@@ -20,20 +20,25 @@ build: ## Build edossierctl and the chaincode server into .edossier/bin
 	go build -o $(BIN)/ ./cmd/...
 
 .PHONY: run
-run: tools build ## Bring the network up and leave it running
+run: tools build ## Bring up network + chaincode + gateway (demo keys) and leave them running
 	$(BIN)/edossierctl network up
+	$(BIN)/edossierctl gateway start
 
 .PHONY: status
-status: build ## Show the network's processes
+status: build ## Show the network's processes and the gateway
 	$(BIN)/edossierctl network status
+	$(BIN)/edossierctl gateway status
 
 .PHONY: down
-down: build ## Stop the network, keep its ledgers
+down: build ## Stop gateway and network, keep ledgers and files
+	$(BIN)/edossierctl gateway stop
 	$(BIN)/edossierctl network down
 
 .PHONY: clean
-clean: build ## Stop the network and remove its state
+clean: build ## Stop everything and remove all state (ledgers, files, keys)
+	$(BIN)/edossierctl gateway stop
 	$(BIN)/edossierctl network clean
+	rm -rf .edossier/gateway
 
 .PHONY: test
 test: tools ## Run the whole test suite (unit + real-network tests)

@@ -56,6 +56,6 @@ e-dossier gateway.
 
 Exit codes: 0 success, 1 the command failed, 2 bad usage.`,
 	}
-	root.AddCommand(newNetworkCmd())
+	root.AddCommand(newNetworkCmd(), newGatewayCmd())
 	return root
 }
