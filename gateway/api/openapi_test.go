@@ -18,8 +18,10 @@ func newTestServer(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{
 		Service: service.New(nil, nil, nil, service.Config{}),
-		Keys:    keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, gateway.Errorf(gateway.CodeUnauthorized, "no") }),
-		Nonces:  httpsig.NewMemoryNonceStore(0),
+		Keys: keysFunc(func(string) (gateway.Principal, error) {
+			return gateway.Principal{}, gateway.Errorf(gateway.CodeUnauthorized, "no")
+		}),
+		Nonces: httpsig.NewMemoryNonceStore(0),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,9 @@ type fakeLedger struct {
 	appended  int
 }
 
-func (f *fakeLedger) CheckAppend(context.Context, gateway.Actor, wire.AppendRequest) error { return f.checkErr }
+func (f *fakeLedger) CheckAppend(context.Context, gateway.Actor, wire.AppendRequest) error {
+	return f.checkErr
+}
 func (f *fakeLedger) AppendRecord(_ context.Context, a gateway.Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -243,4 +245,3 @@ func TestCreateGrantOnlyForOwnDossier(t *testing.T) {
 		t.Fatalf("department creates a grant: %v", err)
 	}
 }
-
