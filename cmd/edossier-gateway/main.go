@@ -100,6 +100,12 @@ func Open(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Uploads interrupted by a crash leave temporary files; nothing else writes here.
+	if n, err := store.SweepTemp(time.Minute); err != nil {
+		log.Warn("sweeping temporary upload files", "err", err)
+	} else if n > 0 {
+		log.Info("swept temporary upload files", "count", n)
+	}
 	deriver, err := subject.NewDeriver(subjectSecret)
 	if err != nil {
 		return nil, err
