@@ -40,11 +40,15 @@ clean: build ## Stop everything and remove all state (ledgers, files, keys)
 	$(BIN)/edossierctl network clean
 	rm -rf .edossier/gateway
 
+# The gateway runs under the race detector; everything else without.
+RACE_PKGS := ./gateway/... ./cmd/edossier-gateway/...
+
 .PHONY: test
-test: tools ## Run the whole test suite (unit + real-network tests)
-	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
+test: tools ## Run the whole test suite (unit + real-network tests; the gateway with -race)
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
-	go test $(GO_TEST_FLAGS) -timeout 60m ./...
+	go test -race $(GO_TEST_FLAGS) -timeout 30m $(RACE_PKGS)
+	go test $(GO_TEST_FLAGS) -timeout 60m $$(go list ./... | grep -v -e '/gateway' -e '/cmd/edossier-gateway')
 
 .PHONY: lint
 lint: ## gofmt and go vet
