@@ -3,7 +3,7 @@
 // append-only records of every subject's dossier with their CID index.
 //
 // Every transaction function returns a *wire.Error on failure, so the
-// client maps wire codes, never prose. See chaincode/DATAMODEL.md.
+// client maps wire codes, never prose. See docs/chaincode.md.
 package dossier
 
 import (

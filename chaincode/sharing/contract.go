@@ -2,7 +2,7 @@
 // subject public keys, subject-signed grants and revocations, and the
 // grant-checked access log. It reads records and departments from the
 // "dossier" contract on channel municipal with read-only cross-channel
-// queries. See chaincode/DATAMODEL.md.
+// queries. See docs/chaincode.md.
 package sharing
 
 import (
