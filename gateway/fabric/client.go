@@ -292,7 +292,9 @@ func classify(err error) error {
 		case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
 			return gateway.Wrap(gateway.CodeConflict, err, "the transaction conflicted with a concurrent change; retry")
 		case peer.TxValidationCode_ENDORSEMENT_POLICY_FAILURE:
-			return gateway.Wrap(gateway.CodeForbidden, err, "the transaction lacks the endorsements its policy requires")
+			// With key-level policies this is how a concurrent write to the same key
+			// loses (the winner set the key's policy in the same block): retryable.
+			return gateway.Wrap(gateway.CodeConflict, err, "the transaction lost a race with a concurrent change or lacks required endorsements; retry")
 		default:
 			return gateway.Wrap(gateway.CodeConflict, err, "the transaction was invalidated: %s", commitErr.Code)
 		}

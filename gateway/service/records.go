@@ -177,6 +177,12 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 	defer s.inflight.release(info.CID)
 	req.CID, req.Size = info.CID, info.Size
 	rec, receipt, err := s.ledger.AppendRecord(ctx, p.Actor(), req)
+	if err != nil && in.IdempotencyKey != "" && gateway.ErrorCode(err) == gateway.CodeConflict {
+		// A concurrent retry with the same key may have committed first; appending
+		// again returns that record if the content is the same, or refuses a
+		// different file with conflict again.
+		rec, receipt, err = s.ledger.AppendRecord(ctx, p.Actor(), req)
+	}
 	if err != nil {
 		if created {
 			s.dropBlob(info.CID)

@@ -65,28 +65,36 @@ func ToolsDir(root string) string {
 }
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]error{}
 )
 
-// Binary builds a command of this repository once per test process and returns its path.
+// Binary builds ./cmd/<name> of this repository once per test process and returns the
+// binary's path. Only that command is built, so unrelated work in progress elsewhere
+// cannot break a test.
 func Binary(root, name string) (string, error) {
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "edossier-bin-")
-		if buildErr != nil {
-			return
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "edossier-bin-")
+		if err != nil {
+			return "", err
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./cmd/...")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		return "", buildErr
+		buildDir = d
 	}
-	return filepath.Join(buildDir, name), nil
+	path := filepath.Join(buildDir, name)
+	if err, ok := built[name]; ok {
+		return path, err
+	}
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/"+name)
+	cmd.Dir = root
+	var err error
+	if out, cerr := cmd.CombinedOutput(); cerr != nil {
+		err = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, cerr, out)
+	}
+	built[name] = err
+	return path, err
 }
 
 // Spec returns the default spec adjusted by o.
