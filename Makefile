@@ -5,6 +5,7 @@ SHELL := /bin/bash
 BIN        := .edossier/bin
 TOOLS_DIR  := .edossier/tools
 GO_TEST_FLAGS ?=
+BENCHTIME  ?= 20s
 
 .PHONY: help
 help: ## Show this help
@@ -14,13 +15,20 @@ help: ## Show this help
 tools: ## Build the pinned Fabric tools into .edossier/tools (first build: minutes)
 	@./scripts/build-tools.sh
 
+.PHONY: deps
+deps: ## Install the Debian packages the tutorial and its test use (jq, curl) if missing
+	@command -v jq >/dev/null && command -v curl >/dev/null || { \
+	  echo "installing jq and curl with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq jq curl; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq jq curl; fi; }
+
 .PHONY: build
 build: ## Build edossierctl and the chaincode server into .edossier/bin
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/ ./cmd/...
 
 .PHONY: run
-run: tools build ## Bring up network + chaincode + gateway (demo keys) and leave them running
+run: tools deps build ## Bring up network + chaincode + gateway (demo keys) and leave them running
 	$(BIN)/edossierctl network up
 	$(BIN)/edossierctl gateway start
 
@@ -44,11 +52,19 @@ clean: build ## Stop everything and remove all state (ledgers, files, keys)
 RACE_PKGS := ./gateway/... ./cmd/edossier-gateway/...
 
 .PHONY: test
-test: tools ## Run the whole test suite (unit + real-network tests; the gateway with -race)
+test: tools deps ## Run the whole test suite (unit + real-network tests; the gateway with -race)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt needed on the files above"; exit 1)
 	go vet ./...
 	go test -race $(GO_TEST_FLAGS) -timeout 30m $(RACE_PKGS)
 	go test $(GO_TEST_FLAGS) -timeout 60m $$(go list ./... | grep -v -e '/gateway' -e '/cmd/edossier-gateway')
+
+.PHONY: bench
+bench: tools ## Gateway benchmarks on a real network beside raw Fabric baselines, summary table (about 5 min; BENCHTIME=20s)
+	go test ./cmd/edossier-gateway -run '^$$' -bench Gateway -benchtime $(BENCHTIME) -timeout 60m
+
+.PHONY: bench-import
+bench-import: tools ## Import 100,000 files of 1 KiB with edossierctl import beside raw AppendRecords (about 5 min)
+	EDOSSIER_BENCH_RSS=0 EDOSSIER_BENCH_IMPORT=100000 go test ./cmd/edossier-gateway -run '^$$' -bench 'Gateway/^$$' -timeout 30m
 
 .PHONY: lint
 lint: ## gofmt and go vet

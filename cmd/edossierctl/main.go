@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,19 +29,7 @@ func main() {
 type usageError struct{ error }
 
 func run(ctx context.Context, args []string) int {
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintln(os.Stderr, "edossierctl:", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitFailure
+	return runIO(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 }
 
 func newRootCmd() *cobra.Command {
@@ -54,8 +41,15 @@ func newRootCmd() *cobra.Command {
 		Long: `edossierctl runs the e-dossier Fabric network on this machine and talks to the
 e-dossier gateway.
 
-Exit codes: 0 success, 1 the command failed, 2 bad usage.`,
+Exit codes: 0 success, 1 the command failed, 2 bad usage, 3 verify: not verified.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q (see edossierctl --help)", args[0])}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	root.AddCommand(newNetworkCmd(), newGatewayCmd())
+	root.AddCommand(append([]*cobra.Command{newNetworkCmd(), newGatewayCmd(), newImportCmd()}, ledgerCommands()...)...)
 	return root
 }

@@ -25,7 +25,8 @@
 // # Encryption at rest
 //
 // Every blob gets a fresh Tink keyset holding one AES256-GCM-HKDF streaming
-// key (the "data key"; 64 KiB ciphertext segments, see segmentSize). The keyset
+// key (the "data key"; 64 KiB ciphertext segments, 4 KiB for files of at
+// most 16 KiB, see segmentSize and smallFile). The keyset
 // is wrapped (Tink encrypted keyset) with AES-256-GCM under the store's
 // key-encryption key (KEK); the associated data of the wrap is the CID and the
 // plaintext size, so a wrapped key cannot be moved to another CID and the size
@@ -37,7 +38,8 @@
 // One file per blob makes the commit atomic: the temporary file is fsynced and
 // then hard-linked to its final name (which fails if the name exists, so an
 // existing blob is never replaced by a concurrent Put of the same content) and
-// the directory is fsynced. Delete is a crypto-erase: the wrapped data key is
+// the directory is fsynced. A Batch does the same for many blobs with one pass
+// of concurrent fsyncs (see Batch). Delete is a crypto-erase: the wrapped data key is
 // overwritten in place and synced before the file is unlinked, so every other
 // name of the same inode (a leftover temporary link after a crash) becomes
 // unreadable too. On copy-on-write file systems or SSDs the old key bytes may
@@ -109,6 +111,13 @@ const (
 	// recorded in each wrapped keyset, so changing it later needs no
 	// migration.
 	segmentSize = 64 << 10
+	// smallFile and smallSegment: a file of at most smallFile bytes (most
+	// files of a bulk import) is read whole first, encrypted in memory with a
+	// key of smallSegment-byte segments, and written with one write: Tink's
+	// buffers are then 8 KiB instead of 128 KiB per file, which was a third of
+	// the CPU of storing a 1 KiB file.
+	smallFile    = 16 << 10
+	smallSegment = 4 << 10
 	// bufSize is the read buffer of Put.
 	bufSize = 64 << 10
 
@@ -139,7 +148,8 @@ type Store struct {
 	tmpDir   string
 	maxSize  int64
 	kek      tink.AEAD
-	params   *aesgcmhkdf.Parameters
+	params   *aesgcmhkdf.Parameters // data keys of files above smallFile
+	small    *aesgcmhkdf.Parameters // data keys of files up to smallFile
 	locks    [lockN]sync.Mutex
 }
 
@@ -169,14 +179,17 @@ func Open(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: KEK: %w", err)
 	}
-	params, err := aesgcmhkdf.NewParameters(aesgcmhkdf.ParametersOpts{
-		KeySizeInBytes:        32,
-		DerivedKeySizeInBytes: 32,
-		HKDFHashType:          aesgcmhkdf.SHA256,
-		SegmentSizeInBytes:    segmentSize,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("blob: streaming parameters: %w", err)
+	var params [2]*aesgcmhkdf.Parameters
+	for i, seg := range []int32{segmentSize, smallSegment} {
+		params[i], err = aesgcmhkdf.NewParameters(aesgcmhkdf.ParametersOpts{
+			KeySizeInBytes:        32,
+			DerivedKeySizeInBytes: 32,
+			HKDFHashType:          aesgcmhkdf.SHA256,
+			SegmentSizeInBytes:    seg,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("blob: streaming parameters: %w", err)
+		}
 	}
 	root, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -188,7 +201,8 @@ func Open(o Options) (*Store, error) {
 		tmpDir:   filepath.Join(root, "tmp"),
 		maxSize:  o.MaxSize,
 		kek:      kek,
-		params:   params,
+		params:   params[0],
+		small:    params[1],
 	}
 	for _, d := range []string{root, s.blobsDir, s.tmpDir} {
 		if err := os.MkdirAll(d, dirPerm); err != nil {
@@ -315,113 +329,208 @@ func copyLimited(ctx context.Context, w io.Writer, r io.Reader, max int64, buf [
 // ctx.Err(); in both cases, as on any error, nothing is left behind. Memory
 // use does not depend on the size of the stream.
 func (s *Store) Put(ctx context.Context, r io.Reader) (Info, error) {
+	st, err := s.stage(ctx, r, newBuffer(), true)
+	if err != nil {
+		return Info{}, err
+	}
+	// On success the data lives under its final name (a hard link) and the
+	// temporary name is dropped; on failure the file goes.
+	defer os.Remove(st.tmp)
 	if err := ctx.Err(); err != nil {
 		return Info{}, err
 	}
-	tmp, err := os.CreateTemp(s.tmpDir, "put-*.partial")
+	created, dir, err := s.install(st)
 	if err != nil {
+		return Info{}, err
+	}
+	if err := syncDir(dir); err != nil {
 		return Info{}, fmt.Errorf("blob: %w", err)
 	}
-	tmpName := tmp.Name()
+	return Info{CID: st.cid, Size: st.size, Created: created}, nil
+}
+
+// staged is a blob written to a temporary file, not yet under its final name.
+type staged struct {
+	tmp    string
+	cid    string
+	digest []byte
+	size   int64
+}
+
+// stage encrypts r into a new temporary file with its header, fsynced if sync
+// is set, and closes it. On error the file is removed.
+func (s *Store) stage(ctx context.Context, r io.Reader, buf []byte, sync bool) (st staged, err error) {
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	tmp, err := os.CreateTemp(s.tmpDir, "put-*.partial")
+	if err != nil {
+		return st, fmt.Errorf("blob: %w", err)
+	}
 	defer func() {
 		if tmp != nil {
 			tmp.Close()
 		}
-		// On success the data lives under its final name (a hard link) and
-		// the temporary name is dropped; on failure the file goes.
-		os.Remove(tmpName)
+		if err != nil {
+			os.Remove(st.tmp)
+		}
 	}()
-
-	handle, err := s.newDataKey()
+	st.tmp = tmp.Name()
+	if st.cid, st.digest, st.size, err = s.encrypt(ctx, tmp, r, buf); err != nil {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return st, err
+		}
+		return st, fmt.Errorf("blob: %w", err)
+	}
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return st, fmt.Errorf("blob: %w", err)
+		}
+	}
+	err = tmp.Close()
+	tmp = nil
 	if err != nil {
-		return Info{}, err
+		return st, fmt.Errorf("blob: %w", err)
+	}
+	return st, nil
+}
+
+// newBuffer returns the buffer stage works with: bufSize bytes to copy with, then
+// smallFile+1 bytes to hold the start of a file.
+func newBuffer() []byte { return make([]byte, bufSize+smallFile+1) }
+
+// encrypt writes the blob file of r to f (header, then ciphertext) and returns
+// the CID, digest and size of the plaintext. buf comes from newBuffer.
+func (s *Store) encrypt(ctx context.Context, f *os.File, r io.Reader, buf []byte) (string, []byte, int64, error) {
+	buf, head := buf[:bufSize], buf[bufSize:]
+	n, err := io.ReadFull(r, head)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		// The whole file is in head: encrypt it in memory, one write.
+		if int64(n) > s.maxSize {
+			return "", nil, 0, ErrTooLarge
+		}
+		if err := ctx.Err(); err != nil {
+			return "", nil, 0, err
+		}
+		handle, enc, out, err := s.encrypter(s.small, nil, n)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		sum := sha256.Sum256(head[:n])
+		if _, err := enc.Write(head[:n]); err != nil {
+			return "", nil, 0, err
+		}
+		if err := enc.Close(); err != nil {
+			return "", nil, 0, err
+		}
+		cidStr, hdr, err := s.seal(handle, sum[:], int64(n))
+		if err != nil {
+			return "", nil, 0, err
+		}
+		copy(out.Bytes(), hdr)
+		if _, err := f.Write(out.Bytes()); err != nil {
+			return "", nil, 0, err
+		}
+		return cidStr, sum[:], int64(n), nil
+	case err != nil:
+		return "", nil, 0, err
+	}
+	// A larger file streams through 64 KiB segments, starting with head.
+	handle, enc, _, err := s.encrypter(s.params, f, 0)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	h := sha256.New()
+	size, err := copyLimited(ctx, enc, io.MultiReader(bytes.NewReader(head), r), s.maxSize, buf, h)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if err := enc.Close(); err != nil {
+		return "", nil, 0, err
+	}
+	digest := h.Sum(nil)
+	cidStr, hdr, err := s.seal(handle, digest, size)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		return "", nil, 0, err
+	}
+	return cidStr, digest, size, nil
+}
+
+// encrypter makes a fresh data key with params and an encrypting writer to f
+// after a reserved header, or, if f is nil, to a buffer it returns, sized for n
+// bytes of plaintext.
+func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f *os.File, n int) (*keyset.Handle, io.WriteCloser, *bytes.Buffer, error) {
+	handle, err := s.newDataKey(params)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	primitive, err := streamingaead.New(handle)
 	if err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
+		return nil, nil, nil, err
 	}
-	// Reserve the header; it is filled once the CID is known.
-	if _, err := tmp.Write(make([]byte, headerSize)); err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
+	var w io.Writer = f
+	var out *bytes.Buffer
+	if f == nil {
+		// Tink's stream header (40 bytes) and a 16-byte tag per segment.
+		out = bytes.NewBuffer(make([]byte, headerSize, headerSize+n+40+16*(n/(smallSegment-56)+2)))
+		w = out
+	} else if _, err := f.Write(make([]byte, headerSize)); err != nil {
+		return nil, nil, nil, err
 	}
-	enc, err := primitive.NewEncryptingWriter(tmp, []byte(streamAAD))
+	enc, err := primitive.NewEncryptingWriter(w, []byte(streamAAD))
 	if err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
+		return nil, nil, nil, err
 	}
-	h := sha256.New()
-	size, err := copyLimited(ctx, enc, r, s.maxSize, make([]byte, bufSize), h)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return Info{}, err
-		}
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	digest := h.Sum(nil)
-	cidStr, err := cidOf(digest)
-	if err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	header, err := s.header(handle, cidStr, size)
-	if err != nil {
-		return Info{}, err
-	}
-	if _, err := tmp.WriteAt(header, 0); err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		tmp = nil
-		return Info{}, fmt.Errorf("blob: %w", err)
-	}
-	tmp = nil
-	if err := ctx.Err(); err != nil {
-		return Info{}, err
-	}
-	created, err := s.commit(tmpName, cidStr, digest)
-	if err != nil {
-		return Info{}, err
-	}
-	return Info{CID: cidStr, Size: size, Created: created}, nil
+	return handle, enc, out, nil
 }
 
-// commit gives the fsynced temporary file its final name unless a valid blob
-// with that CID already exists; it reports whether the file was installed.
-func (s *Store) commit(tmpName, cidStr string, digest []byte) (bool, error) {
-	dir, final := s.pathOf(cidStr, digest)
-	mu := s.lockFor(digest)
+// seal returns the CID of a digest and the file header holding the wrapped data key.
+func (s *Store) seal(handle *keyset.Handle, digest []byte, size int64) (string, []byte, error) {
+	cidStr, err := cidOf(digest)
+	if err != nil {
+		return "", nil, err
+	}
+	hdr, err := s.header(handle, cidStr, size)
+	return cidStr, hdr, err
+}
+
+// install gives an fsynced temporary file its final name unless a valid blob
+// with that CID already exists; it reports whether the file was installed and
+// the directory whose entry must be synced before the blob counts as durable.
+// That directory is returned for an existing blob too: a concurrent Put of the
+// same content may have linked it and not yet synced the directory.
+func (s *Store) install(st staged) (bool, string, error) {
+	dir, final := s.pathOf(st.cid, st.digest)
+	mu := s.lockFor(st.digest)
 	mu.Lock()
 	defer mu.Unlock()
-	err := os.Link(tmpName, final)
+	err := os.Link(st.tmp, final)
 	if errors.Is(err, fs.ErrNotExist) {
 		// First blob of this shard: create the directory (once).
 		if err := s.ensureDir(dir); err != nil {
-			return false, err
+			return false, "", err
 		}
-		err = os.Link(tmpName, final)
+		err = os.Link(st.tmp, final)
 	}
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrExist):
-		if _, verr := s.stat(cidStr, final); verr == nil {
-			return false, nil // dedupe: keep the existing blob
+		if _, verr := s.stat(st.cid, final); verr == nil {
+			return false, dir, nil // dedupe: keep the existing blob
 		}
 		// The existing file is erased (a Delete interrupted by a crash) or
 		// damaged: replace it with the good copy.
-		if err := os.Rename(tmpName, final); err != nil {
-			return false, fmt.Errorf("blob: %w", err)
+		if err := os.Rename(st.tmp, final); err != nil {
+			return false, "", fmt.Errorf("blob: %w", err)
 		}
 	default:
-		return false, fmt.Errorf("blob: %w", err)
+		return false, "", fmt.Errorf("blob: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
-		return false, fmt.Errorf("blob: %w", err)
-	}
-	return true, nil
+	return true, dir, nil
 }
 
 // ensureDir creates a shard directory and makes its entry durable.
@@ -435,9 +544,9 @@ func (s *Store) ensureDir(dir string) error {
 	return nil
 }
 
-func (s *Store) newDataKey() (*keyset.Handle, error) {
+func (s *Store) newDataKey(params *aesgcmhkdf.Parameters) (*keyset.Handle, error) {
 	m := keyset.NewManager()
-	id, err := m.AddNewKeyFromParameters(s.params)
+	id, err := m.AddNewKeyFromParameters(params)
 	if err != nil {
 		return nil, fmt.Errorf("blob: data key: %w", err)
 	}

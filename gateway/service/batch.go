@@ -22,6 +22,31 @@ type BatchItem struct {
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
+// BatchBlobs is implemented by blob stores that can store the files of a bulk append
+// with one durability pass for all of them (gateway/blob). Without it, AppendBatch
+// stores the files one by one with Blobs.Put.
+type BatchBlobs interface {
+	NewBatch() BlobBatch
+}
+
+// BlobBatch stages files and makes them durable together. Put stores a file in a
+// temporary place and returns its CID and size; Commit makes every staged file durable
+// under its final name (fsynced, renamed into place, directory entries synced), as
+// Blobs.Put does for one file, and returns the blobs in Put order with whether this
+// batch created each (on error, the ones already in place so far); Abort discards what
+// is staged and not committed. One goroutine uses a BlobBatch.
+type BlobBatch interface {
+	Put(ctx context.Context, r io.Reader) (BlobInfo, error)
+	Commit(ctx context.Context) ([]CommittedBlob, error)
+	Abort()
+}
+
+// CommittedBlob is a blob a batch made durable.
+type CommittedBlob struct {
+	BlobInfo
+	Created bool
+}
+
 // NextFile yields the uploaded files in order: the part name, its declared media type
 // and its content; io.EOF after the last.
 type NextFile func() (name, mediaType string, r io.Reader, err error)
@@ -86,12 +111,8 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 	if err := s.checkAccredited(ctx, p, types); err != nil {
 		return nil, err
 	}
-	var created []string
-	cleanup := func() {
-		for _, c := range created {
-			s.dropBlob(c)
-		}
-	}
+	files := s.batchFiles()
+	defer files.abort()
 	seen := make([]bool, len(items))
 	for {
 		name, mt, r, err := next()
@@ -99,42 +120,38 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 			break
 		}
 		if err != nil {
-			cleanup()
 			return nil, err
 		}
 		i, ok := byFile[name]
 		if !ok || seen[i] {
-			cleanup()
 			return nil, gateway.Errorf(gateway.CodeInvalid, "file part %q is not in the manifest (or sent twice)", name)
 		}
 		seen[i] = true
-		info, isNew, err := s.storeFile(ctx, r)
+		info, err := files.put(ctx, r)
 		if err != nil {
-			cleanup()
 			return nil, err
-		}
-		defer s.inflight.release(info.CID)
-		if isNew {
-			created = append(created, info.CID)
 		}
 		reqs[i].CID, reqs[i].Size = info.CID, info.Size
 		if items[i].MediaType == "" && mt != "" {
 			reqs[i].MediaType = mt
 			if err := reqs[i].Normalize(); err != nil {
-				cleanup()
 				return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: %s", i, wire.AsError(err).Message)
 			}
 		}
 	}
 	for i, ok := range seen {
 		if !ok {
-			cleanup()
 			return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: file part %q missing", i, items[i].File)
 		}
 	}
+	// Every file is durable before the transaction is submitted.
+	if err := files.commit(ctx); err != nil {
+		return nil, err
+	}
+	defer files.release()
 	res, receipt, err := s.ledger.AppendRecords(ctx, p.Actor(), wire.AppendBatch{Records: reqs})
 	if err != nil {
-		cleanup()
+		files.drop()
 		return nil, err
 	}
 	existing := make(map[string]bool, len(res.Existing))
@@ -167,4 +184,91 @@ func (s *Service) checkAccredited(ctx context.Context, p gateway.Principal, type
 		}
 	}
 	return nil
+}
+
+// batchFiles stores the files of one bulk append: staged in a BlobBatch when the store
+// offers one, else one Blobs.Put each. Until commit, an error (abort) removes what was
+// stored; after commit the blobs are counted in flight until release, and drop
+// schedules the removal of those this request created (its transaction failed).
+type batchFiles struct {
+	s       *Service
+	batch   BlobBatch // nil: one Put per file
+	stored  []CommittedBlob
+	held    bool // stored blobs are counted in flight
+	settled bool // committed: abort leaves the blobs alone
+}
+
+func (s *Service) batchFiles() *batchFiles {
+	f := &batchFiles{s: s}
+	if bb, ok := s.blobs.(BatchBlobs); ok {
+		f.batch = bb.NewBatch()
+	}
+	return f
+}
+
+func (f *batchFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
+	if r == nil {
+		return BlobInfo{}, gateway.Errorf(gateway.CodeInvalid, "missing file")
+	}
+	if f.batch != nil {
+		return f.batch.Put(ctx, r)
+	}
+	info, created, err := f.s.blobs.Put(ctx, r)
+	if err != nil {
+		return info, err
+	}
+	f.s.inflight.acquire(info.CID)
+	f.held = true
+	f.stored = append(f.stored, CommittedBlob{BlobInfo: info, Created: created})
+	return info, nil
+}
+
+// commit makes the staged files durable (a no-op without a BlobBatch: Put did).
+func (f *batchFiles) commit(ctx context.Context) error {
+	if f.batch != nil {
+		done, err := f.batch.Commit(ctx)
+		f.stored = done
+		if err != nil {
+			return err
+		}
+		for _, b := range done {
+			f.s.inflight.acquire(b.CID)
+		}
+		f.held = true
+	}
+	f.settled = true
+	return nil
+}
+
+// abort undoes an append that failed before its transaction: staged files go, blobs
+// this request created are scheduled for removal.
+func (f *batchFiles) abort() {
+	if f.settled {
+		return
+	}
+	if f.batch != nil {
+		f.batch.Abort()
+	}
+	f.drop()
+	f.release()
+}
+
+// drop schedules the removal of the blobs this request created.
+func (f *batchFiles) drop() {
+	for _, b := range f.stored {
+		if b.Created {
+			f.s.dropBlob(b.CID)
+		}
+	}
+}
+
+// release ends the in-flight count of the stored blobs.
+func (f *batchFiles) release() {
+	if !f.held {
+		return
+	}
+	f.held = false
+	for _, b := range f.stored {
+		f.s.inflight.release(b.CID)
+	}
 }

@@ -1,0 +1,304 @@
+package main
+
+// Operators' commands: the issuer registry, subject keys, department users.
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/client"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+func newAdminCmd() *cobra.Command {
+	f := &clientFlags{}
+	cmd := groupCmd("admin", "Operators: departments, record types, accreditations, subject keys, users",
+		`  edossierctl admin registry
+  edossierctl admin department add --msp TaxBureauMSP --name "Tax Bureau" --code tax
+  edossierctl admin record-type add --code tax-certificate --name "Tax certificate"
+  edossierctl admin accredit --msp TaxBureauMSP --type tax-certificate
+  edossierctl admin subject-key bind --subject p-3k2... --public-key me.pub
+  edossierctl admin user add --org health --user clerk2 > clerk2.key`,
+		newRegistryCmd(f),
+		groupCmd("department", "Register or deactivate a department", "",
+			newDepartmentAddCmd(f), newDepartmentDeactivateCmd(f)),
+		groupCmd("record-type", "Define a record type", "", newRecordTypeAddCmd(f)),
+		newAccreditCmd(f, true), newAccreditCmd(f, false),
+		groupCmd("subject-key", "Bind or rotate a citizen's or enterprise's public key", "",
+			newSubjectKeyCmd(f, false), newSubjectKeyCmd(f, true)),
+		groupCmd("user", "Create department and operator users (API keys)", "", newUserAddCmd(f)),
+	)
+	cmd.Long = `admin administers the platform through the gateway. Every change is a ledger
+transaction made with the operator organisation's identity; the API key must be an
+operator's (the registry is readable with a department's key too).`
+	f.addGateway(cmd)
+	f.addAPIKey(cmd)
+	return cmd
+}
+
+func newRegistryCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "registry",
+		Short: "List departments, record types and accreditations",
+		Example: `  edossierctl admin registry --api-key-file operator.key
+  edossierctl admin registry -o json | jq -r '.accreditations[] | select(.active) | "\(.mspId) \(.recordType)"'`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			reg, err := c.Registry(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, reg, func(w io.Writer) { printRegistry(w, reg) })
+		}),
+	}
+}
+
+func printRegistry(w io.Writer, reg *service.Registry) {
+	fmt.Fprintln(w, "Departments")
+	t := newTable(w, "  MSP", "CODE", "ACTIVE", "NAME")
+	for _, d := range reg.Departments {
+		t.row("  "+d.MSPID, d.Code, yesNo(d.Active), d.Name)
+	}
+	t.flush()
+	fmt.Fprintln(w, "\nRecord types")
+	t = newTable(w, "  CODE", "NAME")
+	for _, r := range reg.RecordTypes {
+		t.row("  "+r.Code, r.Name)
+	}
+	t.flush()
+	fmt.Fprintln(w, "\nAccreditations")
+	t = newTable(w, "  MSP", "RECORD TYPE", "ACTIVE")
+	for _, a := range reg.Accreditations {
+		t.row("  "+a.MSPID, a.RecordType, yesNo(a.Active))
+	}
+	t.flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func printAdmin[T any](f *clientFlags, cmd *cobra.Command, res *service.AdminResult[T], what string, kv ...string) error {
+	return f.emit(cmd, res, func(w io.Writer) {
+		fmt.Fprintln(w, what)
+		fields(w, "  ", append(kv, "receipt", receiptText(res.Receipt.Channel, res.Receipt.TxID, res.Receipt.Block))...)
+	})
+}
+
+func newDepartmentAddCmd(f *clientFlags) *cobra.Command {
+	var msp, name, code string
+	cmd := &cobra.Command{
+		Use:     "add --msp MSPID --name NAME --code CODE",
+		Short:   "Register a department (or update its name and code; reactivates it)",
+		Example: `  edossierctl admin department add --msp TaxBureauMSP --name "Tax Bureau" --code tax`,
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "msp", "name", "code"); err != nil {
+				return err
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := c.RegisterDepartment(cmd.Context(), msp, name, code)
+			if err != nil {
+				return err
+			}
+			d := res.Value
+			return printAdmin(f, cmd, res, "department "+d.MSPID+" registered", "name", d.Name, "code", d.Code, "active", yesNo(d.Active))
+		}),
+	}
+	cmd.Flags().StringVar(&msp, "msp", "", "the department organisation's MSP ID (required)")
+	cmd.Flags().StringVar(&name, "name", "", "its name (required)")
+	cmd.Flags().StringVar(&code, "code", "", "a short code (required)")
+	return cmd
+}
+
+func newDepartmentDeactivateCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "deactivate MSPID",
+		Short:   "Deactivate a department: no more appends, grants to it or reads by it; its records stay",
+		Example: `  edossierctl admin department deactivate TaxBureauMSP`,
+		Args:    exactArgs(1, "one MSP ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := c.DeactivateDepartment(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			d := res.Value
+			return printAdmin(f, cmd, res, "department "+d.MSPID+" deactivated", "name", d.Name, "active", yesNo(d.Active))
+		}),
+	}
+}
+
+func newRecordTypeAddCmd(f *clientFlags) *cobra.Command {
+	var code, name string
+	cmd := &cobra.Command{
+		Use:     "add --code CODE --name NAME",
+		Short:   "Define a record type (or rename it)",
+		Example: `  edossierctl admin record-type add --code tax-certificate --name "Tax certificate"`,
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "code", "name"); err != nil {
+				return err
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := c.DefineRecordType(cmd.Context(), code, name)
+			if err != nil {
+				return err
+			}
+			return printAdmin(f, cmd, res, "record type "+res.Value.Code+" defined", "name", res.Value.Name)
+		}),
+	}
+	cmd.Flags().StringVar(&code, "code", "", "record type code (required), e.g. tax-certificate")
+	cmd.Flags().StringVar(&name, "name", "", "its name (required)")
+	return cmd
+}
+
+func newAccreditCmd(f *clientFlags, grant bool) *cobra.Command {
+	var msp, recordType string
+	use, short := "accredit", "Allow a department to issue a record type"
+	if !grant {
+		use, short = "unaccredit", "Withdraw a department's accreditation for a record type"
+	}
+	cmd := &cobra.Command{
+		Use:     use + " --msp MSPID --type TYPE",
+		Short:   short,
+		Example: fmt.Sprintf("  edossierctl admin %s --msp HealthMSP --type vaccination-record", use),
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "msp", "type"); err != nil {
+				return err
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			call := c.Accredit
+			if !grant {
+				call = c.Unaccredit
+			}
+			res, err := call(cmd.Context(), msp, recordType)
+			if err != nil {
+				return err
+			}
+			a := res.Value
+			return printAdmin(f, cmd, res, fmt.Sprintf("%s may issue %s: %s", a.MSPID, a.RecordType, yesNo(a.Active)))
+		}),
+	}
+	cmd.Flags().StringVar(&msp, "msp", "", "department MSP ID (required)")
+	cmd.Flags().StringVar(&recordType, "type", "", "record type code (required)")
+	return cmd
+}
+
+func newSubjectKeyCmd(f *clientFlags, rotate bool) *cobra.Command {
+	var subject, keyFile string
+	use, short := "bind", "Bind a subject's public key (after checking who the person or enterprise is)"
+	if rotate {
+		use, short = "rotate", "Replace a subject's bound key (grants signed before stay valid)"
+	}
+	cmd := &cobra.Command{
+		Use:   use + " --subject ID --public-key FILE",
+		Short: short,
+		Example: fmt.Sprintf(`  SUBJECT=$(edossierctl resolve --id-number 110101202611201235)
+  edossierctl admin subject-key %s --subject "$SUBJECT" --public-key me.pub`, use),
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "subject", "public-key"); err != nil {
+				return err
+			}
+			in, _, err := readInput(cmd, keyFile)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(io.LimitReader(in, wire.MaxKeyPEMBytes+1))
+			in.Close()
+			if err != nil {
+				return err
+			}
+			_, canon, _, err := wire.ParseSubjectPublicKey(string(b))
+			if err != nil {
+				return fmt.Errorf("%s: %s", keyFile, wire.AsError(err).Message)
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			call := c.BindSubjectKey
+			if rotate {
+				call = c.RotateSubjectKey
+			}
+			res, err := call(cmd.Context(), subject, canon)
+			if err != nil {
+				return err
+			}
+			k := res.Value
+			return printAdmin(f, cmd, res, fmt.Sprintf("key of %s bound (version %d)", k.SubjectID, k.Version), "key ID", k.KeyID, "bound at", k.BoundAt)
+		}),
+	}
+	cmd.Flags().StringVar(&subject, "subject", "", "subject ID (required; see resolve)")
+	cmd.Flags().StringVar(&keyFile, "public-key", "", `public key PEM file made by keygen (required; "-" reads standard input)`)
+	return cmd
+}
+
+func newUserAddCmd(f *clientFlags) *cobra.Command {
+	var u client.NewUser
+	var role string
+	cmd := &cobra.Command{
+		Use:   "add --org ORG --user NAME [--role department|operator]",
+		Short: "Enroll a user with its organisation's CA and print its API key (shown once)",
+		Long: `user add registers and enrolls NAME with the Fabric CA of organisation ORG (the
+organisation name of the network, e.g. health) and issues an API key for it. In text
+output the key alone goes to standard output (details to standard error), so it can
+be redirected into a file; it is never shown again.`,
+		Example: `  (umask 077; edossierctl admin user add --org health --user clerk2 > clerk2.key)
+  edossierctl list --api-key-file clerk2.key "$SUBJECT"`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "org", "user"); err != nil {
+				return err
+			}
+			if role != string(gateway.RoleDepartment) && role != string(gateway.RoleOperator) {
+				return usagef("--role must be department or operator")
+			}
+			u.Role = gateway.Role(role)
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := c.CreateUser(cmd.Context(), u)
+			if err != nil {
+				return err
+			}
+			if f.json() {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "user %s of %s (%s), role %s, key ID %s\nits API key, shown only now:\n", res.User, res.Org, res.MSPID, res.Role, res.KeyID)
+			fmt.Fprintln(cmd.OutOrStdout(), res.APIKey)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&u.Org, "org", "", "organisation name, e.g. health (required)")
+	cmd.Flags().StringVar(&u.User, "user", "", "user name, the CA enrolment ID (required)")
+	cmd.Flags().StringVar(&role, "role", string(gateway.RoleDepartment), "department or operator")
+	cmd.Flags().StringVar(&u.Label, "label", "", "a note stored with the key")
+	return cmd
+}

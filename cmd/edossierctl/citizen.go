@@ -1,0 +1,387 @@
+package main
+
+// Citizens' and enterprises' commands: a subject key, signed grants, the access log.
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway/client"
+)
+
+// writeNewFile creates path with perm and writes data, refusing to replace anything.
+func writeNewFile(path string, data []byte, perm fs.FileMode) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists: refusing to overwrite it", path)
+		}
+		return err
+	}
+	err = fh.Chmod(perm) // whatever the umask
+	if err == nil {
+		_, err = fh.Write(data)
+	}
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+type keygenResult struct {
+	KeyFile      string `json:"keyFile"`
+	PublicKeyPEM string `json:"publicKeyPem"`
+	KeyID        string `json:"keyId"`
+	SubjectID    string `json:"subjectId,omitempty"`
+	PublicFile   string `json:"publicKeyFile,omitempty"`
+}
+
+func newKeygenCmd() *cobra.Command {
+	f := &clientFlags{}
+	var out, subject, publicOut string
+	cmd := &cobra.Command{
+		Use:   "keygen --out FILE [--subject ID]",
+		Short: "Citizens: make a subject key (ECDSA P-256) and print its public key for the operator",
+		Long: `keygen makes a new ECDSA P-256 key and writes it to --out as PKCS#8 PEM with mode 0600.
+It never overwrites an existing file. The public key (PEM) is printed on standard
+output: give it to the operator, who binds it to your subject ID after checking who
+you are. With --subject, the subject ID is stored in the key file (a "subject-id:"
+line before the PEM block), so later commands need only --key.`,
+		Example: `  edossierctl keygen --out ~/.edossier/me.key --subject p-3k2... > me.pub
+  edossierctl keygen --out me.key --public-out me.pub
+  edossierctl keygen --out me.key -o json`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "out"); err != nil {
+				return err
+			}
+			if subject != "" {
+				if err := wire.ValidateID("subject", subject); err != nil {
+					return usagef("--subject: %s", wire.AsError(err).Message)
+				}
+			}
+			key, err := client.GenerateSubjectKey()
+			if err != nil {
+				return err
+			}
+			pemText, keyID, err := client.PublicKeyPEM(&key.PublicKey)
+			if err != nil {
+				return err
+			}
+			data, err := client.EncodeSubjectKey(key, subject)
+			if err != nil {
+				return err
+			}
+			if publicOut != "" {
+				if _, err := os.Lstat(publicOut); err == nil {
+					return fmt.Errorf("%s already exists: refusing to overwrite it", publicOut)
+				}
+			}
+			if err := writeNewFile(out, data, 0o600); err != nil {
+				return err
+			}
+			if publicOut != "" {
+				if err := writeNewFile(publicOut, []byte(pemText), 0o644); err != nil {
+					return err
+				}
+			}
+			res := keygenResult{KeyFile: out, PublicKeyPEM: pemText, KeyID: keyID, SubjectID: subject, PublicFile: publicOut}
+			if !f.json() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the private key to %s (mode 0600): keep it secret, it signs your grants.\n", out)
+				fmt.Fprintf(cmd.ErrOrStderr(), "give the public key (key ID %s) to the operator to bind it to your subject ID:\n", keyID)
+			}
+			return f.emit(cmd, res, func(w io.Writer) { fmt.Fprint(w, pemText) })
+		}),
+	}
+	f.addOutput(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "file for the private key (required; created with mode 0600, never overwritten)")
+	cmd.Flags().StringVar(&subject, "subject", "", "subject ID to store in the key file")
+	cmd.Flags().StringVar(&publicOut, "public-out", "", "also write the public key PEM to this file")
+	return cmd
+}
+
+var grantIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func newGrantID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "g-" + strings.ToLower(grantIDEncoding.EncodeToString(b))
+}
+
+func splitList(v []string) []string {
+	out := []string{}
+	for _, s := range v {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func scopeText(s wire.GrantScope) string {
+	var parts []string
+	if len(s.RecordTypes) > 0 {
+		parts = append(parts, "types "+strings.Join(s.RecordTypes, ","))
+	}
+	if len(s.RecordIDs) > 0 {
+		parts = append(parts, "records "+strings.Join(s.RecordIDs, ","))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func printGrant(w io.Writer, g wire.GrantState, extra ...string) {
+	fields(w, "  ", append([]string{
+		"subject", g.SubjectID,
+		"grantee", g.Grantee,
+		"status", g.Status,
+		"scope", scopeText(g.Grant.Scope),
+		"purpose", g.Grant.Purpose,
+		"valid", g.Grant.ValidFrom + " until " + g.Grant.ExpiresAt,
+		"created", g.CreatedAt,
+		"revoked", g.RevokedAt,
+	}, extra...)...)
+}
+
+// grantBackdate is how far before now a new grant starts: clocks of the gateway and
+// the peers may lag this machine's, and a grant only covers reads after it exists.
+const grantBackdate = time.Minute
+
+func newGrantCmd() *cobra.Command {
+	f := &clientFlags{}
+	var grantee, purpose, id string
+	var types, records []string
+	var days int
+	quiet := false
+	cmd := &cobra.Command{
+		Use:   "grant --grantee MSPID --types T,.. [--records ID,..] --purpose TEXT [--days N]",
+		Short: "Citizens: give a department access to records of your dossier (signed with your key)",
+		Long: `grant builds a grant document (grantee, scope, purpose, validity), signs it with your
+subject key and submits it in a signed request. The gateway cannot forge it: the
+chaincode checks your signature against the key the operator bound to your subject.
+The grant covers records of the listed types and/or the listed record IDs, from one
+minute ago (to absorb clock differences) for --days days. Print the grant ID with -q.`,
+		Example: `  edossierctl grant --key me.key --grantee SocialSecurityMSP \
+      --types birth-medical-certificate,household-register \
+      --purpose "newborn social insurance enrolment" --days 30
+  GRANT=$(edossierctl grant --key me.key --grantee SocialSecurityMSP --records r-abc --purpose "check" -q)`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "grantee", "purpose"); err != nil {
+				return err
+			}
+			types, records := splitList(types), splitList(records)
+			if len(types)+len(records) == 0 {
+				return usagef("grant needs a scope: --types and/or --records")
+			}
+			if days < 1 || days > 3650 {
+				return usagef("--days must be within 1..3650")
+			}
+			if id == "" {
+				id = newGrantID()
+			}
+			c, err := f.citizenClient(cmd)
+			if err != nil {
+				return err
+			}
+			now := time.Now().UTC().Truncate(time.Second)
+			g := wire.Grant{Kind: wire.GrantKind, GrantID: id, SubjectID: c.SubjectID, Grantee: grantee,
+				Scope:   wire.GrantScope{RecordTypes: types, RecordIDs: records},
+				Purpose: purpose, ValidFrom: wire.FormatTime(now.Add(-grantBackdate)),
+				ExpiresAt: wire.FormatTime(now.Add(time.Duration(days) * 24 * time.Hour))}
+			if _, err := wire.EncodeGrant(g); err != nil {
+				return usagef("%s", wire.AsError(err).Message)
+			}
+			res, err := c.CreateGrant(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			if quiet && !f.json() {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Grant.GrantID)
+				return nil
+			}
+			return f.emit(cmd, res, func(w io.Writer) {
+				fmt.Fprintf(w, "grant %s created\n", res.Grant.GrantID)
+				printGrant(w, res.Grant, "receipt", receiptText(res.Receipt.Channel, res.Receipt.TxID, res.Receipt.Block))
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addCitizen(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&grantee, "grantee", "", "MSP ID of the department that may read (required; see admin registry), e.g. SocialSecurityMSP")
+	fl.StringSliceVar(&types, "types", nil, "record types covered, comma-separated")
+	fl.StringSliceVar(&records, "records", nil, "record IDs covered, comma-separated")
+	fl.StringVar(&purpose, "purpose", "", "what the access is for (required; reads must state a purpose too)")
+	fl.IntVar(&days, "days", 30, "validity in days")
+	fl.StringVar(&id, "id", "", "grant ID (default: a random g-... ID)")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "print only the grant ID")
+	return cmd
+}
+
+func newRevokeGrantCmd() *cobra.Command {
+	f := &clientFlags{}
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "revoke-grant GRANT_ID [--reason TEXT]",
+		Short: "Citizens: revoke one of your grants (signed with your key)",
+		Long: `revoke-grant signs a revocation of the grant with your subject key and submits it.
+From its commit on, every read under the grant is refused.`,
+		Example: `  edossierctl revoke-grant --key me.key g-7f3k... --reason "enrolment done"`,
+		Args:    exactArgs(1, "one grant ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			c, err := f.citizenClient(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := c.RevokeGrant(cmd.Context(), args[0], reason)
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, res, func(w io.Writer) {
+				fmt.Fprintf(w, "grant %s revoked\n", res.Grant.GrantID)
+				printGrant(w, res.Grant, "receipt", receiptText(res.Receipt.Channel, res.Receipt.TxID, res.Receipt.Block))
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addCitizen(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (optional; stored in the signed revocation)")
+	return cmd
+}
+
+// subjectReader is a client for a subject's own grants and access log: the subject's
+// key (signed requests) or, without a key, an operator's API key and a subject ID.
+func (f *clientFlags) subjectReader(cmd *cobra.Command, args []string) (*client.Client, string, error) {
+	if len(args) == 1 {
+		f.subject = args[0]
+	}
+	if f.keyFile != "" {
+		c, err := f.citizenClient(cmd)
+		if err != nil {
+			return nil, "", err
+		}
+		return c, c.SubjectID, nil
+	}
+	key, err := f.apiKeyValue(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	if key == "" {
+		return nil, "", usagef("%s needs the subject key (--key FILE or %s), or an operator's API key and a subject ID", cmd.CommandPath(), envSubjectKey)
+	}
+	if f.subject == "" {
+		return nil, "", usagef("%s with an API key needs the subject ID (argument or --subject)", cmd.CommandPath())
+	}
+	c, err := f.staffClient(cmd)
+	return c, f.subject, err
+}
+
+func newGrantsCmd() *cobra.Command {
+	f := &clientFlags{}
+	var p pageFlags
+	cmd := &cobra.Command{
+		Use:   "grants [SUBJECT_ID]",
+		Short: "Citizens: list your grants (operators: a subject's grants)",
+		Example: `  edossierctl grants --key me.key
+  edossierctl grants --key me.key -o json
+  edossierctl grants --api-key-file operator.key p-3k2...   # operator`,
+		Args: argsRange(0, 1, "at most one subject ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			if err := p.check(); err != nil {
+				return err
+			}
+			c, subject, err := f.subjectReader(cmd, args)
+			if err != nil {
+				return err
+			}
+			grants, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.GrantState, string, error) {
+				page, err := c.ListGrants(cmd.Context(), subject, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return page.Grants, page.Bookmark, nil
+			})
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, wire.GrantPage{Grants: grants, Bookmark: next}, func(w io.Writer) {
+				t := newTable(w, "GRANT", "STATUS", "GRANTEE", "SCOPE", "PURPOSE", "EXPIRES")
+				for _, g := range grants {
+					t.row(g.GrantID, g.Status, g.Grantee, scopeText(g.Grant.Scope), g.Grant.Purpose, g.Grant.ExpiresAt)
+				}
+				t.flush()
+				moreHint(cmd, next)
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addCitizen(cmd)
+	f.addAPIKey(cmd)
+	p.add(cmd)
+	return cmd
+}
+
+func newAccessLogCmd() *cobra.Command {
+	f := &clientFlags{}
+	var p pageFlags
+	cmd := &cobra.Command{
+		Use:   "access-log [SUBJECT_ID]",
+		Short: "Citizens: every read of your files: who, when, under which grant, for what (newest first)",
+		Example: `  edossierctl access-log --key me.key
+  edossierctl access-log --key me.key -o json`,
+		Args: argsRange(0, 1, "at most one subject ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			if err := p.check(); err != nil {
+				return err
+			}
+			c, subject, err := f.subjectReader(cmd, args)
+			if err != nil {
+				return err
+			}
+			entries, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.AccessEntry, string, error) {
+				page, err := c.AccessLog(cmd.Context(), subject, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return page.Entries, page.Bookmark, nil
+			})
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, wire.AccessPage{Entries: entries, Bookmark: next}, func(w io.Writer) {
+				t := newTable(w, "TIME", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "TX")
+				for _, e := range entries {
+					t.row(e.Time, e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, e.TxID)
+				}
+				t.flush()
+				moreHint(cmd, next)
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addCitizen(cmd)
+	f.addAPIKey(cmd)
+	p.add(cmd)
+	return cmd
+}

@@ -1,0 +1,115 @@
+package main
+
+// Verifiers' command.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+func newVerifyCmd() *cobra.Command {
+	f := &clientFlags{}
+	var cid, kind, idNumber string
+	cmd := &cobra.Command{
+		Use:   "verify FILE [--kind person|enterprise --id-number N] | verify --cid CID",
+		Short: "Verifiers: is this document authentic and still valid? (exit 0 only when verified)",
+		Long: `verify uploads FILE ("-" reads standard input; the gateway hashes it and keeps
+nothing) or looks up a content ID, and shows who issued the matching record, when,
+and whether it is still valid. It never shows whose dossier the document is in; with
+--id-number (and --kind, default person) it also says whether the document is in that
+subject's dossier, and then counts as verified only if it is.
+
+Exit codes: 0 verified; 3 not verified (unknown, revoked, superseded, expired, or not
+in the named subject's dossier); 1 the check itself failed (gateway unreachable,
+invalid input...); 2 bad usage. Verification needs no credentials.`,
+		Example: `  edossierctl verify birth.pdf
+  edossierctl verify birth.pdf --kind person --id-number 110101202611201235
+  edossierctl verify --cid bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
+  edossierctl verify birth.pdf -o json && echo authentic`,
+		Args: argsRange(0, 1, "one FILE, or --cid CID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && cid != "":
+				return usagef("verify takes a FILE or --cid, not both")
+			case len(args) == 0 && cid == "":
+				return usagef("verify needs a FILE or --cid CID (see verify --help)")
+			case cid != "" && (kind != "" || idNumber != ""):
+				return usagef("--kind and --id-number work with a FILE only")
+			case kind != "" && idNumber == "":
+				return usagef("--kind needs --id-number")
+			case kind != "" && kind != "person" && kind != "enterprise":
+				return usagef("--kind must be person or enterprise")
+			}
+			if idNumber != "" && kind == "" {
+				kind = "person"
+			}
+			c := f.newClient()
+			var v *service.Verification
+			var err error
+			if cid != "" {
+				v, err = c.VerifyCID(cmd.Context(), cid)
+			} else {
+				part, closer, ferr := filePart(cmd, args[0], "")
+				if ferr != nil {
+					return ferr
+				}
+				defer closer.Close()
+				v, err = c.VerifyFile(cmd.Context(), part, kind, idNumber)
+			}
+			if err != nil {
+				return err
+			}
+			ok := v.Verified && (v.InDossier == nil || *v.InDossier)
+			if err := f.emit(cmd, v, func(w io.Writer) { printVerification(w, v, ok) }); err != nil {
+				return err
+			}
+			if !ok {
+				why := v.Status
+				if v.Verified {
+					why = "not in the named subject's dossier"
+				}
+				return &exitError{code: exitNotVerified, err: &codeError{code: "not_verified", detail: why}}
+			}
+			return nil
+		}),
+	}
+	f.addGateway(cmd)
+	cmd.Flags().StringVar(&cid, "cid", "", "look up this content ID instead of uploading a file")
+	cmd.Flags().StringVar(&kind, "kind", "", "person or enterprise (with --id-number; default person)")
+	cmd.Flags().StringVar(&idNumber, "id-number", "", "also check that the document is in this person's or enterprise's dossier")
+	return cmd
+}
+
+func printVerification(w io.Writer, v *service.Verification, ok bool) {
+	if ok {
+		fmt.Fprintf(w, "VERIFIED  %s\n", v.CID)
+	} else {
+		fmt.Fprintf(w, "NOT VERIFIED (%s)  %s\n", strings.ReplaceAll(v.Status, "_", " "), v.CID)
+	}
+	if v.InDossier != nil {
+		in := "no"
+		if *v.InDossier {
+			in = "yes"
+		}
+		fmt.Fprintf(w, "  in the named subject's dossier: %s\n", in)
+	}
+	for _, r := range v.Records {
+		fmt.Fprintf(w, "  record %s\n", r.RecordID)
+		fields(w, "    ",
+			"status", r.Status,
+			"type", r.Type,
+			"title", r.Title,
+			"issuer", r.Issuer,
+			"issued", r.IssuedAt,
+			"valid until", r.ValidUntil,
+			"reason", r.Reason,
+			"superseded by", r.SupersededBy,
+			"receipt", receiptText(r.Receipt.Channel, r.Receipt.TxID, r.Receipt.Block),
+		)
+	}
+}

@@ -1,0 +1,87 @@
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// Registry returns the departments, record types and accreditations (departments and
+// operators).
+func (c *Client) Registry(ctx context.Context) (*service.Registry, error) {
+	var reg service.Registry
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/admin/registry", nil, &reg); err != nil {
+		return nil, err
+	}
+	return &reg, nil
+}
+
+func adminCall[T any](ctx context.Context, c *Client, path string, body any) (*service.AdminResult[T], error) {
+	var res service.AdminResult[T]
+	if err := c.DoJSON(ctx, http.MethodPost, path, body, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// RegisterDepartment registers (or updates) a department (operator).
+func (c *Client) RegisterDepartment(ctx context.Context, mspID, name, code string) (*service.AdminResult[wire.Department], error) {
+	return adminCall[wire.Department](ctx, c, "/v1/admin/departments", map[string]string{"mspId": mspID, "name": name, "code": code})
+}
+
+// DeactivateDepartment deactivates a department (operator): it can no longer append,
+// supersede, be a grantee or read under a grant.
+func (c *Client) DeactivateDepartment(ctx context.Context, mspID string) (*service.AdminResult[wire.Department], error) {
+	return adminCall[wire.Department](ctx, c, "/v1/admin/departments/"+seg(mspID)+"/deactivate", nil)
+}
+
+// DefineRecordType defines (or renames) a record type (operator).
+func (c *Client) DefineRecordType(ctx context.Context, code, name string) (*service.AdminResult[wire.RecordType], error) {
+	return adminCall[wire.RecordType](ctx, c, "/v1/admin/record-types", map[string]string{"code": code, "name": name})
+}
+
+// Accredit allows a department to issue a record type (operator).
+func (c *Client) Accredit(ctx context.Context, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error) {
+	return adminCall[wire.Accreditation](ctx, c, "/v1/admin/accreditations", map[string]string{"mspId": mspID, "recordType": recordType})
+}
+
+// Unaccredit withdraws a department's accreditation for a record type (operator).
+func (c *Client) Unaccredit(ctx context.Context, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error) {
+	return adminCall[wire.Accreditation](ctx, c, "/v1/admin/accreditations/revoke", map[string]string{"mspId": mspID, "recordType": recordType})
+}
+
+// BindSubjectKey binds a citizen's or enterprise's public key (PKIX PEM, ECDSA P-256)
+// to its subject ID after real-name checks (operator).
+func (c *Client) BindSubjectKey(ctx context.Context, subjectID, publicKeyPEM string) (*service.AdminResult[wire.SubjectKey], error) {
+	return adminCall[wire.SubjectKey](ctx, c, "/v1/admin/subject-keys", map[string]string{"subjectId": subjectID, "publicKeyPem": publicKeyPEM})
+}
+
+// RotateSubjectKey replaces a subject's bound key (operator).
+func (c *Client) RotateSubjectKey(ctx context.Context, subjectID, publicKeyPEM string) (*service.AdminResult[wire.SubjectKey], error) {
+	return adminCall[wire.SubjectKey](ctx, c, "/v1/admin/subject-keys/"+seg(subjectID)+"/rotate", map[string]string{"publicKeyPem": publicKeyPEM})
+}
+
+// NewUser asks for a department or operator user.
+type NewUser struct {
+	// Org is the organisation name of the connection file (e.g. "health").
+	Org string `json:"org"`
+	// User is the Fabric CA enrolment ID to register and enroll.
+	User string `json:"user"`
+	// Role is department (default) or operator.
+	Role gateway.Role `json:"role,omitempty"`
+	// Label is a free note stored with the API key.
+	Label string `json:"label,omitempty"`
+}
+
+// CreateUser registers and enrolls a user with its organisation's Fabric CA and
+// returns its API key, shown only in this answer (operator).
+func (c *Client) CreateUser(ctx context.Context, u NewUser) (*service.NewUser, error) {
+	var res service.NewUser
+	if err := c.DoJSON(ctx, http.MethodPost, "/v1/admin/users", u, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
