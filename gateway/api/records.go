@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -177,22 +178,9 @@ func (s *Server) getRecord(c *gin.Context) {
 }
 
 func (s *Server) listDossier(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	size, err := queryInt(c, "pageSize")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	page, err := s.svc.ListDossier(c.Request.Context(), principal(c), subjectID, c.Query("type"), size, c.Query("bookmark"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.RecordPage, error) {
+		return s.svc.ListDossier(ctx, principal(c), subjectID, c.Query("type"), size, bookmark)
+	})
 }
 
 // readContent records the access on the ledger, then streams the file. If the access

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
 )
 
 func (s *Server) createGrant(c *gin.Context) {
@@ -52,7 +55,9 @@ func (s *Server) revokeGrant(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-func (s *Server) listGrants(c *gin.Context) {
+// subjectPage answers a paginated query on one subject: {subjectId} in the path,
+// pageSize and bookmark in the query.
+func subjectPage[T any](c *gin.Context, list func(ctx context.Context, subjectID string, size int, bookmark string) (T, error)) {
 	subjectID, err := pathID(c, "subjectId")
 	if err != nil {
 		abort(c, err)
@@ -63,7 +68,7 @@ func (s *Server) listGrants(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	page, err := s.svc.ListGrants(c.Request.Context(), principal(c), subjectID, size, c.Query("bookmark"))
+	page, err := list(c.Request.Context(), subjectID, size, c.Query("bookmark"))
 	if err != nil {
 		abort(c, err)
 		return
@@ -71,21 +76,14 @@ func (s *Server) listGrants(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
+func (s *Server) listGrants(c *gin.Context) {
+	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.GrantPage, error) {
+		return s.svc.ListGrants(ctx, principal(c), subjectID, size, bookmark)
+	})
+}
+
 func (s *Server) accessLog(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	size, err := queryInt(c, "pageSize")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	page, err := s.svc.AccessLog(c.Request.Context(), principal(c), subjectID, size, c.Query("bookmark"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.AccessPage, error) {
+		return s.svc.AccessLog(ctx, principal(c), subjectID, size, bookmark)
+	})
 }
