@@ -4,7 +4,6 @@
 package api
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -84,9 +83,3 @@ const (
 )
 
 func invalid(format string, a ...any) error { return gateway.Errorf(gateway.CodeInvalid, format, a...) }
-
-// isProblem reports whether err carries an application code (test helper too).
-func isProblem(err error) bool {
-	var e *gateway.Error
-	return errors.As(err, &e)
-}
