@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/edossier-city/edossier/gateway/service"
@@ -19,6 +20,7 @@ import (
 // batchServer answers bulk appends like the gateway: manifest first, then the files in
 // manifest order; it records what it received.
 func batchServer(t *testing.T, got map[string]string) *httptest.Server {
+	var mu sync.Mutex // the client may have more than one request in flight
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "multipart/form-data" || r.URL.Path != "/v1/records/batch" || r.Header.Get("Authorization") != "Bearer k" {
@@ -46,7 +48,9 @@ func batchServer(t *testing.T, got map[string]string) *httptest.Server {
 				return
 			}
 			b, _ := io.ReadAll(p)
+			mu.Lock()
 			got[it.File] = it.Title + "=" + string(b) + ";" + p.Header.Get("Content-Type") + ";" + it.IdempotencyKey
+			mu.Unlock()
 			res.Records = append(res.Records, service.BatchRecord{File: it.File, RecordID: "r-" + it.File, Created: true})
 		}
 		w.Header().Set("Content-Type", "application/json")
