@@ -191,19 +191,7 @@ func (c *Contract) GetDepartment(ctx contractapi.TransactionContextInterface, ms
 // ListDepartments returns every department, ordered by MSP ID.
 func (c *Contract) ListDepartments(ctx contractapi.TransactionContextInterface) (_ []wire.Department, err error) {
 	defer ccutil.Guard(&err)
-	out := []wire.Department{}
-	err = ccutil.Scan(ctx.GetStub(), objDept, nil, func(_ string, v []byte) error {
-		var d wire.Department
-		if err := ccutil.Unmarshal(v, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ccutil.ScanJSON[wire.Department](ctx.GetStub(), objDept, nil)
 }
 
 // GetRecordType returns one record type; not_found if undefined.
@@ -226,19 +214,7 @@ func (c *Contract) GetRecordType(ctx contractapi.TransactionContextInterface, co
 // ListRecordTypes returns every record type, ordered by code.
 func (c *Contract) ListRecordTypes(ctx contractapi.TransactionContextInterface) (_ []wire.RecordType, err error) {
 	defer ccutil.Guard(&err)
-	out := []wire.RecordType{}
-	err = ccutil.Scan(ctx.GetStub(), objRecordType, nil, func(_ string, v []byte) error {
-		var t wire.RecordType
-		if err := ccutil.Unmarshal(v, &t); err != nil {
-			return err
-		}
-		out = append(out, t)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ccutil.ScanJSON[wire.RecordType](ctx.GetStub(), objRecordType, nil)
 }
 
 // ListAccreditations returns the accreditations (active and withdrawn) of
@@ -253,17 +229,5 @@ func (c *Contract) ListAccreditations(ctx contractapi.TransactionContextInterfac
 		}
 		attrs = []string{mspID}
 	}
-	out := []wire.Accreditation{}
-	err = ccutil.Scan(ctx.GetStub(), objAccr, attrs, func(_ string, v []byte) error {
-		var a wire.Accreditation
-		if err := ccutil.Unmarshal(v, &a); err != nil {
-			return err
-		}
-		out = append(out, a)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ccutil.ScanJSON[wire.Accreditation](ctx.GetStub(), objAccr, attrs)
 }

@@ -16,29 +16,34 @@ const MaxKeyVersions = 999999
 // RotateSubjectKey).
 func (c *Contract) BindSubjectKey(ctx contractapi.TransactionContextInterface, subjectID, publicKeyPEM string) (_ *wire.SubjectKey, err error) {
 	defer ccutil.Guard(&err)
-	if _, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator"); err != nil {
-		return nil, err
-	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return nil, err
-	}
-	_, canon, keyID, err := wire.ParseSubjectPublicKey(publicKeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
-	var have wire.SubjectKey
-	found, err := ccutil.GetJSON(stub, subjectKeyKey(subjectID), &have)
+	canon, keyID, have, found, err := c.keyChange(ctx, subjectID, publicKeyPEM)
 	if err != nil {
 		return nil, err
 	}
 	if found {
 		if have.KeyID == keyID {
-			return &have, nil
+			return have, nil
 		}
 		return nil, wire.Errorf(wire.CodeConflict, "subject %s already has a key; rotate it instead", subjectID)
 	}
 	return c.storeKey(ctx, subjectID, canon, keyID, 1)
+}
+
+// keyChange is what binding and rotating share: the operator check, the subject ID,
+// the new key in canonical form with its ID, and the subject's current key, if any.
+func (c *Contract) keyChange(ctx contractapi.TransactionContextInterface, subjectID, keyPEM string) (canon, keyID string, have *wire.SubjectKey, found bool, err error) {
+	if _, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator"); err != nil {
+		return "", "", nil, false, err
+	}
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return "", "", nil, false, err
+	}
+	if _, canon, keyID, err = wire.ParseSubjectPublicKey(keyPEM); err != nil {
+		return "", "", nil, false, err
+	}
+	have = &wire.SubjectKey{}
+	found, err = ccutil.GetJSON(ctx.GetStub(), subjectKeyKey(subjectID), have)
+	return canon, keyID, have, found, err
 }
 
 // RotateSubjectKey (operator) replaces a subject's key with a new one
@@ -47,19 +52,7 @@ func (c *Contract) BindSubjectKey(ctx contractapi.TransactionContextInterface, s
 // refused (conflict); rotating to the current key returns it unchanged.
 func (c *Contract) RotateSubjectKey(ctx contractapi.TransactionContextInterface, subjectID, newKeyPEM string) (_ *wire.SubjectKey, err error) {
 	defer ccutil.Guard(&err)
-	if _, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator"); err != nil {
-		return nil, err
-	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return nil, err
-	}
-	_, canon, keyID, err := wire.ParseSubjectPublicKey(newKeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
-	var have wire.SubjectKey
-	found, err := ccutil.GetJSON(stub, subjectKeyKey(subjectID), &have)
+	canon, keyID, have, found, err := c.keyChange(ctx, subjectID, newKeyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +60,7 @@ func (c *Contract) RotateSubjectKey(ctx contractapi.TransactionContextInterface,
 		return nil, wire.Errorf(wire.CodeUnknownKey, "subject %s has no key to rotate", subjectID)
 	}
 	if have.KeyID == keyID {
-		return &have, nil
+		return have, nil
 	}
 	if have.Version >= MaxKeyVersions {
 		return nil, wire.Errorf(wire.CodeConflict, "subject %s has too many key versions", subjectID)
@@ -104,19 +97,7 @@ func (c *Contract) storeKey(ctx contractapi.TransactionContextInterface, subject
 }
 
 func listKeys(ctx contractapi.TransactionContextInterface, subjectID string) ([]wire.SubjectKey, error) {
-	out := []wire.SubjectKey{}
-	err := ccutil.Scan(ctx.GetStub(), objKeyVersion, []string{subjectID}, func(_ string, v []byte) error {
-		var k wire.SubjectKey
-		if err := ccutil.Unmarshal(v, &k); err != nil {
-			return err
-		}
-		out = append(out, k)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ccutil.ScanJSON[wire.SubjectKey](ctx.GetStub(), objKeyVersion, []string{subjectID})
 }
 
 // GetSubjectKey returns a subject's current key; not_found if none is

@@ -267,6 +267,23 @@ func Scan(stub shim.ChaincodeStubInterface, objectType string, attrs []string, f
 	return nil
 }
 
+// ScanJSON runs Scan and decodes every value as a T, in key order; never nil.
+func ScanJSON[T any](stub shim.ChaincodeStubInterface, objectType string, attrs []string) ([]T, error) {
+	out := []T{}
+	err := Scan(stub, objectType, attrs, func(_ string, v []byte) error {
+		var t T
+		if err := Unmarshal(v, &t); err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LastAttr returns the last attribute of a composite key.
 func LastAttr(key string) (string, error) {
 	_, attrs, err := SplitKey(key)
