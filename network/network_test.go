@@ -60,6 +60,18 @@ func height(t *testing.T, gw *client.Gateway, channel string) uint64 {
 	return h
 }
 
+// waitHeight waits (bounded) until the gateway's peer has at least h blocks.
+func waitHeight(t *testing.T, gw *client.Gateway, channel string, h uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for height(t, gw, channel) < h {
+		if time.Now().After(deadline) {
+			t.Fatalf("peer stuck below height %d on %s", h, channel)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func status(t *testing.T, n *nettest.Net) *network.Status {
 	t.Helper()
 	st, err := n.Status()
@@ -82,8 +94,10 @@ func TestNetworkLifecycle(t *testing.T) {
 			t.Fatalf("%s: Get k1 = %q, want %q", ch, got, "v1-"+ch)
 		}
 	}
-	// Another organisation's peer sees the committed value (gossip/ordering work).
+	// Another organisation's peer sees the committed value (ordering and delivery work)
+	// once it has the block: a commit status comes from the submitting peer only.
 	gwHealth := n.Gateway(t, "health", "clerk")
+	waitHeight(t, gwHealth, "municipal", height(t, gw, "municipal"))
 	if got := evaluateGet(t, gwHealth, "municipal", "dossier", "k1"); got != "v1-municipal" {
 		t.Fatalf("health peer: Get k1 = %q", got)
 	}
@@ -153,10 +167,12 @@ func TestNetworkLifecycle(t *testing.T) {
 	if err := n.Up(t.Context()); err != nil {
 		t.Fatalf("up after down: %v", err)
 	}
-	gw = n.Gateway(t, "health", "clerk")
-	if h := height(t, gw, "municipal"); h < hMunicipal {
+	// The peer that had hMunicipal blocks kept them on disk.
+	if h := height(t, n.Gateway(t, "civil", "clerk"), "municipal"); h < hMunicipal {
 		t.Fatalf("height after down/up %d < %d", h, hMunicipal)
 	}
+	gw = n.Gateway(t, "health", "clerk")
+	waitHeight(t, gw, "municipal", hMunicipal)
 	if got := evaluateGet(t, gw, "municipal", "dossier", "k2"); got != "after-crash" {
 		t.Fatalf("k2 after down/up = %q", got)
 	}
