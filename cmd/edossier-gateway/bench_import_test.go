@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -360,14 +361,45 @@ func (stubLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Depart
 func (stubLedger) ListRecordTypes(context.Context, gateway.Actor) ([]wire.RecordType, error) {
 	return []wire.RecordType{{Code: benchType}}, nil
 }
-func (stubLedger) AppendRecords(_ context.Context, _ gateway.Actor, b wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error) {
-	return &wire.BatchResult{TxID: "stub", Issuer: "HealthMSP", IssuedAt: wire.FormatTime(time.Now()), Count: len(b.Records),
-		Created: len(b.Records), Existing: []string{}}, gateway.Receipt{Channel: "municipal", TxID: "stub", Block: 1}, nil
+func (stubLedger) EndorseAppendRecords(_ context.Context, _ gateway.Actor, b wire.AppendBatch) (gateway.Pending[wire.BatchResult], error) {
+	return stubPending[wire.BatchResult]{&wire.BatchResult{TxID: "stub", Issuer: "HealthMSP", IssuedAt: wire.FormatTime(time.Now()),
+		Count: len(b.Records), Created: len(b.Records), Existing: []string{}}}, nil
 }
 
-// perFileBlobs hides the blob store's batches: bulk appends then store every file with
-// its own Put (file and directory fsynced one by one), as before batches existed.
-type perFileBlobs struct{ service.Blobs }
+// stubPending commits instantly.
+type stubPending[T any] struct{ v *T }
+
+func (p stubPending[T]) Result() *T   { return p.v }
+func (p stubPending[T]) TxID() string { return "stub" }
+func (p stubPending[T]) Submit(context.Context) (*T, gateway.Receipt, error) {
+	return p.v, gateway.Receipt{Channel: "municipal", TxID: "stub", Block: 1}, nil
+}
+
+// perFileBlobs hides the blob store's batch durability: every file is stored with its
+// own Put (file and directory fsynced one by one), as before batches existed.
+type perFileBlobs struct {
+	service.Blobs
+	s *blob.Store
+}
+
+func (p perFileBlobs) NewBatch() service.BlobBatch { return &perFileBatch{s: p.s} }
+
+type perFileBatch struct {
+	s    *blob.Store
+	done []service.CommittedBlob
+}
+
+func (b *perFileBatch) Put(ctx context.Context, r io.Reader) (service.BlobInfo, error) {
+	info, err := b.s.Put(ctx, r)
+	if err != nil {
+		return service.BlobInfo{}, err
+	}
+	bi := service.BlobInfo{CID: info.CID, Size: info.Size}
+	b.done = append(b.done, service.CommittedBlob{BlobInfo: bi, Created: info.Created})
+	return bi, nil
+}
+func (b *perFileBatch) Commit(context.Context) ([]service.CommittedBlob, error) { return b.done, nil }
+func (b *perFileBatch) Abort()                                                  {}
 
 // importCapacity imports the first `records` lines of the manifest into a gateway whose
 // ledger commits instantly, with the blob store's batches and without them: the rate
@@ -395,7 +427,7 @@ func (e *benchEnv) importCapacity(b *testing.B, ctl, dir string, records, inflig
 		}
 		var blobs service.Blobs = blobAdapter{store}
 		if !v.batch {
-			blobs = perFileBlobs{blobs}
+			blobs = perFileBlobs{blobs, store}
 		}
 		keys, err := identity.OpenKeyStore(filepath.Join(data, "keys.json"))
 		if err != nil {

@@ -32,17 +32,6 @@ func blobErr(err error) error {
 	return gateway.Wrap(gateway.CodeInternal, err, "blob store failure")
 }
 
-func (a blobAdapter) Put(ctx context.Context, r io.Reader) (service.BlobInfo, bool, error) {
-	info, err := a.s.Put(ctx, r)
-	if err != nil {
-		if errors.Is(err, blob.ErrTooLarge) {
-			return service.BlobInfo{}, false, gateway.Wrap(gateway.CodeTooLarge, err, "file larger than the limit of %d bytes", a.s.MaxSize())
-		}
-		return service.BlobInfo{}, false, blobErr(err)
-	}
-	return service.BlobInfo{CID: info.CID, Size: info.Size}, info.Created, nil
-}
-
 func (a blobAdapter) Open(cid string) (io.ReadCloser, service.BlobInfo, error) {
 	rc, info, err := a.s.Open(cid)
 	if err != nil {
@@ -60,3 +49,33 @@ func (a blobAdapter) Stat(cid string) (service.BlobInfo, error) {
 }
 
 func (a blobAdapter) Delete(cid string) error { return blobErr(a.s.Delete(cid)) }
+
+// NewBatch stages the files of a write; Commit makes them durable in one pass.
+func (a blobAdapter) NewBatch() service.BlobBatch { return batchAdapter{a.s, a.s.NewBatch()} }
+
+type batchAdapter struct {
+	s *blob.Store
+	b *blob.Batch
+}
+
+func (a batchAdapter) Put(ctx context.Context, r io.Reader) (service.BlobInfo, error) {
+	info, err := a.b.Put(ctx, r)
+	if err != nil {
+		if errors.Is(err, blob.ErrTooLarge) {
+			return service.BlobInfo{}, gateway.Wrap(gateway.CodeTooLarge, err, "file larger than the limit of %d bytes", a.s.MaxSize())
+		}
+		return service.BlobInfo{}, blobErr(err)
+	}
+	return service.BlobInfo{CID: info.CID, Size: info.Size}, nil
+}
+
+func (a batchAdapter) Commit(ctx context.Context) ([]service.CommittedBlob, error) {
+	infos, err := a.b.Commit(ctx)
+	out := make([]service.CommittedBlob, len(infos))
+	for i, info := range infos {
+		out[i] = service.CommittedBlob{BlobInfo: service.BlobInfo{CID: info.CID, Size: info.Size}, Created: info.Created}
+	}
+	return out, blobErr(err)
+}
+
+func (a batchAdapter) Abort() { a.b.Abort() }

@@ -44,6 +44,7 @@ type Config struct {
 
 	SignatureMaxAge time.Duration `yaml:"signatureMaxAge" help:"citizens' request signatures: maximum age (and replay window)"`
 	OrphanGrace     time.Duration `yaml:"orphanGrace" help:"how long after a failed transaction its newly stored file is removed (if unreferenced)"`
+	PrecheckAbove   int64         `yaml:"precheckAboveBytes" help:"uploads longer than this (or of unknown length) are checked by the chaincode before the file is read; smaller ones are judged by the endorsement after staging (-1: always check first)"`
 	LogFormat       string        `yaml:"logFormat" help:"log format: json or text"`
 	LogLevel        string        `yaml:"logLevel" help:"log level: debug, info, warn, error"`
 	// DemoKeysFile, when set, makes the gateway create an operator key and one key per
@@ -75,6 +76,7 @@ func defaultConfig() Config {
 		CommitStatusTimeout: 60 * time.Second,
 		SignatureMaxAge:     5 * time.Minute,
 		OrphanGrace:         2 * time.Minute,
+		PrecheckAbove:       1 << 20,
 		LogFormat:           "json",
 		LogLevel:            "info",
 	}

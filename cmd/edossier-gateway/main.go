@@ -127,7 +127,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
-	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace})
+	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove})
 	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
 	if err != nil {
 		ledger.Close()

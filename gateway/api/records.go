@@ -80,6 +80,7 @@ func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.
 		IdempotencyKey: c.GetHeader("Idempotency-Key"),
 		File:           counter,
 		FileMediaType:  fp.Header.Get("Content-Type"),
+		Length:         c.Request.ContentLength,
 	})
 	s.opts.Metrics.BlobBytes("in", counter.n)
 	return err

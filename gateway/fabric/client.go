@@ -164,6 +164,25 @@ func (c *Client) evaluate(ctx context.Context, a Actor, k call) ([]byte, error) 
 // submit endorses, orders and waits for the commit; it succeeds only when the
 // transaction committed VALID, and returns where it landed.
 func (c *Client) submit(ctx context.Context, a Actor, k call) ([]byte, gateway.Receipt, error) {
+	e, receipt, err := c.endorse(ctx, a, k)
+	if err != nil {
+		return nil, receipt, err
+	}
+	return e.submit(ctx)
+}
+
+// endorsed is a transaction endorsed by enough peers, not yet submitted.
+type endorsed struct {
+	c       *Client
+	fn      string
+	tx      *client.Transaction
+	receipt gateway.Receipt
+}
+
+// endorse has the transaction endorsed (by the peers the endorsement policy needs),
+// waiting briefly for other organisations' peers that have not yet caught up with this
+// gateway's own writes. The receipt carries the transaction ID even on error.
+func (c *Client) endorse(ctx context.Context, a Actor, k call) (*endorsed, gateway.Receipt, error) {
 	gw, err := c.gateway(a)
 	if err != nil {
 		return nil, gateway.Receipt{}, err
@@ -174,13 +193,12 @@ func (c *Client) submit(ctx context.Context, a Actor, k call) ([]byte, gateway.R
 		return nil, gateway.Receipt{}, gateway.Wrap(gateway.CodeInternal, err, "build proposal")
 	}
 	receipt := gateway.Receipt{Channel: k.channel, TxID: proposal.TransactionID()}
-	var tx *client.Transaction
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		tx, err = proposal.EndorseWithContext(ctx)
+		tx, err := proposal.EndorseWithContext(ctx)
 		c.observe("endorse", k.fn, start, err)
 		if err == nil {
-			break
+			return &endorsed{c: c, fn: k.fn, tx: tx, receipt: receipt}, receipt, nil
 		}
 		if attempt >= 4 || !c.lagging(err) || ctx.Err() != nil {
 			return nil, receipt, classify(err)
@@ -190,15 +208,20 @@ func (c *Client) submit(ctx context.Context, a Actor, k call) ([]byte, gateway.R
 		// this gateway). Give them a moment.
 		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 	}
+}
+
+// submit orders an endorsed transaction and waits for its commit status.
+func (e *endorsed) submit(ctx context.Context) ([]byte, gateway.Receipt, error) {
+	c, receipt := e.c, e.receipt
 	start := time.Now()
-	commit, err := tx.SubmitWithContext(ctx)
-	c.observe("submit", k.fn, start, err)
+	commit, err := e.tx.SubmitWithContext(ctx)
+	c.observe("submit", e.fn, start, err)
 	if err != nil {
 		return nil, receipt, classify(err)
 	}
 	start = time.Now()
 	st, err := commit.StatusWithContext(ctx)
-	c.observe("commit", k.fn, start, err)
+	c.observe("commit", e.fn, start, err)
 	if err != nil {
 		return nil, receipt, classify(err)
 	}
@@ -207,7 +230,7 @@ func (c *Client) submit(ctx context.Context, a Actor, k call) ([]byte, gateway.R
 		return nil, receipt, classify(&client.CommitError{TransactionID: st.TransactionID, Code: st.Code})
 	}
 	c.rememberBlock(receipt.TxID, receipt.Block)
-	return tx.Result(), receipt, nil
+	return e.tx.Result(), receipt, nil
 }
 
 // lagging reports an endorsement that the connected peer's organisation granted and

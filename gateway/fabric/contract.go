@@ -41,6 +41,35 @@ func submitJSON[T any](c *Client, ctx context.Context, a Actor, k call) (*T, gat
 	return v, r, err
 }
 
+// endorseJSON endorses a transaction and decodes the chaincode's answer.
+func endorseJSON[T any](c *Client, ctx context.Context, a Actor, k call) (gateway.Pending[T], error) {
+	e, _, err := c.endorse(ctx, a, k)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decode[T](e.tx.Result())
+	if err != nil {
+		return nil, err
+	}
+	return &pending[T]{e: e, result: v}, nil
+}
+
+// pending is an endorsed transaction with its decoded result.
+type pending[T any] struct {
+	e      *endorsed
+	result *T
+}
+
+func (p *pending[T]) Result() *T   { return p.result }
+func (p *pending[T]) TxID() string { return p.e.receipt.TxID }
+func (p *pending[T]) Submit(ctx context.Context) (*T, gateway.Receipt, error) {
+	_, r, err := p.e.submit(ctx)
+	if err != nil {
+		return nil, r, err
+	}
+	return p.result, r, nil
+}
+
 func evaluateJSON[T any](c *Client, ctx context.Context, a Actor, k call) (*T, error) {
 	b, err := c.evaluate(ctx, a, k)
 	if err != nil {
@@ -77,18 +106,26 @@ func (c *Client) CheckSupersede(ctx context.Context, a Actor, oldID string, req 
 	return err
 }
 
-// CheckAppendBatch evaluates AppendRecords without committing.
-func (c *Client) CheckAppendBatch(ctx context.Context, a Actor, batch wire.AppendBatch) error {
-	_, err := c.evaluate(ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
-	return err
-}
-
 func (c *Client) AppendRecord(ctx context.Context, a Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error) {
 	return submitJSON[wire.Record](c, ctx, a, c.dossier("AppendRecord", mustJSON(req)))
 }
 
 func (c *Client) AppendRecords(ctx context.Context, a Actor, batch wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error) {
 	return submitJSON[wire.BatchResult](c, ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
+}
+
+// EndorseAppend, EndorseAppendRecords and EndorseSupersede have the transaction
+// endorsed and return it unsubmitted: the chaincode's verdict without a commit.
+func (c *Client) EndorseAppend(ctx context.Context, a Actor, req wire.AppendRequest) (gateway.Pending[wire.Record], error) {
+	return endorseJSON[wire.Record](c, ctx, a, c.dossier("AppendRecord", mustJSON(req)))
+}
+
+func (c *Client) EndorseAppendRecords(ctx context.Context, a Actor, batch wire.AppendBatch) (gateway.Pending[wire.BatchResult], error) {
+	return endorseJSON[wire.BatchResult](c, ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
+}
+
+func (c *Client) EndorseSupersede(ctx context.Context, a Actor, oldID string, req wire.AppendRequest) (gateway.Pending[wire.SupersedeResult], error) {
+	return endorseJSON[wire.SupersedeResult](c, ctx, a, c.dossier("SupersedeRecord", oldID, mustJSON(req)))
 }
 
 func (c *Client) RevokeRecord(ctx context.Context, a Actor, recordID, reason string) (*wire.Record, gateway.Receipt, error) {

@@ -22,17 +22,10 @@ type BatchItem struct {
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
-// BatchBlobs is implemented by blob stores that can store the files of a bulk append
-// with one durability pass for all of them (gateway/blob). Without it, AppendBatch
-// stores the files one by one with Blobs.Put.
-type BatchBlobs interface {
-	NewBatch() BlobBatch
-}
-
-// BlobBatch stages files and makes them durable together. Put stores a file in a
+// BlobBatch stages files and makes them durable together. Put encrypts a file into a
 // temporary place and returns its CID and size; Commit makes every staged file durable
-// under its final name (fsynced, renamed into place, directory entries synced), as
-// Blobs.Put does for one file, and returns the blobs in Put order with whether this
+// under its final name (fsynced, renamed into place, directory entries synced) and
+// returns the blobs in Put order with whether this
 // batch created each (on error, the ones already in place so far); Abort discards what
 // is staged and not committed. One goroutine uses a BlobBatch.
 type BlobBatch interface {
@@ -112,7 +105,7 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 		return nil, err
 	}
 	files := s.batchFiles()
-	defer files.abort()
+	defer files.finish()
 	seen := make([]bool, len(items))
 	for {
 		name, mt, r, err := next()
@@ -144,14 +137,12 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 			return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: file part %q missing", i, items[i].File)
 		}
 	}
-	// Every file is durable before the transaction is submitted.
-	if err := files.commit(ctx); err != nil {
-		return nil, err
-	}
-	defer files.release()
-	res, receipt, err := s.ledger.AppendRecords(ctx, p.Actor(), wire.AppendBatch{Records: reqs})
+	// The chaincode judges the whole batch first; every file is durable before the
+	// transaction is submitted.
+	res, receipt, err := commitAndSubmit(ctx, files, func() (gateway.Pending[wire.BatchResult], error) {
+		return s.ledger.EndorseAppendRecords(ctx, p.Actor(), wire.AppendBatch{Records: reqs})
+	})
 	if err != nil {
-		files.drop()
 		return nil, err
 	}
 	existing := make(map[string]bool, len(res.Existing))
@@ -186,70 +177,56 @@ func (s *Service) checkAccredited(ctx context.Context, p gateway.Principal, type
 	return nil
 }
 
-// batchFiles stores the files of one bulk append: staged in a BlobBatch when the store
-// offers one, else one Blobs.Put each. Until commit, an error (abort) removes what was
-// stored; after commit the blobs are counted in flight until release, and drop
-// schedules the removal of those this request created (its transaction failed).
+// batchFiles holds the files of one write request (one append, one supersede or one
+// bulk append): staged in a BlobBatch until the transaction is endorsed, then committed
+// (durable) and counted in flight until the request ends, so that the removal of a
+// failed transaction's blob never takes a file another request is about to reference.
 type batchFiles struct {
 	s       *Service
-	batch   BlobBatch // nil: one Put per file
+	batch   BlobBatch
 	stored  []CommittedBlob
 	held    bool // stored blobs are counted in flight
-	settled bool // committed: abort leaves the blobs alone
+	settled bool // committed: finish leaves the blobs in place
 }
 
 func (s *Service) batchFiles() *batchFiles {
-	f := &batchFiles{s: s}
-	if bb, ok := s.blobs.(BatchBlobs); ok {
-		f.batch = bb.NewBatch()
-	}
-	return f
+	return &batchFiles{s: s, batch: s.blobs.NewBatch()}
 }
 
 func (f *batchFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
 	if r == nil {
 		return BlobInfo{}, gateway.Errorf(gateway.CodeInvalid, "missing file")
 	}
-	if f.batch != nil {
-		return f.batch.Put(ctx, r)
-	}
-	info, created, err := f.s.blobs.Put(ctx, r)
-	if err != nil {
-		return info, err
-	}
-	f.s.inflight.acquire(info.CID)
-	f.held = true
-	f.stored = append(f.stored, CommittedBlob{BlobInfo: info, Created: created})
-	return info, nil
+	return f.batch.Put(ctx, r)
 }
 
-// commit makes the staged files durable (a no-op without a BlobBatch: Put did).
+// commit makes the staged files durable (once: later calls do nothing).
 func (f *batchFiles) commit(ctx context.Context) error {
-	if f.batch != nil {
-		done, err := f.batch.Commit(ctx)
-		f.stored = done
-		if err != nil {
-			return err
-		}
-		for _, b := range done {
-			f.s.inflight.acquire(b.CID)
-		}
-		f.held = true
+	if f.settled {
+		return nil
+	}
+	done, err := f.batch.Commit(ctx)
+	f.stored = done
+	for _, b := range done {
+		f.s.inflight.acquire(b.CID)
+	}
+	f.held = true
+	if err != nil {
+		return err
 	}
 	f.settled = true
 	return nil
 }
 
-// abort undoes an append that failed before its transaction: staged files go, blobs
-// this request created are scheduled for removal.
-func (f *batchFiles) abort() {
-	if f.settled {
-		return
-	}
-	if f.batch != nil {
+// finish ends the request's hold on its files. Files staged and never committed (the
+// transaction was refused or not tried) are removed, and without a BlobBatch the blobs
+// this request created are scheduled for removal; committed blobs stop counting as in
+// flight (drop, called when their transaction failed, has scheduled their removal).
+func (f *batchFiles) finish() {
+	if !f.settled {
 		f.batch.Abort()
+		f.drop()
 	}
-	f.drop()
 	f.release()
 }
 

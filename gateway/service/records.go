@@ -30,6 +30,10 @@ type AppendInput struct {
 	// FileMediaType is the media type the upload declared for the file part; used when
 	// Meta.MediaType is empty.
 	FileMediaType string
+	// Length is the declared length of the whole upload, -1 if unknown. Uploads above
+	// Config.PrecheckAbove (or of unknown length) have their metadata judged by the
+	// chaincode before the file is read, so that a refusal costs no upload.
+	Length int64
 }
 
 // RecordResult is a record with the receipt of the transaction that wrote it.
@@ -98,20 +102,6 @@ func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 	return idempotentRecordID(p.MSPID, key), nil
 }
 
-// storeFile streams the file into the blob store and says whether this call created
-// the blob (so a refused transaction can remove exactly what it added).
-func (s *Service) storeFile(ctx context.Context, r io.Reader) (BlobInfo, bool, error) {
-	if r == nil {
-		return BlobInfo{}, false, gateway.Errorf(gateway.CodeInvalid, "missing file")
-	}
-	info, created, err := s.blobs.Put(ctx, r)
-	if err != nil {
-		return info, false, err
-	}
-	s.inflight.acquire(info.CID)
-	return info, created, nil
-}
-
 // dropBlob schedules the removal of a blob that this request added for a transaction
 // that did not commit. The removal happens after a grace period, and only if no request
 // in flight uses the same content and no record on the ledger references it: a
@@ -154,7 +144,12 @@ func (f *inflight) release(cid string) {
 	f.mu.Unlock()
 }
 
-// AppendRecord stores the file, then appends its record; 2xx only after both are durable.
+// AppendRecord stores the file and appends its record; 2xx only after both are
+// durable. The order makes a refusal store nothing and costs the ledger one transaction:
+// the file is encrypted into a temporary file (hashing gives its CID), the chaincode
+// endorses the record with that CID (its checks: accreditation, subject, type, sizes,
+// idempotency), only then the file becomes durable under its name, and the endorsed
+// transaction is submitted. A refused endorsement drops the temporary file.
 func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in AppendInput) (*RecordResult, error) {
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
@@ -167,33 +162,60 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 	if err != nil {
 		return nil, err
 	}
-	if err := s.precheck(ctx, p, req, in.IdempotencyKey != ""); err != nil {
-		return nil, err
+	if s.largeUpload(in) {
+		if err := s.precheck(ctx, p, req, in.IdempotencyKey != ""); err != nil {
+			return nil, err
+		}
 	}
-	info, created, err := s.storeFile(ctx, in.File)
+	files := s.batchFiles()
+	defer files.finish()
+	info, err := files.put(ctx, in.File)
 	if err != nil {
 		return nil, err
 	}
-	defer s.inflight.release(info.CID)
 	req.CID, req.Size = info.CID, info.Size
-	rec, receipt, err := s.ledger.AppendRecord(ctx, p.Actor(), req)
+	endorse := func() (gateway.Pending[wire.Record], error) { return s.ledger.EndorseAppend(ctx, p.Actor(), req) }
+	rec, receipt, err := commitAndSubmit(ctx, files, endorse)
 	if err != nil && in.IdempotencyKey != "" && gateway.ErrorCode(err) == gateway.CodeConflict {
 		// A concurrent retry with the same key may have committed first; appending
 		// again returns that record if the content is the same, or refuses a
 		// different file with conflict again.
-		rec, receipt, err = s.ledger.AppendRecord(ctx, p.Actor(), req)
+		rec, receipt, err = commitAndSubmit(ctx, files, endorse)
 	}
 	if err != nil {
-		if created {
-			s.dropBlob(info.CID)
-		}
 		return nil, err
 	}
 	return s.result(ctx, p, rec, receipt)
 }
 
+// commitAndSubmit has a write endorsed, makes the request's staged files durable once
+// the chaincode accepted it, and submits it. A refused endorsement leaves the files
+// staged (the caller's abort removes them); a transaction that fails after the files
+// became durable schedules the removal of the blobs it created.
+func commitAndSubmit[T any](ctx context.Context, files *batchFiles, endorse func() (gateway.Pending[T], error)) (*T, gateway.Receipt, error) {
+	pend, err := endorse()
+	if err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	if err := files.commit(ctx); err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	v, receipt, err := pend.Submit(ctx)
+	if err != nil {
+		files.drop()
+		return nil, receipt, err
+	}
+	return v, receipt, nil
+}
+
+// largeUpload tells whether an upload is large enough (or of unknown size) to have the
+// chaincode judge its metadata before the file is read.
+func (s *Service) largeUpload(in AppendInput) bool {
+	return in.Length < 0 || in.Length > s.cfg.PrecheckAbove
+}
+
 // precheck lets the chaincode judge the metadata (accreditation, subject, type, sizes)
-// before a byte of the file is stored: nothing commits in an evaluate. A retry of an
+// before a byte of the file is read: nothing commits in an evaluate. A retry of an
 // idempotent append whose record exists skips it: the append itself then returns the
 // record, or refuses a different file as a conflict.
 func (s *Service) precheck(ctx context.Context, p gateway.Principal, req wire.AppendRequest, idempotent bool) error {
@@ -330,20 +352,22 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ledger.CheckSupersede(ctx, p.Actor(), oldID, req); err != nil {
-		return nil, err
-	}
-	info, created, err := s.storeFile(ctx, in.File)
-	if err != nil {
-		return nil, err
-	}
-	defer s.inflight.release(info.CID)
-	req.CID, req.Size = info.CID, info.Size
-	res, receipt, err := s.ledger.SupersedeRecord(ctx, p.Actor(), oldID, req)
-	if err != nil {
-		if created {
-			s.dropBlob(info.CID)
+	if s.largeUpload(in) {
+		if err := s.ledger.CheckSupersede(ctx, p.Actor(), oldID, req); err != nil {
+			return nil, err
 		}
+	}
+	files := s.batchFiles()
+	defer files.finish()
+	info, err := files.put(ctx, in.File)
+	if err != nil {
+		return nil, err
+	}
+	req.CID, req.Size = info.CID, info.Size
+	res, receipt, err := commitAndSubmit(ctx, files, func() (gateway.Pending[wire.SupersedeResult], error) {
+		return s.ledger.EndorseSupersede(ctx, p.Actor(), oldID, req)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &SupersedeResult{Superseded: res.Superseded, Record: res.Record, Receipt: receipt}, nil

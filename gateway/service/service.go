@@ -25,10 +25,12 @@ type Ledger interface {
 	// CheckAppend and CheckSupersede run the chaincode's checks without committing.
 	CheckAppend(ctx context.Context, a gateway.Actor, req wire.AppendRequest) error
 	CheckSupersede(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) error
-	AppendRecord(ctx context.Context, a gateway.Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error)
-	AppendRecords(ctx context.Context, a gateway.Actor, batch wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error)
+	// EndorseAppend, EndorseAppendRecords and EndorseSupersede return the write
+	// endorsed and unsubmitted; Submit commits it.
+	EndorseAppend(ctx context.Context, a gateway.Actor, req wire.AppendRequest) (gateway.Pending[wire.Record], error)
+	EndorseAppendRecords(ctx context.Context, a gateway.Actor, batch wire.AppendBatch) (gateway.Pending[wire.BatchResult], error)
+	EndorseSupersede(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) (gateway.Pending[wire.SupersedeResult], error)
 	RevokeRecord(ctx context.Context, a gateway.Actor, recordID, reason string) (*wire.Record, gateway.Receipt, error)
-	SupersedeRecord(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) (*wire.SupersedeResult, gateway.Receipt, error)
 	GetRecord(ctx context.Context, a gateway.Actor, recordID string) (*wire.Record, error)
 	ListDossier(ctx context.Context, a gateway.Actor, subjectID, recordType string, pageSize int, bookmark string) (*wire.RecordPage, error)
 	FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error)
@@ -66,11 +68,11 @@ type BlobInfo struct {
 }
 
 // Blobs is the content-addressed, encrypted blob store (implemented by gateway/blob).
-// Put returns only after the blob is durable (fsynced and renamed into place), and says
-// whether this call created the blob (false: the same content was there already).
+// Files are written through a BlobBatch: staged first, durable (fsynced, renamed into
+// place) only on Commit, so that a request the ledger refuses leaves nothing behind.
 // Errors: CodeTooLarge above the size limit, CodeNotFound / CodeInvalid from Open.
 type Blobs interface {
-	Put(ctx context.Context, r io.Reader) (BlobInfo, bool, error)
+	NewBatch() BlobBatch
 	Open(cid string) (io.ReadCloser, BlobInfo, error)
 	Stat(cid string) (BlobInfo, error)
 	Delete(cid string) error
@@ -92,7 +94,15 @@ type Config struct {
 	// OrphanGrace is how long after a failed transaction the blob it added is
 	// removed (if still unreferenced); default 2 minutes.
 	OrphanGrace time.Duration
+	// PrecheckAbove is the upload length (bytes) above which an append's metadata is
+	// checked by the chaincode before the file is read (also when the length is
+	// unknown); smaller uploads are staged first and judged by the endorsement itself.
+	// Default 1 MiB; negative: always check first.
+	PrecheckAbove int64
 }
+
+// DefaultPrecheckAbove is Config.PrecheckAbove's default.
+const DefaultPrecheckAbove = 1 << 20
 
 // Service implements the gateway's use cases.
 type Service struct {
@@ -110,6 +120,9 @@ func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
 	}
 	if cfg.OrphanGrace == 0 {
 		cfg.OrphanGrace = 2 * time.Minute
+	}
+	if cfg.PrecheckAbove == 0 {
+		cfg.PrecheckAbove = DefaultPrecheckAbove
 	}
 	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}}}
 }

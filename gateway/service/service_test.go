@@ -14,31 +14,98 @@ import (
 )
 
 // fakeLedger implements the parts of Ledger the tests use; the embedded interface
-// panics on anything else.
+// panics on anything else. checkErr is the chaincode's verdict (prechecks and
+// endorsements); appendErr fails a transaction at commit. durableAtSubmit says whether
+// every file a transaction names was durable when it was submitted.
 type fakeLedger struct {
 	Ledger
-	mu        sync.Mutex
-	checkErr  error
-	appendErr error
-	records   map[string]wire.Record
-	grants    []wire.GrantState
-	appended  int
+	mu              sync.Mutex
+	blobs           *fakeBlobs
+	checkErr        error
+	appendErr       error
+	records         map[string]wire.Record
+	grants          []wire.GrantState
+	checks          int
+	endorsed        int
+	appended        int
+	durableAtSubmit bool
 }
 
 func (f *fakeLedger) CheckAppend(context.Context, gateway.Actor, wire.AppendRequest) error {
-	return f.checkErr
-}
-func (f *fakeLedger) AppendRecord(_ context.Context, a gateway.Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.checks++
+	return f.checkErr
+}
+
+func (f *fakeLedger) endorse() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.endorsed++
+	return f.checkErr
+}
+
+// submit commits the transaction (unless appendErr) after checking that its files are
+// durable; apply writes its state.
+func (f *fakeLedger) submit(cids []string, apply func()) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.durableAtSubmit = true
+	for _, c := range cids {
+		if !f.blobs.isDurable(c) {
+			f.durableAtSubmit = false
+		}
+	}
 	if f.appendErr != nil {
-		return nil, gateway.Receipt{}, f.appendErr
+		return f.appendErr
 	}
 	f.appended++
-	r := wire.Record{RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID, Size: req.Size, Issuer: "HealthMSP", TxID: "tx1", Status: "active"}
-	f.records[r.RecordID] = r
-	return &r, gateway.Receipt{Channel: "municipal", TxID: "tx1", Block: 7}, nil
+	apply()
+	return nil
 }
+
+// fakePending commits through fakeLedger.submit.
+type fakePending[T any] struct {
+	l     *fakeLedger
+	v     *T
+	txID  string
+	cids  []string
+	apply func()
+}
+
+func (p *fakePending[T]) Result() *T   { return p.v }
+func (p *fakePending[T]) TxID() string { return p.txID }
+func (p *fakePending[T]) Submit(context.Context) (*T, gateway.Receipt, error) {
+	if err := p.l.submit(p.cids, p.apply); err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	return p.v, gateway.Receipt{Channel: "municipal", TxID: p.txID, Block: 7}, nil
+}
+
+func (f *fakeLedger) EndorseAppend(_ context.Context, a gateway.Actor, req wire.AppendRequest) (gateway.Pending[wire.Record], error) {
+	if err := f.endorse(); err != nil {
+		return nil, err
+	}
+	r := wire.Record{RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID, Size: req.Size, Issuer: "HealthMSP", TxID: "tx1", Status: "active"}
+	return &fakePending[wire.Record]{l: f, v: &r, txID: "tx1", cids: []string{req.CID}, apply: func() { f.records[r.RecordID] = r }}, nil
+}
+
+func (f *fakeLedger) EndorseAppendRecords(_ context.Context, _ gateway.Actor, b wire.AppendBatch) (gateway.Pending[wire.BatchResult], error) {
+	if err := f.endorse(); err != nil {
+		return nil, err
+	}
+	cids := make([]string, len(b.Records))
+	for i, r := range b.Records {
+		cids[i] = r.CID
+	}
+	res := &wire.BatchResult{TxID: "tx9", Issuer: "HealthMSP", Count: len(b.Records), Created: len(b.Records), Existing: []string{}}
+	return &fakePending[wire.BatchResult]{l: f, v: res, txID: "tx9", cids: cids, apply: func() {}}, nil
+}
+
+func (f *fakeLedger) ListAccreditations(context.Context, gateway.Actor, string) ([]wire.Accreditation, error) {
+	return []wire.Accreditation{{MSPID: "HealthMSP", RecordType: "birth", Active: true}}, nil
+}
+
 func (f *fakeLedger) GetRecord(_ context.Context, _ gateway.Actor, id string) (*wire.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,25 +130,18 @@ func (f *fakeLedger) ListGrants(context.Context, gateway.Actor, string, int, str
 	return &wire.GrantPage{Grants: f.grants}, nil
 }
 
+// fakeBlobs is a blob store: data holds the durable blobs; staged counts files staged
+// and neither committed nor aborted; puts counts files read.
 type fakeBlobs struct {
 	mu      sync.Mutex
 	data    map[string][]byte
 	puts    int
+	staged  int
+	commits int
 	deleted []string
 }
 
-func (b *fakeBlobs) Put(_ context.Context, r io.Reader) (BlobInfo, bool, error) {
-	c, n, err := wire.CIDOf(r)
-	if err != nil {
-		return BlobInfo{}, false, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.puts++
-	_, had := b.data[c.String()]
-	b.data[c.String()] = nil
-	return BlobInfo{CID: c.String(), Size: n}, !had, nil
-}
+func (b *fakeBlobs) NewBatch() BlobBatch                          { return &fakeBatch{b: b} }
 func (b *fakeBlobs) Open(string) (io.ReadCloser, BlobInfo, error) { panic("unused") }
 func (b *fakeBlobs) Stat(string) (BlobInfo, error)                { panic("unused") }
 func (b *fakeBlobs) Delete(cid string) error {
@@ -96,11 +156,58 @@ func (b *fakeBlobs) count() int {
 	defer b.mu.Unlock()
 	return len(b.data)
 }
+func (b *fakeBlobs) isDurable(cid string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.data[cid]
+	return ok
+}
+
+type fakeBatch struct {
+	b     *fakeBlobs
+	infos []BlobInfo
+}
+
+func (f *fakeBatch) Put(_ context.Context, r io.Reader) (BlobInfo, error) {
+	c, n, err := wire.CIDOf(r)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	f.b.mu.Lock()
+	f.b.puts++
+	f.b.staged++
+	f.b.mu.Unlock()
+	info := BlobInfo{CID: c.String(), Size: n}
+	f.infos = append(f.infos, info)
+	return info, nil
+}
+
+func (f *fakeBatch) Commit(context.Context) ([]CommittedBlob, error) {
+	f.b.mu.Lock()
+	defer f.b.mu.Unlock()
+	f.b.commits++
+	out := make([]CommittedBlob, len(f.infos))
+	for i, info := range f.infos {
+		_, had := f.b.data[info.CID]
+		out[i] = CommittedBlob{BlobInfo: info, Created: !had}
+		f.b.data[info.CID] = nil
+	}
+	f.b.staged -= len(f.infos)
+	f.infos = nil
+	return out, nil
+}
+
+func (f *fakeBatch) Abort() {
+	f.b.mu.Lock()
+	defer f.b.mu.Unlock()
+	f.b.staged -= len(f.infos)
+	f.infos = nil
+}
 
 func newFakes() (*fakeLedger, *fakeBlobs, *Service) {
-	l := &fakeLedger{records: map[string]wire.Record{}}
 	b := &fakeBlobs{data: map[string][]byte{}}
-	return l, b, New(l, b, nil, Config{OrphanGrace: 20 * time.Millisecond})
+	l := &fakeLedger{records: map[string]wire.Record{}, blobs: b}
+	return l, b, New(l, b, nil, Config{OrphanGrace: fakeGrace})
 }
 
 var health = gateway.Principal{Role: gateway.RoleDepartment, Org: "health", MSPID: "HealthMSP", User: "clerk"}
@@ -109,17 +216,18 @@ func appendInput(file string) AppendInput {
 	return AppendInput{Meta: RecordMeta{SubjectID: "p-abc", Type: "birth", Title: "Birth"}, File: strings.NewReader(file)}
 }
 
-func TestAppendRefusedBeforeUpload(t *testing.T) {
+func TestAppendRefusedByEndorsementStoresNothing(t *testing.T) {
 	l, b, s := newFakes()
 	l.checkErr = gateway.Errorf(gateway.CodeForbidden, "not accredited")
 	_, err := s.AppendRecord(context.Background(), health, appendInput("file"))
 	if gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("err = %v", err)
 	}
-	if b.puts != 0 {
-		t.Fatal("the file was stored although the chaincode refused the metadata")
+	if b.count() != 0 || b.staged != 0 || b.commits != 0 || l.checks != 0 || l.endorsed != 1 || l.appended != 0 {
+		t.Fatalf("durable %d, staged %d, commits %d, checks %d, endorsements %d, transactions %d",
+			b.count(), b.staged, b.commits, l.checks, l.endorsed, l.appended)
 	}
-	// Bad metadata never reaches the ledger either.
+	// Bad metadata never reaches the ledger or the store.
 	in := appendInput("file")
 	in.Meta.Title = ""
 	if _, err := s.AppendRecord(context.Background(), health, in); gateway.ErrorCode(err) != gateway.CodeInvalid {
@@ -129,6 +237,49 @@ func TestAppendRefusedBeforeUpload(t *testing.T) {
 		if _, err := s.AppendRecord(context.Background(), p, appendInput("f")); err == nil {
 			t.Fatalf("%s may append", p.Role)
 		}
+	}
+	if b.puts != 1 || l.endorsed != 1 {
+		t.Fatalf("files read %d, endorsements %d", b.puts, l.endorsed)
+	}
+}
+
+func TestLargeUploadRefusedBeforeItIsRead(t *testing.T) {
+	for _, length := range []int64{-1, DefaultPrecheckAbove + 1} {
+		l, b, s := newFakes()
+		l.checkErr = gateway.Errorf(gateway.CodeForbidden, "not accredited")
+		in := appendInput("file")
+		in.Length = length
+		if _, err := s.AppendRecord(context.Background(), health, in); gateway.ErrorCode(err) != gateway.CodeForbidden {
+			t.Fatalf("length %d: err = %v", length, err)
+		}
+		if b.puts != 0 || l.checks != 1 || l.endorsed != 0 {
+			t.Fatalf("length %d: files read %d, checks %d, endorsements %d", length, b.puts, l.checks, l.endorsed)
+		}
+	}
+	// Accepted: checked, then staged, endorsed, durable before the submit.
+	l, b, s := newFakes()
+	in := appendInput("big")
+	in.Length = -1
+	if _, err := s.AppendRecord(context.Background(), health, in); err != nil {
+		t.Fatal(err)
+	}
+	if l.checks != 1 || l.endorsed != 1 || !l.durableAtSubmit || b.count() != 1 || b.staged != 0 {
+		t.Fatalf("checks %d, endorsements %d, durable at submit %v, blobs %d, staged %d", l.checks, l.endorsed, l.durableAtSubmit, b.count(), b.staged)
+	}
+}
+
+func TestAppendFileDurableBeforeSubmit(t *testing.T) {
+	l, b, s := newFakes()
+	res, err := s.AppendRecord(context.Background(), health, appendInput("file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.durableAtSubmit || l.checks != 0 || l.endorsed != 1 || l.appended != 1 || b.count() != 1 || b.staged != 0 {
+		t.Fatalf("durable at submit %v, checks %d, endorsements %d, transactions %d, blobs %d, staged %d",
+			l.durableAtSubmit, l.checks, l.endorsed, l.appended, b.count(), b.staged)
+	}
+	if !res.Created || res.Receipt.TxID != "tx1" || len(s.inflight.n) != 0 {
+		t.Fatalf("result %+v, in flight %v", res, s.inflight.n)
 	}
 }
 

@@ -231,15 +231,8 @@ func Page(stub shim.ChaincodeStubInterface, objectType string, attrs []string, p
 	if err != nil {
 		return "", Internal("range query", err)
 	}
-	defer it.Close()
-	for it.HasNext() {
-		kv, err := it.Next()
-		if err != nil {
-			return "", Internal("range query", err)
-		}
-		if err := fn(kv.GetKey(), kv.GetValue()); err != nil {
-			return "", err
-		}
+	if err := each(it, fn); err != nil {
+		return "", err
 	}
 	if md == nil {
 		return "", nil
@@ -254,13 +247,22 @@ func Scan(stub shim.ChaincodeStubInterface, objectType string, attrs []string, f
 	if err != nil {
 		return Internal("range query", err)
 	}
-	defer it.Close()
+	return each(it, fn)
+}
+
+// each calls fn for every entry of a range query. The peer releases an iterator by
+// itself once it has sent the last results (has_more false), and at the end of the
+// transaction in any case, so Close, one more chaincode-to-peer round trip, is sent only
+// when the loop stops before the end.
+func each(it shim.StateQueryIteratorInterface, fn func(key string, value []byte) error) error {
 	for it.HasNext() {
 		kv, err := it.Next()
 		if err != nil {
+			it.Close()
 			return Internal("range query", err)
 		}
 		if err := fn(kv.GetKey(), kv.GetValue()); err != nil {
+			it.Close()
 			return err
 		}
 	}
