@@ -98,7 +98,8 @@ func (c *Contract) ListDossier(ctx contractapi.TransactionContextInterface, subj
 
 // FindByCID returns the records whose file has this CID (the verification
 // lookup: one index range read, then the records), ordered by record ID, at
-// most MaxFindResults. An unknown CID gives an empty list.
+// most MaxFindResults. An unknown CID gives an empty list, as does an index
+// entry whose record holds another file.
 func (c *Contract) FindByCID(ctx contractapi.TransactionContextInterface, cid string) (_ []wire.Record, err error) {
 	defer ccutil.Guard(&err)
 	if _, err := wire.ParseCID(cid); err != nil {
@@ -121,7 +122,20 @@ func (c *Contract) FindByCID(ctx contractapi.TransactionContextInterface, cid st
 	if err != nil && err != errStop {
 		return nil, err
 	}
-	return loadRecords(stub, ids)
+	recs, err := loadRecords(stub, ids)
+	if err != nil {
+		return nil, err
+	}
+	// Only records that hold this file count: index keys carry no key-level
+	// endorsement policy (record keys do), so an index entry is never trusted
+	// on its own to vouch for a document.
+	out := recs[:0]
+	for _, r := range recs {
+		if r.CID == cid {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // GetRecordHistory returns every committed version of a record, newest

@@ -417,6 +417,18 @@ func TestFindByCID(t *testing.T) {
 	if stub.Calls["GetStateByPartialCompositeKey"] != 1 || stub.Calls["GetMultipleStates"] != 1 || stub.Calls["GetState"] != 0 {
 		t.Fatalf("calls %v", stub.Calls)
 	}
+	// An index entry written without its record (index keys have no key-level
+	// policy) does not make another file verify as record a.
+	forged := cctest.FileCID("forged")
+	w := e.Net.NewStub(cctest.Municipal, e.Outsider)
+	key, _ := w.CreateCompositeKey("cid~record", []string{forged, "a"})
+	if err := w.PutState(key, []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	w.Commit()
+	if raw := e.OK(e.DossierQ(e.Outsider, "FindByCID", forged)); string(raw) != "[]" {
+		t.Fatalf("forged index entry gives %s", raw)
+	}
 }
 
 func TestFindByCIDCap(t *testing.T) {

@@ -77,7 +77,8 @@ func (b *Batch) Commit(ctx context.Context) ([]Info, error) {
 	// 2. Final names.
 	out := make([]Info, len(b.items))
 	dirs := map[string]bool{}
-	for i, st := range b.items {
+	for i := range b.items {
+		st := &b.items[i]
 		created, dir, err := b.s.install(st)
 		if err != nil {
 			return out[:i], err
@@ -100,8 +101,8 @@ func (b *Batch) Commit(ctx context.Context) ([]Info, error) {
 // installed keep their final names). It may be called more than once.
 func (b *Batch) Abort() {
 	b.done = true
-	for _, st := range b.items {
-		os.Remove(st.tmp)
+	for i := range b.items {
+		b.items[i].discard()
 	}
 	b.items = nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -230,5 +231,32 @@ func TestSmallFiles(t *testing.T) {
 	}
 	if _, err := small.Put(context.Background(), bytes.NewReader(randBytes(t, 100))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMoveNoReplace(t *testing.T) {
+	for name, move := range map[string]func(string, string) error{"rename": moveNoReplace, "link fallback": linkAndRemove} {
+		dir := t.TempDir()
+		a, b, c := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
+		for _, p := range []string{a, b} {
+			if err := os.WriteFile(p, []byte(p), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := move(a, b); !errors.Is(err, fs.ErrExist) {
+			t.Fatalf("%s onto an existing name: %v", name, err)
+		}
+		if got, _ := os.ReadFile(b); string(got) != b {
+			t.Fatalf("%s replaced the existing file", name)
+		}
+		if err := move(a, c); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, _ := os.ReadFile(c); string(got) != a {
+			t.Fatalf("%s: moved content %q", name, got)
+		}
+		if _, err := os.Stat(a); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s kept the old name: %v", name, err)
+		}
 	}
 }

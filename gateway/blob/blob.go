@@ -333,13 +333,13 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	// On success the data lives under its final name (a hard link) and the
-	// temporary name is dropped; on failure the file goes.
-	defer os.Remove(st.tmp)
+	// On success the file has moved to its final name; otherwise (an error, or
+	// the same content was there already) the temporary file goes.
+	defer st.discard()
 	if err := ctx.Err(); err != nil {
 		return Info{}, err
 	}
-	created, dir, err := s.install(st)
+	created, dir, err := s.install(&st)
 	if err != nil {
 		return Info{}, err
 	}
@@ -351,10 +351,18 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (Info, error) {
 
 // staged is a blob written to a temporary file, not yet under its final name.
 type staged struct {
-	tmp    string
+	tmp    string // "" once moved to the final name
 	cid    string
 	digest []byte
 	size   int64
+}
+
+// discard removes the temporary file unless it was installed.
+func (st *staged) discard() {
+	if st.tmp != "" {
+		os.Remove(st.tmp)
+		st.tmp = ""
+	}
 }
 
 // stage encrypts r into a new temporary file with its header, fsynced if sync
@@ -498,23 +506,24 @@ func (s *Store) seal(handle *keyset.Handle, digest []byte, size int64) (string, 
 	return cidStr, hdr, err
 }
 
-// install gives an fsynced temporary file its final name unless a valid blob
-// with that CID already exists; it reports whether the file was installed and
-// the directory whose entry must be synced before the blob counts as durable.
+// install moves an fsynced temporary file to its final name unless a valid
+// blob with that CID already exists (then the temporary file stays for the
+// caller to discard); it reports whether the file was installed and the
+// directory whose entry must be synced before the blob counts as durable.
 // That directory is returned for an existing blob too: a concurrent Put of the
-// same content may have linked it and not yet synced the directory.
-func (s *Store) install(st staged) (bool, string, error) {
+// same content may have moved it there and not yet synced the directory.
+func (s *Store) install(st *staged) (bool, string, error) {
 	dir, final := s.pathOf(st.cid, st.digest)
 	mu := s.lockFor(st.digest)
 	mu.Lock()
 	defer mu.Unlock()
-	err := os.Link(st.tmp, final)
+	err := moveNoReplace(st.tmp, final)
 	if errors.Is(err, fs.ErrNotExist) {
 		// First blob of this shard: create the directory (once).
 		if err := s.ensureDir(dir); err != nil {
 			return false, "", err
 		}
-		err = os.Link(st.tmp, final)
+		err = moveNoReplace(st.tmp, final)
 	}
 	switch {
 	case err == nil:
@@ -530,6 +539,7 @@ func (s *Store) install(st staged) (bool, string, error) {
 	default:
 		return false, "", fmt.Errorf("blob: %w", err)
 	}
+	st.tmp = ""
 	return true, dir, nil
 }
 
