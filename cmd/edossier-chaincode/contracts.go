@@ -5,6 +5,7 @@ import (
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
+	"github.com/edossier-city/edossier/chaincode/ccapi"
 	"github.com/edossier-city/edossier/chaincode/dossier"
 	"github.com/edossier-city/edossier/chaincode/meta"
 	"github.com/edossier-city/edossier/chaincode/sharing"
@@ -24,7 +25,7 @@ func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 		return nil, fmt.Errorf("unknown contract set %q", cfg.Contract)
 	}
 	contracts = append(contracts, meta.New(cfg.Version))
-	cc, err := contractapi.NewChaincode(contracts...)
+	cc, err := ccapi.NewChaincode(contracts...)
 	if err != nil {
 		return nil, err
 	}

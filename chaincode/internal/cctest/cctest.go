@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-
+	"github.com/edossier-city/edossier/chaincode/ccapi"
 	"github.com/edossier-city/edossier/chaincode/dossier"
 	"github.com/edossier-city/edossier/chaincode/internal/fakeledger"
 	"github.com/edossier-city/edossier/chaincode/sharing"
@@ -46,11 +45,11 @@ type Env struct {
 // NewEnv deploys both contracts (operator OperatorMSP).
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
-	d, err := contractapi.NewChaincode(dossier.New(dossier.Config{OperatorMSP: Operator}))
+	d, err := ccapi.NewChaincode(dossier.New(dossier.Config{OperatorMSP: Operator}))
 	if err != nil {
 		t.Fatalf("dossier chaincode: %v", err)
 	}
-	s, err := contractapi.NewChaincode(sharing.New(sharing.Config{OperatorMSP: Operator}))
+	s, err := ccapi.NewChaincode(sharing.New(sharing.Config{OperatorMSP: Operator}))
 	if err != nil {
 		t.Fatalf("sharing chaincode: %v", err)
 	}
