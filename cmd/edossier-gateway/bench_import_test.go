@@ -103,7 +103,7 @@ func (e *benchEnv) importBench(b *testing.B, health *client.Client, records, inf
 	// more).
 	imp := &runStats{name: fmt.Sprintf("import: edossierctl import %dk x 1KiB", records/1000), conc: inflight,
 		baseline: base.name, target: ">= 5000 records/s"}
-	imp.met = func(r, _ *runStats) bool { return r.rate() >= 5000 }
+	imp.met = func(r, _, _ *runStats) bool { return r.rate() >= 5000 }
 	var importer time.Duration
 	stopped := ""
 	ictx, cancel := context.WithTimeout(ctx, importLimit)

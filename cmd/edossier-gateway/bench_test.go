@@ -39,10 +39,13 @@ const (
 // beside two references, taking turns with them in rounds (the machine's other load
 // hits all alike), through the same peer and from the same process:
 //
-//   - the trivial baseline the targets are defined against: the meta contract's Put
-//     (endorse, order, commit a value as large as an append's request) or Get;
 //   - "raw": the same chaincode transaction the gateway runs, sent directly with
-//     fabric-gateway, which separates the chaincode's cost from the gateway's.
+//     fabric-gateway (no HTTP, no blob store): what Fabric allows this chaincode on
+//     this machine, the baseline the gateway's rate targets are judged against;
+//   - the trivial baseline: the meta contract's Put (endorse, order, commit a value
+//     as large as an append's request) or Get (a stored value as large as the
+//     verification's answer), which shows the chaincode's own cost (issue 3's
+//     target) beside the gateway's.
 //
 // Measurements: append (POST /v1/dossiers/{s}/records, 64 KiB file) at 1 and 32
 // clients; verify by CID (GET /v1/verify/{cid}) at 32; verify by upload (POST
@@ -129,13 +132,13 @@ func BenchmarkGateway(b *testing.B) {
 			g := rows[2]
 			g.bytes = int64(g.ops) * benchFile
 			if c == 1 {
-				g.target = ">=0.80 of baseline, p50 <= 150ms"
-				g.met = func(r, base *runStats) bool {
-					return base != nil && r.rate() >= 0.8*base.rate() && r.pct(0.5) <= 150*time.Millisecond
+				g.target = ">=0.80 of raw, p50 <= 150ms"
+				g.met = func(r, _, raw *runStats) bool {
+					return raw != nil && r.rate() >= 0.8*raw.rate() && r.pct(0.5) <= 150*time.Millisecond
 				}
 			} else {
-				g.target = ">=0.80 of baseline"
-				g.met = func(r, base *runStats) bool { return base != nil && r.rate() >= 0.8*base.rate() }
+				g.target = ">=0.80 of raw"
+				g.met = atLeast(0.8)
 			}
 		})
 	}
@@ -182,8 +185,8 @@ func BenchmarkGateway(b *testing.B) {
 				return err
 			}})
 		e.keepGroup("verify-cid c=32", rows)
-		rows[2].target = ">=0.80 of baseline"
-		rows[2].met = func(r, base *runStats) bool { return base != nil && r.rate() >= 0.8*base.rate() }
+		rows[2].target = ">=0.80 of raw"
+		rows[2].met = atLeast(0.8)
 	})
 
 	// Verify by upload: 1 MiB documents that are on the ledger.
@@ -257,6 +260,12 @@ func BenchmarkGateway(b *testing.B) {
 // submitter is a fabric-gateway contract.
 type submitter interface {
 	SubmitTransaction(name string, args ...string) ([]byte, error)
+}
+
+// atLeast is the gateway's rate target: a share of the raw fabric-gateway rate of the
+// same transactions (what Fabric allows this chaincode on this machine).
+func atLeast(share float64) func(r, _, raw *runStats) bool {
+	return func(r, _, raw *runStats) bool { return raw != nil && r.rate() >= share*raw.rate() }
 }
 
 // keepGroup names the rows of a comparison "<group>: <variant>" and links each to the
@@ -379,7 +388,7 @@ func (e *benchEnv) hugeUpload(b *testing.B) *runStats {
 	peak := procStatus(b, cmd.Process.Pid, "VmHWM")
 	s.bytes = int64(s.ops) * benchHuge
 	s.target = "peak RSS < 150 MiB"
-	s.met = func(*runStats, *runStats) bool { return peak < benchRSSMax }
+	s.met = func(*runStats, *runStats, *runStats) bool { return peak < benchRSSMax }
 	s.note = fmt.Sprintf("peak RSS (VmHWM) of the gateway process %.1f MiB after the upload, %.1f MiB before it; CPU/op counts only the network and this process", float64(peak)/(1<<20), float64(before)/(1<<20))
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 	return s

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,11 +13,13 @@ import (
 	"github.com/edossier-city/edossier/network/nettest"
 )
 
-// snapshot is what a refused request must not change.
+// snapshot is what a refused request must not change (temp: staged uploads left in
+// the blob store's temporary folder).
 type snapshot struct {
 	municipal, datashare uint64
 	blobs                int
 	blobBytes            int64
+	temp                 int
 }
 
 func (e *env) snapshot() snapshot {
@@ -31,6 +34,9 @@ func (e *env) snapshot() snapshot {
 		e.t.Fatal(err)
 	}
 	if s.blobs, s.blobBytes, err = e.g.blobs.Usage(); err != nil {
+		e.t.Fatal(err)
+	}
+	if s.temp, err = e.g.blobs.TempFiles(); err != nil {
 		e.t.Fatal(err)
 	}
 	return s
@@ -97,6 +103,10 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		{"department not accredited for the type", func() *http.Request {
 			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", "unaccredited"})
 			return e.request("POST", "/v1/dossiers/"+subject+"/records", civil, body, ct)
+		}, 403, gateway.CodeForbidden},
+		{"department not accredited, upload of unknown length (judged before it is read)", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", "unaccredited, chunked"})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", civil, io.MultiReader(body), ct) // no Content-Length
 		}, 403, gateway.CodeForbidden},
 		{"another department's record", func() *http.Request {
 			return e.request("GET", "/v1/records/"+birth.Record.RecordID, civil, nil, "")
