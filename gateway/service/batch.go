@@ -184,9 +184,10 @@ func (s *Service) checkAccredited(ctx context.Context, p gateway.Principal, type
 type batchFiles struct {
 	s       *Service
 	batch   BlobBatch
-	stored  []CommittedBlob
-	held    bool // stored blobs are counted in flight
-	settled bool // committed: finish leaves the blobs in place
+	staged  []BlobInfo      // in Put order
+	stored  []CommittedBlob // what Commit put in place
+	held    bool            // the staged CIDs are counted in flight
+	settled bool            // committed: finish leaves the blobs in place
 }
 
 func (s *Service) batchFiles() *batchFiles {
@@ -197,20 +198,29 @@ func (f *batchFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
 	if r == nil {
 		return BlobInfo{}, gateway.Errorf(gateway.CodeInvalid, "missing file")
 	}
-	return f.batch.Put(ctx, r)
+	info, err := f.batch.Put(ctx, r)
+	if err == nil {
+		f.staged = append(f.staged, info)
+	}
+	return info, err
 }
 
-// commit makes the staged files durable (once: later calls do nothing).
+// commit makes the staged files durable (once: later calls do nothing). Their CIDs count
+// as in flight from before the commit, so that the delayed removal of a failed
+// transaction's blob with the same content either ran before (the commit then puts the
+// content back) or sees this request and keeps the blob.
 func (f *batchFiles) commit(ctx context.Context) error {
 	if f.settled {
 		return nil
 	}
+	if !f.held {
+		for _, b := range f.staged {
+			f.s.inflight.acquire(b.CID)
+		}
+		f.held = true
+	}
 	done, err := f.batch.Commit(ctx)
 	f.stored = done
-	for _, b := range done {
-		f.s.inflight.acquire(b.CID)
-	}
-	f.held = true
 	if err != nil {
 		return err
 	}
@@ -219,9 +229,9 @@ func (f *batchFiles) commit(ctx context.Context) error {
 }
 
 // finish ends the request's hold on its files. Files staged and never committed (the
-// transaction was refused or not tried) are removed, and without a BlobBatch the blobs
-// this request created are scheduled for removal; committed blobs stop counting as in
-// flight (drop, called when their transaction failed, has scheduled their removal).
+// transaction was refused or not tried) are removed; committed blobs stop counting as
+// in flight (drop, called when their transaction failed, has scheduled the removal of
+// those this request created).
 func (f *batchFiles) finish() {
 	if !f.settled {
 		f.batch.Abort()
@@ -239,13 +249,13 @@ func (f *batchFiles) drop() {
 	}
 }
 
-// release ends the in-flight count of the stored blobs.
+// release ends the in-flight count of the staged blobs.
 func (f *batchFiles) release() {
 	if !f.held {
 		return
 	}
 	f.held = false
-	for _, b := range f.stored {
+	for _, b := range f.staged {
 		f.s.inflight.release(b.CID)
 	}
 }

@@ -133,12 +133,13 @@ func (f *fakeLedger) ListGrants(context.Context, gateway.Actor, string, int, str
 // fakeBlobs is a blob store: data holds the durable blobs; staged counts files staged
 // and neither committed nor aborted; puts counts files read.
 type fakeBlobs struct {
-	mu      sync.Mutex
-	data    map[string][]byte
-	puts    int
-	staged  int
-	commits int
-	deleted []string
+	mu       sync.Mutex
+	data     map[string][]byte
+	puts     int
+	staged   int
+	commits  int
+	deleted  []string
+	onCommit func(cids []string) // called as a commit starts
 }
 
 func (b *fakeBlobs) NewBatch() BlobBatch                          { return &fakeBatch{b: b} }
@@ -183,6 +184,13 @@ func (f *fakeBatch) Put(_ context.Context, r io.Reader) (BlobInfo, error) {
 }
 
 func (f *fakeBatch) Commit(context.Context) ([]CommittedBlob, error) {
+	if f.b.onCommit != nil {
+		cids := make([]string, len(f.infos))
+		for i, info := range f.infos {
+			cids[i] = info.CID
+		}
+		f.b.onCommit(cids)
+	}
 	f.b.mu.Lock()
 	defer f.b.mu.Unlock()
 	f.b.commits++
@@ -305,6 +313,24 @@ func TestFailedAppendKeepsBlobAnotherRecordUses(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if b.count() != 1 {
 		t.Fatal("a blob referenced by a committed record was removed")
+	}
+}
+
+// A blob's delayed removal (its transaction failed) must never take content that another
+// request is putting in place: that request counts as in flight from before its commit.
+func TestContentInFlightDuringCommit(t *testing.T) {
+	_, b, s := newFakes()
+	during := -1
+	b.onCommit = func(cids []string) {
+		s.inflight.mu.Lock()
+		during = s.inflight.n[cids[0]]
+		s.inflight.mu.Unlock()
+	}
+	if _, err := s.AppendRecord(context.Background(), health, appendInput("x")); err != nil {
+		t.Fatal(err)
+	}
+	if during != 1 || len(s.inflight.n) != 0 {
+		t.Fatalf("in flight during the commit %d (want 1), after the request %v", during, s.inflight.n)
 	}
 }
 
