@@ -105,34 +105,38 @@ func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 // dropBlob schedules the removal of a blob that this request added for a transaction
 // that did not commit. The removal happens after a grace period, and only if no request
 // in flight uses the same content and no record on the ledger references it: a
-// concurrent append of the same file must never lose its blob. Blobs whose removal was
-// scheduled when the gateway stopped stay as harmless orphans (encrypted, unreferenced).
+// concurrent append of the same file must never lose its blob. The ledger is asked
+// without holding the in-flight lock (a slow ledger must not stall every commit); a
+// request that takes the content in the meantime cancels the removal. Blobs whose
+// removal was scheduled when the gateway stopped stay as harmless orphans (encrypted,
+// unreferenced).
 func (s *Service) dropBlob(cid string) {
 	time.AfterFunc(s.cfg.OrphanGrace, func() {
-		s.inflight.mu.Lock()
-		defer s.inflight.mu.Unlock()
-		if s.inflight.n[cid] > 0 {
+		if !s.inflight.startCheck(cid) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
-		if err != nil || len(recs) > 0 {
-			return
-		}
-		_ = s.blobs.Delete(cid)
+		unreferenced := err == nil && len(recs) == 0
+		s.inflight.finishCheck(cid, unreferenced, func() { _ = s.blobs.Delete(cid) })
 	})
 }
 
-// inflight counts requests between storing a blob and the end of their transaction.
+// inflight counts requests between staging a blob and the end of their transaction,
+// and watches the content whose removal is being decided.
 type inflight struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu       sync.Mutex
+	n        map[string]int
+	checking map[string]bool // CID -> a request took it during the check
 }
 
 func (f *inflight) acquire(cid string) {
 	f.mu.Lock()
 	f.n[cid]++
+	if _, ok := f.checking[cid]; ok {
+		f.checking[cid] = true
+	}
 	f.mu.Unlock()
 }
 
@@ -142,6 +146,30 @@ func (f *inflight) release(cid string) {
 		delete(f.n, cid)
 	}
 	f.mu.Unlock()
+}
+
+// startCheck begins deciding whether cid can go: false if a request uses it or another
+// check of it is under way.
+func (f *inflight) startCheck(cid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.checking[cid]; busy || f.n[cid] > 0 {
+		return false
+	}
+	f.checking[cid] = false
+	return true
+}
+
+// finishCheck ends the check of cid and runs remove (under the lock) if the content is
+// unreferenced and no request took it since startCheck.
+func (f *inflight) finishCheck(cid string, unreferenced bool, remove func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	taken := f.checking[cid]
+	delete(f.checking, cid)
+	if unreferenced && !taken && f.n[cid] == 0 {
+		remove()
+	}
 }
 
 // AppendRecord stores the file and appends its record; 2xx only after both are

@@ -124,7 +124,7 @@ func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
 	if cfg.PrecheckAbove == 0 {
 		cfg.PrecheckAbove = DefaultPrecheckAbove
 	}
-	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}}}
+	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}, checking: map[string]bool{}}}
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -29,6 +29,7 @@ type fakeLedger struct {
 	endorsed        int
 	appended        int
 	durableAtSubmit bool
+	onFind          func(cid string) // called as FindByCID starts
 }
 
 func (f *fakeLedger) CheckAppend(context.Context, gateway.Actor, wire.AppendRequest) error {
@@ -116,6 +117,9 @@ func (f *fakeLedger) GetRecord(_ context.Context, _ gateway.Actor, id string) (*
 	return &r, nil
 }
 func (f *fakeLedger) FindByCID(_ context.Context, _ gateway.Actor, cid string) ([]wire.Record, error) {
+	if f.onFind != nil {
+		f.onFind(cid)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []wire.Record
@@ -331,6 +335,34 @@ func TestContentInFlightDuringCommit(t *testing.T) {
 	}
 	if during != 1 || len(s.inflight.n) != 0 {
 		t.Fatalf("in flight during the commit %d (want 1), after the request %v", during, s.inflight.n)
+	}
+}
+
+// The orphan check asks the ledger without the in-flight lock; a request that takes the
+// same content meanwhile (and may have committed a record by the time the check ends)
+// cancels the removal.
+func TestOrphanRemovalCancelledByRequestDuringCheck(t *testing.T) {
+	l, b, s := newFakes()
+	l.appendErr = gateway.Errorf(gateway.CodeConflict, "clash")
+	checked := make(chan struct{})
+	l.onFind = func(cid string) {
+		s.inflight.acquire(cid) // another append of the same file starts...
+		s.inflight.release(cid) // ...and ends while the ledger is being asked
+		close(checked)
+	}
+	if _, err := s.AppendRecord(context.Background(), health, appendInput("contested")); gateway.ErrorCode(err) != gateway.CodeConflict {
+		t.Fatalf("err = %v", err)
+	}
+	<-checked
+	waitFor(t, func() bool {
+		s.inflight.mu.Lock()
+		defer s.inflight.mu.Unlock()
+		return len(s.inflight.checking) == 0 // the check has ended
+	})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.data) != 1 || len(b.deleted) != 0 {
+		t.Fatalf("blobs %d, deleted %v: removed although a request took the content during the check", len(b.data), b.deleted)
 	}
 }
 
