@@ -49,8 +49,18 @@ func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 10 * time.Minute}
+	return defaultHTTP
 }
+
+// defaultHTTP serves clients without their own http.Client: one shared pool that keeps
+// enough idle connections for concurrent use (an import with --parallel 64), where
+// net/http's default keeps two per host and opens a new connection for every other
+// request in flight.
+var defaultHTTP = func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
+	return &http.Client{Transport: tr, Timeout: 10 * time.Minute}
+}()
 
 // NewRequest builds a request to path (which may carry a query) with the caller's
 // credentials applied by Do.
