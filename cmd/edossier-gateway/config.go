@@ -18,18 +18,19 @@ import (
 // file given by -config (or EDOSSIER_GATEWAY_CONFIG), environment variables
 // EDOSSIER_GATEWAY_<FIELD> (upper snake case of the yaml name), command-line flags.
 type Config struct {
-	Listen         string  `yaml:"listen" help:"HTTP listen address"`
-	ConnectionFile string  `yaml:"connectionFile" help:"network connection file written by edossierctl network up"`
-	DataDir        string  `yaml:"dataDir" help:"folder for blobs, the wallet of enrolled identities and API keys"`
-	PeerOrg        string  `yaml:"peerOrg" help:"organisation whose peer the gateway connects to"`
-	PlatformOrg    string  `yaml:"platformOrg" help:"operator organisation whose identity submits signed grants and answers verifications"`
-	PlatformUser   string  `yaml:"platformUser" help:"that organisation's user"`
-	KEKFile        string  `yaml:"kekFile" help:"file with the 32-byte blob key-encryption key, hex (created with 0600 if missing)"`
-	SubjectSecret  string  `yaml:"subjectSecretFile" help:"file with the subject-ID HMAC secret, hex (created with 0600 if missing; every gateway of a platform must share it)"`
-	MaxUpload      int64   `yaml:"maxUploadBytes" help:"largest accepted file in bytes (413 above)"`
-	VerifyRate     float64 `yaml:"verifyRate" help:"public verification requests per second per client IP"`
-	VerifyBurst    int     `yaml:"verifyBurst" help:"burst of public verification requests per client IP"`
-	TrustedProxies string  `yaml:"trustedProxies" help:"comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted (empty: none)"`
+	Listen          string  `yaml:"listen" help:"HTTP listen address"`
+	ConnectionFile  string  `yaml:"connectionFile" help:"network connection file written by edossierctl network up"`
+	DataDir         string  `yaml:"dataDir" help:"folder for blobs, the wallet of enrolled identities and API keys"`
+	PeerOrg         string  `yaml:"peerOrg" help:"organisation whose peer the gateway connects to"`
+	PlatformOrg     string  `yaml:"platformOrg" help:"operator organisation whose identity submits signed grants and answers verifications"`
+	PlatformUser    string  `yaml:"platformUser" help:"that organisation's user"`
+	KEKFile         string  `yaml:"kekFile" help:"file with the 32-byte blob key-encryption key, hex (created with 0600 if missing)"`
+	RetiredKEKFiles string  `yaml:"retiredKekFiles" help:"comma-separated files of former key-encryption keys, hex: blobs they wrapped stay readable until 'edossier-gateway rewrap-blobs' (empty: none)"`
+	SubjectSecret   string  `yaml:"subjectSecretFile" help:"file with the subject-ID HMAC secret, hex (created with 0600 if missing; every gateway of a platform must share it)"`
+	MaxUpload       int64   `yaml:"maxUploadBytes" help:"largest accepted file in bytes (413 above)"`
+	VerifyRate      float64 `yaml:"verifyRate" help:"public verification requests per second per client IP"`
+	VerifyBurst     int     `yaml:"verifyBurst" help:"burst of public verification requests per client IP"`
+	TrustedProxies  string  `yaml:"trustedProxies" help:"comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted (empty: none)"`
 
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout" help:"HTTP: time to read request headers"`
 	ReadTimeout       time.Duration `yaml:"readTimeout" help:"HTTP: time to read a whole request (large uploads)"`

@@ -3,6 +3,11 @@
 //
 // Configuration: see Config (file + environment + flags); `edossier-gateway -h` lists
 // every setting with its environment variable.
+//
+// `edossier-gateway rewrap-blobs [settings]` is the last step of a key-encryption key
+// rotation: with the new key in kekFile and the old ones in retiredKekFiles, it wraps
+// every blob's data key under the new key, holding the blob store alone (stop the
+// gateways that use it first), then says whether the old keys can go.
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,7 +45,11 @@ import (
 )
 
 func main() {
-	cfg, err := loadConfig(os.Args[1:], os.Getenv)
+	args, rewrap := os.Args[1:], false
+	if len(args) > 0 && args[0] == "rewrap-blobs" {
+		args, rewrap = args[1:], true
+	}
+	cfg, err := loadConfig(args, os.Getenv)
 	if errors.Is(err, errHelp) {
 		os.Exit(0)
 	}
@@ -49,6 +59,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if rewrap {
+		if err := rewrapBlobs(ctx, cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "edossier-gateway rewrap-blobs:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	g, err := Open(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
@@ -96,7 +113,11 @@ func Open(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subject secret: %w", err)
 	}
-	store, err := blob.Open(blob.Options{Dir: filepath.Join(cfg.DataDir, "blobs"), KEK: kek, MaxSize: cfg.MaxUpload})
+	retired, err := retiredKEKs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := blob.Open(blob.Options{Dir: filepath.Join(cfg.DataDir, "blobs"), KEK: kek, RetiredKEKs: retired, MaxSize: cfg.MaxUpload})
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +230,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) Close() {
 	g.ledger.Close()
 	g.enroller.Close()
+	g.blobs.Close()
 }
 
 func newLogger(cfg Config) *slog.Logger {
@@ -223,20 +245,26 @@ func newLogger(cfg Config) *slog.Logger {
 
 // secretFile reads a hex secret of n bytes, creating it (0600) if the file is missing.
 func secretFile(path string, n int) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		secret := make([]byte, n)
-		if _, err := rand.Read(secret); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		return secret, nil
+	secret, err := existingSecret(path, n)
+	if !errors.Is(err, os.ErrNotExist) {
+		return secret, err
 	}
+	secret = make([]byte, n)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return secret, nil
+}
+
+// existingSecret reads a hex secret of n bytes that must exist.
+func existingSecret(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +273,63 @@ func secretFile(path string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%s must hold %d bytes in hex", path, n)
 	}
 	return secret, nil
+}
+
+// retiredKEKs reads the former key-encryption keys named by the configuration.
+func retiredKEKs(cfg Config) ([][]byte, error) {
+	var out [][]byte
+	for _, path := range strings.Split(cfg.RetiredKEKFiles, ",") {
+		if path = strings.TrimSpace(path); path == "" {
+			continue
+		}
+		k, err := existingSecret(path, 32)
+		if err != nil {
+			return nil, fmt.Errorf("retired key-encryption key: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// rewrapBlobs moves every blob's data key from a retired KEK to the current one
+// (`edossier-gateway rewrap-blobs`, same configuration as the gateway). It holds the
+// blob store exclusively: it refuses to run while a gateway uses the store, and a
+// gateway does not start while it runs.
+func rewrapBlobs(ctx context.Context, cfg Config, out io.Writer) error {
+	kek, err := existingSecret(cfg.KEKFile, 32)
+	if err != nil {
+		return fmt.Errorf("key-encryption key: %w", err)
+	}
+	retired, err := retiredKEKs(cfg)
+	if err != nil {
+		return err
+	}
+	if len(retired) == 0 {
+		return errors.New("no retiredKekFiles configured: nothing to rewrap from")
+	}
+	store, err := blob.Open(blob.Options{Dir: filepath.Join(cfg.DataDir, "blobs"), KEK: kek, RetiredKEKs: retired,
+		MaxSize: cfg.MaxUpload, Exclusive: true})
+	if errors.Is(err, blob.ErrInUse) {
+		return fmt.Errorf("%w: stop the gateways that use %s first", err, cfg.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.SweepTemp(time.Minute); err != nil {
+		return err
+	}
+	st, err := store.Rewrap(ctx)
+	fmt.Fprintf(out, "blobs: %d, rewrapped: %d, already under the current key: %d, erased: %d, failed: %d\n",
+		st.Blobs, st.Rewrapped, st.Blobs-st.Rewrapped-st.Erased-len(st.Failed), st.Erased, len(st.Failed))
+	for _, f := range st.Failed {
+		fmt.Fprintln(out, "failed:", f)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "done: every readable blob's data key is wrapped under", cfg.KEKFile+"; the retired keys can be removed from the configuration")
+	return nil
 }
 
 // users enrolls department users with their CA and issues their API keys.

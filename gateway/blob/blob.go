@@ -36,15 +36,19 @@
 // stream if it does not match the CID.
 //
 // One file per blob makes the commit atomic: the temporary file is fsynced and
-// then hard-linked to its final name (which fails if the name exists, so an
-// existing blob is never replaced by a concurrent Put of the same content) and
+// then moved to its final name with renameat2(RENAME_NOREPLACE) (link + unlink
+// where the file system lacks it), which fails if the name exists, so an
+// existing blob is never replaced by a concurrent Put of the same content; then
 // the directory is fsynced. A Batch does the same for many blobs with one pass
 // of concurrent fsyncs (see Batch). Delete is a crypto-erase: the wrapped data key is
 // overwritten in place and synced before the file is unlinked, so every other
 // name of the same inode (a leftover temporary link after a crash) becomes
 // unreadable too. On copy-on-write file systems or SSDs the old key bytes may
-// survive physically until the KEK is rotated; that is documented, not
-// solved, here.
+// survive physically until the KEK is rotated (RetiredKEKs, Rewrap) and the old
+// KEK destroyed.
+//
+// The store's root holds a lock file: gateways share it (flock LOCK_SH), Rewrap
+// takes it alone (LOCK_EX); Open never waits for it.
 //
 // Blobs written for a transaction that later failed are harmless: they are
 // unreachable without a ledger record and are deduplicated if the same file is
@@ -92,6 +96,9 @@ var (
 	// ErrCorrupt: the stored file fails authentication (tampered, truncated,
 	// wrong KEK) or its content does not hash to its CID.
 	ErrCorrupt = errors.New("blob: corrupt or tampered blob")
+	// ErrInUse: another process holds the store in a mode that excludes this
+	// Open (Rewrap runs alone).
+	ErrInUse = errors.New("blob: store in use by another process")
 )
 
 const (
@@ -136,8 +143,15 @@ type Options struct {
 	Dir string
 	// KEK is the 32-byte key-encryption key (AES-256-GCM).
 	KEK []byte
+	// RetiredKEKs are former KEKs (32 bytes each): blobs whose data key one of them
+	// wrapped stay readable until Rewrap has wrapped it under KEK. New blobs use KEK.
+	RetiredKEKs [][]byte
 	// MaxSize is the largest accepted blob in bytes (> 0).
 	MaxSize int64
+	// Exclusive opens the store for this process alone (Rewrap needs it); otherwise
+	// several processes may share it. Either way Open fails while another process
+	// holds it in the other mode or exclusively.
+	Exclusive bool
 }
 
 // Store is a content-addressed, encrypted blob store. It is safe for
@@ -148,6 +162,9 @@ type Store struct {
 	tmpDir   string
 	maxSize  int64
 	kek      tink.AEAD
+	retired  []tink.AEAD            // former KEKs, for reading and Rewrap
+	lock     *os.File               // flock on root/lock held while open
+	excl     bool                   // opened with Options.Exclusive
 	params   *aesgcmhkdf.Parameters // data keys of files above smallFile
 	small    *aesgcmhkdf.Parameters // data keys of files up to smallFile
 	locks    [lockN]sync.Mutex
@@ -179,6 +196,18 @@ func Open(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: KEK: %w", err)
 	}
+	retired := make([]tink.AEAD, len(o.RetiredKEKs))
+	for i, k := range o.RetiredKEKs {
+		if len(k) != 32 {
+			return nil, fmt.Errorf("blob: retired KEK %d must be 32 bytes, got %d", i+1, len(k))
+		}
+		if bytes.Equal(k, o.KEK) {
+			return nil, fmt.Errorf("blob: retired KEK %d is the current KEK", i+1)
+		}
+		if retired[i], err = subtle.NewAESGCM(bytes.Clone(k)); err != nil {
+			return nil, fmt.Errorf("blob: retired KEK %d: %w", i+1, err)
+		}
+	}
 	var params [2]*aesgcmhkdf.Parameters
 	for i, seg := range []int32{segmentSize, smallSegment} {
 		params[i], err = aesgcmhkdf.NewParameters(aesgcmhkdf.ParametersOpts{
@@ -201,6 +230,8 @@ func Open(o Options) (*Store, error) {
 		tmpDir:   filepath.Join(root, "tmp"),
 		maxSize:  o.MaxSize,
 		kek:      kek,
+		retired:  retired,
+		excl:     o.Exclusive,
 		params:   params[0],
 		small:    params[1],
 	}
@@ -214,7 +245,20 @@ func Open(o Options) (*Store, error) {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
+	if s.lock, err = lockStore(filepath.Join(root, "lock"), o.Exclusive); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// Close releases the store's lock; the Store must not be used afterwards.
+func (s *Store) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // MaxSize returns the configured size limit in bytes.
@@ -598,41 +642,57 @@ func (s *Store) header(h *keyset.Handle, cidStr string, size int64) ([]byte, err
 // readHeader reads and authenticates the header of f, returning the data key
 // and plaintext size.
 func (s *Store) readHeader(f *os.File, cidStr string) (*keyset.Handle, int64, error) {
+	h, size, _, err := s.readHeaderKEK(f, cidStr)
+	return h, size, err
+}
+
+// readHeaderKEK is readHeader that also tells whether a retired KEK wrapped the key.
+func (s *Store) readHeaderKEK(f *os.File, cidStr string) (*keyset.Handle, int64, bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("blob: %w", err)
+		return nil, 0, false, fmt.Errorf("blob: %w", err)
 	}
 	hdr := make([]byte, headerSize)
 	if _, err := f.ReadAt(hdr, 0); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, 0, fmt.Errorf("%w: short header", ErrCorrupt)
+			return nil, 0, false, fmt.Errorf("%w: short header", ErrCorrupt)
 		}
-		return nil, 0, fmt.Errorf("blob: %w", err)
+		return nil, 0, false, fmt.Errorf("blob: %w", err)
 	}
 	if string(hdr[:len(fileMagic)]) != fileMagic {
-		return nil, 0, fmt.Errorf("%w: bad magic", ErrCorrupt)
+		return nil, 0, false, fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
 	size := binary.BigEndian.Uint64(hdr[offSize:])
 	keyLen := int(binary.BigEndian.Uint16(hdr[offKeyLen:]))
 	if keyLen == 0 {
 		// The data key was overwritten by an interrupted Delete.
-		return nil, 0, fmt.Errorf("%w (erased)", ErrNotFound)
+		return nil, 0, false, fmt.Errorf("%w (erased)", ErrNotFound)
 	}
 	if keyLen > maxKeyLen || size > uint64(fi.Size()) {
-		return nil, 0, fmt.Errorf("%w: bad header", ErrCorrupt)
+		return nil, 0, false, fmt.Errorf("%w: bad header", ErrCorrupt)
 	}
 	for _, b := range hdr[offKey+keyLen:] {
 		if b != 0 {
-			return nil, 0, fmt.Errorf("%w: bad header padding", ErrCorrupt)
+			return nil, 0, false, fmt.Errorf("%w: bad header padding", ErrCorrupt)
 		}
 	}
-	handle, err := keyset.ReadWithAssociatedData(
-		keyset.NewBinaryReader(bytes.NewReader(hdr[offKey:offKey+keyLen])),
-		s.kek, wrapAAD(cidStr, int64(size)))
+	handle, retired, err := s.unwrap(hdr[offKey:offKey+keyLen], wrapAAD(cidStr, int64(size)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: data key: %v", ErrCorrupt, err)
+		return nil, 0, false, err
 	}
-	return handle, int64(size), nil
+	return handle, int64(size), retired, nil
+}
+
+// unwrap decrypts a wrapped data key with the KEK or, failing that, a retired KEK;
+// retired says which one did (false: the current KEK).
+func (s *Store) unwrap(wrapped, aad []byte) (h *keyset.Handle, retired bool, err error) {
+	for i, kek := range append([]tink.AEAD{s.kek}, s.retired...) {
+		h, err = keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrapped)), kek, aad)
+		if err == nil {
+			return h, i > 0, nil
+		}
+	}
+	return nil, false, fmt.Errorf("%w: data key: %v", ErrCorrupt, err)
 }
 
 // stat opens the file at path and authenticates its header.

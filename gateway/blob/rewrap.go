@@ -1,0 +1,139 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// RewrapStats says what Rewrap did.
+type RewrapStats struct {
+	Blobs     int      // blob files examined
+	Rewrapped int      // data keys moved from a retired KEK to the KEK
+	Erased    int      // blobs erased by an interrupted Delete (left alone)
+	Failed    []string // blobs that could not be read or rewritten (by file name)
+}
+
+// Rewrap wraps under the current KEK the data key of every blob that a retired KEK
+// (Options.RetiredKEKs) wrapped, after which the retired KEKs can be destroyed (which
+// also makes the old headers, wherever their bytes survive on disk, useless). Each such
+// blob is written anew: a temporary file with the new header and the same ciphertext
+// (not decrypted: the data key does not change), fsynced and renamed over the blob, its
+// directory fsynced. A crash leaves the old or the new file, both readable with the
+// KEKs configured, and at most a temporary file that SweepTemp removes; running Rewrap
+// again continues. The I/O is the size of the blobs rewritten. The store must be opened
+// with Options.Exclusive, so that no gateway writes or deletes meanwhile. Rewrap stops
+// when ctx ends; blobs it cannot handle are listed in Failed and make it return an
+// error after the others are done.
+func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
+	var st RewrapStats
+	if !s.excl {
+		return st, errors.New("blob: Rewrap needs a store opened with Options.Exclusive")
+	}
+	shards, err := os.ReadDir(s.blobsDir)
+	if err != nil {
+		return st, fmt.Errorf("blob: %w", err)
+	}
+	for _, sh := range shards {
+		if !sh.IsDir() {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(s.blobsDir, sh.Name()))
+		if err != nil {
+			return st, fmt.Errorf("blob: %w", err)
+		}
+		for _, e := range entries {
+			name, ok := strings.CutSuffix(e.Name(), ".blob")
+			if !ok || !e.Type().IsRegular() {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			st.Blobs++
+			rewrapped, err := s.rewrapOne(name)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				st.Erased++
+			case err != nil:
+				st.Failed = append(st.Failed, e.Name()+": "+err.Error())
+			case rewrapped:
+				st.Rewrapped++
+			}
+		}
+	}
+	slices.Sort(st.Failed)
+	if len(st.Failed) > 0 {
+		return st, fmt.Errorf("blob: %d of %d blobs could not be rewrapped", len(st.Failed), st.Blobs)
+	}
+	return st, nil
+}
+
+// rewrapOne rewrites one blob if a retired KEK wrapped its key.
+func (s *Store) rewrapOne(cidStr string) (bool, error) {
+	digest, err := parseCID(cidStr)
+	if err != nil {
+		return false, err
+	}
+	dir, path := s.pathOf(cidStr, digest)
+	mu := s.lockFor(digest)
+	mu.Lock()
+	defer mu.Unlock()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // deleted meanwhile
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	defer f.Close()
+	handle, size, retired, err := s.readHeaderKEK(f, cidStr)
+	if err != nil || !retired {
+		return false, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	hdr, err := s.header(handle, cidStr, size)
+	if err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(s.tmpDir, "put-rewrap-*.partial")
+	if err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(hdr); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	if _, err := io.Copy(tmp, io.NewSectionReader(f, headerSize, fi.Size()-headerSize)); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	done = true
+	if err := syncDir(dir); err != nil {
+		return false, fmt.Errorf("blob: %w", err)
+	}
+	return true, nil
+}
