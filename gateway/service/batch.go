@@ -22,24 +22,6 @@ type BatchItem struct {
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
-// BlobBatch stages files and makes them durable together. Put encrypts a file into a
-// temporary place and returns its CID and size; Commit makes every staged file durable
-// under its final name (fsynced, renamed into place, directory entries synced) and
-// returns the blobs in Put order with whether this
-// batch created each (on error, the ones already in place so far); Abort discards what
-// is staged and not committed. One goroutine uses a BlobBatch.
-type BlobBatch interface {
-	Put(ctx context.Context, r io.Reader) (BlobInfo, error)
-	Commit(ctx context.Context) ([]CommittedBlob, error)
-	Abort()
-}
-
-// CommittedBlob is a blob a batch made durable.
-type CommittedBlob struct {
-	BlobInfo
-	Created bool
-}
-
 // NextFile yields the uploaded files in order: the part name, its declared media type
 // and its content; io.EOF after the last.
 type NextFile func() (name, mediaType string, r io.Reader, err error)
@@ -104,7 +86,7 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 	if err := s.checkAccredited(ctx, p, types); err != nil {
 		return nil, err
 	}
-	files := s.batchFiles()
+	files := s.newRequestFiles()
 	defer files.finish()
 	seen := make([]bool, len(items))
 	for {
@@ -175,87 +157,4 @@ func (s *Service) checkAccredited(ctx context.Context, p gateway.Principal, type
 		}
 	}
 	return nil
-}
-
-// batchFiles holds the files of one write request (one append, one supersede or one
-// bulk append): staged in a BlobBatch until the transaction is endorsed, then committed
-// (durable) and counted in flight until the request ends, so that the removal of a
-// failed transaction's blob never takes a file another request is about to reference.
-type batchFiles struct {
-	s       *Service
-	batch   BlobBatch
-	staged  []BlobInfo      // in Put order
-	stored  []CommittedBlob // what Commit put in place
-	held    bool            // the staged CIDs are counted in flight
-	settled bool            // committed: finish leaves the blobs in place
-}
-
-func (s *Service) batchFiles() *batchFiles {
-	return &batchFiles{s: s, batch: s.blobs.NewBatch()}
-}
-
-func (f *batchFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
-	if r == nil {
-		return BlobInfo{}, gateway.Errorf(gateway.CodeInvalid, "missing file")
-	}
-	info, err := f.batch.Put(ctx, r)
-	if err == nil {
-		f.staged = append(f.staged, info)
-	}
-	return info, err
-}
-
-// commit makes the staged files durable (once: later calls do nothing). Their CIDs count
-// as in flight from before the commit, so that the delayed removal of a failed
-// transaction's blob with the same content either ran before (the commit then puts the
-// content back) or sees this request and keeps the blob.
-func (f *batchFiles) commit(ctx context.Context) error {
-	if f.settled {
-		return nil
-	}
-	if !f.held {
-		for _, b := range f.staged {
-			f.s.inflight.acquire(b.CID)
-		}
-		f.held = true
-	}
-	done, err := f.batch.Commit(ctx)
-	f.stored = done
-	if err != nil {
-		return err
-	}
-	f.settled = true
-	return nil
-}
-
-// finish ends the request's hold on its files. Files staged and never committed (the
-// transaction was refused or not tried) are removed; committed blobs stop counting as
-// in flight (drop, called when their transaction failed, has scheduled the removal of
-// those this request created).
-func (f *batchFiles) finish() {
-	if !f.settled {
-		f.batch.Abort()
-		f.drop()
-	}
-	f.release()
-}
-
-// drop schedules the removal of the blobs this request created.
-func (f *batchFiles) drop() {
-	for _, b := range f.stored {
-		if b.Created {
-			f.s.dropBlob(b.CID)
-		}
-	}
-}
-
-// release ends the in-flight count of the staged blobs.
-func (f *batchFiles) release() {
-	if !f.held {
-		return
-	}
-	f.held = false
-	for _, b := range f.staged {
-		f.s.inflight.release(b.CID)
-	}
 }

@@ -195,7 +195,7 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 			return nil, err
 		}
 	}
-	files := s.batchFiles()
+	files := s.newRequestFiles()
 	defer files.finish()
 	info, err := files.put(ctx, in.File)
 	if err != nil {
@@ -214,26 +214,6 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 		return nil, err
 	}
 	return s.result(ctx, p, rec, receipt)
-}
-
-// commitAndSubmit has a write endorsed, makes the request's staged files durable once
-// the chaincode accepted it, and submits it. A refused endorsement leaves the files
-// staged (the caller's abort removes them); a transaction that fails after the files
-// became durable schedules the removal of the blobs it created.
-func commitAndSubmit[T any](ctx context.Context, files *batchFiles, endorse func() (gateway.Pending[T], error)) (*T, gateway.Receipt, error) {
-	pend, err := endorse()
-	if err != nil {
-		return nil, gateway.Receipt{}, err
-	}
-	if err := files.commit(ctx); err != nil {
-		return nil, gateway.Receipt{}, err
-	}
-	v, receipt, err := pend.Submit(ctx)
-	if err != nil {
-		files.drop()
-		return nil, receipt, err
-	}
-	return v, receipt, nil
 }
 
 // largeUpload tells whether an upload is large enough (or of unknown size) to have the
@@ -385,7 +365,7 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 			return nil, err
 		}
 	}
-	files := s.batchFiles()
+	files := s.newRequestFiles()
 	defer files.finish()
 	info, err := files.put(ctx, in.File)
 	if err != nil {

@@ -78,6 +78,24 @@ type Blobs interface {
 	Delete(cid string) error
 }
 
+// BlobBatch stages files and makes them durable together. Put encrypts a file into a
+// temporary place and returns its CID and size; Commit makes every staged file durable
+// under its final name (fsynced, renamed into place, directory entries synced) and
+// returns the blobs in Put order with whether this
+// batch created each (on error, the ones already in place so far); Abort discards what
+// is staged and not committed. One goroutine uses a BlobBatch.
+type BlobBatch interface {
+	Put(ctx context.Context, r io.Reader) (BlobInfo, error)
+	Commit(ctx context.Context) ([]CommittedBlob, error)
+	Abort()
+}
+
+// CommittedBlob is a blob a batch made durable.
+type CommittedBlob struct {
+	BlobInfo
+	Created bool
+}
+
 // Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject).
 type Subjects interface {
 	SubjectID(kind, idNumber string) (string, error)

@@ -1,0 +1,111 @@
+package service
+
+import (
+	"context"
+	"io"
+
+	"github.com/edossier-city/edossier/gateway"
+)
+
+// commitAndSubmit has a write endorsed, makes the request's staged files durable once
+// the chaincode accepted it, and submits it. A refused endorsement leaves the files
+// staged (the caller's finish removes them); a transaction that fails after the files
+// became durable schedules the removal of the blobs it created.
+func commitAndSubmit[T any](ctx context.Context, files *requestFiles, endorse func() (gateway.Pending[T], error)) (*T, gateway.Receipt, error) {
+	pend, err := endorse()
+	if err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	if err := files.commit(ctx); err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	v, receipt, err := pend.Submit(ctx)
+	if err != nil {
+		files.drop()
+		return nil, receipt, err
+	}
+	return v, receipt, nil
+}
+
+// requestFiles holds the files of one write request (one append, one supersede or one
+// bulk append): staged in a BlobBatch until the transaction is endorsed, then committed
+// (durable) and counted in flight until the request ends, so that the removal of a
+// failed transaction's blob never takes a file another request is about to reference.
+type requestFiles struct {
+	s       *Service
+	batch   BlobBatch
+	staged  []BlobInfo      // in Put order
+	stored  []CommittedBlob // what Commit put in place
+	held    bool            // the staged CIDs are counted in flight
+	settled bool            // committed: finish leaves the blobs in place
+}
+
+func (s *Service) newRequestFiles() *requestFiles {
+	return &requestFiles{s: s, batch: s.blobs.NewBatch()}
+}
+
+func (f *requestFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
+	if r == nil {
+		return BlobInfo{}, gateway.Errorf(gateway.CodeInvalid, "missing file")
+	}
+	info, err := f.batch.Put(ctx, r)
+	if err == nil {
+		f.staged = append(f.staged, info)
+	}
+	return info, err
+}
+
+// commit makes the staged files durable (once: later calls do nothing). Their CIDs count
+// as in flight from before the commit, so that the delayed removal of a failed
+// transaction's blob with the same content either ran before (the commit then puts the
+// content back) or sees this request and keeps the blob.
+func (f *requestFiles) commit(ctx context.Context) error {
+	if f.settled {
+		return nil
+	}
+	if !f.held {
+		for _, b := range f.staged {
+			f.s.inflight.acquire(b.CID)
+		}
+		f.held = true
+	}
+	done, err := f.batch.Commit(ctx)
+	f.stored = done
+	if err != nil {
+		return err
+	}
+	f.settled = true
+	return nil
+}
+
+// finish ends the request's hold on its files. Files staged and never committed (the
+// transaction was refused or not tried) are removed; committed blobs stop counting as
+// in flight (drop, called when their transaction failed, has scheduled the removal of
+// those this request created).
+func (f *requestFiles) finish() {
+	if !f.settled {
+		f.batch.Abort()
+		f.drop()
+	}
+	f.release()
+}
+
+// drop schedules the removal of the blobs this request created.
+func (f *requestFiles) drop() {
+	for _, b := range f.stored {
+		if b.Created {
+			f.s.dropBlob(b.CID)
+		}
+	}
+}
+
+// release ends the in-flight count of the staged blobs.
+func (f *requestFiles) release() {
+	if !f.held {
+		return
+	}
+	f.held = false
+	for _, b := range f.staged {
+		f.s.inflight.release(b.CID)
+	}
+}
