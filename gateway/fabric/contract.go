@@ -106,14 +106,6 @@ func (c *Client) CheckSupersede(ctx context.Context, a Actor, oldID string, req 
 	return err
 }
 
-func (c *Client) AppendRecord(ctx context.Context, a Actor, req wire.AppendRequest) (*wire.Record, gateway.Receipt, error) {
-	return submitJSON[wire.Record](c, ctx, a, c.dossier("AppendRecord", mustJSON(req)))
-}
-
-func (c *Client) AppendRecords(ctx context.Context, a Actor, batch wire.AppendBatch) (*wire.BatchResult, gateway.Receipt, error) {
-	return submitJSON[wire.BatchResult](c, ctx, a, c.dossier("AppendRecords", mustJSON(batch)))
-}
-
 // EndorseAppend, EndorseAppendRecords and EndorseSupersede have the transaction
 // endorsed and return it unsubmitted: the chaincode's verdict without a commit.
 func (c *Client) EndorseAppend(ctx context.Context, a Actor, req wire.AppendRequest) (gateway.Pending[wire.Record], error) {
@@ -130,10 +122,6 @@ func (c *Client) EndorseSupersede(ctx context.Context, a Actor, oldID string, re
 
 func (c *Client) RevokeRecord(ctx context.Context, a Actor, recordID, reason string) (*wire.Record, gateway.Receipt, error) {
 	return submitJSON[wire.Record](c, ctx, a, c.dossier("RevokeRecord", recordID, reason))
-}
-
-func (c *Client) SupersedeRecord(ctx context.Context, a Actor, oldID string, req wire.AppendRequest) (*wire.SupersedeResult, gateway.Receipt, error) {
-	return submitJSON[wire.SupersedeResult](c, ctx, a, c.dossier("SupersedeRecord", oldID, mustJSON(req)))
 }
 
 func (c *Client) GetRecord(ctx context.Context, a Actor, recordID string) (*wire.Record, error) {
