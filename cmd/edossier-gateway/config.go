@@ -111,6 +111,15 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	fs := flag.NewFlagSet("edossier-gateway", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage:
+  edossier-gateway [settings]               serve the REST API
+  edossier-gateway rewrap-blobs [settings]  wrap every blob's data key under kekFile
+                                            (after a KEK rotation; gateways stopped)
+Settings (file, then environment, then flags):
+`)
+		fs.PrintDefaults()
+	}
 	fs.String("config", path, "YAML configuration file (env EDOSSIER_GATEWAY_CONFIG)")
 	bindFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
