@@ -17,15 +17,11 @@ func (c *Contract) GetRecord(ctx contractapi.TransactionContextInterface, record
 	if err := wire.ValidateID("recordId", recordID); err != nil {
 		return nil, err
 	}
-	var r wire.Record
-	found, err := ccutil.GetJSON(ctx.GetStub(), recordKey(recordID), &r)
+	r, err := ccutil.Load[wire.Record](ctx.GetStub(), recordKey(recordID), wire.CodeNotFound, "record %s does not exist", recordID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "record %s does not exist", recordID)
-	}
-	return &r, nil
+	return r, nil
 }
 
 // loadRecords reads records by ID in one multi-key read, keeping order.

@@ -65,22 +65,18 @@ func (c *Contract) DeactivateDepartment(ctx contractapi.TransactionContextInterf
 	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
 		return nil, err
 	}
-	var d wire.Department
-	found, err := ccutil.GetJSON(ctx.GetStub(), deptKey(mspID), &d)
+	d, err := ccutil.Load[wire.Department](ctx.GetStub(), deptKey(mspID), wire.CodeNotFound, "department %s is not registered", mspID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "department %s is not registered", mspID)
-	}
 	if !d.Active {
-		return &d, nil
+		return d, nil
 	}
 	d.Active = false
 	if err := c.putRegistry(ctx, deptKey(mspID), d); err != nil {
 		return nil, err
 	}
-	return &d, nil
+	return d, nil
 }
 
 // DefineRecordType (operator) defines a record type or renames it.
@@ -177,15 +173,11 @@ func (c *Contract) GetDepartment(ctx contractapi.TransactionContextInterface, ms
 	if err := wire.ValidateMSPID("mspId", mspID); err != nil {
 		return nil, err
 	}
-	var d wire.Department
-	found, err := ccutil.GetJSON(ctx.GetStub(), deptKey(mspID), &d)
+	d, err := ccutil.Load[wire.Department](ctx.GetStub(), deptKey(mspID), wire.CodeNotFound, "department %s is not registered", mspID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "department %s is not registered", mspID)
-	}
-	return &d, nil
+	return d, nil
 }
 
 // ListDepartments returns every department, ordered by MSP ID.
@@ -200,15 +192,11 @@ func (c *Contract) GetRecordType(ctx contractapi.TransactionContextInterface, co
 	if err := wire.ValidateCode("code", code); err != nil {
 		return nil, err
 	}
-	var t wire.RecordType
-	found, err := ccutil.GetJSON(ctx.GetStub(), typeKey(code), &t)
+	t, err := ccutil.Load[wire.RecordType](ctx.GetStub(), typeKey(code), wire.CodeNotFound, "record type %s is not defined", code)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "record type %s is not defined", code)
-	}
-	return &t, nil
+	return t, nil
 }
 
 // ListRecordTypes returns every record type, ordered by code.

@@ -47,13 +47,9 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	var st wire.GrantState
-	found, err := ccutil.GetJSON(stub, grantKey(grantID), &st)
+	st, err := ccutil.Load[wire.GrantState](stub, grantKey(grantID), wire.CodeNotFound, "grant %s does not exist", grantID)
 	if err != nil {
 		return nil, err
-	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
 	}
 	if st.Grantee != who.MSPID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s is not for %s", grantID, who.MSPID)

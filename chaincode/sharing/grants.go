@@ -51,15 +51,11 @@ func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wi
 
 // subjectKey loads the subject's current key, CodeUnknownKey if none.
 func subjectKey(stub shim.ChaincodeStubInterface, subjectID string) (*wire.SubjectKey, error) {
-	var k wire.SubjectKey
-	found, err := ccutil.GetJSON(stub, subjectKeyKey(subjectID), &k)
+	k, err := ccutil.Load[wire.SubjectKey](stub, subjectKeyKey(subjectID), wire.CodeUnknownKey, "no key is bound to subject %s", subjectID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeUnknownKey, "no key is bound to subject %s", subjectID)
-	}
-	return &k, nil
+	return k, nil
 }
 
 func verifyWith(k *wire.SubjectKey, doc []byte, sig string) error {
@@ -153,13 +149,9 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	var st wire.GrantState
-	found, err := ccutil.GetJSON(stub, grantKey(r.GrantID), &st)
+	st, err := ccutil.Load[wire.GrantState](stub, grantKey(r.GrantID), wire.CodeNotFound, "grant %s does not exist", r.GrantID)
 	if err != nil {
 		return nil, err
-	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", r.GrantID)
 	}
 	if st.SubjectID != r.SubjectID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s belongs to another subject", r.GrantID)
@@ -174,7 +166,7 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	docB64 := base64.StdEncoding.EncodeToString(doc)
 	if st.Status == wire.GrantRevoked {
 		if st.Revocation == docB64 {
-			return &st, nil
+			return st, nil
 		}
 		return nil, wire.Errorf(wire.CodeConflict, "grant %s is already revoked", r.GrantID)
 	}
@@ -195,7 +187,7 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	if err := ccutil.SetEvent(stub, wire.EventGrantRevoked, ev); err != nil {
 		return nil, err
 	}
-	return &st, nil
+	return st, nil
 }
 
 // GetGrant returns one grant; not_found if unknown.
@@ -204,15 +196,11 @@ func (c *Contract) GetGrant(ctx contractapi.TransactionContextInterface, grantID
 	if err := wire.ValidateID("grantId", grantID); err != nil {
 		return nil, err
 	}
-	var st wire.GrantState
-	found, err := ccutil.GetJSON(ctx.GetStub(), grantKey(grantID), &st)
+	st, err := ccutil.Load[wire.GrantState](ctx.GetStub(), grantKey(grantID), wire.CodeNotFound, "grant %s does not exist", grantID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
-	}
-	return &st, nil
+	return st, nil
 }
 
 // ListGrants returns one page of a subject's grants (all statuses), ordered

@@ -107,15 +107,11 @@ func (c *Contract) GetSubjectKey(ctx contractapi.TransactionContextInterface, su
 	if err := wire.ValidateID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
-	var k wire.SubjectKey
-	found, err := ccutil.GetJSON(ctx.GetStub(), subjectKeyKey(subjectID), &k)
+	k, err := ccutil.Load[wire.SubjectKey](ctx.GetStub(), subjectKeyKey(subjectID), wire.CodeNotFound, "subject %s has no key", subjectID)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, wire.Errorf(wire.CodeNotFound, "subject %s has no key", subjectID)
-	}
-	return &k, nil
+	return k, nil
 }
 
 // ListSubjectKeys returns every key version of a subject, oldest first

@@ -145,6 +145,20 @@ func GetJSON(stub shim.ChaincodeStubInterface, key string, v any) (bool, error) 
 	return true, nil
 }
 
+// Load reads key as a T; when the key does not exist it fails with code and the
+// formatted message.
+func Load[T any](stub shim.ChaincodeStubInterface, key string, code wire.Code, format string, args ...any) (*T, error) {
+	var v T
+	found, err := GetJSON(stub, key, &v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, wire.Errorf(code, format, args...)
+	}
+	return &v, nil
+}
+
 // Unmarshal decodes a stored value.
 func Unmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
