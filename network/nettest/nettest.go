@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,21 @@ func Binary(root, name string) (string, error) {
 	return path, err
 }
 
+// PortShift is added to every test network's base port: EDOSSIER_TEST_PORT_SHIFT (an
+// integer, default 0) lets two checkouts run their real-network tests side by side on
+// one machine. Shifted ports must stay below 32768 (the kernel's ephemeral range).
+func PortShift(t testing.TB) int {
+	s := os.Getenv("EDOSSIER_TEST_PORT_SHIFT")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < -19000 || n > 7000 {
+		t.Fatalf("nettest: EDOSSIER_TEST_PORT_SHIFT=%q: want an integer in -19000..7000", s)
+	}
+	return n
+}
+
 // Spec returns the default spec adjusted by o.
 func Spec(t testing.TB, root string, o Options) *network.Spec {
 	t.Helper()
@@ -105,7 +121,7 @@ func Spec(t testing.TB, root string, o Options) *network.Spec {
 		t.Fatal(err)
 	}
 	spec.Name = "test"
-	spec.BasePort = o.BasePort
+	spec.BasePort = o.BasePort + PortShift(t)
 	if o.Orderers > 0 {
 		spec.Ordering.Orderers = o.Orderers
 	}
