@@ -23,7 +23,8 @@ const (
 	CodeForbidden      Code = "forbidden"       // authenticated, but not allowed
 	CodeNotFound       Code = "not_found"       // no such thing (or not visible to the caller)
 	CodeConflict       Code = "conflict"        // clashes with the current state
-	CodeExpired        Code = "expired"         // grant not live at this time
+	CodeExpired        Code = "expired"         // grant or signed statement no longer valid
+	CodeNotYetValid    Code = "not_yet_valid"   // grant or key recovery not valid yet
 	CodeRevoked        Code = "revoked"         // grant or record revoked
 	CodeOutOfScope     Code = "out_of_scope"    // record not covered by the grant
 	CodeUnknownKey     Code = "unknown_key"     // no key bound to the subject

@@ -20,7 +20,8 @@ type Principal struct {
 	MSPID string
 	// User is the Fabric identity (enrolment ID) that signs the caller's transactions.
 	User string
-	// KeyID names the API key used (never the key itself).
+	// KeyID names the API key used (never the key itself), or for citizens the subject
+	// key that signed the request.
 	KeyID string
 	// SubjectID is set for citizens.
 	SubjectID string

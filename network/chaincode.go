@@ -101,6 +101,8 @@ func (n *Network) startChaincodeServer(cc ChaincodeSpec, o OrgSpec, packageID st
 		"CHAINCODE_TLS_KEY=" + filepath.Join(tls, "server.key"),
 		"EDOSSIER_OPERATOR_MSP=" + n.spec.Operator().MSPID,
 		"EDOSSIER_DOSSIER_CHANNEL=" + n.channelOf("dossier"),
+		"EDOSSIER_IDENTITY_AUTHORITIES=" + strings.Join(n.spec.IdentityAuthorities(), ","),
+		"EDOSSIER_RECOVERY_DELAY=" + n.spec.Sharing.RecoveryDelay.String(),
 	}
 	_, err := n.startProc(ChaincodeServerName(cc.Name, o), "chaincode", n.ccBin, nil, env)
 	return err

@@ -24,6 +24,30 @@ type Spec struct {
 	Ordering      OrderingSpec    `yaml:"ordering"`
 	Channels      []ChannelSpec   `yaml:"channels"`
 	Chaincodes    []ChaincodeSpec `yaml:"chaincodes"`
+	Sharing       SharingSpec     `yaml:"sharing"`
+}
+
+// SharingSpec configures the sharing chaincode's trust settings, the same for every
+// organisation's chaincode server (so changing them takes a majority of organisations).
+type SharingSpec struct {
+	// RecoveryDelay is the time lock of a subject-key recovery (default 72h): the
+	// subject's active keys can cancel it until then.
+	RecoveryDelay Duration `yaml:"recoveryDelay"`
+}
+
+// DefaultRecoveryDelay is SharingSpec.RecoveryDelay's default.
+const DefaultRecoveryDelay = 72 * time.Hour
+
+// IdentityAuthorities returns the MSP IDs of the organisations marked
+// identityAuthority, in spec order.
+func (s *Spec) IdentityAuthorities() []string {
+	var out []string
+	for _, o := range s.Organizations {
+		if o.IdentityAuthority {
+			out = append(out, o.MSPID)
+		}
+	}
+	return out
 }
 
 // OrgSpec is one organisation. Exactly one organisation has role "operator": it runs
@@ -34,6 +58,9 @@ type OrgSpec struct {
 	Role  string   `yaml:"role"`  // "operator" or "department"
 	Title string   `yaml:"title"` // human-readable name
 	Users []string `yaml:"users"` // client users enrolled at set-up (besides the org admin)
+	// IdentityAuthority marks a department (never the operator) whose transactions
+	// attest subjects' first keys and key recoveries: a real-name identity service.
+	IdentityAuthority bool `yaml:"identityAuthority"`
 }
 
 // OrderingSpec configures the Raft ordering service run by the operator organisation.
@@ -121,6 +148,9 @@ func (s *Spec) applyDefaults() {
 	if s.Ordering.Orderers == 0 {
 		s.Ordering.Orderers = 1
 	}
+	if s.Sharing.RecoveryDelay.Duration == 0 {
+		s.Sharing.RecoveryDelay.Duration = DefaultRecoveryDelay
+	}
 	if s.Ordering.TickInterval.Duration == 0 {
 		s.Ordering.TickInterval.Duration = 100 * time.Millisecond
 	}
@@ -201,6 +231,9 @@ func (s *Spec) Validate() error {
 		switch o.Role {
 		case RoleOperator:
 			operators++
+			if o.IdentityAuthority {
+				add("%s (%s): the operator cannot be an identity authority (no single organisation may bind subject keys)", where, o.Name)
+			}
 		case RoleDepartment:
 		default:
 			add("%s (%s): unknown role %q (want operator or department)", where, o.Name, o.Role)
@@ -217,6 +250,9 @@ func (s *Spec) Validate() error {
 	}
 	if len(s.Organizations) > 0 && operators != 1 {
 		add("organizations: exactly one organization must have role operator (found %d)", operators)
+	}
+	if d := s.Sharing.RecoveryDelay.Duration; d < time.Second || d > 90*24*time.Hour {
+		add("sharing.recoveryDelay %s: must be between 1s and 90 days", d)
 	}
 	if n := s.Ordering.Orderers; n < 1 || n > 7 {
 		add("ordering.orderers %d: must be between 1 and 7", n)

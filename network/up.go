@@ -370,7 +370,7 @@ func (n *Network) writeConnectionFile() error {
 	for i, o := range n.spec.Organizations {
 		ports := n.spec.OrgPorts(i)
 		org := connfile.Organization{
-			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title,
+			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title, IdentityAuthority: o.IdentityAuthority,
 			Peer: connfile.Node{Name: PeerName(o), Endpoint: fmt.Sprintf("127.0.0.1:%d", ports.Peer), TLSRootCert: n.caCert(o)},
 			CA: connfile.CA{Name: "ca-" + o.Name, URL: n.caURL(o), TLSCert: n.caCert(o),
 				RegistrarID: "admin", RegistrarSecretFile: n.caSecret(o)},

@@ -16,6 +16,7 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/network"
 	"github.com/edossier-city/edossier/network/nettest"
 )
 
@@ -30,12 +31,16 @@ const (
 	typeHousehold = "household-register"        // civil is accredited
 )
 
+// recoveryDelay is the key recovery time lock of the flow's network.
+const recoveryDelay = 6 * time.Second
+
 // shortWindow is how long the expiring grant of the flow stays valid.
 const shortWindow = 8 * time.Second
 
 // flow is the state the steps of TestDossierAndSharingFlow share.
 type flow struct {
 	op, civil, health *actor
+	police            *actor                     // the identity authority
 	peers             map[string]*client.Gateway // one per organisation of the network, by name
 
 	alice, bob *citizen // alice's key gets bound; bob only has records
@@ -60,11 +65,14 @@ type flow struct {
 // generates. Steps run in order; each relies on the ledger state the previous
 // ones left, so the flow stops at the first failed step.
 func TestDossierAndSharingFlow(t *testing.T) {
-	n := nettest.Start(t, nettest.Options{BasePort: portFlow})
+	n := nettest.Start(t, nettest.Options{BasePort: portFlow, Mutate: func(s *network.Spec) {
+		s.Sharing.RecoveryDelay.Duration = recoveryDelay
+	}})
 	f := &flow{
 		op:      newActor(t, n, "operator", "ops", mspOperator),
 		civil:   newActor(t, n, "civil", "clerk", mspCivil),
 		health:  newActor(t, n, "health", "clerk", mspHealth),
+		police:  newActor(t, n, "police", "clerk", mspPolice),
 		alice:   newCitizen(t, "p-alice"),
 		bob:     newCitizen(t, "p-bob"),
 		mallory: newCitizen(t, "p-alice"),
@@ -93,7 +101,8 @@ func TestDossierAndSharingFlow(t *testing.T) {
 		{"grants", f.createGrants},
 		{"access", f.access},
 		{"deactivated-department", f.deactivated},
-		{"key-rotation", f.keyRotation},
+		{"device-keys", f.deviceKeys},
+		{"key-recovery", f.keyRecovery},
 		{"access-log", f.accessLog},
 		{"events", f.events},
 	}
@@ -133,6 +142,7 @@ func (f *flow) registry(t *testing.T) {
 	for _, d := range []wire.Department{
 		{MSPID: mspHealth, Name: "Health Commission", Code: "health", Active: true},
 		{MSPID: mspCivil, Name: "Civil Affairs Bureau", Code: "civil", Active: true},
+		{MSPID: mspPolice, Name: "Public Security Bureau", Code: "police", Active: true},
 	} {
 		got, _ := submit[wire.Department](t, f, op, op.dossier, "RegisterDepartment", d.MSPID, d.Name, d.Code)
 		if got != d {
@@ -177,7 +187,7 @@ func (f *flow) registry(t *testing.T) {
 
 	// Anyone reads the registry, from any peer.
 	deps := evaluate[[]wire.Department](t, f.health, f.health.dossier, "ListDepartments")
-	if len(deps) != 2 || deps[0].MSPID != mspCivil || deps[1].MSPID != mspHealth || !deps[0].Active || !deps[1].Active {
+	if len(deps) != 3 || deps[0].MSPID != mspCivil || deps[1].MSPID != mspHealth || deps[2].MSPID != mspPolice || !deps[0].Active || !deps[1].Active {
 		t.Fatalf("ListDepartments = %+v", deps)
 	}
 	if got := evaluate[[]wire.RecordType](t, f.civil, f.civil.dossier, "ListRecordTypes"); !slices.Equal(got, types) {
@@ -675,33 +685,55 @@ func (f *flow) supersede(t *testing.T) {
 	}
 }
 
+// subjectKey: nobody but the identity authority, with the subject's proof of
+// possession, binds a first key; the operator's own identity can neither bind nor
+// attest, and a bound key is readable by the operator only.
 func (f *flow) subjectKey(t *testing.T) {
 	a := f.alice
-	// Only the operator binds keys.
-	refuse(t, f.civil, f.civil.sharing, wire.CodeForbidden, "BindSubjectKey", a.id, a.pem)
-	refuse(t, f.op, f.op.sharing, wire.CodeInvalid, "BindSubjectKey", a.id, "not a PEM key")
+	doc := a.statement(t, wire.KeyBindKind, nil)
+	pop := a.sign(t, doc)
+	// The operator (directly with fabric-gateway, its own identity) and a department
+	// that is no identity authority: refused, whatever the proof of possession.
+	refuse(t, f.op, f.op.sharing, wire.CodeForbidden, "BindSubjectKey", string(doc), pop)
+	refuse(t, f.civil, f.civil.sharing, wire.CodeForbidden, "BindSubjectKey", string(doc), pop)
+	// The operator's own key for alice, attested by nobody.
+	forged := f.mallory.statement(t, wire.KeyBindKind, nil)
+	refuse(t, f.op, f.op.sharing, wire.CodeForbidden, "BindSubjectKey", string(forged), f.mallory.sign(t, forged))
+	// The authority without the subject's proof of possession.
+	refuse(t, f.police, f.police.sharing, wire.CodeBadSignature, "BindSubjectKey", string(doc), f.mallory.sign(t, doc))
+	refuse(t, f.police, f.police.sharing, wire.CodeInvalid, "BindSubjectKey", "not a statement", pop)
 
-	k, tx := submit[wire.SubjectKey](t, f, f.op, f.op.sharing, "BindSubjectKey", a.id, a.pem)
+	k, tx := submit[wire.SubjectKey](t, f, f.police, f.police.sharing, "BindSubjectKey", string(doc), pop)
 	_, canon, keyID, err := wire.ParseSubjectPublicKey(a.pem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := wire.SubjectKey{SubjectID: a.id, PublicKeyPEM: canon, KeyID: keyID, Version: 1, BoundAt: k.BoundAt, TxID: tx}
+	want := wire.SubjectKey{SubjectID: a.id, PublicKeyPEM: canon, KeyID: keyID, Status: wire.KeyActive,
+		AddedBy: "attestation:" + mspPolice, AddedAt: k.AddedAt, AddedTx: tx}
 	if k != want {
 		t.Fatalf("BindSubjectKey = %+v, want %+v", k, want)
 	}
-	nearNow(t, "boundAt", k.BoundAt)
-	if again, _ := submit[wire.SubjectKey](t, f, f.op, f.op.sharing, "BindSubjectKey", a.id, a.pem); again != k {
-		t.Fatalf("binding the same key again = %+v", again)
-	}
-	refuse(t, f.op, f.op.sharing, wire.CodeConflict, "BindSubjectKey", a.id, f.mallory.pem)
-	if got := evaluate[wire.SubjectKey](t, f.civil, f.civil.sharing, "GetSubjectKey", a.id); got != k {
+	nearNow(t, "addedAt", k.AddedAt)
+	refuse(t, f.police, f.police.sharing, wire.CodeConflict, "BindSubjectKey", string(doc), pop) // replay
+	refuse(t, f.police, f.police.sharing, wire.CodeConflict, "BindSubjectKey", string(forged), f.mallory.sign(t, forged))
+	if got := evaluate[wire.SubjectKey](t, f.op, f.op.sharing, "GetSubjectKey", a.id, keyID); got != k {
 		t.Fatalf("GetSubjectKey = %+v", got)
 	}
-	if got := evaluate[[]wire.SubjectKey](t, f.health, f.health.sharing, "ListSubjectKeys", a.id); len(got) != 1 || got[0] != k {
+	if got := evaluate[wire.SubjectKeys](t, f.op, f.op.sharing, "ListSubjectKeys", a.id); len(got.Keys) != 1 || got.Keys[0] != k {
 		t.Fatalf("ListSubjectKeys = %+v", got)
 	}
-	refuseEval(t, f.civil, f.civil.sharing, wire.CodeNotFound, "GetSubjectKey", f.bob.id)
+	refuseEval(t, f.civil, f.civil.sharing, wire.CodeForbidden, "GetSubjectKey", a.id, keyID)
+	refuseEval(t, f.police, f.police.sharing, wire.CodeForbidden, "ListSubjectKeys", a.id)
+	refuseEval(t, f.op, f.op.sharing, wire.CodeNotFound, "GetSubjectKey", f.bob.id, keyID)
+
+	// With a key bound, the operator still cannot make a key of its own speak for
+	// alice: not by adding it, not by removing hers, not by a recovery.
+	add := f.mallory.statement(t, wire.KeyAddKind, nil)
+	refuse(t, f.op, f.op.sharing, wire.CodeBadSignature, "AddSubjectKey", string(add), f.mallory.sign(t, add), f.mallory.sign(t, add))
+	rm := a.statement(t, wire.KeyRemoveKind, func(st *wire.KeyStatement) { st.PublicKeyPEM, st.KeyID = "", keyID })
+	refuse(t, f.op, f.op.sharing, wire.CodeBadSignature, "RemoveSubjectKey", string(rm), f.mallory.sign(t, rm))
+	rec := f.mallory.statement(t, wire.KeyRecoveryKind, nil)
+	refuse(t, f.op, f.op.sharing, wire.CodeForbidden, "RequestKeyRecovery", string(rec), f.mallory.sign(t, rec))
 }
 
 // createGrant submits a grant signed by c through a's gateway.
@@ -715,7 +747,7 @@ func (f *flow) createGrant(t *testing.T, a *actor, c *citizen, doc []byte) wire.
 	}
 	want := wire.GrantState{
 		GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, Status: wire.GrantActive, Grant: g,
-		Document: base64.StdEncoding.EncodeToString(doc), Signature: sig, KeyVersion: 1,
+		Document: base64.StdEncoding.EncodeToString(doc), Signature: sig, SignerKeyID: c.keyID(t),
 		CreatedAt: st.CreatedAt, CreatedTx: tx,
 	}
 	if fmt.Sprintf("%#v", st) != fmt.Sprintf("%#v", want) {
@@ -760,7 +792,8 @@ func (f *flow) createGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.settle(t, f.civil, chDatashare)
-	if got := evaluate[wire.GrantState](t, f.health, f.health.sharing, "GetGrant", "g-once"); got.CreatedTx != won.CreatedTx || got.Signature != onceSig {
+	refuseEval(t, f.health, f.health.sharing, wire.CodeNotFound, "GetGrant", "g-once") // not health's grant
+	if got := evaluate[wire.GrantState](t, f.civil, f.civil.sharing, "GetGrant", "g-once"); got.CreatedTx != won.CreatedTx || got.Signature != onceSig {
 		t.Fatalf("GetGrant(g-once) = %+v, the winner created %s", got, won.CreatedTx)
 	}
 	f.grants["g-once"] = won
@@ -792,7 +825,7 @@ func (f *flow) createGrants(t *testing.T) {
 	var got []string
 	bm := ""
 	for i := 0; i < 20; i++ {
-		p := evaluate[wire.GrantPage](t, f.health, f.health.sharing, "ListGrants", a.id, "2", bm)
+		p := evaluate[wire.GrantPage](t, f.op, f.op.sharing, "ListGrants", a.id, "2", bm)
 		for _, g := range p.Grants {
 			if fmt.Sprintf("%#v", g) != fmt.Sprintf("%#v", f.grants[g.GrantID]) {
 				t.Fatalf("ListGrants entry %#v, want %#v", g, f.grants[g.GrantID])
@@ -806,8 +839,12 @@ func (f *flow) createGrants(t *testing.T) {
 	if want := []string{"g-by-id", "g-civil-birth", "g-future", "g-health", "g-once", "g-revocable", "g-short"}; !slices.Equal(got, want) {
 		t.Fatalf("ListGrants = %v, want %v", got, want)
 	}
-	if p := evaluate[wire.GrantPage](t, f.health, f.health.sharing, "ListGrants", f.bob.id, "", ""); len(p.Grants) != 0 {
+	if p := evaluate[wire.GrantPage](t, f.op, f.op.sharing, "ListGrants", f.bob.id, "", ""); len(p.Grants) != 0 {
 		t.Fatalf("bob's grants = %+v", p)
+	}
+	// A department that lists directly sees only the grants naming it.
+	if p := evaluate[wire.GrantPage](t, f.health, f.health.sharing, "ListGrants", a.id, "", ""); len(p.Grants) != 1 || p.Grants[0].GrantID != "g-health" {
+		t.Fatalf("health's direct ListGrants = %+v", p)
 	}
 }
 
@@ -868,7 +905,7 @@ func (f *flow) access(t *testing.T) {
 	st, tx := submit[wire.GrantState](t, f, c, c.sharing, "RevokeGrant", string(rev), sig)
 	want := f.grants["g-revocable"]
 	want.Status, want.RevokedAt, want.RevokedTx = wire.GrantRevoked, st.RevokedAt, tx
-	want.Revocation, want.RevocationSignature, want.RevocationKeyVersion = base64.StdEncoding.EncodeToString(rev), sig, 1
+	want.Revocation, want.RevocationSignature, want.RevocationKeyID = base64.StdEncoding.EncodeToString(rev), sig, f.alice.keyID(t)
 	if fmt.Sprintf("%#v", st) != fmt.Sprintf("%#v", want) {
 		t.Fatalf("RevokeGrant:\n got  %#v\n want %#v", st, want)
 	}
@@ -918,36 +955,90 @@ func (f *flow) deactivated(t *testing.T) {
 	f.allow(t, h, "g-health", "h-alice-1", "after reactivation")
 }
 
-// keyRotation: the operator rotates alice's key; grants signed with the old
-// key stay valid, new grants and revocations need the new key, and an old
-// key cannot come back.
-func (f *flow) keyRotation(t *testing.T) {
-	a, op := f.alice, f.op
-	v1 := evaluate[wire.SubjectKey](t, f.civil, f.civil.sharing, "GetSubjectKey", a.id)
-	next := newCitizen(t, a.id)
-	refuse(t, f.civil, f.civil.sharing, wire.CodeForbidden, "RotateSubjectKey", a.id, next.pem)
-	refuse(t, op, op.sharing, wire.CodeUnknownKey, "RotateSubjectKey", f.bob.id, next.pem)
-	k, tx := submit[wire.SubjectKey](t, f, op, op.sharing, "RotateSubjectKey", a.id, next.pem)
-	if k.Version != 2 || k.TxID != tx || k.KeyID == v1.KeyID {
-		t.Fatalf("RotateSubjectKey = %+v", k)
+// deviceKeys: alice adds a second device with her first key, then retires the first
+// one. Grants signed before stay valid; new grants and revocations need an active
+// key, and a removed key cannot come back.
+func (f *flow) deviceKeys(t *testing.T) {
+	a := f.alice
+	laptop := newCitizen(t, a.id)
+	add := laptop.statement(t, wire.KeyAddKind, nil)
+	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "AddSubjectKey", string(add), f.mallory.sign(t, add), laptop.sign(t, add))
+	k, _ := submit[wire.SubjectKey](t, f, f.civil, f.civil.sharing, "AddSubjectKey", string(add), a.sign(t, add), laptop.sign(t, add))
+	if k.Status != wire.KeyActive || k.AddedBy != "key:"+a.keyID(t) {
+		t.Fatalf("AddSubjectKey = %+v", k)
 	}
-	refuse(t, op, op.sharing, wire.CodeConflict, "RotateSubjectKey", a.id, a.pem)
-	if keys := evaluate[[]wire.SubjectKey](t, f.health, f.health.sharing, "ListSubjectKeys", a.id); len(keys) != 2 || keys[0] != v1 || keys[1] != k {
-		t.Fatalf("ListSubjectKeys after rotation = %+v", keys)
+	rm := a.statement(t, wire.KeyRemoveKind, func(st *wire.KeyStatement) { st.KeyID = a.keyID(t) })
+	r, _ := submit[wire.SubjectKey](t, f, f.health, f.health.sharing, "RemoveSubjectKey", string(rm), laptop.sign(t, rm))
+	if r.Status != wire.KeyRemoved || r.RemovedBy != "key:"+laptop.keyID(t) {
+		t.Fatalf("RemoveSubjectKey = %+v", r)
 	}
-	// A grant signed with version 1 still works.
-	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", "after key rotation")
-	// New grants and revocations need the new key.
+	last := laptop.statement(t, wire.KeyRemoveKind, func(st *wire.KeyStatement) { st.PublicKeyPEM, st.KeyID = "", laptop.keyID(t) })
+	refuse(t, f.civil, f.civil.sharing, wire.CodeConflict, "RemoveSubjectKey", string(last), laptop.sign(t, last))
+	back := a.statement(t, wire.KeyAddKind, nil)
+	refuse(t, f.civil, f.civil.sharing, wire.CodeConflict, "AddSubjectKey", string(back), laptop.sign(t, back), a.sign(t, back))
+
+	// A grant signed with the removed key still works.
+	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", "after the signing key was removed")
+	// New grants and revocations need an active key.
 	now := time.Now()
 	doc := a.grantDoc(t, "g-after-rotation", mspCivil, []string{typeBirth}, nil, "x", now.Add(-time.Minute), now.Add(time.Hour))
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(doc), a.sign(t, doc))
 	rev := a.revocationDoc(t, "g-once", "")
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "RevokeGrant", string(rev), a.sign(t, rev))
-	st, _ := submit[wire.GrantState](t, f, f.civil, f.civil.sharing, "CreateGrant", string(doc), next.sign(t, doc))
-	if st.KeyVersion != 2 {
-		t.Fatalf("grant signed with the rotated key has keyVersion %d", st.KeyVersion)
+	st, _ := submit[wire.GrantState](t, f, f.civil, f.civil.sharing, "CreateGrant", string(doc), laptop.sign(t, doc))
+	if st.SignerKeyID != laptop.keyID(t) {
+		t.Fatalf("grant signed with the laptop key has signerKeyId %s", st.SignerKeyID)
 	}
-	f.alice = next // later steps sign with the current key
+	f.alice = laptop // later steps sign with an active key
+}
+
+// keyRecovery: a recovery through the identity authority is time-locked; the one
+// alice cancels never takes effect, the one she lets run replaces her keys.
+func (f *flow) keyRecovery(t *testing.T) {
+	a := f.alice
+	request := func(c *citizen) wire.KeyRecovery {
+		t.Helper()
+		doc := c.statement(t, wire.KeyRecoveryKind, nil)
+		refuse(t, f.op, f.op.sharing, wire.CodeForbidden, "RequestKeyRecovery", string(doc), c.sign(t, doc))
+		r, _ := submit[wire.KeyRecovery](t, f, f.police, f.police.sharing, "RequestKeyRecovery", string(doc), c.sign(t, doc))
+		if r.Status != wire.RecoveryPending || r.AttestedBy != mspPolice {
+			t.Fatalf("RequestKeyRecovery = %+v", r)
+		}
+		return r
+	}
+	// A recovery alice did not ask for (say, a compromised counter): she cancels it.
+	r := request(f.mallory)
+	refuse(t, f.civil, f.civil.sharing, wire.CodeNotYetValid, "CompleteKeyRecovery", a.id, r.RecoveryID)
+	cancel := a.statement(t, wire.KeyRecoveryCancelKind, func(st *wire.KeyStatement) { st.RecoveryID = r.RecoveryID })
+	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CancelKeyRecovery", string(cancel), f.mallory.sign(t, cancel))
+	c, _ := submit[wire.KeyRecovery](t, f, f.civil, f.civil.sharing, "CancelKeyRecovery", string(cancel), a.sign(t, cancel))
+	if c.Status != wire.RecoveryCancelled {
+		t.Fatalf("CancelKeyRecovery = %+v", c)
+	}
+	time.Sleep(time.Until(parseTime(t, "effectiveAt", r.EffectiveAt)) + time.Second)
+	refuse(t, f.civil, f.civil.sharing, wire.CodeConflict, "CompleteKeyRecovery", a.id, r.RecoveryID)
+	now := time.Now()
+	forged := a.grantDoc(t, "g-mallory", mspHealth, []string{typeBirth}, nil, "x", now.Add(-time.Minute), now.Add(time.Hour))
+	refuse(t, f.health, f.health.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), f.mallory.sign(t, forged))
+
+	// A recovery alice asked for (lost laptop) takes effect after the time lock.
+	phone := newCitizen(t, a.id)
+	r2 := request(phone)
+	time.Sleep(time.Until(parseTime(t, "effectiveAt", r2.EffectiveAt)) + time.Second)
+	k, _ := submit[wire.SubjectKey](t, f, f.civil, f.civil.sharing, "CompleteKeyRecovery", a.id, r2.RecoveryID)
+	if k.KeyID != phone.keyID(t) || k.AddedBy != "recovery:"+r2.RecoveryID {
+		t.Fatalf("CompleteKeyRecovery = %+v", k)
+	}
+	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), a.sign(t, forged))
+	ev := evaluate[wire.KeyEventPage](t, f.op, f.op.sharing, "KeyEvents", a.id, "", "")
+	var types []string
+	for _, e := range ev.Events {
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types, ","); got != "bound,added,removed,recovery-requested,recovery-cancelled,recovery-requested,recovery-effective" {
+		t.Fatalf("key events %s", got)
+	}
+	f.alice = phone
 }
 
 func (f *flow) accessLog(t *testing.T) {

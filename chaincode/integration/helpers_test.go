@@ -34,6 +34,7 @@ const (
 	mspOperator = "OperatorMSP"
 	mspCivil    = "CivilAffairsMSP"
 	mspHealth   = "HealthMSP"
+	mspPolice   = "PublicSecurityMSP" // the identity authority of the default network
 )
 
 // actor is one organisation's user connected through its own peer's gateway.
@@ -302,6 +303,38 @@ func (c *citizen) sign(t testing.TB, doc []byte) string {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// statement encodes a key statement of this citizen issued now; kinds that carry a
+// new key carry this citizen's key.
+func (c *citizen) statement(t testing.TB, kind string, mod func(*wire.KeyStatement)) []byte {
+	t.Helper()
+	nonce := make([]byte, 12)
+	if _, err := rand.Read(nonce); err != nil {
+		t.Fatal(err)
+	}
+	st := wire.KeyStatement{Kind: kind, SubjectID: c.id, IssuedAt: wire.FormatTime(time.Now()), Nonce: fmt.Sprintf("n-%x", nonce)}
+	if kind == wire.KeyBindKind || kind == wire.KeyAddKind || kind == wire.KeyRecoveryKind {
+		st.PublicKeyPEM = c.pem
+	}
+	if mod != nil {
+		mod(&st)
+	}
+	doc, err := wire.EncodeKeyStatement(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// keyID is the key ID of this citizen's key.
+func (c *citizen) keyID(t testing.TB) string {
+	t.Helper()
+	_, _, id, err := wire.ParseSubjectPublicKey(c.pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // grantDoc encodes a grant document of this citizen.

@@ -110,7 +110,7 @@ func TestAccessLog(t *testing.T) {
 	}
 	// Another subject's log stays separate (and "p-10" shares a prefix).
 	other := newSubject(t, "p-10")
-	e.OK(e.Sharing(e.Op, "BindSubjectKey", other.id, other.pem))
+	other.bind(t, e)
 	e.Append(e.Health, cctest.Req("b10", "p-10", cctest.BirthCert))
 	other.create(t, e, other.grant("g10", cctest.Civil, []string{cctest.BirthCert}, nil))
 	e.OK(e.Sharing(e.Civil, "RecordAccess", "g10", "b10", ""))
@@ -197,7 +197,8 @@ func TestDirectFailures(t *testing.T) {
 	if _, err := c.ListGrants(failing(civil), "p-1", "", ""); code(err) != wire.CodeInternal {
 		t.Fatal("ListGrants")
 	}
-	if _, err := c.BindSubjectKey(failing(op), "p-5", s.pem); code(err) != wire.CodeInternal {
+	bindDoc := newSubject(t, "p-5").statement(t, e, wire.KeyBindKind, nil)
+	if _, err := c.BindSubjectKey(failing(op), string(bindDoc), ""); code(err) != wire.CodeInternal {
 		t.Fatal("BindSubjectKey")
 	}
 	doc := encode(t, s.grant("g2", cctest.Civil, []string{cctest.BirthCert}, nil))

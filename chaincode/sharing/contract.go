@@ -6,6 +6,8 @@
 package sharing
 
 import (
+	"time"
+
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 
@@ -24,10 +26,23 @@ const (
 	DossierContract = "dossier"
 )
 
+// DefaultRecoveryDelay is the default time lock of a key recovery.
+const DefaultRecoveryDelay = 72 * time.Hour
+
 // Config configures the contract.
 type Config struct {
-	// OperatorMSP may bind and rotate subject keys. Empty means nobody can.
+	// OperatorMSP is the platform operator: it alone may read subjects' keys, grant
+	// lists, key logs and access logs (its gateway answers subjects' signed
+	// requests). It can never attest a subject key.
 	OperatorMSP string
+	// IdentityAuthorities are the MSP IDs whose transactions attest a subject's first
+	// key or a key recovery (a real-name identity service such as the public security
+	// bureau). They come from the network spec, which every organisation's chaincode
+	// server is configured from, so changing them takes a majority of organisations,
+	// not the operator's registry. The operator is never one, even if listed.
+	IdentityAuthorities []string
+	// RecoveryDelay is the time lock of a key recovery (default DefaultRecoveryDelay).
+	RecoveryDelay time.Duration
 	// DossierChaincode and DossierChannel locate the dossier contract for
 	// cross-channel reads ("" = "dossier" on "municipal").
 	DossierChaincode string
@@ -52,6 +67,9 @@ func New(cfg Config) *Contract {
 	if cfg.DossierChannel == "" {
 		cfg.DossierChannel = DefaultDossierChannel
 	}
+	if cfg.RecoveryDelay <= 0 {
+		cfg.RecoveryDelay = DefaultRecoveryDelay
+	}
 	c := &Contract{cfg: cfg, role: ccutil.RoleFromConfig(cfg.KeyEndorsementRole)}
 	c.Name = ContractName
 	c.Info = metadata.InfoMetadata{
@@ -64,22 +82,26 @@ func New(cfg Config) *Contract {
 
 // GetEvaluateTransactions marks the query functions (contractapi metadata).
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetSubjectKey", "ListSubjectKeys", "GetGrant", "ListGrants", "AccessLog"}
+	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "GetGrant", "ListGrants", "AccessLog"}
 }
 
 // Key layout.
 const (
-	objKey        = "skey"          // (subjectId) -> SubjectKey (current)
-	objKeyVersion = "skey~v"        // (subjectId, version %06d) -> SubjectKey
-	objGrant      = "grant"         // (grantId) -> GrantState
-	objSubjGrant  = "subject~grant" // (subjectId, grantId) -> 0x00
-	objAccess     = "access"        // (subjectId, invertedNanos %019d, txId) -> AccessEntry
+	objKey       = "skey"          // (subjectId, keyId) -> SubjectKey
+	objRecovery  = "skey~rec"      // (subjectId, recoveryId) -> KeyRecovery
+	objKeyEvent  = "skey~ev"       // (subjectId, unixNanos %019d, txId) -> KeyEvent
+	objStatement = "kstmt"         // (hex SHA-256 of a key statement) -> txId that used it
+	objGrant     = "grant"         // (grantId) -> GrantState
+	objSubjGrant = "subject~grant" // (subjectId, grantId) -> 0x00
+	objAccess    = "access"        // (subjectId, invertedNanos %019d, txId) -> AccessEntry
 )
 
-func subjectKeyKey(subject string) string { return ccutil.MustKey(objKey, subject) }
-func keyVersionKey(subject string, v int) string {
-	return ccutil.MustKey(objKeyVersion, subject, pad(int64(v), 6))
+func subjectKeyKey(subject, keyID string) string { return ccutil.MustKey(objKey, subject, keyID) }
+func recoveryKey(subject, id string) string      { return ccutil.MustKey(objRecovery, subject, id) }
+func keyEventKey(subject, nanos, txID string) string {
+	return ccutil.MustKey(objKeyEvent, subject, nanos, txID)
 }
+func statementKey(hash string) string        { return ccutil.MustKey(objStatement, hash) }
 func grantKey(id string) string              { return ccutil.MustKey(objGrant, id) }
 func subjGrantKey(subject, id string) string { return ccutil.MustKey(objSubjGrant, subject, id) }
 func accessKey(subject, inv, txID string) string {

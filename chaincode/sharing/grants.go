@@ -49,21 +49,15 @@ func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wi
 	return &d, nil
 }
 
-// subjectKey loads the subject's current key, CodeUnknownKey if none.
-func subjectKey(stub shim.ChaincodeStubInterface, subjectID string) (*wire.SubjectKey, error) {
-	k, err := ccutil.Load[wire.SubjectKey](stub, subjectKeyKey(subjectID), wire.CodeUnknownKey, "no key is bound to subject %s", subjectID)
+// signedBySubject returns the subject's key, active at the transaction time, whose
+// signature over doc verifies (unknown_key without an active key, bad_signature if
+// none verifies).
+func signedBySubject(stub shim.ChaincodeStubInterface, subjectID string, doc []byte, sig string) (*wire.SubjectKey, error) {
+	keys, err := activeKeys(stub, subjectID)
 	if err != nil {
 		return nil, err
 	}
-	return k, nil
-}
-
-func verifyWith(k *wire.SubjectKey, doc []byte, sig string) error {
-	pub, _, _, err := wire.ParseSubjectPublicKey(k.PublicKeyPEM)
-	if err != nil {
-		return wire.Errorf(wire.CodeInternal, "stored key does not parse: %v", err)
-	}
-	return wire.VerifySignature(pub, doc, sig)
+	return verifyByAny(keys, subjectID, doc, sig)
 }
 
 // CreateGrant stores a grant from the subject-signed grant document
@@ -89,11 +83,8 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 		return nil, wire.Errorf(wire.CodeExpired, "grant expires at %s, before the transaction time %s", g.ExpiresAt, nowStr)
 	}
 	stub := ctx.GetStub()
-	key, err := subjectKey(stub, g.SubjectID)
+	key, err := signedBySubject(stub, g.SubjectID, doc, signature)
 	if err != nil {
-		return nil, err
-	}
-	if err := verifyWith(key, doc, signature); err != nil {
 		return nil, err
 	}
 	existing, err := stub.GetState(grantKey(g.GrantID))
@@ -111,16 +102,16 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 		return nil, wire.Errorf(wire.CodeInvalid, "grantee %s is not an active registered department", g.Grantee)
 	}
 	st := wire.GrantState{
-		GrantID:    g.GrantID,
-		SubjectID:  g.SubjectID,
-		Grantee:    g.Grantee,
-		Status:     wire.GrantActive,
-		Grant:      g,
-		Document:   base64.StdEncoding.EncodeToString(doc),
-		Signature:  signature,
-		KeyVersion: key.Version,
-		CreatedAt:  nowStr,
-		CreatedTx:  stub.GetTxID(),
+		GrantID:     g.GrantID,
+		SubjectID:   g.SubjectID,
+		Grantee:     g.Grantee,
+		Status:      wire.GrantActive,
+		Grant:       g,
+		Document:    base64.StdEncoding.EncodeToString(doc),
+		Signature:   signature,
+		SignerKeyID: key.KeyID,
+		CreatedAt:   nowStr,
+		CreatedTx:   stub.GetTxID(),
 	}
 	if err := ccutil.PutJSON(stub, grantKey(g.GrantID), st); err != nil {
 		return nil, err
@@ -156,11 +147,8 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	if st.SubjectID != r.SubjectID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s belongs to another subject", r.GrantID)
 	}
-	key, err := subjectKey(stub, st.SubjectID)
+	key, err := signedBySubject(stub, st.SubjectID, doc, signature)
 	if err != nil {
-		return nil, err
-	}
-	if err := verifyWith(key, doc, signature); err != nil {
 		return nil, err
 	}
 	docB64 := base64.StdEncoding.EncodeToString(doc)
@@ -179,7 +167,7 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	st.RevokedTx = stub.GetTxID()
 	st.Revocation = docB64
 	st.RevocationSignature = signature
-	st.RevocationKeyVersion = key.Version
+	st.RevocationKeyID = key.KeyID
 	if err := ccutil.PutJSON(stub, grantKey(r.GrantID), st); err != nil {
 		return nil, err
 	}
@@ -190,24 +178,39 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	return st, nil
 }
 
-// GetGrant returns one grant; not_found if unknown.
+// GetGrant returns one grant to the operator or to the grant's grantee;
+// not_found if unknown or if the caller is neither (the two are
+// indistinguishable).
 func (c *Contract) GetGrant(ctx contractapi.TransactionContextInterface, grantID string) (_ *wire.GrantState, err error) {
 	defer ccutil.Guard(&err)
 	if err := wire.ValidateID("grantId", grantID); err != nil {
+		return nil, err
+	}
+	msp, err := ccutil.CreatorMSP(ctx)
+	if err != nil {
 		return nil, err
 	}
 	st, err := ccutil.Load[wire.GrantState](ctx.GetStub(), grantKey(grantID), wire.CodeNotFound, "grant %s does not exist", grantID)
 	if err != nil {
 		return nil, err
 	}
+	if msp != c.cfg.OperatorMSP && msp != st.Grantee {
+		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
+	}
 	return st, nil
 }
 
 // ListGrants returns one page of a subject's grants (all statuses), ordered
-// by grant ID. pageSize/bookmark as in AccessLog. Evaluate only.
+// by grant ID: every grant to the operator (whose gateway answers the
+// subject's signed requests), only the grants naming it to any other caller.
+// pageSize/bookmark as in AccessLog. Evaluate only.
 func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.GrantPage, err error) {
 	defer ccutil.Guard(&err)
 	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	msp, err := ccutil.CreatorMSP(ctx)
+	if err != nil {
 		return nil, err
 	}
 	stub := ctx.GetStub()
@@ -239,7 +242,9 @@ func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subje
 		if err := ccutil.Unmarshal(v, &st); err != nil {
 			return nil, err
 		}
-		page.Grants = append(page.Grants, st)
+		if msp == c.cfg.OperatorMSP || st.Grantee == msp {
+			page.Grants = append(page.Grants, st)
+		}
 	}
 	return page, nil
 }

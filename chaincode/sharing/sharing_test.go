@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
 	"github.com/edossier-city/edossier/chaincode/internal/cctest"
@@ -83,9 +81,9 @@ func (s *subject) revocation(t *testing.T, grantID string) []byte {
 // p-1 (birth b1, marriage m1, licence l1 by Civil) and of p-2.
 func setup(t *testing.T) (*cctest.Env, *subject) {
 	e := cctest.NewEnv(t)
-	e.Bootstrap()
+	e.BootstrapSharing()
 	s := newSubject(t, "p-1")
-	e.OK(e.Sharing(e.Op, "BindSubjectKey", s.id, s.pem))
+	s.bind(t, e)
 	e.Append(e.Health, cctest.Req("b1", "p-1", cctest.BirthCert))
 	e.Append(e.Health, cctest.Req("m1", "p-1", cctest.Marriage))
 	e.Append(e.Civil, cctest.Req("l1", "p-1", cctest.Licence))
@@ -108,84 +106,6 @@ func compositeKey(t *testing.T, obj string, attrs ...string) string {
 	return k
 }
 
-func TestBindSubjectKey(t *testing.T) {
-	e := cctest.NewEnv(t)
-	s := newSubject(t, "p-1")
-	e.Code(e.Sharing(e.Health, "BindSubjectKey", s.id, s.pem), wire.CodeForbidden)
-	e.Code(e.Sharing(e.Outsider, "BindSubjectKey", s.id, s.pem), wire.CodeForbidden)
-	e.Code(e.Sharing(e.Op, "BindSubjectKey", "", s.pem), wire.CodeInvalid)
-	e.Code(e.Sharing(e.Op, "BindSubjectKey", "bad id", s.pem), wire.CodeInvalid)
-
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	privDER, _ := x509.MarshalECPrivateKey(s.priv)
-	for i, bad := range []string{
-		"", "garbage", pubPEM(t, &rsaKey.PublicKey), pubPEM(t, &p384.PublicKey),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: privDER})),
-		s.pem + "trailing", strings.Replace(s.pem, "PUBLIC KEY", "CERTIFICATE", 2),
-		strings.Repeat("x", wire.MaxKeyPEMBytes+1),
-	} {
-		if r := e.Sharing(e.Op, "BindSubjectKey", s.id, bad); r.Err() == nil || r.Err().Code != wire.CodeInvalid {
-			t.Errorf("case %d: %v", i, r.Err())
-		}
-	}
-	e.Code(e.SharingQ(e.Outsider, "GetSubjectKey", s.id), wire.CodeNotFound)
-
-	res := e.Sharing(e.Op, "BindSubjectKey", s.id, s.pem)
-	k := cctest.Decode[wire.SubjectKey](t, e.OK(res))
-	_, canon, keyID, _ := wire.ParseSubjectPublicKey(s.pem)
-	if k.SubjectID != s.id || k.Version != 1 || k.KeyID != keyID || k.PublicKeyPEM != canon || k.TxID != res.TxID || k.BoundAt != "2025-03-01T08:00:00Z" {
-		t.Fatalf("got %+v", k)
-	}
-	p := e.Net.Channel(cctest.Datashare).ValidationParameter(compositeKey(t, "skey", s.id))
-	ep, err := statebased.NewStateEP(p)
-	if err != nil || len(ep.ListOrgs()) != 1 || ep.ListOrgs()[0] != cctest.Operator {
-		t.Fatalf("key policy %v %v", ep, err)
-	}
-	// Same key again: unchanged.
-	if r := e.Sharing(e.Op, "BindSubjectKey", s.id, s.pem); e.OK(r) != nil && r.Writes != 0 {
-		t.Fatal("repeat wrote")
-	}
-	// Another key: conflict.
-	e.Code(e.Sharing(e.Op, "BindSubjectKey", s.id, newSubject(t, "x").pem), wire.CodeConflict)
-
-	if got := cctest.Decode[wire.SubjectKey](t, e.OK(e.SharingQ(e.Outsider, "GetSubjectKey", s.id))); got != k {
-		t.Fatalf("got %+v", got)
-	}
-	e.Code(e.SharingQ(e.Outsider, "GetSubjectKey", ""), wire.CodeInvalid)
-}
-
-func TestRotateSubjectKey(t *testing.T) {
-	e := cctest.NewEnv(t)
-	s := newSubject(t, "p-1")
-	s2 := newSubject(t, "p-1")
-	e.Code(e.Sharing(e.Op, "RotateSubjectKey", s.id, s2.pem), wire.CodeUnknownKey)
-	e.OK(e.Sharing(e.Op, "BindSubjectKey", s.id, s.pem))
-	e.Code(e.Sharing(e.Health, "RotateSubjectKey", s.id, s2.pem), wire.CodeForbidden)
-	e.Code(e.Sharing(e.Op, "RotateSubjectKey", s.id, "junk"), wire.CodeInvalid)
-	e.Code(e.Sharing(e.Op, "RotateSubjectKey", "", s2.pem), wire.CodeInvalid)
-	if r := e.Sharing(e.Op, "RotateSubjectKey", s.id, s.pem); e.OK(r) != nil && r.Writes != 0 {
-		t.Fatal("rotating to the current key wrote")
-	}
-	e.Net.Advance(time.Hour)
-	k := cctest.Decode[wire.SubjectKey](t, e.OK(e.Sharing(e.Op, "RotateSubjectKey", s.id, s2.pem)))
-	if k.Version != 2 || k.BoundAt != "2025-03-01T09:00:00Z" {
-		t.Fatalf("got %+v", k)
-	}
-	e.Code(e.Sharing(e.Op, "RotateSubjectKey", s.id, s.pem), wire.CodeConflict) // an old key
-	keys := cctest.Decode[[]wire.SubjectKey](t, e.OK(e.SharingQ(e.Outsider, "ListSubjectKeys", s.id)))
-	if len(keys) != 2 || keys[0].Version != 1 || keys[1].Version != 2 || keys[1] != k {
-		t.Fatalf("keys %+v", keys)
-	}
-	if raw := e.OK(e.SharingQ(e.Outsider, "ListSubjectKeys", "p-none")); string(raw) != "[]" {
-		t.Fatalf("no keys: %s", raw)
-	}
-	e.Code(e.SharingQ(e.Outsider, "ListSubjectKeys", "bad id"), wire.CodeInvalid)
-}
-
 func TestCreateGrant(t *testing.T) {
 	e, s := setup(t)
 	g := s.grant("g1", cctest.Civil, []string{cctest.BirthCert}, []string{"m1"})
@@ -195,7 +115,7 @@ func TestCreateGrant(t *testing.T) {
 	res := e.Sharing(e.Civil, "CreateGrant", string(doc), sig)
 	st := cctest.Decode[wire.GrantState](t, e.OK(res))
 	if st.GrantID != "g1" || st.SubjectID != "p-1" || st.Grantee != cctest.Civil || st.Status != wire.GrantActive ||
-		st.Signature != sig || st.KeyVersion != 1 || st.CreatedAt != "2025-03-01T08:00:00Z" || st.CreatedTx != res.TxID ||
+		st.Signature != sig || st.SignerKeyID != s.keyID(t) || st.CreatedAt != "2025-03-01T08:00:00Z" || st.CreatedTx != res.TxID ||
 		st.RevokedAt != "" || st.Revocation != "" {
 		t.Fatalf("state %+v", st)
 	}
@@ -219,7 +139,7 @@ func TestCreateGrant(t *testing.T) {
 	g2.Nonce = "n-42"
 	d2 := encode(t, g2)
 	e.OK(e.Sharing(e.Outsider, "CreateGrant", string(d2), s.sign(t, d2)))
-	got := cctest.Decode[wire.GrantState](t, e.OK(e.SharingQ(e.Outsider, "GetGrant", "g2")))
+	got := cctest.Decode[wire.GrantState](t, e.OK(e.SharingQ(e.Op, "GetGrant", "g2")))
 	if got.Grant.Scope.RecordIDs == nil || len(got.Grant.Scope.RecordIDs) != 0 {
 		t.Fatal("empty scope list not normalised to []")
 	}
@@ -294,15 +214,16 @@ func TestCreateGrantRefusals(t *testing.T) {
 	if got := signed(encode(t, g)); got != wire.CodeInvalid {
 		t.Errorf("inactive grantee: %s", got)
 	}
-	// After a rotation, the old key no longer signs new grants.
+	// After its removal, a key no longer signs new grants; another active key does.
 	s2 := newSubject(t, "p-1")
-	e.OK(e.Sharing(e.Op, "RotateSubjectKey", s.id, s2.pem))
+	e.OK(s2.add(t, e, s))
+	e.OK(s.remove(t, e, s2))
 	if got := create(doc, s.sign(t, doc)); got != wire.CodeBadSignature {
 		t.Errorf("old key: %s", got)
 	}
 	st := cctest.Decode[wire.GrantState](t, e.OK(e.Sharing(e.Civil, "CreateGrant", string(doc), s2.sign(t, doc))))
-	if st.KeyVersion != 2 {
-		t.Fatalf("key version %d", st.KeyVersion)
+	if st.SignerKeyID != s2.keyID(t) {
+		t.Fatalf("signer key %s", st.SignerKeyID)
 	}
 	// grant ID reuse, even with a new document, is a replay.
 	g = s2.grant("g1", cctest.Civil, []string{cctest.Licence}, nil)
@@ -325,7 +246,7 @@ func TestRevokeGrant(t *testing.T) {
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev), newSubject(t, "p-1").sign(t, rev)), wire.CodeBadSignature)
 	// A revocation naming another subject.
 	mallory := newSubject(t, "p-2")
-	e.OK(e.Sharing(e.Op, "BindSubjectKey", mallory.id, mallory.pem))
+	mallory.bind(t, e)
 	mrev := mallory.revocation(t, "g1")
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(mrev), mallory.sign(t, mrev)), wire.CodeForbidden)
 
@@ -334,7 +255,7 @@ func TestRevokeGrant(t *testing.T) {
 	res := e.Sharing(e.Outsider, "RevokeGrant", string(rev), sig)
 	st := cctest.Decode[wire.GrantState](t, e.OK(res))
 	if st.Status != wire.GrantRevoked || st.RevokedAt != "2025-03-01T09:00:00Z" || st.RevokedTx != res.TxID ||
-		st.Revocation != base64.StdEncoding.EncodeToString(rev) || st.RevocationSignature != sig || st.RevocationKeyVersion != 1 {
+		st.Revocation != base64.StdEncoding.EncodeToString(rev) || st.RevocationSignature != sig || st.RevocationKeyID != s.keyID(t) {
 		t.Fatalf("state %+v", st)
 	}
 	ev := cctest.Decode[wire.GrantRevokedEvent](t, res.Event.Payload)
@@ -349,14 +270,15 @@ func TestRevokeGrant(t *testing.T) {
 	rev2, _ := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: "g1", SubjectID: "p-1", IssuedAt: "2025-03-03T00:00:00Z", Reason: "again"})
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev2), s.sign(t, rev2)), wire.CodeConflict)
 
-	// After rotation, revocations need the new key.
+	// Any active key revokes, also a grant another key signed; a removed key does not.
 	s.create(t, e, s.grant("g2", cctest.Civil, []string{cctest.BirthCert}, nil))
 	s2 := newSubject(t, "p-1")
-	e.OK(e.Sharing(e.Op, "RotateSubjectKey", s.id, s2.pem))
+	e.OK(s2.add(t, e, s))
+	e.OK(s.remove(t, e, s2))
 	r2 := s.revocation(t, "g2")
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(r2), s.sign(t, r2)), wire.CodeBadSignature)
-	if st := cctest.Decode[wire.GrantState](t, e.OK(e.Sharing(e.Civil, "RevokeGrant", string(r2), s2.sign(t, r2)))); st.RevocationKeyVersion != 2 {
-		t.Fatal("revocation key version")
+	if st := cctest.Decode[wire.GrantState](t, e.OK(e.Sharing(e.Civil, "RevokeGrant", string(r2), s2.sign(t, r2)))); st.RevocationKeyID != s2.keyID(t) {
+		t.Fatal("revocation key")
 	}
 }
 
@@ -368,24 +290,37 @@ func TestGrantQueries(t *testing.T) {
 		s.create(t, e, s.grant(id, cctest.Civil, []string{cctest.BirthCert}, nil))
 	}
 	other := newSubject(t, "p-10")
-	e.OK(e.Sharing(e.Op, "BindSubjectKey", other.id, other.pem))
+	other.bind(t, e)
 	other.create(t, e, other.grant("gx", cctest.Civil, []string{cctest.BirthCert}, nil))
 
-	p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Outsider, "ListGrants", "p-1", "2", "")))
+	p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", "p-1", "2", "")))
 	if len(p.Grants) != 2 || p.Grants[0].GrantID != "g1" || p.Grants[1].GrantID != "g2" || p.Bookmark == "" {
 		t.Fatalf("page 1 %+v", p)
 	}
-	p = cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Outsider, "ListGrants", "p-1", "2", p.Bookmark)))
+	p = cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", "p-1", "2", p.Bookmark)))
 	if len(p.Grants) != 1 || p.Grants[0].GrantID != "g3" || p.Bookmark != "" {
 		t.Fatalf("page 2 %+v", p)
 	}
-	if raw := e.OK(e.SharingQ(e.Outsider, "ListGrants", "p-9", "", "")); string(raw) != `{"grants":[],"bookmark":""}` {
+	if raw := e.OK(e.SharingQ(e.Op, "ListGrants", "p-9", "", "")); string(raw) != `{"grants":[],"bookmark":""}` {
 		t.Fatalf("empty: %s", raw)
 	}
-	e.Code(e.SharingQ(e.Outsider, "ListGrants", "", "", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Outsider, "ListGrants", "p-1", "x", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Outsider, "ListGrants", "p-1", "", "bogus"), wire.CodeInvalid)
-	if g := cctest.Decode[wire.GrantState](t, e.OK(e.SharingQ(e.Outsider, "GetGrant", "g2"))); g.GrantID != "g2" {
+	e.Code(e.SharingQ(e.Op, "ListGrants", "", "", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "ListGrants", "p-1", "x", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "ListGrants", "p-1", "", "bogus"), wire.CodeInvalid)
+	if g := cctest.Decode[wire.GrantState](t, e.OK(e.SharingQ(e.Op, "GetGrant", "g2"))); g.GrantID != "g2" {
 		t.Fatal("GetGrant")
+	}
+	// Grants are answered to the operator and to their grantee only; to anyone else
+	// a grant is indistinguishable from a missing one.
+	other.create(t, e, other.grant("gh", cctest.Health, []string{cctest.BirthCert}, nil))
+	e.Code(e.SharingQ(e.Outsider, "GetGrant", "g2"), wire.CodeNotFound)
+	e.Code(e.SharingQ(e.Health, "GetGrant", "g2"), wire.CodeNotFound)
+	e.OK(e.SharingQ(e.Civil, "GetGrant", "g2"))
+	e.OK(e.SharingQ(e.Health, "GetGrant", "gh"))
+	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Health, "ListGrants", "p-10", "", ""))); len(p.Grants) != 1 || p.Grants[0].GrantID != "gh" {
+		t.Fatalf("grantee's list %+v", p)
+	}
+	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Outsider, "ListGrants", "p-1", "", ""))); len(p.Grants) != 0 {
+		t.Fatalf("outsider's list %+v", p)
 	}
 }

@@ -8,6 +8,9 @@ const (
 	EventGrantCreated     = "GrantCreated"
 	EventGrantRevoked     = "GrantRevoked"
 	EventAccessRecorded   = "AccessRecorded"
+	// EventSubjectKeyChanged carries the KeyEvent of a key change (bound, added,
+	// removed, recovery requested / cancelled / effective).
+	EventSubjectKeyChanged = "SubjectKeyChanged"
 )
 
 // RecordRef identifies a record in an event.

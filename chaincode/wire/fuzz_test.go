@@ -165,3 +165,39 @@ func FuzzParseError(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseKeyStatement(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := ParseKeyStatement(data)
+		if err != nil {
+			mustInvalid(t, err)
+			return
+		}
+		// An accepted statement re-encodes to a statement that parses the same way, and
+		// it carries exactly the parts its kind needs.
+		b, err := EncodeKeyStatement(st.KeyStatement)
+		if err != nil {
+			t.Fatalf("accepted statement does not encode: %v", err)
+		}
+		st2, err := ParseKeyStatement(b)
+		if err != nil || st2.KeyStatement != st.KeyStatement || st2.NewKeyID != st.NewKeyID {
+			t.Fatalf("round trip: %v\n%+v\n%+v", err, st, st2)
+		}
+		switch st.Kind {
+		case KeyBindKind, KeyAddKind, KeyRecoveryKind:
+			if st.NewKey == nil || st.KeyID != "" || st.RecoveryID != "" {
+				t.Fatalf("%s statement parts %+v", st.Kind, st.KeyStatement)
+			}
+		case KeyRemoveKind:
+			if st.NewKey != nil || ValidateKeyID("keyId", st.KeyID) != nil {
+				t.Fatalf("remove statement parts %+v", st.KeyStatement)
+			}
+		case KeyRecoveryCancelKind:
+			if st.NewKey != nil || st.RecoveryID == "" {
+				t.Fatalf("cancel statement parts %+v", st.KeyStatement)
+			}
+		default:
+			t.Fatalf("accepted kind %q", st.Kind)
+		}
+	})
+}

@@ -139,19 +139,6 @@ type Accreditation struct {
 	Active     bool   `json:"active"`
 }
 
-// SubjectKey is the public key bound to a subject (channel datashare).
-type SubjectKey struct {
-	SubjectID string `json:"subjectId"`
-	// PublicKeyPEM is the PKIX "PUBLIC KEY" PEM of an ECDSA P-256 key.
-	PublicKeyPEM string `json:"publicKeyPem"`
-	// KeyID is the lower-case hex SHA-256 of the key's PKIX DER encoding.
-	KeyID string `json:"keyId"`
-	// Version starts at 1 and grows by one per rotation.
-	Version int    `json:"version"`
-	BoundAt string `json:"boundAt"`
-	TxID    string `json:"txId"`
-}
-
 // GrantScope lists what a grant covers: a record is in scope when its type
 // is in RecordTypes or its ID is in RecordIDs.
 type GrantScope struct {
@@ -201,16 +188,18 @@ type GrantState struct {
 	// Document is the grant document exactly as signed, base64 (std).
 	Document string `json:"document"`
 	// Signature is the subject's ASN.1 ECDSA signature, base64 (std).
-	Signature  string `json:"signature"`
-	KeyVersion int    `json:"keyVersion"`
-	CreatedAt  string `json:"createdAt"`
-	CreatedTx  string `json:"createdTxId"`
+	Signature string `json:"signature"`
+	// SignerKeyID is the subject key (active at the transaction time) whose
+	// signature verified.
+	SignerKeyID string `json:"signerKeyId"`
+	CreatedAt   string `json:"createdAt"`
+	CreatedTx   string `json:"createdTxId"`
 	// Revocation fields are "" / 0 while the grant is active.
-	RevokedAt            string `json:"revokedAt"`
-	RevokedTx            string `json:"revokedTxId"`
-	Revocation           string `json:"revocation"`
-	RevocationSignature  string `json:"revocationSignature"`
-	RevocationKeyVersion int    `json:"revocationKeyVersion"`
+	RevokedAt           string `json:"revokedAt"`
+	RevokedTx           string `json:"revokedTxId"`
+	Revocation          string `json:"revocation"`
+	RevocationSignature string `json:"revocationSignature"`
+	RevocationKeyID     string `json:"revocationKeyId"`
 }
 
 // GrantPage is one page of ListGrants.

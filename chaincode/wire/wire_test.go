@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -317,4 +319,27 @@ func TestMarshalDeterministic(t *testing.T) {
 	if !bytes.HasPrefix(b, []byte(`{"recordId":"","subjectId":""`)) {
 		t.Fatalf("field order: %s", b)
 	}
+}
+
+func TestKeyStatementNonce(t *testing.T) {
+	pemText := testKeyPEM(t)
+	for nonce, ok := range map[string]bool{
+		"_leading-underscore-1": true, "-leading-dash-123456": true, "0123456789abcdef": true,
+		"short": false, "has space 0123456789": false, strings.Repeat("a", MaxNonceLen+1): false, "ünïcödé-0123456789": false,
+	} {
+		_, err := EncodeKeyStatement(KeyStatement{Kind: KeyBindKind, SubjectID: "p-1", PublicKeyPEM: pemText, IssuedAt: "2026-12-01T00:00:00Z", Nonce: nonce})
+		if (err == nil) != ok {
+			t.Errorf("nonce %q: %v", nonce, err)
+		}
+	}
+}
+
+func testKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }

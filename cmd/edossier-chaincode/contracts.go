@@ -19,7 +19,10 @@ func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 	case "dossier":
 		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP}))
 	case "sharing":
-		contracts = append(contracts, sharing.New(sharing.Config{OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel}))
+		contracts = append(contracts, sharing.New(sharing.Config{
+			OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel,
+			IdentityAuthorities: cfg.IdentityAuthorities, RecoveryDelay: cfg.RecoveryDelay,
+		}))
 	case "meta":
 	default:
 		return nil, fmt.Errorf("unknown contract set %q", cfg.Contract)

@@ -10,11 +10,15 @@
 //	CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY  server TLS key pair (both or neither)
 //	EDOSSIER_OPERATOR_MSP     MSP ID of the platform operator
 //	EDOSSIER_DOSSIER_CHANNEL  channel of the dossier chaincode (for sharing's reads)
+//	EDOSSIER_IDENTITY_AUTHORITIES  comma-separated MSP IDs that attest subject keys
+//	EDOSSIER_RECOVERY_DELAY   time lock of a subject-key recovery (Go duration; default 72h)
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
@@ -60,6 +64,8 @@ type config struct {
 	ID, Address, Contract, Version string
 	TLSCert, TLSKey                string
 	OperatorMSP, DossierChannel    string
+	IdentityAuthorities            []string
+	RecoveryDelay                  time.Duration
 }
 
 func configFrom(getenv func(string) string) (config, error) {
@@ -79,6 +85,18 @@ func configFrom(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("EDOSSIER_OPERATOR_MSP is not set")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return c, fmt.Errorf("set both CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY, or neither")
+	}
+	for _, a := range strings.Split(getenv("EDOSSIER_IDENTITY_AUTHORITIES"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.IdentityAuthorities = append(c.IdentityAuthorities, a)
+		}
+	}
+	if v := getenv("EDOSSIER_RECOVERY_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("EDOSSIER_RECOVERY_DELAY=%q: want a positive Go duration such as 72h", v)
+		}
+		c.RecoveryDelay = d
 	}
 	if c.Version == "" {
 		c.Version = "dev"

@@ -299,11 +299,12 @@ func (e *benchEnv) grantedRecords(b *testing.B, health *client.Client, unique fu
 	if err != nil {
 		b.Fatal(err)
 	}
-	pemText, _, err := client.PublicKeyPEM(&key.PublicKey)
+	police := e.client(e.keys.Departments["police"])
+	req, err := police.NewKeyRequest(wire.KeyBindKind, subject, key)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.client(e.keys.Operator).BindSubjectKey(ctx, subject, pemText); err != nil {
+	if _, err := police.SubmitKeyRequest(ctx, req); err != nil {
 		b.Fatal(err)
 	}
 	citizen := e.client("")

@@ -26,7 +26,9 @@ import (
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
+	gwclient "github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/httpsig"
+	"github.com/edossier-city/edossier/gateway/service"
 	"github.com/edossier-city/edossier/network/nettest"
 )
 
@@ -199,6 +201,7 @@ func (e *env) appendRecord(key, subjectID, recordType, title string, file []byte
 type citizen struct {
 	subjectID string
 	key       *ecdsa.PrivateKey
+	keyID     string // keyid override for forged requests ("": the key's own ID)
 }
 
 func newCitizen(t *testing.T, subjectID string) *citizen {
@@ -232,7 +235,14 @@ func (e *env) signed(c *citizen, method, path string, v any, at time.Time) *http
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := httpsig.Sign(req, c.subjectID, c.key, at, nonce); err != nil {
+	_, keyID, err := gwclient.PublicKeyPEM(&c.key.PublicKey)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if c.keyID != "" {
+		keyID = c.keyID
+	}
+	if err := httpsig.Sign(req, service.KeyRef(c.subjectID, keyID), c.key, at, nonce); err != nil {
 		e.t.Fatal(err)
 	}
 	return req
@@ -316,10 +326,25 @@ func (e *env) resolve(key string, id string) string {
 	return v.SubjectID
 }
 
+// keyRequest is what c's device takes to the identity authority's counter.
+func keyRequest(t *testing.T, kind string, c *citizen) map[string]string {
+	t.Helper()
+	req, err := (&gwclient.Client{}).NewKeyRequest(kind, c.subjectID, c.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"document": req.Document, "popSignature": req.PopSignature}
+}
+
+// bindKey binds c's key as its first key through the identity authority's clerk
+// (the police department's demo key), after checking that neither the operator nor
+// another department can.
 func (e *env) bindKey(c *citizen) {
 	e.t.Helper()
-	r := e.jsonCall("POST", "/v1/admin/subject-keys", e.keys.Operator, map[string]string{"subjectId": c.subjectID, "publicKeyPem": c.publicPEM(e.t)})
-	expectStatus(e.t, r, 200)
+	req := keyRequest(e.t, wire.KeyBindKind, c)
+	expectProblem(e.t, e.jsonCall("POST", "/v1/subject-keys/bind", e.keys.Operator, req), 403, gateway.CodeForbidden)
+	expectProblem(e.t, e.jsonCall("POST", "/v1/subject-keys/bind", e.keys.Departments["health"], req), 403, gateway.CodeForbidden)
+	expectStatus(e.t, e.jsonCall("POST", "/v1/subject-keys/bind", e.keys.Departments["police"], req), 201)
 }
 
 type recordResult struct {
@@ -337,6 +362,112 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("newborn one thing", func(t *testing.T) { e.t = t; testNewborn(t, e, health, civil, social) })
 	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
 	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
+	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
+}
+
+// testDeviceKeys: the parent adds a second device with the first one; a recovery the
+// citizen did not ask for is visible at once and cancelled; the key log shows it all.
+// It returns the second device.
+func testDeviceKeys(t *testing.T, e *env, phone *citizen) *citizen {
+	laptop := newCitizen(t, phone.subjectID)
+	laptopPEM := laptop.publicPEM(t)
+	doc, sig := statement(t, phone, wire.KeyStatement{Kind: wire.KeyAddKind, PublicKeyPEM: laptopPEM})
+	pop, _ := wire.SignDocument(laptop.key, doc)
+	r := e.do(e.signed(phone, "POST", "/v1/dossiers/"+phone.subjectID+"/keys",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig, "popSignature": pop}, time.Now()))
+	expectStatus(t, r, 201)
+	// The new device signs requests at once.
+	r = e.do(e.signed(laptop, "GET", "/v1/dossiers/"+phone.subjectID+"/keys", nil, time.Now()))
+	expectStatus(t, r, 200)
+	var keys wire.SubjectKeys
+	r.json(t, &keys)
+	if len(keys.Keys) != 2 || keys.Keys[0].Status != wire.KeyActive || keys.Keys[1].Status != wire.KeyActive {
+		t.Fatalf("keys %s", r.body)
+	}
+
+	// A recovery requested at the counter in the citizen's name: pending, cancelled.
+	thief := newCitizen(t, phone.subjectID)
+	r = e.jsonCall("POST", "/v1/subject-keys/recoveries", e.keys.Operator, keyRequest(t, wire.KeyRecoveryKind, thief))
+	expectProblem(t, r, 403, gateway.CodeForbidden)
+	r = e.jsonCall("POST", "/v1/subject-keys/recoveries", e.keys.Departments["police"], keyRequest(t, wire.KeyRecoveryKind, thief))
+	expectStatus(t, r, 201)
+	var rec service.RecoveryResult
+	r.json(t, &rec)
+	if rec.Recovery.Status != wire.RecoveryPending {
+		t.Fatalf("recovery %s", r.body)
+	}
+	r = e.jsonCall("POST", "/v1/dossiers/"+phone.subjectID+"/recoveries/"+rec.Recovery.RecoveryID+"/complete", "", nil)
+	expectProblem(t, r, 403, gateway.CodeNotYetValid)
+	doc, sig = statement(t, laptop, wire.KeyStatement{Kind: wire.KeyRecoveryCancelKind, RecoveryID: rec.Recovery.RecoveryID})
+	r = e.do(e.signed(laptop, "POST", "/v1/dossiers/"+phone.subjectID+"/recoveries/"+rec.Recovery.RecoveryID+"/cancel",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig}, time.Now()))
+	expectStatus(t, r, 200)
+
+	r = e.do(e.signed(phone, "GET", "/v1/dossiers/"+phone.subjectID+"/key-events", nil, time.Now()))
+	expectStatus(t, r, 200)
+	var ev wire.KeyEventPage
+	r.json(t, &ev)
+	var types []string
+	for _, x := range ev.Events {
+		types = append(types, x.Type)
+	}
+	if got := strings.Join(types, ","); got != "bound,added,recovery-requested,recovery-cancelled" {
+		t.Fatalf("key events %s: %s", got, r.body)
+	}
+	if ev.Events[0].Org != "PublicSecurityMSP" || ev.Events[2].Org != "PublicSecurityMSP" {
+		t.Fatalf("key events do not name the identity authority: %s", r.body)
+	}
+	// Another subject cannot read this log.
+	stranger := newCitizen(t, e.resolve(e.keys.Departments["health"], personID(77)))
+	e.bindKey(stranger)
+	r = e.do(e.signed(stranger, "GET", "/v1/dossiers/"+phone.subjectID+"/key-events", nil, time.Now()))
+	expectProblem(t, r, 403, gateway.CodeForbidden)
+	return laptop
+}
+
+// statement signs a key statement of c (issued now, fresh nonce).
+func statement(t *testing.T, c *citizen, st wire.KeyStatement) ([]byte, string) {
+	t.Helper()
+	st.SubjectID = c.subjectID
+	doc, sig, err := gwclient.SignStatement(st, c.key, func() (string, error) { return wire.FormatTime(time.Now()), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, sig
+}
+
+// testOperatorForgery reruns the attack of issue 9 with only the operator's API key:
+// no key of the operator's can be bound, added or recovered for a citizen, so no grant
+// the operator signs is accepted and no file is read under it. The ledger is unchanged.
+func testOperatorForgery(t *testing.T, e *env, health, social string) {
+	op := e.keys.Operator
+	victim := newCitizen(t, e.resolve(health, personID(88)))
+	r := e.appendRecord(health, victim.subjectID, "birth-medical-certificate", "Birth medical certificate", []byte("%PDF victim"), "")
+	expectStatus(t, r, 201)
+	var rec recordResult
+	r.json(t, &rec)
+	before := e.snapshot()
+	mine := newCitizen(t, victim.subjectID) // a key the operator holds
+	// Bind for a subject without a key, or recover one: refused.
+	expectProblem(t, e.jsonCall("POST", "/v1/subject-keys/bind", op, keyRequest(t, wire.KeyBindKind, mine)), 403, gateway.CodeForbidden)
+	expectProblem(t, e.jsonCall("POST", "/v1/subject-keys/recoveries", op, keyRequest(t, wire.KeyRecoveryKind, mine)), 403, gateway.CodeForbidden)
+	// The old operator routes are gone.
+	expectProblem(t, e.jsonCall("POST", "/v1/admin/subject-keys", op, map[string]string{"subjectId": victim.subjectID, "publicKeyPem": mine.publicPEM(t)}), 404, gateway.CodeNotFound)
+	// A grant signed with the operator's key, in the victim's name: the request
+	// signature names no active key.
+	now := time.Now()
+	grant := mine.grant(t, "g-forged-by-operator", "SocialSecurityMSP", "x", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(time.Hour))
+	expectProblem(t, e.do(e.signed(mine, "POST", "/v1/dossiers/"+victim.subjectID+"/grants", grant, now)), 401, gateway.CodeUnknownKey)
+	// Adding the operator's key "signed" by itself.
+	doc, sig := statement(t, mine, wire.KeyStatement{Kind: wire.KeyAddKind, PublicKeyPEM: mine.publicPEM(t)})
+	expectProblem(t, e.do(e.signed(mine, "POST", "/v1/dossiers/"+victim.subjectID+"/keys",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig, "popSignature": sig}, now)), 401, gateway.CodeUnknownKey)
+	// So no read of the victim's file is possible under such a grant.
+	r = e.jsonCall("GET", "/v1/records/"+rec.Record.RecordID+"/content?grantId=g-forged-by-operator&purpose=x", social, nil)
+	expectProblem(t, r, 404, gateway.CodeNotFound)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("ledger changed by refused requests: %v -> %v", before, after)
+	}
 }
 
 func testNewborn(t *testing.T, e *env, health, civil, social string) {
@@ -345,6 +476,7 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 		t.Fatalf("resolve is not stable across departments: %s vs %s", again, baby.subjectID)
 	}
 	e.bindKey(baby)
+	parent := testDeviceKeys(t, e, baby)
 
 	birth := []byte("%PDF-1.7 birth medical certificate of the newborn, Health Commission\n")
 	household := []byte("%PDF-1.7 household register record of the newborn, Civil Affairs Bureau\n")
@@ -367,8 +499,9 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	purpose := "newborn social insurance enrolment"
 	now := time.Now()
 	grantID := "g-newborn-1"
-	r = e.do(e.signed(baby, "POST", "/v1/dossiers/"+baby.subjectID+"/grants",
-		baby.grant(t, grantID, "SocialSecurityMSP", purpose, []string{"birth-medical-certificate", "household-register"}, now.Add(-time.Minute), now.Add(30*24*time.Hour)), now))
+	// The parent grants from the second device.
+	r = e.do(e.signed(parent, "POST", "/v1/dossiers/"+baby.subjectID+"/grants",
+		parent.grant(t, grantID, "SocialSecurityMSP", purpose, []string{"birth-medical-certificate", "household-register"}, now.Add(-time.Minute), now.Add(30*24*time.Hour)), now))
 	expectStatus(t, r, 201)
 
 	// Social lists the dossier and reads both files.

@@ -164,7 +164,7 @@ func Open(cfg Config) (*Gateway, error) {
 		Service:         svc,
 		Keys:            keys,
 		Users:           users{enroller: enroller, keys: keys},
-		SubjectKey:      svc.SubjectKeys(30 * time.Second).Key,
+		SubjectKey:      svc.SubjectKeyResolver(30 * time.Second).Key,
 		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
 		SignatureMaxAge: cfg.SignatureMaxAge,
 		Ready: func(ctx context.Context) error {

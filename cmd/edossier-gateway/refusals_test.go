@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edossier-city/edossier/gateway"
+	gwclient "github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/network/nettest"
 )
 
@@ -130,8 +131,15 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/content?purpose=check", social, nil, "")
 		}, 400, gateway.CodeInvalid},
 		{"forged citizen signature", func() *http.Request {
-			return e.signed(other, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now())
+			// Another key's signature under the keyid of the citizen's active key.
+			_, keyID, _ := gwclient.PublicKeyPEM(&citizen.key.PublicKey)
+			forged := *other
+			forged.subjectID, forged.keyID = subject, keyID
+			return e.signed(&forged, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now())
 		}, 401, gateway.CodeBadSignature},
+		{"signature by a key the subject never had", func() *http.Request {
+			return e.signed(other, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now())
+		}, 401, gateway.CodeUnknownKey},
 		{"stale citizen signature", func() *http.Request {
 			return e.signed(citizen, "GET", "/v1/dossiers/"+subject+"/access-log", nil, time.Now().Add(-time.Hour))
 		}, 401, gateway.CodeStaleSignature},
@@ -185,12 +193,12 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 	for _, p := range []string{
 		"/v1/dossiers/%s/records", "/v1/records/%s", "/v1/records/%s/content?grantId=g-live&purpose=x",
 		"/v1/records/%s/revoke", "/v1/dossiers/%s/grants", "/v1/dossiers/%s/access-log", "/v1/grants/%s/revoke",
-		"/v1/admin/subject-keys/%s/rotate", "/v1/verify/%s",
+		"/v1/dossiers/%s/keys", "/v1/dossiers/%s/key-events", "/v1/dossiers/%s/recoveries/r1/cancel", "/v1/verify/%s",
 	} {
 		for _, bad := range []string{"..%2F..%2Fetc%2Fpasswd", "..", "a%00b", "%2e%2e"} {
 			path := strings.Replace(p, "%s", bad, 1)
 			method := "GET"
-			if strings.Contains(p, "revoke") || strings.Contains(p, "rotate") {
+			if strings.Contains(p, "revoke") || strings.Contains(p, "cancel") {
 				method = "POST"
 			}
 			cases = append(cases, struct {

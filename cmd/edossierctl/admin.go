@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -16,20 +15,17 @@ import (
 
 func newAdminCmd() *cobra.Command {
 	f := &clientFlags{}
-	cmd := groupCmd("admin", "Operators: departments, record types, accreditations, subject keys, users",
+	cmd := groupCmd("admin", "Operators: departments, record types, accreditations, users",
 		`  edossierctl admin registry
   edossierctl admin department add --msp TaxBureauMSP --name "Tax Bureau" --code tax
   edossierctl admin record-type add --code tax-certificate --name "Tax certificate"
   edossierctl admin accredit --msp TaxBureauMSP --type tax-certificate
-  edossierctl admin subject-key bind --subject p-3k2... --public-key me.pub
   edossierctl admin user add --org health --user clerk2 > clerk2.key`,
 		newRegistryCmd(f),
 		groupCmd("department", "Register or deactivate a department", "",
 			newDepartmentAddCmd(f), newDepartmentDeactivateCmd(f)),
 		groupCmd("record-type", "Define a record type", "", newRecordTypeAddCmd(f)),
 		newAccreditCmd(f, true), newAccreditCmd(f, false),
-		groupCmd("subject-key", "Bind or rotate a citizen's or enterprise's public key", "",
-			newSubjectKeyCmd(f, false), newSubjectKeyCmd(f, true)),
 		groupCmd("user", "Create department and operator users (API keys)", "", newUserAddCmd(f)),
 	)
 	cmd.Long = `admin administers the platform through the gateway. Every change is a ledger
@@ -206,56 +202,6 @@ func newAccreditCmd(f *clientFlags, grant bool) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&msp, "msp", "", "department MSP ID (required)")
 	cmd.Flags().StringVar(&recordType, "type", "", "record type code (required)")
-	return cmd
-}
-
-func newSubjectKeyCmd(f *clientFlags, rotate bool) *cobra.Command {
-	var subject, keyFile string
-	use, short := "bind", "Bind a subject's public key (after checking who the person or enterprise is)"
-	if rotate {
-		use, short = "rotate", "Replace a subject's bound key (grants signed before stay valid)"
-	}
-	cmd := &cobra.Command{
-		Use:   use + " --subject ID --public-key FILE",
-		Short: short,
-		Example: fmt.Sprintf(`  SUBJECT=$(edossierctl resolve --id-number 110101202611201235)
-  edossierctl admin subject-key %s --subject "$SUBJECT" --public-key me.pub`, use),
-		Args: noArgs,
-		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "subject", "public-key"); err != nil {
-				return err
-			}
-			in, _, err := readInput(cmd, keyFile)
-			if err != nil {
-				return err
-			}
-			b, err := io.ReadAll(io.LimitReader(in, wire.MaxKeyPEMBytes+1))
-			in.Close()
-			if err != nil {
-				return err
-			}
-			_, canon, _, err := wire.ParseSubjectPublicKey(string(b))
-			if err != nil {
-				return fmt.Errorf("%s: %s", keyFile, wire.AsError(err).Message)
-			}
-			c, err := f.staffClient(cmd)
-			if err != nil {
-				return err
-			}
-			call := c.BindSubjectKey
-			if rotate {
-				call = c.RotateSubjectKey
-			}
-			res, err := call(cmd.Context(), subject, canon)
-			if err != nil {
-				return err
-			}
-			k := res.Value
-			return printAdmin(f, cmd, res, fmt.Sprintf("key of %s bound (version %d)", k.SubjectID, k.Version), "key ID", k.KeyID, "bound at", k.BoundAt)
-		}),
-	}
-	cmd.Flags().StringVar(&subject, "subject", "", "subject ID (required; see resolve)")
-	cmd.Flags().StringVar(&keyFile, "public-key", "", `public key PEM file made by keygen (required; "-" reads standard input)`)
 	return cmd
 }
 

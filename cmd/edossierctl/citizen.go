@@ -58,12 +58,15 @@ func newKeygenCmd() *cobra.Command {
 	var out, subject, publicOut string
 	cmd := &cobra.Command{
 		Use:   "keygen --out FILE [--subject ID]",
-		Short: "Citizens: make a subject key (ECDSA P-256) and print its public key for the operator",
+		Short: "Citizens: make a subject key (ECDSA P-256) for one device",
 		Long: `keygen makes a new ECDSA P-256 key and writes it to --out as PKCS#8 PEM with mode 0600.
-It never overwrites an existing file. The public key (PEM) is printed on standard
-output: give it to the operator, who binds it to your subject ID after checking who
-you are. With --subject, the subject ID is stored in the key file (a "subject-id:"
-line before the PEM block), so later commands need only --key.`,
+It never overwrites an existing file, and prints the public key (PEM). With --subject,
+the subject ID is stored in the key file (a "subject-id:" line before the PEM block),
+so later commands need only --key.
+
+A new key speaks for nobody yet: make a request with "edossierctl key request" and
+take it to the identity authority's counter (first key), or add it with a key you
+already have ("edossierctl key add").`,
 		Example: `  edossierctl keygen --out ~/.edossier/me.key --subject p-3k2... > me.pub
   edossierctl keygen --out me.key --public-out me.pub
   edossierctl keygen --out me.key -o json`,
@@ -105,7 +108,7 @@ line before the PEM block), so later commands need only --key.`,
 			res := keygenResult{KeyFile: out, PublicKeyPEM: pemText, KeyID: keyID, SubjectID: subject, PublicFile: publicOut}
 			if !f.json() {
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the private key to %s (mode 0600): keep it secret, it signs your grants.\n", out)
-				fmt.Fprintf(cmd.ErrOrStderr(), "give the public key (key ID %s) to the operator to bind it to your subject ID:\n", keyID)
+				fmt.Fprintf(cmd.ErrOrStderr(), "public key (key ID %s); bind it with edossierctl key request or key add:\n", keyID)
 			}
 			return f.emit(cmd, res, func(w io.Writer) { fmt.Fprint(w, pemText) })
 		}),

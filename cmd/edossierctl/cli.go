@@ -40,7 +40,7 @@ const (
 func ledgerCommands() []*cobra.Command {
 	return []*cobra.Command{
 		// Citizens and enterprises.
-		newKeygenCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
+		newKeygenCmd(), newKeyCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
 		// Departments.
 		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.

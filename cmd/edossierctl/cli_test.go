@@ -370,15 +370,19 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	health, social, op := e.as("health"), e.as("social"), e.as("operator")
 	subject := strings.TrimSpace(e.ok(t, "resolve", op, "--id-number", personID(301)).stdout)
 
-	// The citizen makes a key; the operator binds it.
+	// The citizen makes a key and a signed request; the identity authority's clerk
+	// submits it (the operator cannot).
 	keyPath := filepath.Join(dir, "citizen.key")
-	pub := e.ok(t, "keygen", "--out", keyPath, "--subject", subject).stdout
-	pubPath := writeFile(t, dir, "citizen.pub", []byte(pub))
-	var bound service.AdminResult[wire.SubjectKey]
-	e.okJSON(t, &bound, "admin", "subject-key", "bind", op, "--subject", subject, "--public-key", pubPath)
-	if bound.Value.Version != 1 || bound.Value.SubjectID != subject {
+	e.ok(t, "keygen", "--out", keyPath, "--subject", subject)
+	reqPath := filepath.Join(dir, "bind.json")
+	e.ok(t, "key", "request", "--key", keyPath, "--out", reqPath)
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "key", "submit", op, "--request", reqPath)
+	var bound service.KeyResult
+	e.okJSON(t, &bound, "key", "submit", e.as("police"), "--request", reqPath)
+	if bound.Key.Status != wire.KeyActive || bound.Key.SubjectID != subject || bound.Key.AddedBy != "attestation:PublicSecurityMSP" {
 		t.Fatalf("bind: %+v", bound)
 	}
+	e.fails(t, exitFailure, "edossierctl: conflict: ", "key", "submit", e.as("police"), "--request", reqPath) // used once
 
 	// Health appends a birth certificate.
 	birth := []byte("%PDF-1.7 birth medical certificate, Health Commission\n")
@@ -479,7 +483,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	// Another key cannot read this subject's log, nor sign for a subject without a key.
 	otherKey := filepath.Join(dir, "other.key")
 	e.ok(t, "keygen", "--out", otherKey)
-	e.fails(t, exitFailure, "edossierctl: bad_signature: ", "access-log", "--key", otherKey, "--subject", subject)
+	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", subject)
 	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", "p-nokeybound")
 
 	// The citizen revokes; social's next read fails with exit 1 and writes nothing.
@@ -520,24 +524,48 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 		t.Fatalf("access log after refusals: %d entries", len(log.Entries))
 	}
 
-	// Key rotation, on a subject whose key the gateway has not cached yet (it caches a
-	// bound key for 30 s, so a rotation takes effect within 30 s): after it, the new key
-	// signs and the old one is refused.
+	// A second device: added with the first key, which it then retires. A grant signed
+	// with the retired key is refused by the chaincode.
 	other := strings.TrimSpace(e.ok(t, "resolve", op, "--id-number", personID(302)).stdout)
 	oldKey, newKey := filepath.Join(dir, "rot-old.key"), filepath.Join(dir, "rot-new.key")
-	oldPub := writeFile(t, dir, "rot-old.pub", []byte(e.ok(t, "keygen", "--out", oldKey, "--subject", other).stdout))
-	newPub := e.ok(t, "keygen", "--out", newKey, "--subject", other).stdout
-	e.ok(t, "admin", "subject-key", "bind", op, "--subject", other, "--public-key", oldPub)
-	r = e.ctlIn(t, strings.NewReader(newPub), "admin", "subject-key", "rotate", op, "--subject", other, "--public-key", "-")
-	if r.code != 0 || !strings.Contains(r.stdout, "(version 2)") {
-		t.Fatalf("rotate:\n%s", r)
+	e.ok(t, "keygen", "--out", oldKey, "--subject", other)
+	var newGen struct {
+		KeyID string `json:"keyId"`
+	}
+	e.okJSON(t, &newGen, "keygen", "--out", newKey, "--subject", other)
+	oldReq := filepath.Join(dir, "rot-bind.json")
+	e.ok(t, "key", "request", "--key", oldKey, "--out", oldReq)
+	e.ok(t, "key", "submit", e.as("police"), "--request", oldReq)
+	var added service.KeyResult
+	e.okJSON(t, &added, "key", "add", "--key", oldKey, "--new", newKey)
+	if added.Key.KeyID != newGen.KeyID || added.Key.Status != wire.KeyActive {
+		t.Fatalf("key add: %+v", added)
+	}
+	var keys wire.SubjectKeys
+	e.okJSON(t, &keys, "key", "list", "--key", newKey)
+	oldID := ""
+	for _, k := range keys.Keys {
+		if k.KeyID != newGen.KeyID {
+			oldID = k.KeyID
+		}
+	}
+	if len(keys.Keys) != 2 || oldID == "" {
+		t.Fatalf("key list: %+v", keys)
+	}
+	e.fails(t, exitUsage, "edossierctl: ", "key", "remove", "--key", newKey, "not-a-key-id")
+	r = e.ok(t, "key", "remove", "--key", newKey, oldID)
+	if !strings.Contains(r.stdout, "removed") {
+		t.Fatalf("key remove:\n%s", r)
 	}
 	e.okJSON(t, &grant, "grant", "--key", newKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "new key")
-	if grant.Grant.KeyVersion != 2 {
+	if grant.Grant.SignerKeyID != newGen.KeyID {
 		t.Fatalf("grant after rotation: %+v", grant.Grant)
 	}
-	e.fails(t, exitFailure, "edossierctl: bad_signature: ", "grants", "--key", oldKey)
-	e.fails(t, exitFailure, "edossierctl: conflict: ", "admin", "subject-key", "bind", op, "--subject", other, "--public-key", oldPub)
+	e.fails(t, exitFailure, "edossierctl: bad_signature: ", "grant", "--key", oldKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "old key")
+	r = e.ok(t, "key", "events", "--key", newKey)
+	if !strings.Contains(r.stdout, "bound") || !strings.Contains(r.stdout, "added") || !strings.Contains(r.stdout, "removed") {
+		t.Fatalf("key events:\n%s", r)
+	}
 }
 
 func sha(b []byte) []byte {

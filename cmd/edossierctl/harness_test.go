@@ -143,7 +143,7 @@ func startCLIEnv(t *testing.T, basePort int) *cliEnv {
 	for org, k := range e.keys.Departments {
 		all[org] = k
 	}
-	for _, who := range []string{"operator", "civil", "health", "social"} {
+	for _, who := range []string{"operator", "civil", "health", "social", "police"} {
 		if all[who] == "" {
 			t.Fatalf("demo keys file has no key for %s", who)
 		}

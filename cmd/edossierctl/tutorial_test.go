@@ -112,7 +112,7 @@ func testTutorial(t *testing.T, e *cliEnv) {
 		"VERIFIED  bafkrei", // verify birth.pdf
 		"in the named subject's dossier: yes",
 		"NOT VERIFIED (not found)", "edossierctl: not_verified: not_found", "exit code 3", // forged copy
-		"key of p-", "bound (version 1)", // bind
+		"bound to p-", "bound", "attestation:PublicSecurityMSP", "PublicSecurityMSP", // bind, key log
 		"active  SocialSecurityMSP",                                                                 // grants
 		"Birth medical certificate", "wrote ", "access logged in datashare tx", "VERIFIED  bafkrei", // list, read, verify
 		"SocialSecurityMSP  clerk", "newborn social insurance enrolment", // access log

@@ -82,30 +82,6 @@ func (s *Server) unaccredit(c *gin.Context) {
 	})
 }
 
-type subjectKeyReq struct {
-	SubjectID    string `json:"subjectId"`
-	PublicKeyPEM string `json:"publicKeyPem"`
-}
-
-func (s *Server) bindSubjectKey(c *gin.Context) {
-	jsonCall(c, http.StatusOK, func(r *subjectKeyReq) (any, error) {
-		return s.svc.BindSubjectKey(c.Request.Context(), principal(c), r.SubjectID, r.PublicKeyPEM)
-	})
-}
-
-func (s *Server) rotateSubjectKey(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	jsonCall(c, http.StatusOK, func(r *struct {
-		PublicKeyPEM string `json:"publicKeyPem"`
-	}) (any, error) {
-		return s.svc.RotateSubjectKey(c.Request.Context(), principal(c), subjectID, r.PublicKeyPEM)
-	})
-}
-
 type userReq struct {
 	Org   string       `json:"org"`
 	User  string       `json:"user"`

@@ -31,7 +31,7 @@ func statusOf(code gateway.Code) int {
 		return http.StatusBadRequest
 	case gateway.CodeUnauthorized, gateway.CodeBadSignature, gateway.CodeStaleSignature, gateway.CodeReplay, gateway.CodeUnknownKey:
 		return http.StatusUnauthorized
-	case gateway.CodeForbidden, gateway.CodeExpired, gateway.CodeRevoked, gateway.CodeOutOfScope:
+	case gateway.CodeForbidden, gateway.CodeExpired, gateway.CodeNotYetValid, gateway.CodeRevoked, gateway.CodeOutOfScope:
 		return http.StatusForbidden
 	case gateway.CodeNotFound:
 		return http.StatusNotFound

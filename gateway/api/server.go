@@ -36,8 +36,9 @@ type Options struct {
 	Service *service.Service
 	Keys    Keys
 	Users   service.Users
-	// SubjectKey resolves a citizen's bound public key for request signatures.
-	SubjectKey func(ctx context.Context, subjectID string) (*ecdsa.PublicKey, error)
+	// SubjectKey resolves the active subject key a request signature names (keyid
+	// "<subjectId>/<keyId>", see service.KeyRef).
+	SubjectKey func(ctx context.Context, keyRef string) (*ecdsa.PublicKey, error)
 	Nonces     httpsig.NonceStore
 	// SignatureMaxAge bounds how old a signed request may be (and the replay window).
 	SignatureMaxAge time.Duration
@@ -141,6 +142,16 @@ func (s *Server) routes() {
 	v1.GET("/dossiers/:subjectId/grants", s.listGrants)
 	v1.POST("/grants/:grantId/revoke", s.revokeGrant)
 	v1.GET("/dossiers/:subjectId/access-log", s.accessLog)
+	v1.GET("/dossiers/:subjectId/keys", s.listSubjectKeys)
+	v1.POST("/dossiers/:subjectId/keys", s.addSubjectKey)
+	v1.POST("/dossiers/:subjectId/keys/:keyId/remove", s.removeSubjectKey)
+	v1.GET("/dossiers/:subjectId/key-events", s.keyEvents)
+	v1.POST("/dossiers/:subjectId/recoveries/:recoveryId/cancel", s.cancelKeyRecovery)
+	v1.POST("/dossiers/:subjectId/recoveries/:recoveryId/complete", s.completeKeyRecovery)
+
+	// Identity authority (a department API key of an identity-authority organisation).
+	v1.POST("/subject-keys/bind", s.bindSubjectKey)
+	v1.POST("/subject-keys/recoveries", s.requestKeyRecovery)
 
 	// Operator.
 	v1.GET("/admin/registry", s.registry)
@@ -149,8 +160,6 @@ func (s *Server) routes() {
 	v1.POST("/admin/record-types", s.defineRecordType)
 	v1.POST("/admin/accreditations", s.accredit)
 	v1.POST("/admin/accreditations/revoke", s.unaccredit)
-	v1.POST("/admin/subject-keys", s.bindSubjectKey)
-	v1.POST("/admin/subject-keys/:subjectId/rotate", s.rotateSubjectKey)
 	v1.POST("/admin/users", s.createUser)
 }
 
@@ -241,12 +250,17 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 		c.Set(principalKey, p)
 	case c.GetHeader("Signature-Input") != "" || c.GetHeader("Signature") != "":
-		keyID, err := s.sigs.Verify(c.Request)
+		ref, err := s.sigs.Verify(c.Request)
 		if err != nil {
 			abort(c, signatureError(err))
 			return
 		}
-		c.Set(principalKey, gateway.Principal{Role: gateway.RoleCitizen, SubjectID: keyID})
+		subjectID, keyID, err := service.ParseKeyRef(ref)
+		if err != nil {
+			abort(c, err)
+			return
+		}
+		c.Set(principalKey, gateway.Principal{Role: gateway.RoleCitizen, SubjectID: subjectID, KeyID: keyID})
 	default:
 		c.Set(principalKey, gateway.Principal{Role: gateway.RolePublic})
 	}

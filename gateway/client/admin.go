@@ -53,17 +53,6 @@ func (c *Client) Unaccredit(ctx context.Context, mspID, recordType string) (*ser
 	return adminCall[wire.Accreditation](ctx, c, "/v1/admin/accreditations/revoke", map[string]string{"mspId": mspID, "recordType": recordType})
 }
 
-// BindSubjectKey binds a citizen's or enterprise's public key (PKIX PEM, ECDSA P-256)
-// to its subject ID after real-name checks (operator).
-func (c *Client) BindSubjectKey(ctx context.Context, subjectID, publicKeyPEM string) (*service.AdminResult[wire.SubjectKey], error) {
-	return adminCall[wire.SubjectKey](ctx, c, "/v1/admin/subject-keys", map[string]string{"subjectId": subjectID, "publicKeyPem": publicKeyPEM})
-}
-
-// RotateSubjectKey replaces a subject's bound key (operator).
-func (c *Client) RotateSubjectKey(ctx context.Context, subjectID, publicKeyPEM string) (*service.AdminResult[wire.SubjectKey], error) {
-	return adminCall[wire.SubjectKey](ctx, c, "/v1/admin/subject-keys/"+seg(subjectID)+"/rotate", map[string]string{"publicKeyPem": publicKeyPEM})
-}
-
 // NewUser asks for a department or operator user.
 type NewUser struct {
 	// Org is the organisation name of the connection file (e.g. "health").

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edossier-city/edossier/gateway/httpsig"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // Client talks to one gateway as one caller: a department/operator API key, a citizen
@@ -23,7 +24,8 @@ type Client struct {
 	BaseURL string
 	// APIKey, if set, is sent as Authorization: Bearer.
 	APIKey string
-	// SubjectID and SubjectKey, if set, sign every request as that citizen.
+	// SubjectID and SubjectKey, if set, sign every request as that citizen (keyid
+	// "<subjectId>/<keyId>" of the key).
 	SubjectID  string
 	SubjectKey *ecdsa.PrivateKey
 	// HTTP is the HTTP client (nil: one with a 10-minute timeout).
@@ -90,7 +92,11 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := httpsig.Sign(req, c.SubjectID, c.SubjectKey, now(), nonce); err != nil {
+		_, keyID, err := PublicKeyPEM(&c.SubjectKey.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		if err := httpsig.Sign(req, service.KeyRef(c.SubjectID, keyID), c.SubjectKey, now(), nonce); err != nil {
 			return nil, err
 		}
 	}

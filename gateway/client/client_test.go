@@ -181,9 +181,11 @@ func TestKeyFileRoundTrip(t *testing.T) {
 // the gateway's verifier) and the grant document (verified like the chaincode does).
 func TestSignedGrant(t *testing.T) {
 	key, _ := GenerateSubjectKey()
+	_, keyID, _ := PublicKeyPEM(&key.PublicKey)
+	ref := "s-me/" + keyID // the keyid names the subject and the device key
 	verifier := &httpsig.Verifier{
 		KeyFunc: func(_ context.Context, id string) (*ecdsa.PublicKey, error) {
-			if id != "s-me" {
+			if id != ref {
 				return nil, httpsig.ErrUnknownKey
 			}
 			return &key.PublicKey, nil
@@ -191,7 +193,7 @@ func TestSignedGrant(t *testing.T) {
 		MaxAge: time.Minute, Nonces: httpsig.NewMemoryNonceStore(time.Minute),
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, err := verifier.Verify(r); err != nil || id != "s-me" {
+		if id, err := verifier.Verify(r); err != nil || id != ref {
 			t.Errorf("request signature: %q %v", id, err)
 		}
 		var body struct{ Grant, Signature string }

@@ -57,7 +57,7 @@ func TestClassify(t *testing.T) {
 func TestMapWireCode(t *testing.T) {
 	for w, g := range map[wire.Code]gateway.Code{
 		wire.CodeInvalid: gateway.CodeInvalid, wire.CodeNotFound: gateway.CodeNotFound, wire.CodeForbidden: gateway.CodeForbidden,
-		wire.CodeConflict: gateway.CodeConflict, wire.CodeExpired: gateway.CodeExpired, wire.CodeNotYetValid: gateway.CodeExpired,
+		wire.CodeConflict: gateway.CodeConflict, wire.CodeExpired: gateway.CodeExpired, wire.CodeNotYetValid: gateway.CodeNotYetValid,
 		wire.CodeRevoked: gateway.CodeRevoked, wire.CodeRecordInactive: gateway.CodeRevoked, wire.CodeOutOfScope: gateway.CodeOutOfScope,
 		wire.CodeBadSignature: gateway.CodeBadSignature, wire.CodeUnknownKey: gateway.CodeUnknownKey, wire.CodeInternal: gateway.CodeInternal,
 		wire.Code("new_code"): gateway.CodeInternal,

@@ -388,8 +388,10 @@ func mapWireCode(c wire.Code) gateway.Code {
 		return gateway.CodeForbidden
 	case wire.CodeConflict:
 		return gateway.CodeConflict
-	case wire.CodeExpired, wire.CodeNotYetValid:
+	case wire.CodeExpired:
 		return gateway.CodeExpired
+	case wire.CodeNotYetValid:
+		return gateway.CodeNotYetValid
 	case wire.CodeRevoked, wire.CodeRecordInactive:
 		return gateway.CodeRevoked
 	case wire.CodeOutOfScope:

@@ -200,16 +200,44 @@ func (c *Client) ListAccreditations(ctx context.Context, a Actor, mspID string) 
 
 // Sharing (sharing on datashare).
 
-func (c *Client) BindSubjectKey(ctx context.Context, a Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error) {
-	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("BindSubjectKey", subjectID, publicKeyPEM))
+// Subject keys: every change carries the subject's signed statement; the chaincode
+// checks the signatures and, for a first key or a recovery, that the creator is an
+// identity authority.
+
+func (c *Client) BindSubjectKey(ctx context.Context, a Actor, document, popSignature string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("BindSubjectKey", document, popSignature))
 }
 
-func (c *Client) RotateSubjectKey(ctx context.Context, a Actor, subjectID, publicKeyPEM string) (*wire.SubjectKey, gateway.Receipt, error) {
-	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("RotateSubjectKey", subjectID, publicKeyPEM))
+func (c *Client) AddSubjectKey(ctx context.Context, a Actor, document, signature, popSignature string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("AddSubjectKey", document, signature, popSignature))
 }
 
-func (c *Client) GetSubjectKey(ctx context.Context, a Actor, subjectID string) (*wire.SubjectKey, error) {
-	return evaluateJSON[wire.SubjectKey](c, ctx, a, c.sharing("GetSubjectKey", subjectID))
+func (c *Client) RemoveSubjectKey(ctx context.Context, a Actor, document, signature string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("RemoveSubjectKey", document, signature))
+}
+
+func (c *Client) RequestKeyRecovery(ctx context.Context, a Actor, document, popSignature string) (*wire.KeyRecovery, gateway.Receipt, error) {
+	return submitJSON[wire.KeyRecovery](c, ctx, a, c.sharing("RequestKeyRecovery", document, popSignature))
+}
+
+func (c *Client) CancelKeyRecovery(ctx context.Context, a Actor, document, signature string) (*wire.KeyRecovery, gateway.Receipt, error) {
+	return submitJSON[wire.KeyRecovery](c, ctx, a, c.sharing("CancelKeyRecovery", document, signature))
+}
+
+func (c *Client) CompleteKeyRecovery(ctx context.Context, a Actor, subjectID, recoveryID string) (*wire.SubjectKey, gateway.Receipt, error) {
+	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("CompleteKeyRecovery", subjectID, recoveryID))
+}
+
+func (c *Client) GetSubjectKey(ctx context.Context, a Actor, subjectID, keyID string) (*wire.SubjectKey, error) {
+	return evaluateJSON[wire.SubjectKey](c, ctx, a, c.sharing("GetSubjectKey", subjectID, keyID))
+}
+
+func (c *Client) ListSubjectKeys(ctx context.Context, a Actor, subjectID string) (*wire.SubjectKeys, error) {
+	return evaluateJSON[wire.SubjectKeys](c, ctx, a, c.sharing("ListSubjectKeys", subjectID))
+}
+
+func (c *Client) KeyEvents(ctx context.Context, a Actor, subjectID string, pageSize int, bookmark string) (*wire.KeyEventPage, error) {
+	return evaluateJSON[wire.KeyEventPage](c, ctx, a, c.sharing("KeyEvents", subjectID, strconv.Itoa(pageSize), bookmark))
 }
 
 func (c *Client) CreateGrant(ctx context.Context, a Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error) {

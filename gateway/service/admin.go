@@ -69,20 +69,6 @@ func (s *Service) Unaccredit(ctx context.Context, p gateway.Principal, mspID, re
 	})
 }
 
-// BindSubjectKey binds a subject's public key after real-name checks (operator only).
-func (s *Service) BindSubjectKey(ctx context.Context, p gateway.Principal, subjectID, publicKeyPEM string) (*AdminResult[wire.SubjectKey], error) {
-	return admin(p, func() (*wire.SubjectKey, gateway.Receipt, error) {
-		return s.ledger.BindSubjectKey(ctx, p.Actor(), subjectID, publicKeyPEM)
-	})
-}
-
-// RotateSubjectKey replaces a subject's key (operator only).
-func (s *Service) RotateSubjectKey(ctx context.Context, p gateway.Principal, subjectID, publicKeyPEM string) (*AdminResult[wire.SubjectKey], error) {
-	return admin(p, func() (*wire.SubjectKey, gateway.Receipt, error) {
-		return s.ledger.RotateSubjectKey(ctx, p.Actor(), subjectID, publicKeyPEM)
-	})
-}
-
 // Departments lists departments, record types and accreditations (any authenticated
 // department or operator).
 type Registry struct {

@@ -2,10 +2,7 @@ package service
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/base64"
-	"sync"
-	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
@@ -136,56 +133,4 @@ func (s *Service) AccessLog(ctx context.Context, p gateway.Principal, subjectID 
 		page.Entries = []wire.AccessEntry{}
 	}
 	return page, nil
-}
-
-// SubjectKeys resolves a subject's bound public key for request signatures, caching it
-// briefly (a rotation takes effect within TTL).
-type SubjectKeys struct {
-	svc *Service
-	TTL time.Duration
-
-	mu    sync.Mutex
-	cache map[string]cachedKey
-}
-
-type cachedKey struct {
-	key *ecdsa.PublicKey
-	at  time.Time
-}
-
-// SubjectKeys returns the key resolver used by request-signature verification.
-func (s *Service) SubjectKeys(ttl time.Duration) *SubjectKeys {
-	return &SubjectKeys{svc: s, TTL: ttl, cache: map[string]cachedKey{}}
-}
-
-// Key returns the public key bound to subjectID.
-func (k *SubjectKeys) Key(ctx context.Context, subjectID string) (*ecdsa.PublicKey, error) {
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return nil, gateway.Errorf(gateway.CodeUnauthorized, "invalid key id")
-	}
-	now := k.svc.cfg.Now()
-	k.mu.Lock()
-	c, ok := k.cache[subjectID]
-	k.mu.Unlock()
-	if ok && now.Sub(c.at) < k.TTL {
-		return c.key, nil
-	}
-	sk, err := k.svc.ledger.GetSubjectKey(ctx, k.svc.cfg.Platform, subjectID)
-	if err != nil {
-		if gateway.ErrorCode(err) == gateway.CodeNotFound || gateway.ErrorCode(err) == gateway.CodeUnknownKey {
-			return nil, gateway.Errorf(gateway.CodeUnknownKey, "no key is bound to subject %s", subjectID)
-		}
-		return nil, err
-	}
-	pub, _, _, err := wire.ParseSubjectPublicKey(sk.PublicKeyPEM)
-	if err != nil {
-		return nil, gateway.Wrap(gateway.CodeInternal, err, "bound key of %s unreadable", subjectID)
-	}
-	k.mu.Lock()
-	if len(k.cache) > 100_000 {
-		k.cache = map[string]cachedKey{}
-	}
-	k.cache[subjectID] = cachedKey{key: pub, at: now}
-	k.mu.Unlock()
-	return pub, nil
 }

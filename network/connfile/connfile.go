@@ -44,9 +44,11 @@ type Organization struct {
 	MSPID string `json:"mspId"`
 	Role  string `json:"role"`
 	Title string `json:"title,omitempty"`
-	Peer  Node   `json:"peer"`
-	CA    CA     `json:"ca"`
-	Users []User `json:"users"`
+	// IdentityAuthority marks the organisation that attests subject keys.
+	IdentityAuthority bool   `json:"identityAuthority,omitempty"`
+	Peer              Node   `json:"peer"`
+	CA                CA     `json:"ca"`
+	Users             []User `json:"users"`
 }
 
 // Node is a gRPC endpoint with the TLS root certificate that verifies it.

@@ -22,6 +22,8 @@ const (
 	Health   = "HealthMSP"
 	Civil    = "CivilMSP"
 	Outsider = "OutsiderMSP"
+	// Authority is the identity authority (attests subject keys).
+	Authority = "AuthorityMSP"
 
 	Municipal = "municipal"
 	Datashare = "datashare"
@@ -31,6 +33,9 @@ const (
 	Marriage  = "marriage"
 )
 
+// RecoveryDelay is the key recovery time lock of the test network.
+const RecoveryDelay = 72 * time.Hour
+
 // Start is the fake clock's start.
 var Start = time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 
@@ -39,7 +44,7 @@ type Env struct {
 	T   testing.TB
 	Net *fakeledger.Network
 
-	Op, Health, Civil, Outsider *fakeledger.Identity
+	Op, Health, Civil, Outsider, Authority *fakeledger.Identity
 }
 
 // NewEnv deploys both contracts (operator OperatorMSP).
@@ -49,7 +54,9 @@ func NewEnv(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("dossier chaincode: %v", err)
 	}
-	s, err := ccapi.NewChaincode(sharing.New(sharing.Config{OperatorMSP: Operator}))
+	s, err := ccapi.NewChaincode(sharing.New(sharing.Config{
+		OperatorMSP: Operator, IdentityAuthorities: []string{Authority, Operator}, RecoveryDelay: RecoveryDelay,
+	}))
 	if err != nil {
 		t.Fatalf("sharing chaincode: %v", err)
 	}
@@ -58,10 +65,11 @@ func NewEnv(t testing.TB) *Env {
 	n.AddChannel(Datashare, "sharing", s)
 	return &Env{
 		T: t, Net: n,
-		Op:       fakeledger.NewIdentity(Operator, "admin"),
-		Health:   fakeledger.NewIdentity(Health, "clerk.health"),
-		Civil:    fakeledger.NewIdentity(Civil, "clerk.civil"),
-		Outsider: fakeledger.NewIdentity(Outsider, "someone"),
+		Op:        fakeledger.NewIdentity(Operator, "admin"),
+		Health:    fakeledger.NewIdentity(Health, "clerk.health"),
+		Civil:     fakeledger.NewIdentity(Civil, "clerk.civil"),
+		Outsider:  fakeledger.NewIdentity(Outsider, "someone"),
+		Authority: fakeledger.NewIdentity(Authority, "counter.ia"),
 	}
 }
 
@@ -158,6 +166,15 @@ func (e *Env) Bootstrap() {
 	e.OK(e.Dossier(e.Op, "Accredit", Health, BirthCert))
 	e.OK(e.Dossier(e.Op, "Accredit", Health, Marriage))
 	e.OK(e.Dossier(e.Op, "Accredit", Civil, Licence))
+}
+
+// BootstrapSharing is Bootstrap plus the identity authority's registration as a
+// department. (The test network lists the operator as an identity authority too,
+// to show that the chaincode never accepts it as one.)
+func (e *Env) BootstrapSharing() {
+	e.T.Helper()
+	e.Bootstrap()
+	e.OK(e.Dossier(e.Op, "RegisterDepartment", Authority, "Public Security Bureau", "PSB"))
 }
 
 // Append appends req as id and returns the stored record.
