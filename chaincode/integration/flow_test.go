@@ -820,7 +820,7 @@ func (f *flow) allow(t *testing.T, a *actor, grantID, recordID, purpose string) 
 		wantPurpose = f.grants[grantID].Grant.Purpose
 	}
 	want := wire.AccessEntry{
-		EntryID: tx, SubjectID: f.alice.id, RecordID: recordID, RecordType: f.recs[recordID].Type, GrantID: grantID,
+		EntryID: tx, Kind: wire.AccessFile, SubjectID: f.alice.id, RecordID: recordID, RecordType: f.recs[recordID].Type, GrantID: grantID,
 		Org: a.msp, User: a.cn, UserID: e.UserID, Purpose: wantPurpose, Time: e.Time, TxID: tx,
 	}
 	if e != want {
