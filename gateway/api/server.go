@@ -36,6 +36,8 @@ type Options struct {
 	Service *service.Service
 	Keys    Keys
 	Users   service.Users
+	// KeyAdmin lists, revokes and issues API keys (nil: those routes answer unavailable).
+	KeyAdmin service.KeyAdmin
 	// SubjectKey resolves a citizen's bound public key for request signatures.
 	SubjectKey func(ctx context.Context, subjectID string) (*ecdsa.PublicKey, error)
 	Nonces     httpsig.NonceStore
@@ -129,6 +131,7 @@ func (s *Server) routes() {
 	v1.GET("/dossiers/:subjectId/records", s.listDossier)
 	v1.GET("/records/:recordId", s.getRecord)
 	v1.GET("/records/:recordId/content", s.readContent)
+	v1.GET("/records/:recordId/history", s.recordHistory)
 	v1.POST("/records/:recordId/revoke", s.revokeRecord)
 	v1.POST("/records/:recordId/supersede", s.supersedeRecord)
 
@@ -152,6 +155,9 @@ func (s *Server) routes() {
 	v1.POST("/admin/subject-keys", s.bindSubjectKey)
 	v1.POST("/admin/subject-keys/:subjectId/rotate", s.rotateSubjectKey)
 	v1.POST("/admin/users", s.createUser)
+	v1.POST("/admin/verifiers", s.createVerifier)
+	v1.GET("/admin/api-keys", s.listAPIKeys)
+	v1.POST("/admin/api-keys/:keyId/revoke", s.revokeAPIKey)
 }
 
 // Middleware.

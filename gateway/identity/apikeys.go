@@ -149,6 +149,9 @@ func (s *KeyStore) refreshIfDue() {
 // update runs f on the current keys from the file, under the file lock, and saves
 // the result: a read-modify-write no other gateway can interleave with.
 func (s *KeyStore) update(f func(keys map[string]KeyEntry) error) error {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
 	lock, err := lockFile(s.path + ".lock")
 	if err != nil {
 		return err
@@ -309,11 +312,6 @@ func saveKeys(path string, keys map[string]KeyEntry) error {
 	b, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
 		return err
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
 	}
 	return writeFileAtomic(path, b, 0o600)
 }
