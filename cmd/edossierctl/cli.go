@@ -42,7 +42,7 @@ func ledgerCommands() []*cobra.Command {
 		// Citizens and enterprises.
 		newKeygenCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
 		// Departments.
-		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
+		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newHistoryCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.
 		newVerifyCmd(),
 		// Operators.
@@ -310,6 +310,15 @@ func (f *clientFlags) staffClient(cmd *cobra.Command) (*client.Client, error) {
 	c := f.newClient()
 	c.APIKey = key
 	return c, nil
+}
+
+// readerClient is a citizen client when a subject key is given (--key or its env),
+// else a client with an API key.
+func (f *clientFlags) readerClient(cmd *cobra.Command) (*client.Client, error) {
+	if f.keyFile != "" {
+		return f.citizenClient(cmd)
+	}
+	return f.staffClient(cmd)
 }
 
 // citizenClient is a client that signs every request with the subject's key.
