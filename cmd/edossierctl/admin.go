@@ -350,7 +350,9 @@ func newKeyListCmd(f *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List API keys (never their secrets or hashes)",
-		Args:  noArgs,
+		Example: `  edossierctl admin key list --api-key-file operator.key
+  edossierctl admin key list --api-key-file health.key -o json | jq -r '.[] | select(.revoked | not) | .keyId'`,
+		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
 			c, err := f.staffClient(cmd)
 			if err != nil {
@@ -379,9 +381,10 @@ func newKeyListCmd(f *clientFlags) *cobra.Command {
 
 func newKeyRevokeCmd(f *clientFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "revoke KEY_ID",
-		Short: "Revoke an API key; every gateway of the platform refuses it within apiKeyRefresh (30 s)",
-		Args:  exactArgs(1, "one key ID"),
+		Use:     "revoke KEY_ID",
+		Short:   "Revoke an API key; every gateway of the platform refuses it within apiKeyRefresh (30 s)",
+		Example: `  edossierctl admin key revoke k4m2q --api-key-file operator.key`,
+		Args:    exactArgs(1, "one key ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			c, err := f.staffClient(cmd)
 			if err != nil {

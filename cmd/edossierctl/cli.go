@@ -312,10 +312,18 @@ func (f *clientFlags) staffClient(cmd *cobra.Command) (*client.Client, error) {
 	return c, nil
 }
 
-// readerClient is a citizen client when a subject key is given (--key or its env),
-// else a client with an API key.
+// readerClient is a citizen client when a subject key is given on the command line
+// (--key), else a client with an API key if one is given (flags or environment), else a
+// citizen client with the subject key from the environment.
 func (f *clientFlags) readerClient(cmd *cobra.Command) (*client.Client, error) {
-	if f.keyFile != "" {
+	if fl := cmd.Flags().Lookup("key"); fl != nil && fl.Changed && f.keyFile != "" {
+		return f.citizenClient(cmd)
+	}
+	key, err := f.apiKeyValue(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" && f.keyFile != "" {
 		return f.citizenClient(cmd)
 	}
 	return f.staffClient(cmd)

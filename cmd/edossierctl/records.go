@@ -465,10 +465,7 @@ only when complete and correct. --out - (the default) writes to standard output.
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			required := []string{"grant", "purpose", "out"}
-			if f.keyFile != "" { // the subject reads its own file: no grant
-				if grantID != "" || purpose != "" {
-					return usagef("with --key you read your own record: leave --grant and --purpose out")
-				}
+			if f.keyFile != "" && grantID == "" && purpose == "" { // the subject reads its own file: no grant
 				required = []string{"out"}
 			}
 			if err := requireFlags(cmd, required...); err != nil {
