@@ -1085,7 +1085,7 @@ func (f *flow) events(t *testing.T) {
 	}
 	for _, a := range f.accesses {
 		got := decodeEvent[wire.AccessRecordedEvent](t, ev[a.TxID], wire.EventAccessRecorded)
-		if got != (wire.AccessRecordedEvent{EntryID: a.EntryID, SubjectID: a.SubjectID, RecordID: a.RecordID, GrantID: a.GrantID, Org: a.Org, Time: a.Time, TxID: a.TxID}) {
+		if got != (wire.AccessRecordedEvent{EntryID: a.EntryID, Kind: wire.AccessFile, SubjectID: a.SubjectID, RecordID: a.RecordID, GrantID: a.GrantID, Org: a.Org, Time: a.Time, TxID: a.TxID}) {
 			t.Fatalf("AccessRecorded = %+v, want it to match %+v", got, a)
 		}
 	}

@@ -197,6 +197,12 @@ func (s *Server) observe(c *gin.Context) {
 	if p, ok := c.Get(principalKey); ok {
 		pr := p.(gateway.Principal)
 		attrs = append(attrs, "role", pr.Role, "org", pr.Org)
+		if pr.KeyID != "" {
+			attrs = append(attrs, "keyId", pr.KeyID)
+		}
+		if pr.Verifier != "" {
+			attrs = append(attrs, "verifier", pr.Verifier)
+		}
 	}
 	if cause, ok := c.Get(logCauseKey); ok {
 		attrs = append(attrs, "cause", fmt.Sprint(cause))
