@@ -7,6 +7,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, machine-readable error code. Clients and the HTTP layer switch on
@@ -40,6 +41,18 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error // cause, for logs; never shown to callers
+	// RetryAfter, for rate_limited and unavailable, is when the caller may try again
+	// (0: the HTTP layer's default).
+	RetryAfter time.Duration
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain (0 if none).
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 func (e *Error) Error() string {

@@ -7,6 +7,7 @@ type Role string
 const (
 	RoleDepartment Role = "department" // a department user, by API key
 	RoleOperator   Role = "operator"   // a platform operator, by API key
+	RoleVerifier   Role = "verifier"   // a verifier organisation (bank, school), by API key
 	RoleCitizen    Role = "citizen"    // a subject, by request signature
 	RolePublic     Role = "public"     // an anonymous verifier
 )
@@ -25,6 +26,10 @@ type Principal struct {
 	KeyID string
 	// SubjectID is set for citizens.
 	SubjectID string
+	// Verifier is the verifier organisation's name for the verifier role (its key maps
+	// to the platform's Fabric identity; the name is what the platform asserts on the
+	// ledger when it checks ownership for it).
+	Verifier string
 }
 
 // Receipt says where a write landed on the ledger.

@@ -857,7 +857,7 @@ func (f *flow) allow(t *testing.T, a *actor, grantID, recordID, purpose string) 
 		wantPurpose = f.grants[grantID].Grant.Purpose
 	}
 	want := wire.AccessEntry{
-		EntryID: tx, SubjectID: f.alice.id, RecordID: recordID, RecordType: f.recs[recordID].Type, GrantID: grantID,
+		EntryID: tx, Kind: wire.AccessFile, SubjectID: f.alice.id, RecordID: recordID, RecordType: f.recs[recordID].Type, GrantID: grantID,
 		Org: a.msp, User: a.cn, UserID: e.UserID, Purpose: wantPurpose, Time: e.Time, TxID: tx,
 	}
 	if e != want {
@@ -1176,7 +1176,7 @@ func (f *flow) events(t *testing.T) {
 	}
 	for _, a := range f.accesses {
 		got := decodeEvent[wire.AccessRecordedEvent](t, ev[a.TxID], wire.EventAccessRecorded)
-		if got != (wire.AccessRecordedEvent{EntryID: a.EntryID, SubjectID: a.SubjectID, RecordID: a.RecordID, GrantID: a.GrantID, Org: a.Org, Time: a.Time, TxID: a.TxID}) {
+		if got != (wire.AccessRecordedEvent{EntryID: a.EntryID, Kind: wire.AccessFile, SubjectID: a.SubjectID, RecordID: a.RecordID, GrantID: a.GrantID, Org: a.Org, Time: a.Time, TxID: a.TxID}) {
 			t.Fatalf("AccessRecorded = %+v, want it to match %+v", got, a)
 		}
 	}

@@ -101,14 +101,14 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	}
 	txID := stub.GetTxID()
 	e := wire.AccessEntry{
-		EntryID: txID, SubjectID: st.SubjectID, RecordID: recordID, RecordType: rec.Type,
+		EntryID: txID, Kind: wire.AccessFile, SubjectID: st.SubjectID, RecordID: recordID, RecordType: rec.Type,
 		GrantID: grantID, Org: who.MSPID, User: who.User, UserID: who.UserID,
 		Purpose: purpose, Time: nowStr, TxID: txID,
 	}
 	if err := ccutil.PutJSON(stub, accessKey(st.SubjectID, inv, txID), e); err != nil {
 		return nil, err
 	}
-	ev := wire.AccessRecordedEvent{EntryID: txID, SubjectID: st.SubjectID, RecordID: recordID, GrantID: grantID, Org: who.MSPID, Time: nowStr, TxID: txID}
+	ev := wire.AccessRecordedEvent{EntryID: txID, Kind: wire.AccessFile, SubjectID: st.SubjectID, RecordID: recordID, GrantID: grantID, Org: who.MSPID, Time: nowStr, TxID: txID}
 	if err := ccutil.SetEvent(stub, wire.EventAccessRecorded, ev); err != nil {
 		return nil, err
 	}

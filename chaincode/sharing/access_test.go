@@ -18,7 +18,7 @@ func TestRecordAccessAllowed(t *testing.T) {
 	res := e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "")
 	a := cctest.Decode[wire.AccessEntry](t, e.OK(res))
 	want := wire.AccessEntry{
-		EntryID: res.TxID, SubjectID: "p-1", RecordID: "b1", RecordType: cctest.BirthCert, GrantID: "g1",
+		EntryID: res.TxID, Kind: wire.AccessFile, SubjectID: "p-1", RecordID: "b1", RecordType: cctest.BirthCert, GrantID: "g1",
 		Org: cctest.Civil, User: "clerk.civil", UserID: "x509::CN=clerk.civil,OU=client,O=CivilMSP::CN=ca.CivilMSP,O=CivilMSP",
 		Purpose: "one-thing application 42", Time: "2025-03-01T08:01:00Z", TxID: res.TxID,
 	}

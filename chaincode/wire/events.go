@@ -70,9 +70,11 @@ type GrantRevokedEvent struct {
 	TxID      string `json:"txId"`
 }
 
-// AccessRecordedEvent is emitted by RecordAccess.
+// AccessRecordedEvent is emitted by RecordAccess, RecordOwnershipCheck and
+// RecordSelfAccess (Kind says which).
 type AccessRecordedEvent struct {
 	EntryID   string `json:"entryId"`
+	Kind      string `json:"kind"`
 	SubjectID string `json:"subjectId"`
 	RecordID  string `json:"recordId"`
 	GrantID   string `json:"grantId"`

@@ -208,11 +208,46 @@ type GrantPage struct {
 	Bookmark string       `json:"bookmark"`
 }
 
+// Access log entry kinds (AccessEntry.Kind).
+const (
+	// AccessFile is a grant-checked read of a record's file by a department
+	// (RecordAccess).
+	AccessFile = "file"
+	// AccessOwnership is a check whether a document is in the subject's
+	// dossier (RecordOwnershipCheck).
+	AccessOwnership = "ownership"
+	// AccessSelf is the subject's own read of its dossier through the
+	// platform (RecordSelfAccess).
+	AccessSelf = "self"
+)
+
+// Self-access actions (AccessEntry.Action for Kind AccessSelf).
+const (
+	SelfList    = "list"
+	SelfGet     = "get"
+	SelfHistory = "history"
+	SelfContent = "content"
+)
+
+// Ownership check results (AccessEntry.Result for Kind AccessOwnership).
+const (
+	OwnershipInDossier    = "in_dossier"
+	OwnershipNotInDossier = "not_in_dossier"
+)
+
 // AccessEntry is one line of a subject's access log: a committed, grant
-// checked read of one record's file.
+// checked read of one record's file (kind "file"), an ownership check of a
+// document against the subject's dossier (kind "ownership"), or the
+// subject's own read through the platform (kind "self"). Entries written
+// before kinds existed have Kind "" and are file reads.
 type AccessEntry struct {
 	// EntryID equals TxID: one entry per transaction.
-	EntryID    string `json:"entryId"`
+	EntryID string `json:"entryId"`
+	// Kind is AccessFile, AccessOwnership or AccessSelf.
+	Kind string `json:"kind"`
+	// Action is what a self access did (SelfList, SelfGet, SelfHistory,
+	// SelfContent); "" for other kinds.
+	Action     string `json:"action"`
 	SubjectID  string `json:"subjectId"`
 	RecordID   string `json:"recordId"`
 	RecordType string `json:"recordType"`
@@ -225,8 +260,17 @@ type AccessEntry struct {
 	User    string `json:"user"`
 	UserID  string `json:"userId"`
 	Purpose string `json:"purpose"`
-	Time    string `json:"time"`
-	TxID    string `json:"txId"`
+	// CID is the document an ownership check asked about ("" otherwise).
+	CID string `json:"cid"`
+	// Checker is who asked an ownership check: the department's MSP ID, or
+	// the verifier organisation the platform named when it submitted for a
+	// verifier (asserted by the platform, not checked by the chaincode).
+	Checker string `json:"checker"`
+	// Result is the chaincode's own answer to an ownership check
+	// (OwnershipInDossier or OwnershipNotInDossier); "" otherwise.
+	Result string `json:"result"`
+	Time   string `json:"time"`
+	TxID   string `json:"txId"`
 }
 
 // AccessPage is one page of AccessLog, newest first.

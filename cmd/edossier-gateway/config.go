@@ -18,19 +18,26 @@ import (
 // file given by -config (or EDOSSIER_GATEWAY_CONFIG), environment variables
 // EDOSSIER_GATEWAY_<FIELD> (upper snake case of the yaml name), command-line flags.
 type Config struct {
-	Listen          string  `yaml:"listen" help:"HTTP listen address"`
-	ConnectionFile  string  `yaml:"connectionFile" help:"network connection file written by edossierctl network up"`
-	DataDir         string  `yaml:"dataDir" help:"folder for blobs, the wallet of enrolled identities and API keys"`
-	PeerOrg         string  `yaml:"peerOrg" help:"organisation whose peer the gateway connects to"`
-	PlatformOrg     string  `yaml:"platformOrg" help:"operator organisation whose identity submits signed grants and answers verifications"`
-	PlatformUser    string  `yaml:"platformUser" help:"that organisation's user"`
-	KEKFile         string  `yaml:"kekFile" help:"file with the 32-byte blob key-encryption key, hex (created with 0600 if missing)"`
-	RetiredKEKFiles string  `yaml:"retiredKekFiles" help:"comma-separated files of former key-encryption keys, hex: blobs they wrapped stay readable until 'edossier-gateway rewrap-blobs' (empty: none)"`
-	SubjectSecret   string  `yaml:"subjectSecretFile" help:"file with the subject-ID HMAC secret, hex (created with 0600 if missing; every gateway of a platform must share it)"`
-	MaxUpload       int64   `yaml:"maxUploadBytes" help:"largest accepted file in bytes (413 above)"`
-	VerifyRate      float64 `yaml:"verifyRate" help:"public verification requests per second per client IP"`
-	VerifyBurst     int     `yaml:"verifyBurst" help:"burst of public verification requests per client IP"`
-	TrustedProxies  string  `yaml:"trustedProxies" help:"comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted (empty: none)"`
+	Listen          string        `yaml:"listen" help:"HTTP listen address"`
+	ConnectionFile  string        `yaml:"connectionFile" help:"network connection file written by edossierctl network up"`
+	DataDir         string        `yaml:"dataDir" help:"folder for blobs, the wallet of enrolled identities and API keys"`
+	PeerOrg         string        `yaml:"peerOrg" help:"organisation whose peer the gateway connects to"`
+	PlatformOrg     string        `yaml:"platformOrg" help:"operator organisation whose identity submits signed grants and answers verifications"`
+	PlatformUser    string        `yaml:"platformUser" help:"that organisation's user"`
+	KEKFile         string        `yaml:"kekFile" help:"file with the 32-byte blob key-encryption key, hex (created with 0600 if missing)"`
+	RetiredKEKFiles string        `yaml:"retiredKekFiles" help:"comma-separated files of former key-encryption keys, hex: blobs they wrapped stay readable until 'edossier-gateway rewrap-blobs' (empty: none)"`
+	SubjectSecret   string        `yaml:"subjectSecretFile" help:"file with the subject-ID HMAC secret, hex (created with 0600 if missing; every gateway of a platform must share it)"`
+	MaxUpload       int64         `yaml:"maxUploadBytes" help:"largest accepted file in bytes (413 above)"`
+	VerifyRate      float64       `yaml:"verifyRate" help:"public verification requests per second per client IP"`
+	VerifyBurst     int           `yaml:"verifyBurst" help:"burst of public verification requests per client IP"`
+	TrustedProxies  string        `yaml:"trustedProxies" help:"comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted (empty: none)"`
+	APIKeyFile      string        `yaml:"apiKeyFile" help:"API key file (hashes only); every gateway of a platform shares it (empty: <dataDir>/api-keys.json)"`
+	APIKeyRefresh   time.Duration `yaml:"apiKeyRefresh" help:"how often the gateway looks for key changes made by other gateways (a revocation takes effect everywhere within this time)"`
+
+	OwnershipCheckInterval     time.Duration `yaml:"ownershipCheckInterval" help:"ownership checks (kind+idNumber on /v1/verify): one per API key every this long"`
+	OwnershipCheckBurst        int           `yaml:"ownershipCheckBurst" help:"ownership checks: burst per API key"`
+	OwnershipChecksPerDocument int           `yaml:"ownershipChecksPerDocument" help:"ownership checks: distinct ID numbers one document may be checked against per window (all callers)"`
+	OwnershipCheckWindow       time.Duration `yaml:"ownershipCheckWindow" help:"ownership checks: the per-document window"`
 
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout" help:"HTTP: time to read request headers"`
 	ReadTimeout       time.Duration `yaml:"readTimeout" help:"HTTP: time to read a whole request (large uploads)"`
@@ -78,8 +85,14 @@ func defaultConfig() Config {
 		SignatureMaxAge:     5 * time.Minute,
 		OrphanGrace:         2 * time.Minute,
 		PrecheckAbove:       1 << 20,
-		LogFormat:           "json",
-		LogLevel:            "info",
+		APIKeyRefresh:       30 * time.Second,
+
+		OwnershipCheckInterval:     30 * time.Second,
+		OwnershipCheckBurst:        20,
+		OwnershipChecksPerDocument: 3,
+		OwnershipCheckWindow:       24 * time.Hour,
+		LogFormat:                  "json",
+		LogLevel:                   "info",
 	}
 }
 
@@ -138,6 +151,12 @@ func (c Config) validate() error {
 	}
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("maxUploadBytes must be positive"))
+	}
+	if c.APIKeyRefresh < 0 {
+		errs = append(errs, errors.New("apiKeyRefresh must not be negative"))
+	}
+	if c.OwnershipCheckInterval <= 0 || c.OwnershipCheckBurst <= 0 || c.OwnershipChecksPerDocument <= 0 || c.OwnershipCheckWindow <= 0 {
+		errs = append(errs, errors.New("ownershipCheckInterval, ownershipCheckBurst, ownershipChecksPerDocument and ownershipCheckWindow must be positive"))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("logFormat %q: json or text", c.LogFormat))

@@ -47,7 +47,14 @@ type env struct {
 
 func startEnv(t *testing.T, maxUpload int64) *env {
 	t.Helper()
-	n := nettest.Start(t, nettest.Options{BasePort: e2eBasePort})
+	return startEnvWith(t, e2eBasePort, func(cfg *Config) { cfg.MaxUpload = maxUpload })
+}
+
+// startEnvWith starts a network at basePort and a gateway whose configuration edit
+// adjusts (after the test defaults).
+func startEnvWith(t *testing.T, basePort int, edit func(*Config)) *env {
+	t.Helper()
+	n := nettest.Start(t, nettest.Options{BasePort: basePort})
 	dir := t.TempDir()
 	cfg := defaultConfig()
 	cfg.Listen = "127.0.0.1:0"
@@ -56,12 +63,14 @@ func startEnv(t *testing.T, maxUpload int64) *env {
 	cfg.KEKFile = filepath.Join(dir, "secrets", "kek.hex")
 	cfg.SubjectSecret = filepath.Join(dir, "secrets", "subject.hex")
 	cfg.DemoKeysFile = filepath.Join(dir, "keys.json")
-	cfg.MaxUpload = maxUpload
 	cfg.LogFormat = "text"
 	cfg.LogLevel = "warn"
 	cfg.VerifyRate = 1000
 	cfg.VerifyBurst = 1000
 	cfg.OrphanGrace = 500 * time.Millisecond
+	if edit != nil {
+		edit(&cfg)
+	}
 	g, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -132,9 +132,17 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	wallet := identity.NewWallet(profile, filepath.Join(cfg.DataDir, "wallet"))
-	keys, err := identity.OpenKeyStore(filepath.Join(cfg.DataDir, "api-keys.json"))
+	keyFile := cfg.APIKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "api-keys.json")
+	}
+	keys, err := identity.OpenSharedKeyStore(keyFile, cfg.APIKeyRefresh, nil)
 	if err != nil {
 		return nil, err
+	}
+	platformOrg, err := profile.Org(cfg.PlatformOrg)
+	if err != nil {
+		return nil, fmt.Errorf("platformOrg: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -148,7 +156,9 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
-	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove})
+	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
+		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
+			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow}})
 	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
 	if err != nil {
 		ledger.Close()
@@ -164,6 +174,7 @@ func Open(cfg Config) (*Gateway, error) {
 		Service:         svc,
 		Keys:            keys,
 		Users:           users{enroller: enroller, keys: keys},
+		KeyAdmin:        keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser},
 		SubjectKey:      svc.SubjectKeyResolver(30 * time.Second).Key,
 		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
 		SignatureMaxAge: cfg.SignatureMaxAge,
@@ -345,4 +356,43 @@ func (u users) EnrollUser(ctx context.Context, org, user string) (string, error)
 func (u users) IssueKey(role gateway.Role, org, mspID, user, label string) (string, string, error) {
 	key, e, err := u.keys.Create(role, org, mspID, user, label)
 	return key, e.ID, err
+}
+
+// keyAdmin exposes the key store to the service without the stored hashes; verifier
+// keys act as the platform identity.
+type keyAdmin struct {
+	keys             *identity.KeyStore
+	org, mspID, user string
+}
+
+func apiKey(e identity.KeyEntry) service.APIKey {
+	return service.APIKey{ID: e.ID, Role: e.Role, Org: e.Org, MSPID: e.MSPID, User: e.User, Verifier: e.Verifier,
+		Label: e.Label, Created: e.Created, Revoked: e.Revoked, RevokedAt: e.RevokedAt, RevokedBy: e.RevokedBy}
+}
+
+func (k keyAdmin) ListKeys() []service.APIKey {
+	list := k.keys.List()
+	out := make([]service.APIKey, len(list))
+	for i, e := range list {
+		out[i] = apiKey(e)
+	}
+	return out
+}
+
+func (k keyAdmin) GetKey(id string) (service.APIKey, error) {
+	e, ok := k.keys.Get(id)
+	if !ok {
+		return service.APIKey{}, gateway.Errorf(gateway.CodeNotFound, "no API key %q", id)
+	}
+	return apiKey(e), nil
+}
+
+func (k keyAdmin) RevokeKey(id, by string) (service.APIKey, error) {
+	e, err := k.keys.RevokeBy(id, by)
+	return apiKey(e), err
+}
+
+func (k keyAdmin) IssueVerifierKey(verifier, label string) (string, service.APIKey, error) {
+	key, e, err := k.keys.CreateVerifier(verifier, k.org, k.mspID, k.user, label)
+	return key, apiKey(e), err
 }

@@ -55,6 +55,23 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 	expectStatus(t, r, 201)
 	var vacc recordResult
 	r.json(t, &vacc)
+	// Another subject's record, and social's key ID.
+	r = e.appendRecord(health, e.resolve(health, personID(4)), "birth-medical-certificate", "Birth certificate", []byte("birth of 4"), "")
+	expectStatus(t, r, 201)
+	var birthOther recordResult
+	r.json(t, &birthOther)
+	r = e.jsonCall("GET", "/v1/admin/api-keys", social, nil)
+	expectStatus(t, r, 200)
+	var socialKeys struct {
+		Keys []struct {
+			KeyID string `json:"keyId"`
+		} `json:"keys"`
+	}
+	r.json(t, &socialKeys)
+	if len(socialKeys.Keys) == 0 {
+		t.Fatalf("social's keys: %s", r.body)
+	}
+	socialKeyID := socialKeys.Keys[0].KeyID
 	now := time.Now()
 	// A live grant for social covering the birth certificate only, a revoked one, and
 	// one that expires in a few seconds.
@@ -185,6 +202,32 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		{"wrong content type for JSON", func() *http.Request {
 			return e.request("POST", "/v1/subjects/resolve", health, strings.NewReader(`{"kind":"person"}`), "text/plain")
 		}, 415, gateway.CodeUnsupported},
+		{"anonymous ownership check", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"kind", "", "person"}, [3]string{"idNumber", "", personID(3)}, [3]string{"file", "", "birth"})
+			return e.request("POST", "/v1/verify", "", body, ct)
+		}, 401, gateway.CodeUnauthorized},
+		{"operator ownership check", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"kind", "", "person"}, [3]string{"idNumber", "", personID(3)}, [3]string{"file", "", "birth"})
+			return e.request("POST", "/v1/verify", e.keys.Operator, body, ct)
+		}, 403, gateway.CodeForbidden},
+		{"citizen reads another subject's record", func() *http.Request {
+			return e.signed(citizen, "GET", "/v1/records/"+birthOther.Record.RecordID, nil, time.Now())
+		}, 404, gateway.CodeNotFound},
+		{"citizen reads another subject's file", func() *http.Request {
+			return e.signed(citizen, "GET", "/v1/records/"+birthOther.Record.RecordID+"/content", nil, time.Now())
+		}, 404, gateway.CodeNotFound},
+		{"citizen lists another dossier", func() *http.Request {
+			return e.signed(citizen, "GET", "/v1/dossiers/"+birthOther.Record.SubjectID+"/records", nil, time.Now())
+		}, 403, gateway.CodeForbidden},
+		{"history of another department's record", func() *http.Request {
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/history", civil, nil, "")
+		}, 404, gateway.CodeNotFound},
+		{"department revokes another organisation's key", func() *http.Request {
+			return e.request("POST", "/v1/admin/api-keys/"+socialKeyID+"/revoke", health, nil, "")
+		}, 403, gateway.CodeForbidden},
+		{"department issues a verifier key", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/admin/verifiers", health, `{"name":"city-bank"}`)
+		}, 403, gateway.CodeForbidden},
 		{"wrong content type for upload", func() *http.Request {
 			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, strings.NewReader(`{}`), "application/json")
 		}, 415, gateway.CodeUnsupported},
@@ -194,6 +237,7 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		"/v1/dossiers/%s/records", "/v1/records/%s", "/v1/records/%s/content?grantId=g-live&purpose=x",
 		"/v1/records/%s/revoke", "/v1/dossiers/%s/grants", "/v1/dossiers/%s/access-log", "/v1/grants/%s/revoke",
 		"/v1/dossiers/%s/keys", "/v1/dossiers/%s/key-events", "/v1/dossiers/%s/recoveries/r1/cancel", "/v1/verify/%s",
+		"/v1/records/%s/history", "/v1/admin/api-keys/%s/revoke",
 	} {
 		for _, bad := range []string{"..%2F..%2Fetc%2Fpasswd", "..", "a%00b", "%2e%2e"} {
 			path := strings.Replace(p, "%s", bad, 1)

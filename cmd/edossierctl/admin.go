@@ -20,13 +20,19 @@ func newAdminCmd() *cobra.Command {
   edossierctl admin department add --msp TaxBureauMSP --name "Tax Bureau" --code tax
   edossierctl admin record-type add --code tax-certificate --name "Tax certificate"
   edossierctl admin accredit --msp TaxBureauMSP --type tax-certificate
-  edossierctl admin user add --org health --user clerk2 > clerk2.key`,
+  edossierctl admin user add --org health --user clerk2 > clerk2.key
+  edossierctl admin verifier add --name city-bank > city-bank.key
+  edossierctl admin api-key list
+  edossierctl admin api-key revoke k4m2q`,
 		newRegistryCmd(f),
 		groupCmd("department", "Register or deactivate a department", "",
 			newDepartmentAddCmd(f), newDepartmentDeactivateCmd(f)),
 		groupCmd("record-type", "Define a record type", "", newRecordTypeAddCmd(f)),
 		newAccreditCmd(f, true), newAccreditCmd(f, false),
 		groupCmd("user", "Create department and operator users (API keys)", "", newUserAddCmd(f)),
+		groupCmd("verifier", "Issue API keys for verifier organisations (banks, schools)", "", newVerifierAddCmd(f)),
+		groupCmd("api-key", "List and revoke API keys (operator: all; department: its own organisation's)", "",
+			newAPIKeyListCmd(f), newAPIKeyRevokeCmd(f)),
 	)
 	cmd.Long = `admin administers the platform through the gateway. Every change is a ledger
 transaction made with the operator organisation's identity; the API key must be an
@@ -247,4 +253,96 @@ be redirected into a file; it is never shown again.`,
 	cmd.Flags().StringVar(&role, "role", string(gateway.RoleDepartment), "department or operator")
 	cmd.Flags().StringVar(&u.Label, "label", "", "a note stored with the key")
 	return cmd
+}
+
+func newVerifierAddCmd(f *clientFlags) *cobra.Command {
+	var name, label string
+	cmd := &cobra.Command{
+		Use:   "add --name NAME [--label TEXT]",
+		Short: "Issue an API key for a verifier organisation and print it (shown once)",
+		Long: `verifier add issues an API key of role verifier: it may check whether a document is
+in a named person's dossier (verify --id-number), within the per-key and per-document
+limits. Its ledger identity is the platform's; NAME is recorded on the key and named
+as the checker in the subjects' access logs. In text output the key alone goes to
+standard output.`,
+		Example: `  (umask 077; edossierctl admin verifier add --name city-bank --label "loans desk" > city-bank.key)`,
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "name"); err != nil {
+				return err
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			v, err := c.CreateVerifier(cmd.Context(), name, label)
+			if err != nil {
+				return err
+			}
+			if f.json() {
+				return writeJSON(cmd.OutOrStdout(), v)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "verifier %s, key ID %s\nits API key, shown only now:\n", v.Verifier, v.ID)
+			fmt.Fprintln(cmd.OutOrStdout(), v.Key)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the verifier organisation's name, a code such as city-bank (required)")
+	cmd.Flags().StringVar(&label, "label", "", "a note stored with the key")
+	return cmd
+}
+
+func newAPIKeyListCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List API keys (never their secrets or hashes)",
+		Example: `  edossierctl admin api-key list --api-key-file operator.key
+  edossierctl admin api-key list --api-key-file health.key -o json | jq -r '.[] | select(.revoked | not) | .keyId'`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			keys, err := c.ListAPIKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, keys, func(w io.Writer) {
+				t := newTable(w, "KEY", "ROLE", "ORG", "MSP", "USER", "VERIFIER", "LABEL", "CREATED", "REVOKED")
+				for _, k := range keys {
+					revoked := ""
+					if k.Revoked && k.RevokedAt != nil {
+						revoked = k.RevokedAt.Format("2006-01-02T15:04:05Z")
+					} else if k.Revoked {
+						revoked = "yes"
+					}
+					t.row(k.ID, string(k.Role), k.Org, k.MSPID, k.User, k.Verifier, k.Label, k.Created.Format("2006-01-02T15:04:05Z"), revoked)
+				}
+				t.flush()
+			})
+		}),
+	}
+}
+
+func newAPIKeyRevokeCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "revoke KEY_ID",
+		Short:   "Revoke an API key; every gateway of the platform refuses it within apiKeyRefresh (30 s)",
+		Example: `  edossierctl admin api-key revoke k4m2q --api-key-file operator.key`,
+		Args:    exactArgs(1, "one key ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			k, err := c.RevokeAPIKey(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, k, func(w io.Writer) {
+				fmt.Fprintf(w, "key %s (%s, %s %s) revoked\n", k.ID, k.Role, k.MSPID, k.User)
+			})
+		}),
+	}
 }

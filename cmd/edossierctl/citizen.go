@@ -373,9 +373,9 @@ func newAccessLogCmd() *cobra.Command {
 				return err
 			}
 			return f.emit(cmd, wire.AccessPage{Entries: entries, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "TIME", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "TX")
+				t := newTable(w, "TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "DETAIL", "TX")
 				for _, e := range entries {
-					t.row(e.Time, e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, e.TxID)
+					t.row(e.Time, accessKind(e), e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, accessDetail(e), e.TxID)
 				}
 				t.flush()
 				moreHint(cmd, next)
@@ -387,4 +387,23 @@ func newAccessLogCmd() *cobra.Command {
 	f.addAPIKey(cmd)
 	p.add(cmd)
 	return cmd
+}
+
+// accessKind names an access log entry's kind (entries from before kinds are file reads).
+func accessKind(e wire.AccessEntry) string {
+	if e.Kind == "" {
+		return wire.AccessFile
+	}
+	return e.Kind
+}
+
+// accessDetail is what an ownership check or a self access adds to an entry.
+func accessDetail(e wire.AccessEntry) string {
+	switch e.Kind {
+	case wire.AccessOwnership:
+		return "checker=" + e.Checker + " result=" + e.Result
+	case wire.AccessSelf:
+		return "action=" + e.Action
+	}
+	return ""
 }

@@ -42,7 +42,7 @@ func ledgerCommands() []*cobra.Command {
 		// Citizens and enterprises.
 		newKeygenCmd(), newKeyCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
 		// Departments.
-		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
+		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newHistoryCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.
 		newVerifyCmd(),
 		// Operators.
@@ -310,6 +310,23 @@ func (f *clientFlags) staffClient(cmd *cobra.Command) (*client.Client, error) {
 	c := f.newClient()
 	c.APIKey = key
 	return c, nil
+}
+
+// readerClient is a citizen client when a subject key is given on the command line
+// (--key), else a client with an API key if one is given (flags or environment), else a
+// citizen client with the subject key from the environment.
+func (f *clientFlags) readerClient(cmd *cobra.Command) (*client.Client, error) {
+	if fl := cmd.Flags().Lookup("key"); fl != nil && fl.Changed && f.keyFile != "" {
+		return f.citizenClient(cmd)
+	}
+	key, err := f.apiKeyValue(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" && f.keyFile != "" {
+		return f.citizenClient(cmd)
+	}
+	return f.staffClient(cmd)
 }
 
 // citizenClient is a client that signs every request with the subject's key.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/service"
 )
@@ -180,6 +181,39 @@ func testAdmin(t *testing.T, e *cliEnv) {
 	if len(reg.Departments) < 3 || len(reg.RecordTypes) < 5 || len(reg.Accreditations) < 5 {
 		t.Fatalf("registry json: %+v", reg)
 	}
+
+	// A verifier key: issued, listed (never with hashes), used, revoked.
+	r = e.ok(t, "admin", "verifier", "add", op, "--name", "city-bank", "--label", "loans desk")
+	bankKey := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(bankKey, "edk_") || !strings.Contains(r.stderr, "verifier city-bank") {
+		t.Fatalf("verifier add:\n%s", r)
+	}
+	var keys []service.APIKey
+	e.okJSON(t, &keys, "admin", "api-key", "list", op)
+	bankID := ""
+	for _, k := range keys {
+		if k.Verifier == "city-bank" {
+			bankID = k.ID
+		}
+	}
+	if bankID == "" {
+		t.Fatalf("key list: %+v", keys)
+	}
+	if r = e.ok(t, "admin", "api-key", "list", op); strings.Contains(r.stdout, "hash") || !strings.Contains(r.stdout, "city-bank") {
+		t.Fatalf("key list text:\n%s", r)
+	}
+	e.okJSON(t, &keys, "admin", "api-key", "list", e.as("health"))
+	for _, k := range keys {
+		if k.MSPID != "HealthMSP" || k.Role != gateway.RoleDepartment {
+			t.Fatalf("health sees another organisation's key: %+v", k)
+		}
+	}
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "admin", "api-key", "revoke", e.as("health"), bankID)
+	r = e.ok(t, "admin", "api-key", "revoke", op, bankID)
+	if !strings.Contains(r.stdout, "key "+bankID+" (verifier") || !strings.Contains(r.stdout, "revoked") {
+		t.Fatalf("key revoke:\n%s", r)
+	}
+	e.fails(t, exitFailure, "edossierctl: unauthorized: ", "admin", "api-key", "list", "--api-key", bankKey)
 
 	// A new department, a record type, an accreditation, and their withdrawal.
 	var dep service.AdminResult[wire.Department]
@@ -486,6 +520,33 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", subject)
 	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", "p-nokeybound")
 
+	// The citizen reads its own dossier with its key, each read logged as a self access.
+	var mine service.RecordPage
+	e.okJSON(t, &mine, "list", "--key", keyPath)
+	if len(mine.Records) == 0 {
+		t.Fatalf("own dossier: %+v", mine)
+	}
+	var h service.HistoryResult
+	e.okJSON(t, &h, "history", "--key", keyPath, recordID)
+	if h.RecordID != recordID || len(h.Versions) == 0 {
+		t.Fatalf("own history: %+v", h)
+	}
+	ownFile := filepath.Join(dir, "own.pdf")
+	r = e.ok(t, "read", "--key", keyPath, recordID, "--out", ownFile)
+	if b, _ := os.ReadFile(ownFile); !bytes.Equal(b, birth) {
+		t.Fatalf("own file: %q\n%s", b, r)
+	}
+	e.okJSON(t, &log, "access-log", "--key", keyPath)
+	if len(log.Entries) != 6 || log.Entries[0].Kind != wire.AccessSelf || log.Entries[0].Action != wire.SelfContent ||
+		log.Entries[1].Action != wire.SelfHistory || log.Entries[2].Action != wire.SelfList {
+		t.Fatalf("self accesses in the log: %+v", log.Entries)
+	}
+	// Another citizen's key reads nothing of it.
+	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "list", "--key", otherKey, "--subject", subject)
+	if r = e.ctl(t, "history", health, recordID); r.code != 0 {
+		t.Fatalf("issuer's history:\n%s", r)
+	}
+
 	// The citizen revokes; social's next read fails with exit 1 and writes nothing.
 	r = e.ok(t, "revoke-grant", "--key", keyPath, g.GrantID, "--reason", "enrolment done")
 	if !strings.Contains(r.stdout, "grant "+g.GrantID+" revoked") {
@@ -518,10 +579,17 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	if len(grants.Grants) != 1 || grants.Bookmark == "" {
 		t.Fatalf("one page of grants: %+v", grants)
 	}
-	// The access log still holds the three reads and nothing for the refused ones.
+	// The access log still holds the three file reads (and the three self accesses) and
+	// nothing for the refused ones.
 	e.okJSON(t, &log, "access-log", "--key", keyPath)
-	if len(log.Entries) != 3 {
-		t.Fatalf("access log after refusals: %d entries", len(log.Entries))
+	files := 0
+	for _, en := range log.Entries {
+		if en.Kind == wire.AccessFile {
+			files++
+		}
+	}
+	if len(log.Entries) != 6 || files != 3 {
+		t.Fatalf("access log after refusals: %d entries, %d file reads", len(log.Entries), files)
 	}
 
 	// A second device: added with the first key, which it then retires. A grant signed
@@ -593,9 +661,16 @@ func testVerify(t *testing.T, e *cliEnv) {
 	if !v.Verified || v.Status != "verified" || len(v.Records) != 1 || v.Records[0].RecordID != app.Record.RecordID {
 		t.Fatalf("verify --cid: %+v", v)
 	}
-	r = e.ok(t, "verify", docPath, "--kind", "person", "--id-number", id)
-	if !strings.Contains(r.stdout, "in the named subject's dossier: yes") {
+	// Ownership checks need an API key (department or verifier) and are logged.
+	e.fails(t, exitUsage, "needs a department or verifier API key", "verify", docPath, "--kind", "person", "--id-number", id)
+	r = e.ok(t, "verify", docPath, "--kind", "person", "--id-number", id, civil)
+	if !strings.Contains(r.stdout, "in the named subject's dossier: yes") || !strings.Contains(r.stdout, "check logged in the subject's access log: datashare tx") {
 		t.Fatalf("verify with the owner's ID number:\n%s", r)
+	}
+	var own wire.AccessPage
+	e.okJSON(t, &own, "access-log", e.as("operator"), subject)
+	if len(own.Entries) != 1 || own.Entries[0].Kind != wire.AccessOwnership || own.Entries[0].Checker != "CivilAffairsMSP" || own.Entries[0].Result != wire.OwnershipInDossier {
+		t.Fatalf("owner's access log: %+v", own)
 	}
 	r = e.ctlIn(t, bytes.NewReader(doc), "verify", "-")
 	if r.code != 0 {
@@ -616,14 +691,14 @@ func testVerify(t *testing.T, e *cliEnv) {
 		t.Fatalf("tampered json: %+v", v)
 	}
 	// The right document, the wrong person: not verified either.
-	r = e.fails(t, exitNotVerified, "not in the named subject's dossier", "verify", docPath, "--id-number", personID(402))
-	if !strings.Contains(r.stdout, "in the named subject's dossier: no") {
+	r = e.fails(t, exitNotVerified, "not in the named subject's dossier", "verify", docPath, "--id-number", personID(402), civil)
+	if !strings.Contains(r.stdout, "in the named subject's dossier: no") || !strings.HasPrefix(r.stdout, "NOT VERIFIED (not in dossier)") {
 		t.Fatalf("wrong person:\n%s", r)
 	}
 	// An unknown but well-formed CID, and a malformed one (a failed check: exit 1).
 	e.fails(t, exitNotVerified, "not_verified", "verify", "--cid", wire.CIDFromSHA256(sha([]byte("nothing"))).String())
 	e.fails(t, exitFailure, "edossierctl: invalid: ", "verify", "--cid", "bafy-not-a-cid")
-	e.fails(t, exitFailure, "edossierctl: invalid: ", "verify", docPath, "--id-number", "123")
+	e.fails(t, exitFailure, "edossierctl: invalid: ", "verify", docPath, "--id-number", "123", civil)
 
 	// Revoked: exit 3 with the reason.
 	e.ok(t, "revoke", civil, app.Record.RecordID, "--reason", "annulled")

@@ -199,12 +199,13 @@ func newShowCmd() *cobra.Command {
 	f := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "show RECORD_ID",
-		Short: "Departments: a record's metadata (yours, or covered by a grant to you)",
+		Short: "Departments: a record's metadata (yours, or covered by a grant to you); citizens: your own (--key)",
 		Example: `  edossierctl show r-4mzq...
-  edossierctl show r-4mzq... -o json`,
+  edossierctl show r-4mzq... -o json
+  edossierctl show r-4mzq... --key me.key     # your own record (logged in your access log)`,
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			c, err := f.staffClient(cmd)
+			c, err := f.readerClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -220,6 +221,40 @@ func newShowCmd() *cobra.Command {
 	}
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
+	f.addCitizen(cmd)
+	return cmd
+}
+
+func newHistoryCmd() *cobra.Command {
+	f := &clientFlags{}
+	cmd := &cobra.Command{
+		Use:   "history RECORD_ID",
+		Short: "Every committed version of a record, newest first (whoever may see the record; citizens: your own, --key)",
+		Example: `  edossierctl history r-4mzq...
+  edossierctl history r-4mzq... -o json
+  edossierctl history r-4mzq... --key me.key`,
+		Args: exactArgs(1, "one record ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			c, err := f.readerClient(cmd)
+			if err != nil {
+				return err
+			}
+			h, err := c.RecordHistory(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, h, func(w io.Writer) {
+				t := newTable(w, "TIME", "TX", "STATUS", "REASON", "SUPERSEDED BY")
+				for _, v := range h.Versions {
+					t.row(v.Timestamp, v.TxID, v.Record.Status, v.Record.Reason, v.Record.SupersededBy)
+				}
+				t.flush()
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addAPIKey(cmd)
+	f.addCitizen(cmd)
 	return cmd
 }
 
@@ -228,25 +263,35 @@ func newListCmd() *cobra.Command {
 	var p pageFlags
 	var recordType string
 	cmd := &cobra.Command{
-		Use:   "list SUBJECT_ID [--type TYPE]",
-		Short: "Departments: the records of a dossier that you may see",
+		Use:   "list [SUBJECT_ID] [--type TYPE]",
+		Short: "Departments: the records of a dossier that you may see; citizens: your whole dossier (--key)",
 		Long: `list shows the records of a subject's dossier that the caller may see: its own
-department's, and others' covered by a live grant to it (operators see all). All
-pages are fetched unless --page-size or --bookmark asks for one page.`,
+department's, and others' covered by a live grant to it (operators see all). With a
+subject key (--key) it lists your own dossier, every record, and each page is logged in
+your access log. All pages are fetched unless --page-size or --bookmark asks for one
+page.`,
 		Example: `  edossierctl list "$SUBJECT"
+  edossierctl list --key me.key
   edossierctl list "$SUBJECT" --type vaccination-record -o json
   edossierctl list "$SUBJECT" --page-size 50      # one page; prints the next bookmark`,
-		Args: exactArgs(1, "one subject ID"),
+		Args: argsRange(0, 1, "one subject ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			if err := p.check(); err != nil {
 				return err
 			}
-			c, err := f.staffClient(cmd)
+			c, err := f.readerClient(cmd)
 			if err != nil {
 				return err
 			}
+			subject := c.SubjectID
+			if len(args) == 1 {
+				subject = args[0]
+			}
+			if subject == "" {
+				return usagef("list needs a subject ID (or --key: your own dossier)")
+			}
 			recs, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.Record, string, error) {
-				page, err := c.ListDossier(cmd.Context(), args[0], recordType, o)
+				page, err := c.ListDossier(cmd.Context(), subject, recordType, o)
 				if err != nil {
 					return nil, "", err
 				}
@@ -267,6 +312,7 @@ pages are fetched unless --page-size or --bookmark asks for one page.`,
 	}
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
+	f.addCitizen(cmd)
 	p.add(cmd)
 	cmd.Flags().StringVar(&recordType, "type", "", "only records of this type")
 	return cmd
@@ -414,16 +460,21 @@ nothing is written and the exit code is 1. The file is checked against the recor
 content ID; with --out FILE it is written to a temporary file and renamed into place
 only when complete and correct. --out - (the default) writes to standard output.`,
 		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose "newborn enrolment" --out birth.pdf
-  edossierctl read r-4mzq... --grant g-7f3k... --purpose "check" | sha256sum`,
+  edossierctl read r-4mzq... --grant g-7f3k... --purpose "check" | sha256sum
+  edossierctl read r-4mzq... --key me.key --out mine.pdf     # citizens: your own file`,
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "grant", "purpose", "out"); err != nil {
+			required := []string{"grant", "purpose", "out"}
+			if f.keyFile != "" && grantID == "" && purpose == "" { // the subject reads its own file: no grant
+				required = []string{"out"}
+			}
+			if err := requireFlags(cmd, required...); err != nil {
 				return err
 			}
 			if out == "-" && f.json() {
 				return usagef("--output json prints a summary and needs --out FILE")
 			}
-			c, err := f.staffClient(cmd)
+			c, err := f.readerClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -461,6 +512,7 @@ only when complete and correct. --out - (the default) writes to standard output.
 	}
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
+	f.addCitizen(cmd)
 	cmd.Flags().StringVar(&grantID, "grant", "", "grant ID the citizen gave your department (required)")
 	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it (required; recorded in the access log)")
 	cmd.Flags().StringVar(&out, "out", "-", "file to write, or - for standard output")

@@ -20,15 +20,20 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Verifiers: is this document authentic and still valid? (exit 0 only when verified)",
 		Long: `verify uploads FILE ("-" reads standard input; the gateway hashes it and keeps
 nothing) or looks up a content ID, and shows who issued the matching record, when,
-and whether it is still valid. It never shows whose dossier the document is in; with
---id-number (and --kind, default person) it also says whether the document is in that
-subject's dossier, and then counts as verified only if it is.
+and whether it is still valid. It never shows whose dossier the document is in.
+
+With --id-number (and --kind, default person) it is an ownership check: is the
+document in that person's or enterprise's dossier? It then counts as verified only if
+it is. Ownership checks need a department's or a verifier organisation's API key
+(--api-key-file), are limited per key and per document, and each is recorded in that
+subject's access log before the answer comes back.
 
 Exit codes: 0 verified; 3 not verified (unknown, revoked, superseded, expired, or not
 in the named subject's dossier); 1 the check itself failed (gateway unreachable,
-invalid input...); 2 bad usage. Verification needs no credentials.`,
+invalid input, rate limited...); 2 bad usage. Verification without --id-number needs no
+credentials.`,
 		Example: `  edossierctl verify birth.pdf
-  edossierctl verify birth.pdf --kind person --id-number 110101202611201235
+  edossierctl verify birth.pdf --kind person --id-number 110101202611201235 --api-key-file bank.key
   edossierctl verify --cid bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
   edossierctl verify birth.pdf -o json && echo authentic`,
 		Args: argsRange(0, 1, "one FILE, or --cid CID"),
@@ -49,6 +54,16 @@ invalid input...); 2 bad usage. Verification needs no credentials.`,
 				kind = "person"
 			}
 			c := f.newClient()
+			if idNumber != "" {
+				key, err := f.apiKeyValue(cmd)
+				if err != nil {
+					return err
+				}
+				if key == "" {
+					return usagef("--id-number (an ownership check) needs a department or verifier API key: --api-key-file FILE, --api-key KEY or %s", envAPIKey)
+				}
+				c.APIKey = key
+			}
 			var v *service.Verification
 			var err error
 			if cid != "" {
@@ -64,13 +79,13 @@ invalid input...); 2 bad usage. Verification needs no credentials.`,
 			if err != nil {
 				return err
 			}
-			ok := v.Verified && (v.InDossier == nil || *v.InDossier)
+			ok := v.Verified && (v.InDossier == nil || *v.InDossier) && v.Status != service.NotInDossier
 			if err := f.emit(cmd, v, func(w io.Writer) { printVerification(w, v, ok) }); err != nil {
 				return err
 			}
 			if !ok {
 				why := v.Status
-				if v.Verified {
+				if v.Verified || v.Status == service.NotInDossier {
 					why = "not in the named subject's dossier"
 				}
 				return &exitError{code: exitNotVerified, err: &codeError{code: "not_verified", detail: why}}
@@ -79,6 +94,7 @@ invalid input...); 2 bad usage. Verification needs no credentials.`,
 		}),
 	}
 	f.addGateway(cmd)
+	f.addAPIKey(cmd)
 	cmd.Flags().StringVar(&cid, "cid", "", "look up this content ID instead of uploading a file")
 	cmd.Flags().StringVar(&kind, "kind", "", "person or enterprise (with --id-number; default person)")
 	cmd.Flags().StringVar(&idNumber, "id-number", "", "also check that the document is in this person's or enterprise's dossier")
@@ -97,6 +113,9 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 			in = "yes"
 		}
 		fmt.Fprintf(w, "  in the named subject's dossier: %s\n", in)
+	}
+	if v.CheckReceipt != nil {
+		fmt.Fprintf(w, "  check logged in the subject's access log: %s\n", receiptText(v.CheckReceipt.Channel, v.CheckReceipt.TxID, v.CheckReceipt.Block))
 	}
 	for _, r := range v.Records {
 		fmt.Fprintf(w, "  record %s\n", r.RecordID)

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // jsonCall decodes the body into req, runs f and answers with status.
@@ -97,4 +98,58 @@ func (s *Server) createUser(c *gin.Context) {
 	jsonCall(c, http.StatusCreated, func(r *userReq) (any, error) {
 		return s.svc.CreateUser(c.Request.Context(), principal(c), s.opts.Users, r.Org, r.User, r.Role, r.Label)
 	})
+}
+
+func (s *Server) keyAdmin(c *gin.Context) (service.KeyAdmin, bool) {
+	if s.opts.KeyAdmin == nil {
+		abort(c, gateway.Errorf(gateway.CodeUnavailable, "API key administration is not configured"))
+		return nil, false
+	}
+	return s.opts.KeyAdmin, true
+}
+
+type verifierReq struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+}
+
+func (s *Server) createVerifier(c *gin.Context) {
+	keys, ok := s.keyAdmin(c)
+	if !ok {
+		return
+	}
+	jsonCall(c, http.StatusCreated, func(r *verifierReq) (any, error) {
+		return s.svc.CreateVerifier(principal(c), keys, r.Name, r.Label)
+	})
+}
+
+func (s *Server) listAPIKeys(c *gin.Context) {
+	keys, ok := s.keyAdmin(c)
+	if !ok {
+		return
+	}
+	list, err := s.svc.ListAPIKeys(principal(c), keys)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"keys": list})
+}
+
+func (s *Server) revokeAPIKey(c *gin.Context) {
+	id, err := pathID(c, "keyId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	keys, ok := s.keyAdmin(c)
+	if !ok {
+		return
+	}
+	k, err := s.svc.RevokeAPIKey(principal(c), keys, id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, k)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,7 +64,11 @@ func abort(c *gin.Context, err error) {
 		c.Set(logCauseKey, err)
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
+		secs := retryAfterSeconds
+		if d := gateway.RetryAfter(err); d > 0 {
+			secs = int((d + time.Second - 1) / time.Second)
+		}
+		c.Header("Retry-After", strconv.Itoa(secs))
 	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(status, Problem{

@@ -178,6 +178,20 @@ func (s *Server) getRecord(c *gin.Context) {
 	c.JSON(http.StatusOK, rec)
 }
 
+func (s *Server) recordHistory(c *gin.Context) {
+	id, err := pathID(c, "recordId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	h, err := s.svc.RecordHistory(c.Request.Context(), principal(c), id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, h)
+}
+
 func (s *Server) listDossier(c *gin.Context) {
 	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.RecordPage, error) {
 		return s.svc.ListDossier(ctx, principal(c), subjectID, c.Query("type"), size, bookmark)

@@ -36,6 +36,8 @@ type Options struct {
 	Service *service.Service
 	Keys    Keys
 	Users   service.Users
+	// KeyAdmin lists, revokes and issues API keys (nil: those routes answer unavailable).
+	KeyAdmin service.KeyAdmin
 	// SubjectKey resolves the active subject key a request signature names (keyid
 	// "<subjectId>/<keyId>", see service.KeyRef).
 	SubjectKey func(ctx context.Context, keyRef string) (*ecdsa.PublicKey, error)
@@ -130,6 +132,7 @@ func (s *Server) routes() {
 	v1.GET("/dossiers/:subjectId/records", s.listDossier)
 	v1.GET("/records/:recordId", s.getRecord)
 	v1.GET("/records/:recordId/content", s.readContent)
+	v1.GET("/records/:recordId/history", s.recordHistory)
 	v1.POST("/records/:recordId/revoke", s.revokeRecord)
 	v1.POST("/records/:recordId/supersede", s.supersedeRecord)
 
@@ -161,6 +164,9 @@ func (s *Server) routes() {
 	v1.POST("/admin/accreditations", s.accredit)
 	v1.POST("/admin/accreditations/revoke", s.unaccredit)
 	v1.POST("/admin/users", s.createUser)
+	v1.POST("/admin/verifiers", s.createVerifier)
+	v1.GET("/admin/api-keys", s.listAPIKeys)
+	v1.POST("/admin/api-keys/:keyId/revoke", s.revokeAPIKey)
 }
 
 // Middleware.
@@ -200,6 +206,12 @@ func (s *Server) observe(c *gin.Context) {
 	if p, ok := c.Get(principalKey); ok {
 		pr := p.(gateway.Principal)
 		attrs = append(attrs, "role", pr.Role, "org", pr.Org)
+		if pr.KeyID != "" {
+			attrs = append(attrs, "keyId", pr.KeyID)
+		}
+		if pr.Verifier != "" {
+			attrs = append(attrs, "verifier", pr.Verifier)
+		}
 	}
 	if cause, ok := c.Get(logCauseKey); ok {
 		attrs = append(attrs, "cause", fmt.Sprint(cause))

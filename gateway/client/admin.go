@@ -74,3 +74,35 @@ func (c *Client) CreateUser(ctx context.Context, u NewUser) (*service.NewUser, e
 	}
 	return &res, nil
 }
+
+// ListAPIKeys lists API keys without secrets or hashes: the operator all, a department
+// its organisation's department keys.
+func (c *Client) ListAPIKeys(ctx context.Context) ([]service.APIKey, error) {
+	var res struct {
+		Keys []service.APIKey `json:"keys"`
+	}
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/admin/api-keys", nil, &res); err != nil {
+		return nil, err
+	}
+	return res.Keys, nil
+}
+
+// RevokeAPIKey revokes an API key (the operator any key, a department its own
+// organisation's). Every gateway of the platform refuses it within apiKeyRefresh.
+func (c *Client) RevokeAPIKey(ctx context.Context, keyID string) (*service.APIKey, error) {
+	var k service.APIKey
+	if err := c.DoJSON(ctx, http.MethodPost, "/v1/admin/api-keys/"+seg(keyID)+"/revoke", nil, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// CreateVerifier issues an API key for a verifier organisation (operator); the key is
+// in the answer only.
+func (c *Client) CreateVerifier(ctx context.Context, name, label string) (*service.NewVerifier, error) {
+	var v service.NewVerifier
+	if err := c.DoJSON(ctx, http.MethodPost, "/v1/admin/verifiers", map[string]string{"name": name, "label": label}, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -153,13 +153,24 @@ func (c *Client) SupersedeRecord(ctx context.Context, recordID string, meta Reco
 	return &res, nil
 }
 
-// GetRecord returns a record's metadata (its issuer, the operator, or a grantee).
+// GetRecord returns a record's metadata (its issuer, the operator, a grantee, or, for a
+// citizen client, its own record).
 func (c *Client) GetRecord(ctx context.Context, recordID string) (*wire.Record, error) {
 	var rec wire.Record
 	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID), nil, &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
+}
+
+// RecordHistory returns every committed version of a record, newest first (whoever may
+// see the record; a citizen client its own, logged as a self access).
+func (c *Client) RecordHistory(ctx context.Context, recordID string) (*service.HistoryResult, error) {
+	var h service.HistoryResult
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID)+"/history", nil, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
 // ListDossier returns one page of the records of a subject that the caller may see,
@@ -202,9 +213,17 @@ type Content struct {
 }
 
 // ReadContent reads a record's file under a grant, for a purpose (departments). A
-// refusal (no grant, revoked, out of scope...) is a *Problem and no byte is sent.
+// refusal (no grant, revoked, out of scope...) is a *Problem and no byte is sent. A
+// citizen client reads its own record's file with grantID and purpose "" (logged as a
+// self access).
 func (c *Client) ReadContent(ctx context.Context, recordID, grantID, purpose string) (*Content, error) {
-	q := url.Values{"grantId": {grantID}, "purpose": {purpose}}
+	q := url.Values{}
+	if grantID != "" {
+		q.Set("grantId", grantID)
+	}
+	if purpose != "" {
+		q.Set("purpose", purpose)
+	}
 	req, err := c.NewRequest(ctx, http.MethodGet, withQuery("/v1/records/"+seg(recordID)+"/content", q), nil, "")
 	if err != nil {
 		return nil, err

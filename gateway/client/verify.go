@@ -9,8 +9,10 @@ import (
 
 // VerifyFile uploads a document (streamed, hashed by the gateway, never stored) and
 // says whether an active record holds exactly these bytes. With kind and idNumber the
-// answer also says whether the document is in that subject's dossier (InDossier).
-// Verification is public: no credentials are needed.
+// call is an ownership check: it needs a department's or verifier's API key (APIKey),
+// is rate limited per key and per document, is logged in the subject's access log
+// (CheckReceipt), and the answer covers that dossier only (status not_in_dossier for a
+// document recorded only in other dossiers). Without them verification is public.
 func (c *Client) VerifyFile(ctx context.Context, file FilePart, kind, idNumber string) (*service.Verification, error) {
 	var fields []formField
 	if kind != "" {

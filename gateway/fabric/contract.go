@@ -260,6 +260,14 @@ func (c *Client) RecordAccess(ctx context.Context, a Actor, grantID, recordID, p
 	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordAccess", grantID, recordID, purpose))
 }
 
+func (c *Client) RecordOwnershipCheck(ctx context.Context, a Actor, subjectID, cid, checker string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordOwnershipCheck", subjectID, cid, checker))
+}
+
+func (c *Client) RecordSelfAccess(ctx context.Context, a Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordSelfAccess", subjectID, recordID, action))
+}
+
 func (c *Client) AccessLog(ctx context.Context, a Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error) {
 	return evaluateJSON[wire.AccessPage](c, ctx, a, c.sharing("AccessLog", subjectID, strconv.Itoa(pageSize), bookmark))
 }

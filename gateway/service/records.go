@@ -255,7 +255,12 @@ func (s *Service) result(ctx context.Context, p gateway.Principal, rec *wire.Rec
 
 // GetRecord returns a record visible to the caller: its issuer, the operator, or a
 // department whose live grant covers it. Others get not_found.
+//
+// The record's subject (citizen) gets its own record, logged as a self access first.
 func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID string) (*wire.Record, error) {
+	if p.Role == gateway.RoleCitizen {
+		return s.selfGetRecord(ctx, p, recordID)
+	}
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
 		return nil, err
 	}
@@ -282,9 +287,10 @@ type RecordPage struct {
 	Bookmark string        `json:"bookmark,omitempty"`
 }
 
-// ListDossier lists the records of a subject that the caller may see.
+// ListDossier lists the records of a subject that the caller may see; a subject
+// (citizen) lists its whole dossier, each page logged as a self access first.
 func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectID, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
-	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
+	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator, gateway.RoleCitizen); err != nil {
 		return nil, err
 	}
 	if err := wire.ValidateID("subjectId", subjectID); err != nil {
@@ -300,6 +306,9 @@ func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectI
 	}
 	if len(bookmark) > wire.MaxBookmarkLen {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
+	}
+	if p.Role == gateway.RoleCitizen {
+		return s.selfListDossier(ctx, p, subjectID, recordType, pageSize, bookmark)
 	}
 	g, err := s.grantsFor(ctx, p, subjectID)
 	if err != nil {
@@ -390,8 +399,12 @@ type Content struct {
 }
 
 // ReadContent records the access on the ledger (the sharing chaincode checks the grant,
-// the scope and the record) and only after that commit opens the file.
+// the scope and the record) and only after that commit opens the file. The record's
+// subject (citizen) reads its own file without a grant, logged as a self access first.
 func (s *Service) ReadContent(ctx context.Context, p gateway.Principal, recordID, grantID, purpose string) (*Content, error) {
+	if p.Role == gateway.RoleCitizen {
+		return s.selfReadContent(ctx, p, recordID, grantID)
+	}
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
@@ -412,6 +425,12 @@ func (s *Service) ReadContent(ctx context.Context, p gateway.Principal, recordID
 	if err != nil {
 		return nil, err
 	}
+	return s.openContent(rec, entry, receipt)
+}
+
+// openContent opens the file of a record whose read was committed.
+func (s *Service) openContent(rec *wire.Record, entry *wire.AccessEntry, receipt gateway.Receipt) (*Content, error) {
+	recordID := rec.RecordID
 	body, _, err := s.blobs.Open(rec.CID)
 	if err != nil {
 		if gateway.ErrorCode(err) == gateway.CodeNotFound {

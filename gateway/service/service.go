@@ -60,6 +60,13 @@ type Ledger interface {
 	ListGrants(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error)
 	RecordAccess(ctx context.Context, a gateway.Actor, grantID, recordID, purpose string) (*wire.AccessEntry, gateway.Receipt, error)
 	AccessLog(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error)
+	// RecordOwnershipCheck commits an ownership check of cid against subjectID's dossier
+	// (checker: the verifier the platform acts for, "" for a department); the entry's
+	// Result is the chaincode's answer.
+	RecordOwnershipCheck(ctx context.Context, a gateway.Actor, subjectID, cid, checker string) (*wire.AccessEntry, gateway.Receipt, error)
+	// RecordSelfAccess commits a subject's own read (action wire.SelfList, SelfGet,
+	// SelfHistory, SelfContent; recordID "" for a listing), submitted by the platform.
+	RecordSelfAccess(ctx context.Context, a gateway.Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error)
 
 	TxBlock(ctx context.Context, a gateway.Actor, channel, txID string) (uint64, error)
 	Version(ctx context.Context, a gateway.Actor) (string, error)
@@ -123,6 +130,8 @@ type Config struct {
 	// unknown); smaller uploads are staged first and judged by the endorsement itself.
 	// Default 1 MiB; negative: always check first.
 	PrecheckAbove int64
+	// Ownership bounds ownership checks (see OwnershipLimits for the defaults).
+	Ownership OwnershipLimits
 }
 
 // DefaultPrecheckAbove is Config.PrecheckAbove's default.
@@ -135,6 +144,7 @@ type Service struct {
 	subjects Subjects
 	cfg      Config
 	inflight inflight
+	limits   *ownershipLimiter
 }
 
 // New returns a Service.
@@ -148,7 +158,8 @@ func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
 	if cfg.PrecheckAbove == 0 {
 		cfg.PrecheckAbove = DefaultPrecheckAbove
 	}
-	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}, checking: map[string]bool{}}}
+	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}, checking: map[string]bool{}},
+		limits: newOwnershipLimiter(cfg.Ownership)}
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -16,6 +16,10 @@ const (
 	Superseded = "superseded" // the newest matching record was replaced by a newer one
 	Expired    = "expired"    // active record whose validUntil has passed
 	Unknown    = "not_found"  // no record holds this file
+	// NotInDossier answers an ownership check: records hold this file, but none in the
+	// named subject's dossier. Such a document does not count as verified for that
+	// subject.
+	NotInDossier = "not_in_dossier"
 )
 
 // VerifiedRecord is what a verifier learns of one matching record: never the subject.
@@ -30,6 +34,7 @@ type VerifiedRecord struct {
 	Reason       string          `json:"reason,omitempty"`
 	SupersededBy string          `json:"supersededBy,omitempty"`
 	Receipt      gateway.Receipt `json:"receipt"`
+	subjectID    string          // never sent
 }
 
 // Verification is the answer to a verify request.
@@ -38,27 +43,62 @@ type Verification struct {
 	Verified bool             `json:"verified"`
 	Status   string           `json:"status"`
 	Records  []VerifiedRecord `json:"records"`
-	// InDossier is set when the verifier named a subject: whether one of the matching
-	// records belongs to that subject's dossier.
+	// InDossier is set when the caller named a subject (an ownership check): whether one
+	// of the matching records belongs to that subject's dossier. Records and Status then
+	// cover that dossier's records only, and Verified is true only for a verified record
+	// in it.
 	InDossier *bool `json:"inDossier,omitempty"`
+	// CheckReceipt is where the ownership check was logged in the subject's access log
+	// (channel datashare) before this answer was sent.
+	CheckReceipt *gateway.Receipt `json:"checkReceipt,omitempty"`
 }
 
-// VerifyFile hashes an uploaded document (streamed, not stored) and looks it up. With
-// kind and idNumber, it also says whether the document is in that subject's dossier.
-func (s *Service) VerifyFile(ctx context.Context, r io.Reader, kind, idNumber string) (*Verification, error) {
-	subjectID := ""
-	if kind != "" || idNumber != "" {
-		id, err := s.subjects.SubjectID(kind, idNumber)
+// VerifyFile hashes an uploaded document (streamed, not stored) and looks it up.
+//
+// With kind and idNumber it is an ownership check: is the document in that subject's
+// dossier? Only departments and verifiers (API keys) may ask (anonymous callers:
+// unauthorized; others: forbidden), within the ownership limits (rate_limited with a
+// RetryAfter), and every check is committed to the subject's access log (kind
+// ownership) before the answer is returned.
+func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Reader, kind, idNumber string) (*Verification, error) {
+	if kind == "" && idNumber == "" {
+		c, _, err := wire.CIDOf(r)
 		if err != nil {
-			return nil, subjectErr(err)
+			return nil, gateway.Wrap(gateway.CodeInvalid, err, "could not read the uploaded file")
 		}
-		subjectID = id
+		return s.verify(ctx, c.String())
+	}
+	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleVerifier); err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeUnauthorized {
+			return nil, gateway.Errorf(gateway.CodeUnauthorized, "checking whether a document is in a person's dossier needs a department or verifier API key")
+		}
+		return nil, err
+	}
+	subjectID, err := s.subjects.SubjectID(kind, idNumber)
+	if err != nil {
+		return nil, subjectErr(err)
 	}
 	c, _, err := wire.CIDOf(r)
 	if err != nil {
 		return nil, gateway.Wrap(gateway.CodeInvalid, err, "could not read the uploaded file")
 	}
-	return s.verify(ctx, c.String(), subjectID)
+	cid := c.String()
+	if err := s.limits.allow(p.KeyID, cid, subjectID, s.cfg.Now()); err != nil {
+		return nil, err
+	}
+	v, err := s.verify(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	checker := ""
+	if p.Role == gateway.RoleVerifier {
+		checker = p.Verifier
+	}
+	entry, receipt, err := s.ledger.RecordOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker)
+	if err != nil {
+		return nil, err
+	}
+	return v.forSubject(subjectID, entry.Result == wire.OwnershipInDossier, receipt), nil
 }
 
 // VerifyCID looks up a content ID.
@@ -66,19 +106,19 @@ func (s *Service) VerifyCID(ctx context.Context, cid string) (*Verification, err
 	if _, err := wire.ParseCID(cid); err != nil {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "not a CIDv1 (raw, sha2-256) content ID: %s", wire.AsError(err).Message)
 	}
-	return s.verify(ctx, cid, "")
+	return s.verify(ctx, cid)
 }
 
-func (s *Service) verify(ctx context.Context, cid, subjectID string) (*Verification, error) {
+// statusRank orders the outcomes: the best record decides a verification's status.
+var statusRank = map[string]int{Unknown: 0, Revoked: 1, Superseded: 2, Expired: 3, Verified: 4}
+
+func (s *Service) verify(ctx context.Context, cid string) (*Verification, error) {
 	recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
 	if err != nil && gateway.ErrorCode(err) != gateway.CodeNotFound {
 		return nil, err
 	}
 	v := &Verification{CID: cid, Status: Unknown, Records: []VerifiedRecord{}}
 	now := s.cfg.Now()
-	in := false
-	best := 0 // rank of the best status seen
-	rank := map[string]int{Unknown: 0, Revoked: 1, Superseded: 2, Expired: 3, Verified: 4}
 	for _, r := range recs {
 		block, err := s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), r.TxID)
 		if err != nil {
@@ -98,21 +138,43 @@ func (s *Service) verify(ctx context.Context, cid, subjectID string) (*Verificat
 		case wire.StatusSuperseded:
 			st = Superseded
 		}
-		if rank[st] > best {
-			best, v.Status = rank[st], st
-		}
 		v.Records = append(v.Records, VerifiedRecord{
 			RecordID: r.RecordID, Type: r.Type, Title: r.Title, Issuer: r.Issuer, IssuedAt: r.IssuedAt,
 			ValidUntil: r.ValidUntil, Status: st, Reason: r.Reason, SupersededBy: r.SupersededBy,
-			Receipt: gateway.Receipt{Channel: s.ledger.MunicipalChannel(), TxID: r.TxID, Block: block},
+			Receipt:   gateway.Receipt{Channel: s.ledger.MunicipalChannel(), TxID: r.TxID, Block: block},
+			subjectID: r.SubjectID,
 		})
-		if subjectID != "" && r.SubjectID == subjectID {
-			in = true
+	}
+	v.rate()
+	return v, nil
+}
+
+// rate sets Status from the best record and Verified from Status.
+func (v *Verification) rate() {
+	v.Status = Unknown
+	for _, r := range v.Records {
+		if statusRank[r.Status] > statusRank[v.Status] {
+			v.Status = r.Status
 		}
 	}
 	v.Verified = v.Status == Verified
-	if subjectID != "" {
-		v.InDossier = &in
+}
+
+// forSubject narrows a verification to one subject's dossier: only its records count,
+// and a file recorded only in other dossiers is not_in_dossier, never verified.
+// inDossier is the chaincode's own answer (from the committed check).
+func (v *Verification) forSubject(subjectID string, inDossier bool, receipt gateway.Receipt) *Verification {
+	out := &Verification{CID: v.CID, Records: []VerifiedRecord{}, InDossier: &inDossier, CheckReceipt: &receipt}
+	if inDossier {
+		for _, r := range v.Records {
+			if r.subjectID == subjectID {
+				out.Records = append(out.Records, r)
+			}
+		}
 	}
-	return v, nil
+	out.rate()
+	if !inDossier && len(v.Records) > 0 {
+		out.Status = NotInDossier
+	}
+	return out
 }

@@ -1,0 +1,159 @@
+package sharing
+
+import (
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+// RecordOwnershipCheck records, before the answer leaves the gateway, that
+// someone asked whether the document with content ID cid is in subjectID's
+// dossier, and gives the answer: the chaincode computes the result itself
+// from the dossier contract's CID index (Result in_dossier or
+// not_in_dossier), so the entry cannot lie about what was answered.
+//
+// Who asked: a department's own identity (checker "" or its own MSP ID; the
+// creator must be an active department, else forbidden), or the operator's
+// platform identity acting for a verifier organisation with an API key, in
+// which case checker names that organisation (required, a code). The
+// chaincode checks the creator's organisation; the verifier name is
+// asserted by the platform. Any other creator is forbidden.
+//
+// The entry names the subject's record only when the document is in that
+// dossier (a record of another dossier never appears in this subject's
+// log). It writes one new key and emits AccessRecorded (kind ownership).
+func (c *Contract) RecordOwnershipCheck(ctx contractapi.TransactionContextInterface, subjectID, cid, checker string) (_ *wire.AccessEntry, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	if _, err := wire.ParseCID(cid); err != nil {
+		return nil, err
+	}
+	if checker != "" {
+		if err := wire.ValidateCode("checker", checker); err != nil {
+			return nil, err
+		}
+	}
+	who, err := ccutil.CreatorInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	switch {
+	case c.cfg.OperatorMSP != "" && who.MSPID == c.cfg.OperatorMSP:
+		if checker == "" {
+			return nil, wire.Errorf(wire.CodeInvalid, "the platform must name the verifier it checks for")
+		}
+	default:
+		dept, err := c.department(stub, who.MSPID)
+		if err != nil {
+			return nil, err
+		}
+		if dept == nil || !dept.Active {
+			return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
+		}
+		if checker != "" && checker != who.MSPID {
+			return nil, wire.Errorf(wire.CodeForbidden, "a department checks in its own name, not as %s", checker)
+		}
+		checker = who.MSPID
+	}
+	b, err := c.callDossier(stub, "FindByCID", cid)
+	if err != nil && wire.AsError(err).Code != wire.CodeNotFound {
+		return nil, err
+	}
+	var recs []wire.Record
+	if err == nil {
+		if err := ccutil.Unmarshal(b, &recs); err != nil {
+			return nil, err
+		}
+	}
+	e := wire.AccessEntry{Kind: wire.AccessOwnership, SubjectID: subjectID, CID: cid, Checker: checker,
+		Org: who.MSPID, User: who.User, UserID: who.UserID, Result: wire.OwnershipNotInDossier}
+	for _, r := range recs {
+		if r.SubjectID == subjectID {
+			e.Result, e.RecordID, e.RecordType = wire.OwnershipInDossier, r.RecordID, r.Type
+			if r.Status == wire.StatusActive {
+				break // prefer an active record; otherwise the last one seen
+			}
+		}
+	}
+	return c.logEntry(ctx, e)
+}
+
+// RecordSelfAccess records, before the answer leaves the gateway, that the
+// subject read its own dossier through the platform: action is list (the
+// dossier listing, recordID ""), get (a record's metadata), history (a
+// record's history) or content (a record's file). Only the operator's
+// platform identity may submit it (forbidden otherwise): the platform
+// asserts the subject, having checked the subject's request signature. A
+// record must exist and belong to the subject (not_found otherwise). It
+// writes one new key and emits AccessRecorded (kind self).
+func (c *Contract) RecordSelfAccess(ctx contractapi.TransactionContextInterface, subjectID, recordID, action string) (_ *wire.AccessEntry, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	switch action {
+	case wire.SelfList:
+		if recordID != "" {
+			return nil, wire.Errorf(wire.CodeInvalid, "a listing names no record")
+		}
+	case wire.SelfGet, wire.SelfHistory, wire.SelfContent:
+		if err := wire.ValidateID("recordId", recordID); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, wire.Errorf(wire.CodeInvalid, "action must be list, get, history or content")
+	}
+	who, err := ccutil.CreatorInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.cfg.OperatorMSP == "" || who.MSPID != c.cfg.OperatorMSP {
+		return nil, wire.Errorf(wire.CodeForbidden, "only the platform records a subject's own reads")
+	}
+	e := wire.AccessEntry{Kind: wire.AccessSelf, Action: action, SubjectID: subjectID, RecordID: recordID,
+		Org: who.MSPID, User: who.User, UserID: who.UserID}
+	if recordID != "" {
+		b, err := c.callDossier(ctx.GetStub(), "GetRecord", recordID)
+		if err != nil {
+			return nil, err
+		}
+		var rec wire.Record
+		if err := ccutil.Unmarshal(b, &rec); err != nil {
+			return nil, err
+		}
+		if rec.SubjectID != subjectID {
+			return nil, wire.Errorf(wire.CodeNotFound, "record %s is not in the dossier of %s", recordID, subjectID)
+		}
+		e.RecordType = rec.Type
+	}
+	return c.logEntry(ctx, e)
+}
+
+// logEntry completes e with the transaction's ID and time, stores it under
+// its own key in the subject's access log and emits AccessRecorded.
+func (c *Contract) logEntry(ctx contractapi.TransactionContextInterface, e wire.AccessEntry) (*wire.AccessEntry, error) {
+	now, nowStr, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := invertedNanos(now)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	txID := stub.GetTxID()
+	e.EntryID, e.TxID, e.Time = txID, txID, nowStr
+	if err := ccutil.PutJSON(stub, accessKey(e.SubjectID, inv, txID), e); err != nil {
+		return nil, err
+	}
+	ev := wire.AccessRecordedEvent{EntryID: txID, Kind: e.Kind, SubjectID: e.SubjectID, RecordID: e.RecordID,
+		Org: e.Org, Time: nowStr, TxID: txID}
+	if err := ccutil.SetEvent(stub, wire.EventAccessRecorded, ev); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
