@@ -148,7 +148,8 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
-	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove})
+	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
+		NoteKey: service.NoteKey(subjectSecret)})
 	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
 	if err != nil {
 		ledger.Close()

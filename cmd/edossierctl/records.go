@@ -59,8 +59,8 @@ Text output is the subject ID alone, for use in scripts.`,
 
 // recordFlags are the metadata flags of append and supersede.
 type recordFlags struct {
-	subject, recordType, title, mediaType, validUntil, idempotencyKey string
-	quiet                                                             bool
+	subject, recordType, note, mediaType, validUntil, idempotencyKey string
+	quiet                                                            bool
 }
 
 func (r *recordFlags) add(cmd *cobra.Command, supersede bool) {
@@ -68,11 +68,11 @@ func (r *recordFlags) add(cmd *cobra.Command, supersede bool) {
 	if supersede {
 		fl.StringVar(&r.subject, "subject", "", "subject ID (default: the superseded record's)")
 		fl.StringVar(&r.recordType, "type", "", "record type (default: the superseded record's)")
-		fl.StringVar(&r.title, "title", "", "title (default: the superseded record's)")
+		fl.StringVar(&r.note, "note", "", "free-text note, kept off-chain and encrypted (default: the superseded record's)")
 	} else {
 		fl.StringVar(&r.subject, "subject", "", "subject ID of the dossier (required; see resolve)")
 		fl.StringVar(&r.recordType, "type", "", "record type your department is accredited for (required)")
-		fl.StringVar(&r.title, "title", "", "title of the document (required)")
+		fl.StringVar(&r.note, "note", "", "optional free-text note, kept off-chain and encrypted (the ledger gets only its salted hash)")
 	}
 	fl.StringVar(&r.mediaType, "media-type", "", "media type of the file (default: from the file name's extension, else application/octet-stream)")
 	fl.StringVar(&r.validUntil, "valid-until", "", "expiry of the document, RFC 3339 (e.g. 2030-12-31T23:59:59Z)")
@@ -97,7 +97,7 @@ func (r *recordFlags) check() error {
 }
 
 func (r *recordFlags) meta() client.RecordMeta {
-	return client.RecordMeta{SubjectID: r.subject, Type: r.recordType, Title: r.title, MediaType: r.mediaType,
+	return client.RecordMeta{SubjectID: r.subject, Type: r.recordType, Note: r.note, MediaType: r.mediaType,
 		ValidUntil: r.validUntil, IdempotencyKey: r.idempotencyKey}
 }
 
@@ -122,12 +122,12 @@ func printRecord(w io.Writer, r wire.Record, extra ...string) {
 	fields(w, "  ", append([]string{
 		"subject", r.SubjectID,
 		"type", r.Type,
-		"title", r.Title,
 		"status", r.Status,
 		"reason", r.Reason,
 		"cid", r.CID,
 		"size", size,
 		"media type", r.MediaType,
+		"note cid", r.NoteCID,
 		"issuer", r.Issuer,
 		"issued", r.IssuedAt,
 		"valid until", r.ValidUntil,
@@ -154,7 +154,7 @@ record. For many records use import.`,
       --idempotency-key vacc-2026-0001 dose1.pdf -q)`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "subject", "type", "title"); err != nil {
+			if err := requireFlags(cmd, "subject", "type"); err != nil {
 				return err
 			}
 			if err := r.check(); err != nil {
@@ -214,7 +214,7 @@ func newShowCmd() *cobra.Command {
 			}
 			return f.emit(cmd, rec, func(w io.Writer) {
 				fmt.Fprintf(w, "record %s\n", rec.RecordID)
-				printRecord(w, *rec)
+				printRecord(w, rec.Record, "note", rec.Note)
 			})
 		}),
 	}
@@ -256,9 +256,9 @@ pages are fetched unless --page-size or --bookmark asks for one page.`,
 				return err
 			}
 			return f.emit(cmd, service.RecordPage{Records: recs, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "RECORD", "TYPE", "STATUS", "ISSUER", "ISSUED", "TITLE")
+				t := newTable(w, "RECORD", "TYPE", "STATUS", "ISSUER", "ISSUED")
 				for _, r := range recs {
-					t.row(r.RecordID, r.Type, r.Status, r.Issuer, r.IssuedAt, r.Title)
+					t.row(r.RecordID, r.Type, r.Status, r.Issuer, r.IssuedAt)
 				}
 				t.flush()
 				moreHint(cmd, next)
@@ -276,9 +276,9 @@ func newRevokeCmd() *cobra.Command {
 	f := &clientFlags{}
 	var reason string
 	cmd := &cobra.Command{
-		Use:     "revoke RECORD_ID --reason TEXT",
+		Use:     "revoke RECORD_ID --reason CODE",
 		Short:   "Departments: withdraw one of your records (it stays on the ledger, marked revoked)",
-		Example: `  edossierctl revoke r-4mzq... --reason "issued in error"`,
+		Example: `  edossierctl revoke r-4mzq... --reason issued-in-error`,
 		Args:    exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "reason"); err != nil {
@@ -300,7 +300,7 @@ func newRevokeCmd() *cobra.Command {
 	}
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required; verifiers see it)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why: a registered reason code (required; verifiers see it; see admin reasons list)")
 	return cmd
 }
 
@@ -308,11 +308,11 @@ func newSupersedeCmd() *cobra.Command {
 	f := &clientFlags{}
 	var r recordFlags
 	cmd := &cobra.Command{
-		Use:   "supersede RECORD_ID [--type TYPE] [--title TEXT] FILE",
+		Use:   "supersede RECORD_ID [--type TYPE] [--note TEXT] FILE",
 		Short: "Departments: replace one of your records by a corrected one (new file)",
 		Long: `supersede appends a new record with FILE and marks RECORD_ID superseded by it, in one
-transaction. Subject, type and title default to the superseded record's.`,
-		Example: `  edossierctl supersede r-4mzq... --title "Birth medical certificate (corrected)" birth-v2.pdf
+transaction. Subject, type and note default to the superseded record's.`,
+		Example: `  edossierctl supersede r-4mzq... --note "corrected the date of birth" birth-v2.pdf
   NEW=$(edossierctl supersede r-4mzq... birth-v2.pdf -q)`,
 		Args: exactArgs(2, "a record ID and a FILE"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -323,14 +323,14 @@ transaction. Subject, type and title default to the superseded record's.`,
 			if err != nil {
 				return err
 			}
-			if r.subject == "" || r.recordType == "" || r.title == "" {
+			if r.subject == "" || r.recordType == "" || r.note == "" {
 				old, err := c.GetRecord(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
 				r.subject = or(r.subject, old.SubjectID)
 				r.recordType = or(r.recordType, old.Type)
-				r.title = or(r.title, old.Title)
+				r.note = or(r.note, old.Note)
 			}
 			part, closer, err := filePart(cmd, args[1], r.mediaType)
 			if err != nil {

@@ -65,6 +65,23 @@ func (s *Server) defineRecordType(c *gin.Context) {
 	})
 }
 
+type codeReq struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func (s *Server) definePurpose(c *gin.Context) {
+	jsonCall(c, http.StatusOK, func(r *codeReq) (any, error) {
+		return s.svc.DefinePurpose(c.Request.Context(), principal(c), r.Code, r.Name)
+	})
+}
+
+func (s *Server) defineReason(c *gin.Context) {
+	jsonCall(c, http.StatusOK, func(r *codeReq) (any, error) {
+		return s.svc.DefineReason(c.Request.Context(), principal(c), r.Code, r.Name)
+	})
+}
+
 type accreditationReq struct {
 	MSPID      string `json:"mspId"`
 	RecordType string `json:"recordType"`
@@ -94,7 +111,7 @@ func (s *Server) bindSubjectKey(c *gin.Context) {
 }
 
 func (s *Server) rotateSubjectKey(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return

@@ -42,6 +42,9 @@ func requireSubject(p gateway.Principal, subjectID string) error {
 // travels to the chaincode byte for byte, which verifies the signature against the
 // subject's bound key: the gateway cannot forge consent.
 func (s *Service) CreateGrant(ctx context.Context, p gateway.Principal, subjectID, documentB64, signature string) (*GrantResult, error) {
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
 	if err := requireSubject(p, subjectID); err != nil {
 		return nil, err
 	}
@@ -93,8 +96,8 @@ func (s *Service) RevokeGrant(ctx context.Context, p gateway.Principal, grantID,
 }
 
 func (s *Service) canReadSubject(p gateway.Principal, subjectID string) error {
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return wireErr(err)
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return err
 	}
 	if p.Role == gateway.RoleOperator {
 		return nil
@@ -160,7 +163,7 @@ func (s *Service) SubjectKeys(ttl time.Duration) *SubjectKeys {
 
 // Key returns the public key bound to subjectID.
 func (k *SubjectKeys) Key(ctx context.Context, subjectID string) (*ecdsa.PublicKey, error) {
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, gateway.Errorf(gateway.CodeUnauthorized, "invalid key id")
 	}
 	now := k.svc.cfg.Now()
