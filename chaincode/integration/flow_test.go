@@ -630,7 +630,7 @@ func (f *flow) batch(t *testing.T) {
 			}
 		}
 	}
-	f.checkPages(t, "batch subject", f.listAll(t, f.civil, "p-batch-07", "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
+	f.checkPages(t, "batch subject", f.listAll(t, f.civil, pseudonym("batch-07"), "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
 	if got := ids(evaluate[[]wire.Record](t, f.op, f.op.dossier, "FindByCID", reqs[33].CID)); !slices.Equal(got, []string{"bulk-1-33"}) {
 		t.Fatalf("FindByCID(batch record) = %v", got)
 	}
@@ -694,7 +694,7 @@ func (f *flow) revoke(t *testing.T) {
 
 	rec, tx := submit[wire.Record](t, f, f.health, f.health.dossier, "RevokeRecord", "b-alice-3", reasonError)
 	want := orig
-	want.Status, want.Reason, want.StatusTxID, want.StatusChangedAt = wire.StatusRevoked, "issued in error", tx, rec.StatusChangedAt
+	want.Status, want.Reason, want.StatusTxID, want.StatusChangedAt = wire.StatusRevoked, reasonError, tx, rec.StatusChangedAt
 	if rec != want {
 		t.Fatalf("RevokeRecord:\n got  %+v\n want %+v", rec, want)
 	}
@@ -993,7 +993,7 @@ func (f *flow) access(t *testing.T) {
 	}
 	refuse(t, c, c.sharing, wire.CodeExpired, "RecordAccess", "g-short", "b-alice-1", "")
 	// The other grants still work after all these refusals.
-	f.allow(t, c, "g-civil-birth", "b-alice-1", "after the refusals")
+	f.allow(t, c, "g-civil-birth", "b-alice-1", purposeIdentity)
 }
 
 // deactivated: a department the operator deactivates can no longer append,
@@ -1017,7 +1017,7 @@ func (f *flow) deactivated(t *testing.T) {
 	if !d.Active {
 		t.Fatalf("RegisterDepartment after deactivation = %+v", d)
 	}
-	f.allow(t, h, "g-health", "h-alice-1", "after reactivation")
+	f.allow(t, h, "g-health", "h-alice-1", purposeMedical)
 }
 
 // keyRotation: the operator rotates alice's key; grants signed with the old
@@ -1038,7 +1038,7 @@ func (f *flow) keyRotation(t *testing.T) {
 		t.Fatalf("ListSubjectKeys after rotation = %+v", keys)
 	}
 	// A grant signed with version 1 still works.
-	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", "after key rotation")
+	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", purposeHousehold)
 	// New grants and revocations need the new key.
 	now := time.Now()
 	doc := a.grantDoc(t, "g-after-rotation", mspCivil, []string{typeBirth}, nil, purposeIdentity, now.Add(-time.Minute), now.Add(time.Hour))
@@ -1159,7 +1159,7 @@ func (f *flow) events(t *testing.T) {
 		}
 	}
 	rv := decodeEvent[wire.RecordRevokedEvent](t, ev[f.revokeTx], wire.EventRecordRevoked)
-	if rv != (wire.RecordRevokedEvent{RecordID: "b-alice-3", SubjectID: f.alice.id, Issuer: mspHealth, Reason: "issued in error",
+	if rv != (wire.RecordRevokedEvent{RecordID: "b-alice-3", SubjectID: f.alice.id, Issuer: mspHealth, Reason: reasonError,
 		Time: f.recs["b-alice-3"].StatusChangedAt, TxID: f.revokeTx}) {
 		t.Fatalf("RecordRevoked = %+v", rv)
 	}
