@@ -142,9 +142,10 @@ func newCodeDefineCmd(f *clientFlags, kind string) *cobra.Command {
 // newCodeListCmd is "admin purposes list" / "admin reasons list".
 func newCodeListCmd(f *clientFlags, kind string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the registered " + kind + " codes",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List the registered " + kind + " codes",
+		Example: "  edossierctl admin " + kind + "s list --api-key-file operator.key\n  edossierctl admin " + kind + "s list -o json",
+		Args:    noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
 			c, err := f.staffClient(cmd)
 			if err != nil {

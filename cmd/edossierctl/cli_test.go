@@ -358,8 +358,8 @@ func testRecords(t *testing.T, e *cliEnv) {
 		t.Fatalf("revoke: %+v", rev)
 	}
 	e.fails(t, exitFailure, "edossierctl: ", "revoke", health, fromStdin.Record.RecordID+"x", "--reason", "issued-in-error")
-	r = e.ok(t, "revoke", health, fromStdin.Record.RecordID, "--reason", "wrong patient")
-	if !strings.Contains(r.stdout, "revoked") || !strings.Contains(r.stdout, "wrong patient") {
+	r = e.ok(t, "revoke", health, fromStdin.Record.RecordID, "--reason", "withdrawn-by-issuer")
+	if !strings.Contains(r.stdout, "revoked") || !strings.Contains(r.stdout, "withdrawn-by-issuer") {
 		t.Fatalf("revoke text:\n%s", r)
 	}
 }
@@ -390,7 +390,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	e.fails(t, exitFailure, "edossierctl: not_found: ", "show", social, recordID)
 
 	// The citizen grants social access (the key file names the subject).
-	purpose := "newborn social insurance enrolment"
+	purpose := "social-insurance-enrolment"
 	var grant service.GrantResult
 	e.okJSON(t, &grant, "grant", "--key", keyPath, "--grantee", "SocialSecurityMSP", "--types", "birth-medical-certificate",
 		"--purpose", purpose, "--days", "30")
@@ -406,12 +406,12 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	}
 	// A second grant by record ID with a chosen ID, text and quiet output.
 	r := e.ok(t, "grant", "--key", keyPath, "--subject", subject, "--grantee", "CivilAffairsMSP", "--records", recordID,
-		"--purpose", "household registration of the newborn", "--id", "g-cli-civil-1", "-q")
+		"--purpose", "household-registration", "--id", "g-cli-civil-1", "-q")
 	if strings.TrimSpace(r.stdout) != "g-cli-civil-1" {
 		t.Fatalf("grant -q:\n%s", r)
 	}
 	e.fails(t, exitFailure, "edossierctl: conflict: ", "grant", "--key", keyPath, "--grantee", "CivilAffairsMSP", "--records", recordID,
-		"--purpose", "again", "--id", "g-cli-civil-1")
+		"--purpose", "household-registration", "--id", "g-cli-civil-1")
 	r = e.ok(t, "grants", "--key", keyPath)
 	if !strings.Contains(r.stdout, g.GrantID) || !strings.Contains(r.stdout, "g-cli-civil-1") || !strings.Contains(r.stdout, "active") {
 		t.Fatalf("grants:\n%s", r)
@@ -437,7 +437,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 		t.Fatalf("read to stdout:\n%s", r)
 	}
 	var rr readResult
-	e.okJSON(t, &rr, "read", social, recordID, "--grant", g.GrantID, "--purpose", "json summary", "--out", filepath.Join(dir, "r3.pdf"))
+	e.okJSON(t, &rr, "read", social, recordID, "--grant", g.GrantID, "--purpose", "identity-verification", "--out", filepath.Join(dir, "r3.pdf"))
 	if rr.Bytes != int64(len(birth)) || rr.AccessTxID == "" || rr.AccessBlock == 0 {
 		t.Fatalf("read json: %+v", rr)
 	}
@@ -453,7 +453,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 			t.Fatalf("access entry %+v", en)
 		}
 	}
-	if log.Entries[0].Purpose != "json summary" { // newest first
+	if log.Entries[0].Purpose != "identity-verification" { // newest first
 		t.Fatalf("access log order: %+v", log.Entries)
 	}
 	r = e.ok(t, "access-log", "--key", keyPath)
@@ -483,7 +483,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", "p-aaaabbbbccccddddeeeeffffgggghhhh")
 
 	// The citizen revokes; social's next read fails with exit 1 and writes nothing.
-	r = e.ok(t, "revoke-grant", "--key", keyPath, g.GrantID, "--reason", "enrolment done")
+	r = e.ok(t, "revoke-grant", "--key", keyPath, g.GrantID, "--reason", "subject-request")
 	if !strings.Contains(r.stdout, "grant "+g.GrantID+" revoked") {
 		t.Fatalf("revoke-grant:\n%s", r)
 	}
@@ -532,7 +532,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	if r.code != 0 || !strings.Contains(r.stdout, "(version 2)") {
 		t.Fatalf("rotate:\n%s", r)
 	}
-	e.okJSON(t, &grant, "grant", "--key", newKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "new key")
+	e.okJSON(t, &grant, "grant", "--key", newKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "identity-verification")
 	if grant.Grant.KeyVersion != 2 {
 		t.Fatalf("grant after rotation: %+v", grant.Grant)
 	}

@@ -405,7 +405,7 @@ func newReadCmd() *cobra.Command {
 	f := &clientFlags{}
 	var grantID, purpose, out string
 	cmd := &cobra.Command{
-		Use:   "read RECORD_ID --grant GRANT_ID --purpose TEXT [--out FILE|-]",
+		Use:   "read RECORD_ID --grant GRANT_ID --purpose CODE [--out FILE|-]",
 		Short: "Departments: read another department's file under a citizen's grant (logged on the ledger)",
 		Long: `read fetches a record's file under a grant. The gateway first commits the access
 (who, record, grant, purpose) to the subject's access log; the chaincode refuses it
@@ -413,7 +413,7 @@ unless the grant is live, names your organisation and covers the record. On a re
 nothing is written and the exit code is 1. The file is checked against the record's
 content ID; with --out FILE it is written to a temporary file and renamed into place
 only when complete and correct. --out - (the default) writes to standard output.`,
-		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose "newborn enrolment" --out birth.pdf
+		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose social-insurance-enrolment --out birth.pdf
   edossierctl read r-4mzq... --grant g-7f3k... --purpose "check" | sha256sum`,
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -462,7 +462,7 @@ only when complete and correct. --out - (the default) writes to standard output.
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
 	cmd.Flags().StringVar(&grantID, "grant", "", "grant ID the citizen gave your department (required)")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it (required; recorded in the access log)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it: a registered purpose code (required; recorded in the access log)")
 	cmd.Flags().StringVar(&out, "out", "-", "file to write, or - for standard output")
 	return cmd
 }
