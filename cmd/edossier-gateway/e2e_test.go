@@ -366,10 +366,18 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	if birthRec.Record.Issuer != "HealthMSP" || birthRec.Record.Status != "active" {
 		t.Fatalf("record %+v", birthRec.Record)
 	}
-	r = e.appendRecord(civil, baby.subjectID, "household-register", "Household register", household, "")
+	// The note may also come as its own part between metadata and file.
+	body, ct := multipartBody(t, [3]string{"metadata", "application/json", `{"type":"household-register"}`},
+		[3]string{"note", "text/plain", householdNote}, [3]string{"file", "application/pdf", string(household)})
+	r = e.do(e.request("POST", "/v1/dossiers/"+baby.subjectID+"/records", civil, body, ct))
 	expectStatus(t, r, 201)
 	var houseRec recordResult
 	r.json(t, &houseRec)
+	r = e.jsonCall("GET", "/v1/records/"+houseRec.Record.RecordID, civil, nil)
+	expectStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"note":"`+householdNote+`"`) || houseRec.Record.NoteCID == "" {
+		t.Fatalf("note part: %s", r.body)
+	}
 
 	// The note is off-chain: the issuer and a grantee read it back, the ledger has its CID.
 	if birthRec.Record.NoteCID == "" {
@@ -499,6 +507,8 @@ const (
 	personName  = "李小明"
 	newbornNote = "出生医学证明 李小明 身份证110101202611201235 母亲王芳"
 	rawCredit   = "91350100M000100Y43"
+	// householdNote names the guardian: off-chain like every note.
+	householdNote = "户主 王芳 (guardian of 李小明)"
 )
 
 func testIdempotent(t *testing.T, e *env, health string) {

@@ -125,7 +125,7 @@ func testBlockFilesHoldNoPersonalData(t *testing.T, e *env) {
 	baby := e.resolve(health, personID(1)) // the newborn of testNewborn: records and a grant
 	// Every ID number the tests resolve is personID(n) = "11010120261120" + 3 digits +
 	// check: that prefix covers all of them.
-	forbidden := []string{"11010120261120", personID(1), personID(123), rawCredit, personName, newbornNote, "母亲王芳", "王芳"}
+	forbidden := []string{"11010120261120", personID(1), personID(123), rawCredit, personName, newbornNote, "母亲王芳", "王芳", householdNote, "guardian of"}
 	markers := map[string][]string{
 		"municipal": {baby, "HealthMSP", "birth-medical-certificate"},
 		"datashare": {baby, "SocialSecurityMSP", "social-insurance-enrolment"},
