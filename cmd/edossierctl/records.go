@@ -142,15 +142,17 @@ func newAppendCmd() *cobra.Command {
 	f := &clientFlags{}
 	var r recordFlags
 	cmd := &cobra.Command{
-		Use:   "append --subject ID --type TYPE --title TEXT FILE",
+		Use:   "append --subject ID --type TYPE [--note TEXT] FILE",
 		Short: "Departments: append a record with its file to a dossier",
 		Long: `append uploads FILE (streamed; "-" reads standard input) with its metadata. The
 gateway stores the file encrypted, appends the record on the ledger and answers only
 after the transaction committed. With --idempotency-key a retry never makes a second
-record. For many records use import.`,
+record. For many records use import. --subject is a subject ID from resolve, never an
+ID number. A record has no title (its type names it); --note is optional free text
+that the gateway keeps off-chain, encrypted (the ledger gets only its salted hash).`,
 		Example: `  edossierctl append --subject "$SUBJECT" --type birth-medical-certificate \
-      --title "Birth medical certificate" birth.pdf
-  RECORD=$(edossierctl append --subject "$SUBJECT" --type vaccination-record --title "Dose 1" \
+      --note "Li Xiaoming, born 2026-11-20" birth.pdf
+  RECORD=$(edossierctl append --subject "$SUBJECT" --type vaccination-record --note "Dose 1" \
       --idempotency-key vacc-2026-0001 dose1.pdf -q)`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
