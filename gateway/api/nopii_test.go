@@ -118,3 +118,35 @@ func TestRawIDNumberIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPurposeAndReasonRoutes: the registry routes exist and are operator-only (a
+// department is refused before the ledger is asked; the service here has none).
+func TestPurposeAndReasonRoutes(t *testing.T) {
+	dept := gateway.Principal{Role: gateway.RoleDepartment, Org: "health", MSPID: "HealthMSP", User: "clerk"}
+	s, err := New(Options{
+		Service: service.New(nil, nil, nil, service.Config{}),
+		Keys:    keysFunc(func(string) (gateway.Principal, error) { return dept, nil }),
+		Nonces:  httpsig.NewMemoryNonceStore(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/admin/purposes", "/v1/admin/reasons"} {
+		req := httptest.NewRequest("POST", path, strings.NewReader(`{"code":"x","name":"X"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer edk_x_y")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != 403 || !strings.Contains(rec.Body.String(), `"code":"forbidden"`) {
+			t.Errorf("%s by a department: %d %s", path, rec.Code, rec.Body)
+		}
+		req = httptest.NewRequest("POST", path, strings.NewReader(`{"code":"x","name":"X","extra":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer edk_x_y")
+		rec = httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != 400 {
+			t.Errorf("%s with an unknown field: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
