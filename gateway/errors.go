@@ -17,6 +17,7 @@ type Code string
 // Error codes. The HTTP status of each is fixed in gateway/api.
 const (
 	CodeInvalid        Code = "invalid"         // malformed or missing input
+	CodeRawIDNumber    Code = "raw_id_number"   // an ID number or credit code where a subject ID goes
 	CodeUnauthorized   Code = "unauthorized"    // no or bad credentials
 	CodeBadSignature   Code = "bad_signature"   // a citizen signature does not verify
 	CodeStaleSignature Code = "stale_signature" // signed too long ago or in the future

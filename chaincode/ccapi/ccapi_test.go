@@ -46,7 +46,7 @@ func TestSerializerMatchesJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := cc.TransactionSerializer
-	recs := []wire.Record{{RecordID: "r1", SubjectID: "p-1", Type: "birth", Title: "Ünïcode <&>", Size: 3}}
+	recs := []wire.Record{{RecordID: "r1", SubjectID: "p-1", Type: "birth", MediaType: "Ünïcode <&>", Size: 3}}
 	got, err := s.ToString(reflect.ValueOf(recs), reflect.TypeOf(recs), nil, nil)
 	if err != nil {
 		t.Fatal(err)

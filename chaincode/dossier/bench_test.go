@@ -20,7 +20,7 @@ func BenchmarkAppendRecords(b *testing.B) {
 			for i := range args {
 				var batch wire.AppendBatch
 				for j := 0; j < n; j++ {
-					batch.Records = append(batch.Records, cctest.Req(fmt.Sprintf("r%d-%d", i, j), fmt.Sprintf("p-%d", j), cctest.BirthCert))
+					batch.Records = append(batch.Records, cctest.Req(fmt.Sprintf("r%d-%d", i, j), cctest.Subject(fmt.Sprint(j)), cctest.BirthCert))
 				}
 				args[i] = cctest.JSON(b, batch)
 			}

@@ -1,5 +1,6 @@
 // Package dossier is the "dossier" contract, deployed on channel municipal:
-// the registry of departments, record types and accreditations, and the
+// the registry of departments, record types, accreditations, purposes and
+// revocation reasons, and the
 // append-only records of every subject's dossier with their CID index.
 //
 // Every transaction function returns a *wire.Error on failure, so the
@@ -52,7 +53,7 @@ func New(cfg Config) *Contract {
 func (c *Contract) GetEvaluateTransactions() []string {
 	return []string{
 		"GetDepartment", "ListDepartments", "GetRecordType", "ListRecordTypes",
-		"ListAccreditations", "GetRecord", "ListDossier", "FindByCID", "GetRecordHistory",
+		"ListAccreditations", "GetPurpose", "ListPurposes", "GetReason", "ListReasons", "GetRecord", "ListDossier", "FindByCID", "GetRecordHistory",
 	}
 }
 
@@ -61,6 +62,8 @@ const (
 	objDept       = "dept"           // (mspId) -> Department
 	objRecordType = "rtype"          // (code) -> RecordType
 	objAccr       = "accr"           // (mspId, typeCode) -> Accreditation
+	objPurpose    = "purpose"        // (code) -> Purpose
+	objReason     = "reason"         // (code) -> Reason
 	objRecord     = "record"         // (recordId) -> Record
 	objCIDIndex   = "cid~record"     // (cid, recordId) -> 0x00
 	objSubjIndex  = "subject~record" // (subjectId, typeCode, recordId) -> 0x00
@@ -72,6 +75,8 @@ const MaxFindResults = 100
 func deptKey(msp string) string         { return ccutil.MustKey(objDept, msp) }
 func typeKey(code string) string        { return ccutil.MustKey(objRecordType, code) }
 func accrKey(msp, code string) string   { return ccutil.MustKey(objAccr, msp, code) }
+func purposeKey(code string) string     { return ccutil.MustKey(objPurpose, code) }
+func reasonKey(code string) string      { return ccutil.MustKey(objReason, code) }
 func recordKey(id string) string        { return ccutil.MustKey(objRecord, id) }
 func cidIndexKey(cid, id string) string { return ccutil.MustKey(objCIDIndex, cid, id) }
 func subjIndexKey(subject, typ, id string) string {

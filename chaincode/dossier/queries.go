@@ -62,7 +62,7 @@ func loadRecords(stub shim.ChaincodeStubInterface, ids []string) ([]wire.Record,
 // transactions).
 func (c *Contract) ListDossier(ctx contractapi.TransactionContextInterface, subjectID, recordType, pageSize, bookmark string) (_ *wire.RecordPage, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	attrs := []string{subjectID}

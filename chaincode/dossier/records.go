@@ -65,7 +65,7 @@ func newRecord(tx *txInfo, req *wire.AppendRequest, supersedes string) wire.Reco
 		CID:        req.CID,
 		Size:       req.Size,
 		MediaType:  req.MediaType,
-		Title:      req.Title,
+		NoteCID:    req.NoteCID,
 		Issuer:     tx.issuer,
 		IssuedAt:   tx.now,
 		ValidUntil: req.ValidUntil,
@@ -236,7 +236,9 @@ func loadOwnRecord(tx *txInfo, val []byte, recordID string) (*wire.Record, error
 	return &r, nil
 }
 
-// RevokeRecord (issuer only) withdraws an active record with a reason.
+// RevokeRecord (issuer only) withdraws an active record with a reason code
+// registered with DefineReason (invalid otherwise: no free text on the
+// ledger).
 // Repeating the same revocation returns the record unchanged; revoking a
 // record that is superseded or revoked with another reason is a conflict.
 func (c *Contract) RevokeRecord(ctx contractapi.TransactionContextInterface, recordID, reason string) (_ *wire.Record, err error) {
@@ -244,18 +246,24 @@ func (c *Contract) RevokeRecord(ctx contractapi.TransactionContextInterface, rec
 	if err := wire.ValidateID("recordId", recordID); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateText("reason", reason, wire.MaxReasonLen, true); err != nil {
+	if err := wire.ValidateCode("reason", reason); err != nil {
 		return nil, err
 	}
 	tx, err := c.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	val, err := tx.stub.GetState(recordKey(recordID))
+	vals, err := tx.stub.GetMultipleStates(recordKey(recordID), reasonKey(reason))
 	if err != nil {
 		return nil, ccutil.Internal("reading record", err)
 	}
-	rec, err := loadOwnRecord(tx, val, recordID)
+	if len(vals) != 2 {
+		return nil, wire.Errorf(wire.CodeInternal, "short multi-key read")
+	}
+	if len(vals[1]) == 0 {
+		return nil, wire.Errorf(wire.CodeInvalid, "reason %s is not a registered revocation reason", reason)
+	}
+	rec, err := loadOwnRecord(tx, vals[0], recordID)
 	if err != nil {
 		return nil, err
 	}

@@ -15,13 +15,13 @@ import (
 func TestAppendRecord(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	req := cctest.Req("r1", "p-1", cctest.BirthCert)
+	req := cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert)
 	req.ValidUntil = "2030-01-01T08:00:00+08:00"
 	res := e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, req))
 	rec := cctest.Decode[wire.Record](t, e.OK(res))
 	want := wire.Record{
-		RecordID: "r1", SubjectID: "p-1", Type: cctest.BirthCert, CID: req.CID, Size: 1234,
-		MediaType: "application/pdf", Title: "Document r1", Issuer: cctest.Health,
+		RecordID: "r1", SubjectID: cctest.Subject("1"), Type: cctest.BirthCert, CID: req.CID, Size: 1234,
+		MediaType: "application/pdf", NoteCID: req.NoteCID, Issuer: cctest.Health,
 		IssuedAt: "2025-03-01T08:00:00Z", ValidUntil: "2030-01-01T00:00:00Z",
 		Status: wire.StatusActive, TxID: res.TxID,
 	}
@@ -33,7 +33,7 @@ func TestAppendRecord(t *testing.T) {
 	if res.Writes != 3 {
 		t.Fatalf("writes %d", res.Writes)
 	}
-	if ch.Get(key(t, "cid~record", req.CID, "r1")) == nil || ch.Get(key(t, "subject~record", "p-1", cctest.BirthCert, "r1")) == nil {
+	if ch.Get(key(t, "cid~record", req.CID, "r1")) == nil || ch.Get(key(t, "subject~record", cctest.Subject("1"), cctest.BirthCert, "r1")) == nil {
 		t.Fatal("index entries missing")
 	}
 	if orgs := policyOrgs(t, ch.ValidationParameter(key(t, "record", "r1"))); len(orgs) != 1 || orgs[0] != cctest.Health {
@@ -44,7 +44,7 @@ func TestAppendRecord(t *testing.T) {
 	}
 	ev := cctest.Decode[wire.RecordAppendedEvent](t, res.Event.Payload)
 	if ev.Issuer != cctest.Health || ev.TxID != res.TxID || len(ev.Records) != 1 ||
-		ev.Records[0] != (wire.RecordRef{RecordID: "r1", SubjectID: "p-1", Type: cctest.BirthCert, CID: req.CID}) {
+		ev.Records[0] != (wire.RecordRef{RecordID: "r1", SubjectID: cctest.Subject("1"), Type: cctest.BirthCert, CID: req.CID}) {
 		t.Fatalf("event %+v", ev)
 	}
 
@@ -56,10 +56,10 @@ func TestAppendRecord(t *testing.T) {
 	}
 	// Same ID, different content: conflict.
 	diff := req
-	diff.Title = "Other"
+	diff.NoteCID = cctest.FileCID("other note")
 	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, diff)), wire.CodeConflict)
 	// Same ID from another (accredited) department: conflict.
-	other := cctest.Req("r1", "p-1", cctest.Licence)
+	other := cctest.Req("r1", cctest.Subject("1"), cctest.Licence)
 	e.Code(e.Dossier(e.Civil, "AppendRecord", cctest.JSON(t, other)), wire.CodeConflict)
 	// Even with identical fields, another issuer is a conflict.
 	e.OK(e.Dossier(e.Op, "Accredit", cctest.Civil, cctest.BirthCert))
@@ -69,10 +69,10 @@ func TestAppendRecord(t *testing.T) {
 func TestAppendRecordRefusals(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	ok := cctest.Req("r1", "p-1", cctest.BirthCert)
-	e.Code(e.Dossier(e.Outsider, "AppendRecord", cctest.JSON(t, ok)), wire.CodeForbidden)                                 // not a department
-	e.Code(e.Dossier(e.Civil, "AppendRecord", cctest.JSON(t, ok)), wire.CodeForbidden)                                    // not accredited
-	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r1", "p-1", "undefined"))), wire.CodeForbidden) // unknown type
+	ok := cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert)
+	e.Code(e.Dossier(e.Outsider, "AppendRecord", cctest.JSON(t, ok)), wire.CodeForbidden)                                               // not a department
+	e.Code(e.Dossier(e.Civil, "AppendRecord", cctest.JSON(t, ok)), wire.CodeForbidden)                                                  // not accredited
+	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r1", cctest.Subject("1"), "undefined"))), wire.CodeForbidden) // unknown type
 
 	mut := func(f func(r *wire.AppendRequest)) string {
 		r := ok
@@ -103,13 +103,18 @@ func TestAppendRecordRefusals(t *testing.T) {
 		mut(func(r *wire.AppendRequest) { r.MediaType = "" }),
 		mut(func(r *wire.AppendRequest) { r.MediaType = "pdf" }),
 		mut(func(r *wire.AppendRequest) { r.MediaType = "application/pdf; charset=x" }),
-		mut(func(r *wire.AppendRequest) { r.Title = "" }),
-		mut(func(r *wire.AppendRequest) { r.Title = strings.Repeat("t", wire.MaxTitleLen+1) }),
-		mut(func(r *wire.AppendRequest) { r.Title = "a\tb" }),
+		mut(func(r *wire.AppendRequest) { r.NoteCID = "出生医学证明 李小明" }),
+		mut(func(r *wire.AppendRequest) { r.NoteCID = base58 }),
+		mut(func(r *wire.AppendRequest) { r.SubjectID = "110101202611201235" }),
+		mut(func(r *wire.AppendRequest) { r.SubjectID = "91350100M000100Y43" }),
+		mut(func(r *wire.AppendRequest) { r.SubjectID = "p-1" }),
 		mut(func(r *wire.AppendRequest) { r.ValidUntil = "tomorrow" }),
 		mut(func(r *wire.AppendRequest) { r.ValidUntil = "2030-01-01" }),
-		`{"recordId":"r1","subjectId":"p-1","type":"birth-cert","cid":"` + ok.CID + `","size":1.5,"mediaType":"a/b","title":"t"}`,
-		`{"recordId":"r1","subjectId":"p-1","type":"birth-cert","cid":"` + ok.CID + `","size":"1","mediaType":"a/b","title":"t"}`,
+		`{"recordId":"r1","subjectId":"` + ok.SubjectID + `","type":"birth-cert","cid":"` + ok.CID + `","size":1.5,"mediaType":"a/b"}`,
+		`{"recordId":"r1","subjectId":"` + ok.SubjectID + `","type":"birth-cert","cid":"` + ok.CID + `","size":"1","mediaType":"a/b"}`,
+		// No free text, no ID numbers: a title is no field, a subject is a pseudonym.
+		`{"recordId":"r1","subjectId":"` + ok.SubjectID + `","type":"birth-cert","cid":"` + ok.CID + `","size":1,"mediaType":"a/b","title":"出生医学证明 李小明 身份证110101202611201235"}`,
+		`{"recordId":"r1","subjectId":"110101202611201235","type":"birth-cert","cid":"` + ok.CID + `","size":1,"mediaType":"a/b"}`,
 		"{\"recordId\":\"r\xff\"}",
 		strings.Repeat(" ", wire.MaxRequestBytes+1),
 	}
@@ -119,7 +124,7 @@ func TestAppendRecordRefusals(t *testing.T) {
 			t.Errorf("case %d: want invalid, got %v %s", i, r.Err(), r.Payload)
 		}
 	}
-	if n := len(e.Net.Channel(cctest.Municipal).Keys()); n != 8 {
+	if n := len(e.Net.Channel(cctest.Municipal).Keys()); n != 13 {
 		t.Fatalf("refusals wrote: %d keys", n)
 	}
 }
@@ -127,7 +132,7 @@ func TestAppendRecordRefusals(t *testing.T) {
 func batchOf(t *testing.T, prefix string, n int, typ string) (wire.AppendBatch, string) {
 	var b wire.AppendBatch
 	for i := 0; i < n; i++ {
-		b.Records = append(b.Records, cctest.Req(fmt.Sprintf("%s-%04d", prefix, i), fmt.Sprintf("p-%d", i%7), typ))
+		b.Records = append(b.Records, cctest.Req(fmt.Sprintf("%s-%04d", prefix, i), cctest.Subject(fmt.Sprint(i%7)), typ))
 	}
 	return b, cctest.JSON(t, b)
 }
@@ -191,7 +196,7 @@ func TestAppendRecords(t *testing.T) {
 func TestAppendRecordsAllOrNothing(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	e.Append(e.Health, cctest.Req("x-0003", "p-3", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("x-0003", cctest.Subject("3"), cctest.BirthCert))
 	before := len(e.Net.Channel(cctest.Municipal).Keys())
 
 	b, _ := batchOf(t, "x", 10, cctest.BirthCert)
@@ -199,7 +204,7 @@ func TestAppendRecordsAllOrNothing(t *testing.T) {
 	e.Code(e.Dossier(e.Health, "AppendRecords", cctest.JSON(t, b)), wire.CodeForbidden)
 
 	b, _ = batchOf(t, "x", 10, cctest.BirthCert)
-	b.Records[3].Title = "changed" // x-0003 exists with other content
+	b.Records[3].NoteCID = "" // x-0003 exists with other content
 	e.Code(e.Dossier(e.Health, "AppendRecords", cctest.JSON(t, b)), wire.CodeConflict)
 
 	b, _ = batchOf(t, "x", 10, cctest.BirthCert)
@@ -225,24 +230,28 @@ func TestAppendRecordsAllOrNothing(t *testing.T) {
 func TestRevokeRecord(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	orig := e.Append(e.Health, cctest.Req("r1", "p-1", cctest.BirthCert))
-	e.Code(e.Dossier(e.Health, "RevokeRecord", "nope", "x"), wire.CodeNotFound)
-	e.Code(e.Dossier(e.Civil, "RevokeRecord", "r1", "x"), wire.CodeForbidden)
-	e.Code(e.Dossier(e.Outsider, "RevokeRecord", "r1", "x"), wire.CodeForbidden)
+	orig := e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "nope", cctest.ReasonError), wire.CodeNotFound)
+	e.Code(e.Dossier(e.Civil, "RevokeRecord", "r1", cctest.ReasonError), wire.CodeForbidden)
+	e.Code(e.Dossier(e.Outsider, "RevokeRecord", "r1", cctest.ReasonError), wire.CodeForbidden)
 	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", ""), wire.CodeInvalid)
-	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", strings.Repeat("r", wire.MaxReasonLen+1)), wire.CodeInvalid)
-	e.Code(e.Dossier(e.Health, "RevokeRecord", "", "x"), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", strings.Repeat("r", wire.MaxCodeLen+1)), wire.CodeInvalid)
+	// Free text (personal data) is no reason code; an unregistered code is refused too.
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", "李小明 身份证110101202611201235 出错"), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", "issued in error"), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", "not-registered"), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "", cctest.ReasonError), wire.CodeInvalid)
 
 	e.Net.Advance(time.Hour)
-	res := e.Dossier(e.Health, "RevokeRecord", "r1", "issued in error")
+	res := e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonError)
 	rec := cctest.Decode[wire.Record](t, e.OK(res))
 	want := orig
-	want.Status, want.Reason, want.StatusChangedAt, want.StatusTxID = wire.StatusRevoked, "issued in error", "2025-03-01T09:00:00Z", res.TxID
+	want.Status, want.Reason, want.StatusChangedAt, want.StatusTxID = wire.StatusRevoked, cctest.ReasonError, "2025-03-01T09:00:00Z", res.TxID
 	if rec != want {
 		t.Fatalf("got %+v", rec)
 	}
 	ev := cctest.Decode[wire.RecordRevokedEvent](t, res.Event.Payload)
-	if res.Event.Name != wire.EventRecordRevoked || ev.RecordID != "r1" || ev.Reason != "issued in error" || ev.SubjectID != "p-1" || ev.TxID != res.TxID {
+	if res.Event.Name != wire.EventRecordRevoked || ev.RecordID != "r1" || ev.Reason != cctest.ReasonError || ev.SubjectID != cctest.Subject("1") || ev.TxID != res.TxID {
 		t.Fatalf("event %+v", ev)
 	}
 	// The key-level policy set at append time is kept.
@@ -250,35 +259,35 @@ func TestRevokeRecord(t *testing.T) {
 		t.Fatal("policy lost")
 	}
 	// Same revocation again: unchanged, nothing written.
-	res = e.Dossier(e.Health, "RevokeRecord", "r1", "issued in error")
+	res = e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonError)
 	if again := cctest.Decode[wire.Record](t, e.OK(res)); again != want || res.Writes != 0 {
 		t.Fatal("repeat changed something")
 	}
-	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", "another reason"), wire.CodeConflict)
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonFraud), wire.CodeConflict)
 
 	// A superseded record cannot be revoked.
-	e.Append(e.Health, cctest.Req("r2", "p-1", cctest.BirthCert))
-	e.OK(e.Dossier(e.Health, "SupersedeRecord", "r2", cctest.JSON(t, cctest.Req("r3", "p-1", cctest.BirthCert))))
-	e.Code(e.Dossier(e.Health, "RevokeRecord", "r2", "x"), wire.CodeConflict)
+	e.Append(e.Health, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))
+	e.OK(e.Dossier(e.Health, "SupersedeRecord", "r2", cctest.JSON(t, cctest.Req("r3", cctest.Subject("1"), cctest.BirthCert))))
+	e.Code(e.Dossier(e.Health, "RevokeRecord", "r2", cctest.ReasonError), wire.CodeConflict)
 }
 
 func TestSupersedeRecord(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	old := e.Append(e.Health, cctest.Req("r1", "p-1", cctest.BirthCert))
+	old := e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
 	e.Net.Advance(time.Hour)
-	newReq := cctest.Req("r1-v2", "p-1", cctest.Marriage)
+	newReq := cctest.Req("r1-v2", cctest.Subject("1"), cctest.Marriage)
 	arg := cctest.JSON(t, newReq)
 
 	e.Code(e.Dossier(e.Health, "SupersedeRecord", "nope", arg), wire.CodeNotFound)
 	e.Code(e.Dossier(e.Civil, "SupersedeRecord", "r1", arg), wire.CodeForbidden)
 	e.Code(e.Dossier(e.Health, "SupersedeRecord", "", arg), wire.CodeInvalid)
 	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", "{"), wire.CodeInvalid)
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r1", "p-1", cctest.BirthCert))), wire.CodeInvalid)
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r9", "p-2", cctest.BirthCert))), wire.CodeInvalid)
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r9", "p-1", cctest.Licence))), wire.CodeForbidden)
-	e.Append(e.Health, cctest.Req("taken", "p-1", cctest.BirthCert))
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("taken", "p-1", cctest.BirthCert))), wire.CodeConflict)
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r9", cctest.Subject("2"), cctest.BirthCert))), wire.CodeInvalid)
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r9", cctest.Subject("1"), cctest.Licence))), wire.CodeForbidden)
+	e.Append(e.Health, cctest.Req("taken", cctest.Subject("1"), cctest.BirthCert))
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("taken", cctest.Subject("1"), cctest.BirthCert))), wire.CodeConflict)
 
 	res := e.Dossier(e.Health, "SupersedeRecord", "r1", arg)
 	sr := cctest.Decode[wire.SupersedeResult](t, e.OK(res))
@@ -294,7 +303,7 @@ func TestSupersedeRecord(t *testing.T) {
 		t.Fatalf("writes %d", res.Writes)
 	}
 	ev := cctest.Decode[wire.RecordSupersededEvent](t, res.Event.Payload)
-	if res.Event.Name != wire.EventRecordSuperseded || ev.OldRecordID != "r1" || ev.NewRecord.RecordID != "r1-v2" || ev.SubjectID != "p-1" {
+	if res.Event.Name != wire.EventRecordSuperseded || ev.OldRecordID != "r1" || ev.NewRecord.RecordID != "r1-v2" || ev.SubjectID != cctest.Subject("1") {
 		t.Fatalf("event %+v", ev)
 	}
 	if orgs := policyOrgs(t, e.Net.Channel(cctest.Municipal).ValidationParameter(key(t, "record", "r1-v2"))); orgs[0] != cctest.Health {
@@ -307,11 +316,11 @@ func TestSupersedeRecord(t *testing.T) {
 		t.Fatalf("repeat %+v", again)
 	}
 	// Superseding it again with another record: conflict.
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r1-v3", "p-1", cctest.BirthCert))), wire.CodeConflict)
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r1-v3", cctest.Subject("1"), cctest.BirthCert))), wire.CodeConflict)
 	// A revoked record cannot be superseded.
-	e.Append(e.Health, cctest.Req("r5", "p-1", cctest.BirthCert))
-	e.OK(e.Dossier(e.Health, "RevokeRecord", "r5", "wrong"))
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r5", cctest.JSON(t, cctest.Req("r6", "p-1", cctest.BirthCert))), wire.CodeConflict)
+	e.Append(e.Health, cctest.Req("r5", cctest.Subject("1"), cctest.BirthCert))
+	e.OK(e.Dossier(e.Health, "RevokeRecord", "r5", cctest.ReasonError))
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r5", cctest.JSON(t, cctest.Req("r6", cctest.Subject("1"), cctest.BirthCert))), wire.CodeConflict)
 }
 
 func TestGetRecordAndHistory(t *testing.T) {
@@ -321,12 +330,12 @@ func TestGetRecordAndHistory(t *testing.T) {
 	e.Code(e.DossierQ(e.Outsider, "GetRecord", "bad id"), wire.CodeInvalid)
 	e.Code(e.DossierQ(e.Outsider, "GetRecordHistory", "r1"), wire.CodeNotFound)
 	e.Code(e.DossierQ(e.Outsider, "GetRecordHistory", ""), wire.CodeInvalid)
-	r := e.Append(e.Health, cctest.Req("r1", "p-1", cctest.BirthCert))
+	r := e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
 	if got := cctest.Decode[wire.Record](t, e.OK(e.DossierQ(e.Outsider, "GetRecord", "r1"))); got != r {
 		t.Fatalf("got %+v", got)
 	}
 	e.Net.Advance(time.Minute)
-	rv := e.Dossier(e.Health, "RevokeRecord", "r1", "why")
+	rv := e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonError)
 	e.OK(rv)
 	h := cctest.Decode[[]wire.RecordVersion](t, e.OK(e.DossierQ(e.Outsider, "GetRecordHistory", "r1")))
 	if len(h) != 2 || h[0].TxID != rv.TxID || h[0].Record.Status != wire.StatusRevoked || h[0].Timestamp != "2025-03-01T08:01:00Z" ||
@@ -339,18 +348,18 @@ func TestListDossier(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
 	for i := 0; i < 5; i++ {
-		e.Append(e.Health, cctest.Req(fmt.Sprintf("b%d", i), "p-1", cctest.BirthCert))
+		e.Append(e.Health, cctest.Req(fmt.Sprintf("b%d", i), cctest.Subject("1"), cctest.BirthCert))
 	}
-	e.Append(e.Health, cctest.Req("m1", "p-1", cctest.Marriage))
-	e.Append(e.Civil, cctest.Req("l1", "p-1", cctest.Licence))
-	e.Append(e.Health, cctest.Req("other", "p-10", cctest.BirthCert)) // prefix of p-1 must not leak in
-	e.OK(e.Dossier(e.Health, "RevokeRecord", "b1", "x"))
+	e.Append(e.Health, cctest.Req("m1", cctest.Subject("1"), cctest.Marriage))
+	e.Append(e.Civil, cctest.Req("l1", cctest.Subject("1"), cctest.Licence))
+	e.Append(e.Health, cctest.Req("other", cctest.Subject("10"), cctest.BirthCert)) // prefix of p-1 must not leak in
+	e.OK(e.Dossier(e.Health, "RevokeRecord", "b1", cctest.ReasonError))
 
 	var ids []string
 	bookmark := ""
 	pages := 0
 	for {
-		p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-1", "", "3", bookmark)))
+		p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "3", bookmark)))
 		pages++
 		for _, r := range p.Records {
 			ids = append(ids, r.RecordID)
@@ -363,28 +372,28 @@ func TestListDossier(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "b0,b1,b2,b3,b4,l1,m1" || pages != 3 {
 		t.Fatalf("ids %s in %d pages", got, pages)
 	}
-	p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-1", cctest.Marriage, "", "")))
+	p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), cctest.Marriage, "", "")))
 	if len(p.Records) != 1 || p.Records[0].RecordID != "m1" || p.Bookmark != "" {
 		t.Fatalf("filtered %+v", p)
 	}
-	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-9", "", "", "")))
+	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("9"), "", "", "")))
 	if len(p.Records) != 0 {
 		t.Fatal("unknown subject has records")
 	}
-	if raw := e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-9", "", "", "")); !strings.Contains(string(raw), `"records":[]`) {
+	if raw := e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("9"), "", "", "")); !strings.Contains(string(raw), `"records":[]`) {
 		t.Fatalf("empty page encodes as %s", raw)
 	}
 	// Bookmark from another subject's range, or garbage: refused.
-	first := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-1", "", "1", "")))
-	e.Code(e.DossierQ(e.Outsider, "ListDossier", "p-10", "", "1", first.Bookmark), wire.CodeInvalid)
-	e.Code(e.DossierQ(e.Outsider, "ListDossier", "p-1", "", "1", "garbage"), wire.CodeInvalid)
+	first := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "1", "")))
+	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("10"), "", "1", first.Bookmark), wire.CodeInvalid)
+	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "1", "garbage"), wire.CodeInvalid)
 	for _, ps := range []string{"-1", "201", "abc", "01", "1.5"} {
-		e.Code(e.DossierQ(e.Outsider, "ListDossier", "p-1", "", ps, ""), wire.CodeInvalid)
+		e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", ps, ""), wire.CodeInvalid)
 	}
 	e.Code(e.DossierQ(e.Outsider, "ListDossier", "", "", "", ""), wire.CodeInvalid)
-	e.Code(e.DossierQ(e.Outsider, "ListDossier", "p-1", "bad type", "", ""), wire.CodeInvalid)
+	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "bad type", "", ""), wire.CodeInvalid)
 	// Max page size.
-	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", "p-1", "", "200", "")))
+	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "200", "")))
 	if len(p.Records) != 7 {
 		t.Fatalf("got %d", len(p.Records))
 	}
@@ -393,12 +402,12 @@ func TestListDossier(t *testing.T) {
 func TestFindByCID(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
-	a := cctest.Req("a", "p-1", cctest.BirthCert)
-	b := cctest.Req("b", "p-2", cctest.BirthCert)
+	a := cctest.Req("a", cctest.Subject("1"), cctest.BirthCert)
+	b := cctest.Req("b", cctest.Subject("2"), cctest.BirthCert)
 	b.CID = a.CID // the same file in two dossiers
 	e.Append(e.Health, a)
 	e.Append(e.Health, b)
-	e.Append(e.Health, cctest.Req("c", "p-1", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("c", cctest.Subject("1"), cctest.BirthCert))
 	recs := cctest.Decode[[]wire.Record](t, e.OK(e.DossierQ(e.Outsider, "FindByCID", a.CID)))
 	if len(recs) != 2 || recs[0].RecordID != "a" || recs[1].RecordID != "b" {
 		t.Fatalf("got %+v", recs)
@@ -450,7 +459,7 @@ func TestDirectContextFailures(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Bootstrap()
 	c := dossier.New(dossier.Config{OperatorMSP: cctest.Operator})
-	req := cctest.JSON(t, cctest.Req("r1", "p-1", cctest.BirthCert))
+	req := cctest.JSON(t, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
 	code := func(err error) wire.Code {
 		t.Helper()
 		if err == nil {
@@ -489,7 +498,7 @@ func TestDirectContextFailures(t *testing.T) {
 	if _, err := c.GetRecord(ctx(health, true), "r1"); code(err) != wire.CodeInternal {
 		t.Fatal("GetRecord state failure")
 	}
-	if _, err := c.ListDossier(ctx(health, true), "p-1", "", "", ""); code(err) != wire.CodeInternal {
+	if _, err := c.ListDossier(ctx(health, true), cctest.Subject("1"), "", "", ""); code(err) != wire.CodeInternal {
 		t.Fatal("ListDossier state failure")
 	}
 	if _, err := c.FindByCID(ctx(health, true), cctest.FileCID("x")); code(err) != wire.CodeInternal {

@@ -107,6 +107,85 @@ func (c *Contract) DefineRecordType(ctx contractapi.TransactionContextInterface,
 	return &want, nil
 }
 
+// defineCode writes a registry entry {code, name} (purpose or reason) under
+// key, pinned to the operator. Idempotent.
+func defineCode[T wire.Purpose | wire.Reason](c *Contract, ctx contractapi.TransactionContextInterface, key string, want T) (*T, error) {
+	var have T
+	found, err := ccutil.GetJSON(ctx.GetStub(), key, &have)
+	if err != nil {
+		return nil, err
+	}
+	if found && have == want {
+		return &have, nil
+	}
+	if err := c.putRegistry(ctx, key, want); err != nil {
+		return nil, err
+	}
+	return &want, nil
+}
+
+func (c *Contract) checkDefinition(ctx contractapi.TransactionContextInterface, code, name string) error {
+	if err := c.requireOperator(ctx); err != nil {
+		return err
+	}
+	if err := wire.ValidateCode("code", code); err != nil {
+		return err
+	}
+	return wire.ValidateText("name", name, wire.MaxNameLen, true)
+}
+
+// DefinePurpose (operator) registers a purpose code, the only kind of
+// purpose a grant or an access may state, or renames it. Idempotent.
+func (c *Contract) DefinePurpose(ctx contractapi.TransactionContextInterface, code, name string) (_ *wire.Purpose, err error) {
+	defer ccutil.Guard(&err)
+	if err := c.checkDefinition(ctx, code, name); err != nil {
+		return nil, err
+	}
+	return defineCode(c, ctx, purposeKey(code), wire.Purpose{Code: code, Name: name})
+}
+
+// DefineReason (operator) registers a reason code for revoking a record or
+// a grant, or renames it. Idempotent.
+func (c *Contract) DefineReason(ctx contractapi.TransactionContextInterface, code, name string) (_ *wire.Reason, err error) {
+	defer ccutil.Guard(&err)
+	if err := c.checkDefinition(ctx, code, name); err != nil {
+		return nil, err
+	}
+	return defineCode(c, ctx, reasonKey(code), wire.Reason{Code: code, Name: name})
+}
+
+// GetPurpose returns one purpose; not_found if it is not registered. The
+// sharing contract calls it across channels.
+func (c *Contract) GetPurpose(ctx contractapi.TransactionContextInterface, code string) (_ *wire.Purpose, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateCode("code", code); err != nil {
+		return nil, err
+	}
+	return ccutil.Load[wire.Purpose](ctx.GetStub(), purposeKey(code), wire.CodeNotFound, "purpose %s is not registered", code)
+}
+
+// ListPurposes returns every purpose, ordered by code.
+func (c *Contract) ListPurposes(ctx contractapi.TransactionContextInterface) (_ []wire.Purpose, err error) {
+	defer ccutil.Guard(&err)
+	return ccutil.ScanJSON[wire.Purpose](ctx.GetStub(), objPurpose, nil)
+}
+
+// GetReason returns one revocation reason; not_found if it is not
+// registered. The sharing contract calls it across channels.
+func (c *Contract) GetReason(ctx contractapi.TransactionContextInterface, code string) (_ *wire.Reason, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateCode("code", code); err != nil {
+		return nil, err
+	}
+	return ccutil.Load[wire.Reason](ctx.GetStub(), reasonKey(code), wire.CodeNotFound, "reason %s is not registered", code)
+}
+
+// ListReasons returns every revocation reason, ordered by code.
+func (c *Contract) ListReasons(ctx contractapi.TransactionContextInterface) (_ []wire.Reason, err error) {
+	defer ccutil.Guard(&err)
+	return ccutil.ScanJSON[wire.Reason](ctx.GetStub(), objReason, nil)
+}
+
 // Accredit (operator) allows a registered department to issue a defined
 // record type. Idempotent.
 func (c *Contract) Accredit(ctx contractapi.TransactionContextInterface, mspID, recordType string) (_ *wire.Accreditation, err error) {

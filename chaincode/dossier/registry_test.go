@@ -75,6 +75,8 @@ func TestOperatorOnly(t *testing.T) {
 		{"DefineRecordType", "x", "X"},
 		{"Accredit", cctest.Health, cctest.Licence},
 		{"Unaccredit", cctest.Health, cctest.BirthCert},
+		{"DefinePurpose", "p", "P"},
+		{"DefineReason", "r", "R"},
 	}
 	for _, c := range calls {
 		for _, id := range []*fakeledger.Identity{e.Health, e.Outsider} {
@@ -130,7 +132,7 @@ func TestDeactivateDepartment(t *testing.T) {
 	e.Bootstrap()
 	e.Code(e.Dossier(e.Op, "DeactivateDepartment", cctest.Outsider), wire.CodeNotFound)
 	e.Code(e.Dossier(e.Op, "DeactivateDepartment", "no such"), wire.CodeInvalid)
-	e.Append(e.Health, cctest.Req("r1", "p-1", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
 	d := cctest.Decode[wire.Department](t, e.OK(e.Dossier(e.Op, "DeactivateDepartment", cctest.Health)))
 	if d.Active {
 		t.Fatal("still active")
@@ -138,16 +140,16 @@ func TestDeactivateDepartment(t *testing.T) {
 	if r := e.Dossier(e.Op, "DeactivateDepartment", cctest.Health); e.OK(r) != nil && r.Writes != 0 {
 		t.Fatal("repeat wrote")
 	}
-	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r2", "p-1", cctest.BirthCert))), wire.CodeForbidden)
-	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r2", "p-1", cctest.BirthCert))), wire.CodeForbidden)
+	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))), wire.CodeForbidden)
+	e.Code(e.Dossier(e.Health, "SupersedeRecord", "r1", cctest.JSON(t, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))), wire.CodeForbidden)
 	// An inactive department may still revoke its own records.
-	e.OK(e.Dossier(e.Health, "RevokeRecord", "r1", "issued in error"))
+	e.OK(e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonError))
 	// Registering again reactivates.
 	d = cctest.Decode[wire.Department](t, e.OK(e.Dossier(e.Op, "RegisterDepartment", cctest.Health, "Health Commission", "HEALTH")))
 	if !d.Active {
 		t.Fatal("not reactivated")
 	}
-	e.Append(e.Health, cctest.Req("r2", "p-1", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))
 }
 
 func TestRecordTypes(t *testing.T) {
@@ -177,6 +179,50 @@ func TestRecordTypes(t *testing.T) {
 	}
 }
 
+// TestPurposesAndReasons: the two code registries (operator-only, pinned to
+// the operator by key-level endorsement, idempotent, read by anyone).
+func TestPurposesAndReasons(t *testing.T) {
+	e := cctest.NewEnv(t)
+	for _, c := range []struct {
+		define, get, list, obj string
+	}{
+		{"DefinePurpose", "GetPurpose", "ListPurposes", "purpose"},
+		{"DefineReason", "GetReason", "ListReasons", "reason"},
+	} {
+		if raw := e.OK(e.DossierQ(e.Outsider, c.list)); string(raw) != "[]" {
+			t.Fatalf("%s empty: %s", c.list, raw)
+		}
+		res := e.Dossier(e.Op, c.define, "newborn-registration", "Newborn registration")
+		if got := cctest.Decode[wire.Purpose](t, e.OK(res)); got != (wire.Purpose{Code: "newborn-registration", Name: "Newborn registration"}) {
+			t.Fatalf("%s: %+v", c.define, got)
+		}
+		if orgs := policyOrgs(t, e.Net.Channel(cctest.Municipal).ValidationParameter(key(t, c.obj, "newborn-registration"))); len(orgs) != 1 || orgs[0] != cctest.Operator {
+			t.Fatalf("%s policy %v", c.define, orgs)
+		}
+		if r := e.Dossier(e.Op, c.define, "newborn-registration", "Newborn registration"); e.OK(r) != nil && r.Writes != 0 {
+			t.Fatalf("%s repeat wrote", c.define)
+		}
+		e.OK(e.Dossier(e.Op, c.define, "newborn-registration", "新生儿登记"))
+		e.OK(e.Dossier(e.Op, c.define, "court-order", "Court order"))
+		for _, bad := range [][]string{{"", "x"}, {"x", ""}, {"x y", "x"}, {"李小明", "x"}, {"x", "a\nb"}} {
+			e.Code(e.Dossier(e.Op, c.define, bad...), wire.CodeInvalid)
+		}
+		for _, id := range []*fakeledger.Identity{e.Health, e.Outsider} {
+			e.Code(e.Dossier(id, c.define, "x", "X"), wire.CodeForbidden)
+		}
+		got := cctest.Decode[wire.Reason](t, e.OK(e.DossierQ(e.Outsider, c.get, "newborn-registration")))
+		if got.Name != "新生儿登记" {
+			t.Fatalf("%s: %+v", c.get, got)
+		}
+		e.Code(e.DossierQ(e.Outsider, c.get, "unknown"), wire.CodeNotFound)
+		e.Code(e.DossierQ(e.Outsider, c.get, "not a code"), wire.CodeInvalid)
+		list := cctest.Decode[[]wire.Reason](t, e.OK(e.DossierQ(e.Outsider, c.list)))
+		if len(list) != 2 || list[0].Code != "court-order" || list[1].Code != "newborn-registration" {
+			t.Fatalf("%s: %+v", c.list, list)
+		}
+	}
+}
+
 func TestAccreditation(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.Code(e.Dossier(e.Op, "Accredit", cctest.Health, cctest.BirthCert), wire.CodeNotFound) // no department
@@ -189,7 +235,7 @@ func TestAccreditation(t *testing.T) {
 	e.Code(e.Dossier(e.Op, "Unaccredit", "bad msp", cctest.BirthCert), wire.CodeInvalid)
 
 	// Not accredited yet: append refused.
-	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r1", "p-1", cctest.BirthCert))), wire.CodeForbidden)
+	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))), wire.CodeForbidden)
 	a := cctest.Decode[wire.Accreditation](t, e.OK(e.Dossier(e.Op, "Accredit", cctest.Health, cctest.BirthCert)))
 	if a != (wire.Accreditation{MSPID: cctest.Health, RecordType: cctest.BirthCert, Active: true}) {
 		t.Fatalf("got %+v", a)
@@ -197,7 +243,7 @@ func TestAccreditation(t *testing.T) {
 	if r := e.Dossier(e.Op, "Accredit", cctest.Health, cctest.BirthCert); e.OK(r) != nil && r.Writes != 0 {
 		t.Fatal("repeat wrote")
 	}
-	e.Append(e.Health, cctest.Req("r1", "p-1", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
 	a = cctest.Decode[wire.Accreditation](t, e.OK(e.Dossier(e.Op, "Unaccredit", cctest.Health, cctest.BirthCert)))
 	if a.Active {
 		t.Fatal("still active")
@@ -205,11 +251,11 @@ func TestAccreditation(t *testing.T) {
 	if r := e.Dossier(e.Op, "Unaccredit", cctest.Health, cctest.BirthCert); e.OK(r) != nil && r.Writes != 0 {
 		t.Fatal("repeat wrote")
 	}
-	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r2", "p-1", cctest.BirthCert))), wire.CodeForbidden)
+	e.Code(e.Dossier(e.Health, "AppendRecord", cctest.JSON(t, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))), wire.CodeForbidden)
 	// Existing records are unaffected.
 	e.OK(e.DossierQ(e.Outsider, "GetRecord", "r1"))
 	e.OK(e.Dossier(e.Op, "Accredit", cctest.Health, cctest.BirthCert))
-	e.Append(e.Health, cctest.Req("r2", "p-1", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("r2", cctest.Subject("1"), cctest.BirthCert))
 }
 
 func TestRegistryQueries(t *testing.T) {

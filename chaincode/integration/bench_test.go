@@ -161,7 +161,7 @@ func BenchmarkAppend(b *testing.B) {
 func benchRequest(t testing.TB, run, i, j int) wire.AppendRequest {
 	id := fmt.Sprintf("r-%d-%d-%d", run, i, j)
 	f := newFile(t, "benchmark document "+id)
-	return request(id, fmt.Sprintf("p-bench-%04d", (i*7+j)%1000), benchType, f, "Benchmark record "+id)
+	return request(id, pseudonym(fmt.Sprintf("bench-%04d", (i*7+j)%1000)), benchType, f, "Benchmark record "+id)
 }
 
 // drive submits the calls with at most inflight transactions in flight

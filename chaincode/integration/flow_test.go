@@ -73,9 +73,9 @@ func TestDossierAndSharingFlow(t *testing.T) {
 		civil:   newActor(t, n, "civil", "clerk", mspCivil),
 		health:  newActor(t, n, "health", "clerk", mspHealth),
 		police:  newActor(t, n, "police", "clerk", mspPolice),
-		alice:   newCitizen(t, "p-alice"),
-		bob:     newCitizen(t, "p-bob"),
-		mallory: newCitizen(t, "p-alice"),
+		alice:   newCitizen(t, pseudonym("alice")),
+		bob:     newCitizen(t, pseudonym("bob")),
+		mallory: newCitizen(t, pseudonym("alice")),
 		reqs:    map[string]wire.AppendRequest{},
 		recs:    map[string]wire.Record{},
 		grants:  map[string]wire.GrantState{},
@@ -92,6 +92,7 @@ func TestDossierAndSharingFlow(t *testing.T) {
 	}{
 		{"registry", f.registry},
 		{"append", f.appendRecords},
+		{"no-personal-data", f.noPersonalData},
 		{"queries", f.queries},
 		{"idempotent-retry", f.idempotentRetry},
 		{"batch", f.batch},
@@ -137,6 +138,18 @@ func (f *flow) settle(t testing.TB, a *actor, channel string) {
 	}
 }
 
+// Registered purpose and reason codes (no free text on the ledger).
+const (
+	purposeHousehold = "household-registration"
+	purposeIdentity  = "identity-verification"
+	purposeMedical   = "medical-insurance-claim"
+	purposeSchool    = "school-enrolment"
+	reasonCorrection = "data-correction"
+	reasonError      = "issued-in-error"
+	reasonFraud      = "fraud"
+	reasonRequest    = "subject-request"
+)
+
 func (f *flow) registry(t *testing.T) {
 	op := f.op
 	for _, d := range []wire.Department{
@@ -173,6 +186,29 @@ func (f *flow) registry(t *testing.T) {
 			t.Fatalf("Accredit = %+v, want %+v", got, a)
 		}
 	}
+
+	for _, p := range []wire.Purpose{
+		{Code: purposeHousehold, Name: "Household registration"},
+		{Code: purposeIdentity, Name: "Identity verification"},
+		{Code: purposeMedical, Name: "Medical insurance claim"},
+		{Code: purposeSchool, Name: "School enrolment"},
+	} {
+		if got, _ := submit[wire.Purpose](t, f, op, op.dossier, "DefinePurpose", p.Code, p.Name); got != p {
+			t.Fatalf("DefinePurpose = %+v, want %+v", got, p)
+		}
+	}
+	for _, r := range []wire.Reason{
+		{Code: reasonCorrection, Name: "Data correction"},
+		{Code: reasonError, Name: "Issued in error"},
+		{Code: reasonFraud, Name: "Fraud"},
+		{Code: reasonRequest, Name: "At the subject's request"},
+	} {
+		if got, _ := submit[wire.Reason](t, f, op, op.dossier, "DefineReason", r.Code, r.Name); got != r {
+			t.Fatalf("DefineReason = %+v, want %+v", got, r)
+		}
+	}
+	refuse(t, f.health, f.health.dossier, wire.CodeForbidden, "DefinePurpose", "x-purpose", "X")
+	refuse(t, f.civil, f.civil.dossier, wire.CodeForbidden, "DefineReason", "x-reason", "X")
 
 	// Departments may not call operator functions, not even on themselves.
 	refuse(t, f.civil, f.civil.dossier, wire.CodeForbidden, "RegisterDepartment", mspCivil, "Civil Affairs Bureau", "civil")
@@ -230,7 +266,7 @@ func (f *flow) add(t *testing.T, a *actor, req wire.AppendRequest) (wire.Record,
 	rec, tx := submit[wire.Record](t, f, a, a.dossier, "AppendRecord", mustJSON(t, req))
 	want := wire.Record{
 		RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID, Size: req.Size,
-		MediaType: req.MediaType, Title: req.Title, Issuer: a.msp, IssuedAt: rec.IssuedAt,
+		MediaType: req.MediaType, NoteCID: req.NoteCID, Issuer: a.msp, IssuedAt: rec.IssuedAt,
 		Status: wire.StatusActive, TxID: tx,
 	}
 	if rec != want {
@@ -276,7 +312,7 @@ func (f *flow) appendRecords(t *testing.T) {
 	// Missing or malformed fields.
 	good := request("b-alice-bad", alice, typeBirth, newFile(t, "x"), "Birth medical certificate")
 	noTitle := good
-	noTitle.Title = ""
+	noTitle.NoteCID = "出生医学证明 李小明"
 	negative := good
 	negative.Size = -1
 	badID := good
@@ -285,11 +321,77 @@ func (f *flow) appendRecords(t *testing.T) {
 		refuse(t, f.health, f.health.dossier, wire.CodeInvalid, "AppendRecord", mustJSON(t, r))
 	}
 	raw := mustJSON(t, good)
-	for _, doc := range []string{"", "{", "[]", strings.Replace(raw, `"title":`, `"issuer":"HealthMSP","title":`, 1), raw + "{}"} {
+	for _, doc := range []string{"", "{", "[]", strings.Replace(raw, `"mediaType":`, `"issuer":"HealthMSP","mediaType":`, 1), raw + "{}"} {
 		refuse(t, f.health, f.health.dossier, wire.CodeInvalid, "AppendRecord", doc)
 	}
 	refuseEval(t, f.civil, f.civil.dossier, wire.CodeNotFound, "GetRecord", "b-alice-civil")
 	refuseEval(t, f.civil, f.civil.dossier, wire.CodeNotFound, "GetRecord", "b-alice-badcid")
+}
+
+// Personal data the attacks of noPersonalData try to put on the ledger.
+const (
+	rawIDNumber   = "110101202611201235" // a resident identity number (valid check digit)
+	rawCreditCode = "91350100M000100Y43" // a unified social credit code
+	personName    = "李小明"
+	piiTitle      = "出生医学证明 李小明 身份证110101202611201235"
+)
+
+// noPersonalData reruns the attacks of issue 9 directly on the chaincode
+// (fabric-gateway, no REST gateway in between): a raw ID number, credit code
+// or name as the subject ID, personal data in a title, a grant purpose, a
+// grant-revocation reason, a record-revocation reason or an access purpose.
+// Every one is refused at endorsement with invalid, and neither channel's
+// height moves.
+func (f *flow) noPersonalData(t *testing.T) {
+	h, c := f.health, f.civil
+	before := map[string]uint64{}
+	for _, ch := range []string{chMunicipal, chDatashare} {
+		n, err := nettest.Height(h.gw, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[ch] = n
+	}
+	for _, subj := range []string{rawIDNumber, rawCreditCode, personName, "p-alice"} {
+		req := request("b-raw-subject", subj, typeBirth, newFile(t, "raw subject attack"), "")
+		refuse(t, h, h.dossier, wire.CodeInvalid, "AppendRecord", mustJSON(t, req))
+		batch := mustJSON(t, wire.AppendBatch{Records: []wire.AppendRequest{req}})
+		refuse(t, h, h.dossier, wire.CodeInvalid, "AppendRecords", batch)
+		refuseEval(t, c, c.dossier, wire.CodeInvalid, "ListDossier", subj, "", "", "")
+		refuseEval(t, c, c.sharing, wire.CodeInvalid, "ListGrants", subj, "", "")
+		refuseEval(t, c, c.sharing, wire.CodeInvalid, "AccessLog", subj, "", "")
+		// A grant document naming a raw ID number as its subject.
+		doc := `{"kind":"edossier.grant.v1","grantId":"g-raw","subjectId":"` + subj + `","grantee":"` + mspCivil +
+			`","scope":{"recordTypes":["` + typeBirth + `"]},"purpose":"` + purposeIdentity +
+			`","validFrom":"2025-01-01T00:00:00Z","expiresAt":"2099-01-01T00:00:00Z"}`
+		refuse(t, c, c.sharing, wire.CodeInvalid, "CreateGrant", doc, f.alice.sign(t, []byte(doc)))
+	}
+	// A title with personal data: records have no title field any more.
+	raw := mustJSON(t, request("b-titled", f.alice.id, typeBirth, newFile(t, "titled attack"), ""))
+	titled := strings.Replace(raw, `"mediaType":`, `"title":"`+piiTitle+`","mediaType":`, 1)
+	refuse(t, h, h.dossier, wire.CodeInvalid, "AppendRecord", titled)
+	// Free text in a revocation reason, a grant purpose, a grant-revocation
+	// reason and an access purpose; a well-formed but unregistered code too.
+	for _, text := range []string{piiTitle, "issued in error by clerk " + personName, "not-registered"} {
+		refuse(t, h, h.dossier, wire.CodeInvalid, "RevokeRecord", "b-alice-1", text)
+		grant := `{"kind":"edossier.grant.v1","grantId":"g-free-text","subjectId":"` + f.alice.id + `","grantee":"` + mspCivil +
+			`","scope":{"recordTypes":["` + typeBirth + `"]},"purpose":"` + text +
+			`","validFrom":"2025-01-01T00:00:00Z","expiresAt":"2099-01-01T00:00:00Z"}`
+		rev := `{"kind":"edossier.grant-revocation.v1","grantId":"g-none","subjectId":"` + f.alice.id +
+			`","issuedAt":"2025-01-05T00:00:00Z","reason":"` + text + `"}`
+		// Free text fails the document rules first; an unregistered code is judged
+		// after the subject's key and the grant (the unit tests cover it).
+		if text != "not-registered" {
+			refuse(t, c, c.sharing, wire.CodeInvalid, "CreateGrant", grant, f.alice.sign(t, []byte(grant)))
+			refuse(t, c, c.sharing, wire.CodeInvalid, "RevokeGrant", rev, f.alice.sign(t, []byte(rev)))
+			refuse(t, c, c.sharing, wire.CodeInvalid, "RecordAccess", "g-none", "b-alice-1", text)
+		}
+	}
+	for ch, want := range before {
+		if n, err := nettest.Height(h.gw, ch); err != nil || n != want {
+			t.Fatalf("%s height %d after the refusals, want %d (%v)", ch, n, want, err)
+		}
+	}
 }
 
 // listAll pages through ListDossier and returns the pages.
@@ -358,7 +460,7 @@ func (f *flow) queries(t *testing.T) {
 	f.checkPages(t, "vaccine/1", f.listAll(t, f.civil, alice, typeVaccine, "1"), 1, all[4:])
 	f.checkPages(t, "household", f.listAll(t, f.civil, alice, typeHousehold, ""), wire.DefaultPageSize, all[3:4])
 	f.checkPages(t, "bob", f.listAll(t, f.civil, f.bob.id, "", ""), wire.DefaultPageSize, []string{"b-bob-1"})
-	if p := evaluate[wire.RecordPage](t, f.civil, f.civil.dossier, "ListDossier", "p-nobody", "", "", ""); len(p.Records) != 0 || p.Bookmark != "" || p.Records == nil {
+	if p := evaluate[wire.RecordPage](t, f.civil, f.civil.dossier, "ListDossier", pseudonym("nobody"), "", "", ""); len(p.Records) != 0 || p.Bookmark != "" || p.Records == nil {
 		t.Fatalf("empty dossier = %+v", p)
 	}
 	// A bookmark only works for its own query; page sizes are bounded.
@@ -415,7 +517,7 @@ func (f *flow) idempotentRetry(t *testing.T) {
 
 	// The same record ID with other content, or from another issuer.
 	changed := req
-	changed.Title = "Birth medical certificate (edited)"
+	changed.NoteCID = noteCID("Birth medical certificate (edited)")
 	refuse(t, f.health, f.health.dossier, wire.CodeConflict, "AppendRecord", mustJSON(t, changed))
 	other := req
 	other.Type = typeHousehold
@@ -434,7 +536,7 @@ func (f *flow) idempotentRetry(t *testing.T) {
 	// conflict.
 	racers := make([][]string, 4)
 	for i := range racers {
-		racers[i] = []string{mustJSON(t, request("b-race", "p-racer", typeBirth, newFile(t, fmt.Sprintf("race %d", i)), fmt.Sprintf("Race %d", i)))}
+		racers[i] = []string{mustJSON(t, request("b-race", pseudonym("racer"), typeBirth, newFile(t, fmt.Sprintf("race %d", i)), fmt.Sprintf("Race %d", i)))}
 	}
 	winner := race(t, f.health.dossier, "AppendRecord", racers,
 		peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_ENDORSEMENT_POLICY_FAILURE)
@@ -510,7 +612,7 @@ func race(t *testing.T, c *client.Contract, fn string, argSets [][]string, lossC
 func batchOf(t *testing.T, prefix string, n int, typ string) []wire.AppendRequest {
 	out := make([]wire.AppendRequest, n)
 	for i := range out {
-		out[i] = request(fmt.Sprintf("%s-%02d", prefix, i), fmt.Sprintf("p-batch-%02d", i), typ,
+		out[i] = request(fmt.Sprintf("%s-%02d", prefix, i), pseudonym(fmt.Sprintf("batch-%02d", i)), typ,
 			newFile(t, fmt.Sprintf("%s document %d", prefix, i)), fmt.Sprintf("Bulk load %s #%d", prefix, i))
 	}
 	return out
@@ -538,7 +640,7 @@ func (f *flow) batch(t *testing.T) {
 			}
 		}
 	}
-	f.checkPages(t, "batch subject", f.listAll(t, f.civil, "p-batch-07", "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
+	f.checkPages(t, "batch subject", f.listAll(t, f.civil, pseudonym("batch-07"), "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
 	if got := ids(evaluate[[]wire.Record](t, f.op, f.op.dossier, "FindByCID", reqs[33].CID)); !slices.Equal(got, []string{"bulk-1-33"}) {
 		t.Fatalf("FindByCID(batch record) = %v", got)
 	}
@@ -576,7 +678,7 @@ func (f *flow) batch(t *testing.T) {
 
 	conflicting := batchOf(t, "bulk-3", 20, typeBirth)
 	changed := reqs[5]
-	changed.Title = "changed title"
+	changed.NoteCID = noteCID("changed title")
 	conflicting = append(conflicting, changed)
 	refuse(t, h, h.dossier, wire.CodeConflict, "AppendRecords", mustJSON(t, wire.AppendBatch{Records: conflicting}))
 	refuseEval(t, f.civil, f.civil.dossier, wire.CodeNotFound, "GetRecord", conflicting[0].RecordID)
@@ -597,12 +699,12 @@ func (f *flow) batch(t *testing.T) {
 func (f *flow) revoke(t *testing.T) {
 	orig := f.recs["b-alice-3"]
 	// Only the issuer may revoke.
-	refuse(t, f.civil, f.civil.dossier, wire.CodeForbidden, "RevokeRecord", "b-alice-3", "civil thinks it is wrong")
-	refuse(t, f.op, f.op.dossier, wire.CodeForbidden, "RevokeRecord", "b-alice-3", "the operator thinks it is wrong")
+	refuse(t, f.civil, f.civil.dossier, wire.CodeForbidden, "RevokeRecord", "b-alice-3", reasonError)
+	refuse(t, f.op, f.op.dossier, wire.CodeForbidden, "RevokeRecord", "b-alice-3", reasonError)
 
-	rec, tx := submit[wire.Record](t, f, f.health, f.health.dossier, "RevokeRecord", "b-alice-3", "issued in error")
+	rec, tx := submit[wire.Record](t, f, f.health, f.health.dossier, "RevokeRecord", "b-alice-3", reasonError)
 	want := orig
-	want.Status, want.Reason, want.StatusTxID, want.StatusChangedAt = wire.StatusRevoked, "issued in error", tx, rec.StatusChangedAt
+	want.Status, want.Reason, want.StatusTxID, want.StatusChangedAt = wire.StatusRevoked, reasonError, tx, rec.StatusChangedAt
 	if rec != want {
 		t.Fatalf("RevokeRecord:\n got  %+v\n want %+v", rec, want)
 	}
@@ -613,11 +715,11 @@ func (f *flow) revoke(t *testing.T) {
 		t.Fatalf("GetRecord after revoke = %+v", got)
 	}
 	// The same revocation again changes nothing; another reason conflicts.
-	if again, _ := submit[wire.Record](t, f, f.health, f.health.dossier, "RevokeRecord", "b-alice-3", "issued in error"); again != rec {
+	if again, _ := submit[wire.Record](t, f, f.health, f.health.dossier, "RevokeRecord", "b-alice-3", reasonError); again != rec {
 		t.Fatalf("repeated revoke = %+v, want %+v", again, rec)
 	}
-	refuse(t, f.health, f.health.dossier, wire.CodeConflict, "RevokeRecord", "b-alice-3", "another reason")
-	refuse(t, f.health, f.health.dossier, wire.CodeNotFound, "RevokeRecord", "no-such-record", "x")
+	refuse(t, f.health, f.health.dossier, wire.CodeConflict, "RevokeRecord", "b-alice-3", reasonFraud)
+	refuse(t, f.health, f.health.dossier, wire.CodeNotFound, "RevokeRecord", "no-such-record", reasonError)
 	refuse(t, f.health, f.health.dossier, wire.CodeInvalid, "RevokeRecord", "b-alice-1", "")
 
 	hist := evaluate[[]wire.RecordVersion](t, f.op, f.op.dossier, "GetRecordHistory", "b-alice-3")
@@ -627,7 +729,7 @@ func (f *flow) revoke(t *testing.T) {
 	// Key-level endorsement: the record key needs the issuer's peer. The
 	// issuer's own client, endorsing only on other organisations' peers
 	// (which run the same contract and agree), is invalidated at commit.
-	f.invalidAt(t, f.health, f.health.dossier, []string{mspCivil, mspOperator}, "RevokeRecord", "v-alice-2", "endorsed elsewhere")
+	f.invalidAt(t, f.health, f.health.dossier, []string{mspCivil, mspOperator}, "RevokeRecord", "v-alice-2", reasonError)
 	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "v-alice-2"); got != f.recs["v-alice-2"] {
 		t.Fatalf("a revocation without the issuer's endorsement changed the record: %+v", got)
 	}
@@ -647,7 +749,7 @@ func (f *flow) supersede(t *testing.T) {
 	wantOld.Status, wantOld.SupersededBy, wantOld.StatusTxID, wantOld.StatusChangedAt = wire.StatusSuperseded, "b-alice-2-v2", tx, res.Superseded.StatusChangedAt
 	wantNew := wire.Record{
 		RecordID: req.RecordID, SubjectID: alice, Type: typeBirth, CID: req.CID, Size: req.Size, MediaType: req.MediaType,
-		Title: req.Title, Issuer: mspHealth, IssuedAt: res.Record.IssuedAt, Status: wire.StatusActive, Supersedes: "b-alice-2", TxID: tx,
+		NoteCID: req.NoteCID, Issuer: mspHealth, IssuedAt: res.Record.IssuedAt, Status: wire.StatusActive, Supersedes: "b-alice-2", TxID: tx,
 	}
 	if res.Superseded != wantOld || res.Record != wantNew {
 		t.Fatalf("SupersedeRecord:\n got  %+v\n want %+v / %+v", res, wantOld, wantNew)
@@ -766,7 +868,7 @@ func (f *flow) createGrants(t *testing.T) {
 	// The expiring grant first, so that the wait for its expiry overlaps
 	// with the other steps.
 	f.shortUntil = time.Now().Add(shortWindow)
-	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-short", mspCivil, []string{typeBirth}, nil, "short check", from, f.shortUntil))
+	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-short", mspCivil, []string{typeBirth}, nil, purposeIdentity, from, f.shortUntil))
 	// It works inside its window (checked at once: the window is short).
 	if left := time.Until(f.shortUntil); left < time.Second {
 		t.Fatalf("only %s of the %s grant window left after creating it: the network is too slow for this test", left, shortWindow)
@@ -774,7 +876,7 @@ func (f *flow) createGrants(t *testing.T) {
 	f.allow(t, f.civil, "g-short", "b-alice-1", "")
 
 	// Any organisation's client may submit the citizen-signed document.
-	doc := a.grantDoc(t, "g-civil-birth", mspCivil, []string{typeBirth}, nil, "household registration of a newborn", from, until)
+	doc := a.grantDoc(t, "g-civil-birth", mspCivil, []string{typeBirth}, nil, purposeHousehold, from, until)
 	st := f.createGrant(t, f.health, a, doc)
 	if st.Grant.Scope.RecordIDs == nil || len(st.Grant.Scope.RecordIDs) != 0 {
 		t.Fatalf("empty scope list not stored as []: %#v", st.Grant.Scope)
@@ -784,7 +886,7 @@ func (f *flow) createGrants(t *testing.T) {
 	refuse(t, f.op, f.op.sharing, wire.CodeConflict, "CreateGrant", string(doc), st.Signature)
 	// A fresh grant submitted several times at once: one grant, the other
 	// submissions are replays.
-	once := a.grantDoc(t, "g-once", mspCivil, []string{typeBirth}, nil, "submitted three times at once", from, until)
+	once := a.grantDoc(t, "g-once", mspCivil, []string{typeBirth}, nil, purposeHousehold, from, until)
 	onceSig := a.sign(t, once)
 	var won wire.GrantState
 	replays := [][]string{{string(once), onceSig}, {string(once), onceSig}, {string(once), onceSig}}
@@ -798,29 +900,29 @@ func (f *flow) createGrants(t *testing.T) {
 	}
 	f.grants["g-once"] = won
 	// Forged: signed by another key, a signature over other bytes, none.
-	forged := a.grantDoc(t, "g-forged", mspCivil, []string{typeBirth, typeVaccine, typeHousehold}, nil, "everything", from, until)
+	forged := a.grantDoc(t, "g-forged", mspCivil, []string{typeBirth, typeVaccine, typeHousehold}, nil, purposeIdentity, from, until)
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), f.mallory.sign(t, forged))
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), st.Signature)
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), "")
 	refuseEval(t, f.civil, f.civil.sharing, wire.CodeNotFound, "GetGrant", "g-forged")
 	// No key bound to the subject.
-	nokey := f.bob.grantDoc(t, "g-bob", mspCivil, []string{typeBirth}, nil, "x", from, until)
+	nokey := f.bob.grantDoc(t, "g-bob", mspCivil, []string{typeBirth}, nil, purposeIdentity, from, until)
 	refuse(t, f.civil, f.civil.sharing, wire.CodeUnknownKey, "CreateGrant", string(nokey), f.bob.sign(t, nokey))
 	// Expiry in the past; grantee not a department.
-	past := a.grantDoc(t, "g-past", mspCivil, []string{typeBirth}, nil, "x", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	past := a.grantDoc(t, "g-past", mspCivil, []string{typeBirth}, nil, purposeIdentity, now.Add(-2*time.Hour), now.Add(-time.Hour))
 	refuse(t, f.civil, f.civil.sharing, wire.CodeExpired, "CreateGrant", string(past), a.sign(t, past))
 	for _, grantee := range []string{"UnknownMSP", mspOperator} {
-		d := a.grantDoc(t, "g-"+grantee, grantee, []string{typeBirth}, nil, "x", from, until)
+		d := a.grantDoc(t, "g-"+grantee, grantee, []string{typeBirth}, nil, purposeIdentity, from, until)
 		refuse(t, f.civil, f.civil.sharing, wire.CodeInvalid, "CreateGrant", string(d), a.sign(t, d))
 	}
 	// A revocation document is not a grant.
 	rev := a.revocationDoc(t, "g-civil-birth", "")
 	refuse(t, f.civil, f.civil.sharing, wire.CodeInvalid, "CreateGrant", string(rev), a.sign(t, rev))
 
-	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-revocable", mspCivil, []string{typeBirth}, nil, "one-off check", from, until))
-	f.createGrant(t, f.op, a, a.grantDoc(t, "g-by-id", mspCivil, nil, []string{"v-alice-1"}, "school enrolment", from, until))
-	f.createGrant(t, f.health, a, a.grantDoc(t, "g-health", mspHealth, []string{typeHousehold}, nil, "vaccination campaign", from, until))
-	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-future", mspCivil, []string{typeBirth}, nil, "later", now.Add(time.Hour), now.Add(2*time.Hour)))
+	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-revocable", mspCivil, []string{typeBirth}, nil, purposeIdentity, from, until))
+	f.createGrant(t, f.op, a, a.grantDoc(t, "g-by-id", mspCivil, nil, []string{"v-alice-1"}, purposeSchool, from, until))
+	f.createGrant(t, f.health, a, a.grantDoc(t, "g-health", mspHealth, []string{typeHousehold}, nil, purposeMedical, from, until))
+	f.createGrant(t, f.civil, a, a.grantDoc(t, "g-future", mspCivil, []string{typeBirth}, nil, purposeIdentity, now.Add(time.Hour), now.Add(2*time.Hour)))
 
 	var got []string
 	bm := ""
@@ -874,10 +976,10 @@ func (f *flow) allow(t *testing.T, a *actor, grantID, recordID, purpose string) 
 func (f *flow) access(t *testing.T) {
 	c, h := f.civil, f.health
 	// Allowed: the grantee, in scope by type or by ID, active records.
-	f.allow(t, c, "g-civil-birth", "b-alice-1", "newborn household registration")
+	f.allow(t, c, "g-civil-birth", "b-alice-1", purposeHousehold)
 	f.allow(t, c, "g-civil-birth", "b-alice-2-v2", "")
-	f.allow(t, c, "g-by-id", "v-alice-1", "vaccination status for school enrolment")
-	f.allow(t, h, "g-health", "h-alice-1", "household check for the vaccination campaign")
+	f.allow(t, c, "g-by-id", "v-alice-1", purposeSchool)
+	f.allow(t, h, "g-health", "h-alice-1", purposeMedical)
 	f.allow(t, c, "g-revocable", "b-alice-1", "")
 
 	// Wrong department (another department, the operator).
@@ -899,7 +1001,7 @@ func (f *flow) access(t *testing.T) {
 	refuse(t, c, c.sharing, wire.CodeInvalid, "RecordAccess", "g-civil-birth", "b-alice-1", "two\nlines")
 
 	// Revoked grant: the revocation needs the subject's signature.
-	rev := f.alice.revocationDoc(t, "g-revocable", "changed my mind")
+	rev := f.alice.revocationDoc(t, "g-revocable", reasonRequest)
 	refuse(t, c, c.sharing, wire.CodeBadSignature, "RevokeGrant", string(rev), f.mallory.sign(t, rev))
 	sig := f.alice.sign(t, rev)
 	st, tx := submit[wire.GrantState](t, f, c, c.sharing, "RevokeGrant", string(rev), sig)
@@ -914,7 +1016,7 @@ func (f *flow) access(t *testing.T) {
 	if again, _ := submit[wire.GrantState](t, f, h, h.sharing, "RevokeGrant", string(rev), sig); fmt.Sprintf("%#v", again) != fmt.Sprintf("%#v", st) {
 		t.Fatalf("repeated revocation = %#v", again)
 	}
-	other := f.alice.revocationDoc(t, "g-revocable", "a second revocation")
+	other := f.alice.revocationDoc(t, "g-revocable", reasonCorrection)
 	refuse(t, c, c.sharing, wire.CodeConflict, "RevokeGrant", string(other), f.alice.sign(t, other))
 	refuse(t, c, c.sharing, wire.CodeRevoked, "RecordAccess", "g-revocable", "b-alice-1", "")
 
@@ -928,7 +1030,7 @@ func (f *flow) access(t *testing.T) {
 	}
 	refuse(t, c, c.sharing, wire.CodeExpired, "RecordAccess", "g-short", "b-alice-1", "")
 	// The other grants still work after all these refusals.
-	f.allow(t, c, "g-civil-birth", "b-alice-1", "after the refusals")
+	f.allow(t, c, "g-civil-birth", "b-alice-1", purposeIdentity)
 }
 
 // deactivated: a department the operator deactivates can no longer append,
@@ -944,7 +1046,7 @@ func (f *flow) deactivated(t *testing.T) {
 		mustJSON(t, request("b-alice-inactive", f.alice.id, typeBirth, newFile(t, "while inactive"), "Birth medical certificate")))
 	refuse(t, h, h.sharing, wire.CodeForbidden, "RecordAccess", "g-health", "h-alice-1", "")
 	now := time.Now()
-	doc := f.alice.grantDoc(t, "g-health-2", mspHealth, []string{typeHousehold}, nil, "x", now.Add(-time.Minute), now.Add(time.Hour))
+	doc := f.alice.grantDoc(t, "g-health-2", mspHealth, []string{typeHousehold}, nil, purposeIdentity, now.Add(-time.Minute), now.Add(time.Hour))
 	refuse(t, h, h.sharing, wire.CodeInvalid, "CreateGrant", string(doc), f.alice.sign(t, doc))
 	refuse(t, f.civil, f.civil.dossier, wire.CodeForbidden, "DeactivateDepartment", mspCivil)
 
@@ -952,7 +1054,7 @@ func (f *flow) deactivated(t *testing.T) {
 	if !d.Active {
 		t.Fatalf("RegisterDepartment after deactivation = %+v", d)
 	}
-	f.allow(t, h, "g-health", "h-alice-1", "after reactivation")
+	f.allow(t, h, "g-health", "h-alice-1", purposeMedical)
 }
 
 // deviceKeys: alice adds a second device with her first key, then retires the first
@@ -978,10 +1080,10 @@ func (f *flow) deviceKeys(t *testing.T) {
 	refuse(t, f.civil, f.civil.sharing, wire.CodeConflict, "AddSubjectKey", string(back), laptop.sign(t, back), a.sign(t, back))
 
 	// A grant signed with the removed key still works.
-	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", "after the signing key was removed")
+	f.allow(t, f.civil, "g-civil-birth", "b-alice-1", purposeHousehold)
 	// New grants and revocations need an active key.
 	now := time.Now()
-	doc := a.grantDoc(t, "g-after-rotation", mspCivil, []string{typeBirth}, nil, "x", now.Add(-time.Minute), now.Add(time.Hour))
+	doc := a.grantDoc(t, "g-after-rotation", mspCivil, []string{typeBirth}, nil, purposeIdentity, now.Add(-time.Minute), now.Add(time.Hour))
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "CreateGrant", string(doc), a.sign(t, doc))
 	rev := a.revocationDoc(t, "g-once", "")
 	refuse(t, f.civil, f.civil.sharing, wire.CodeBadSignature, "RevokeGrant", string(rev), a.sign(t, rev))
@@ -1018,7 +1120,7 @@ func (f *flow) keyRecovery(t *testing.T) {
 	time.Sleep(time.Until(parseTime(t, "effectiveAt", r.EffectiveAt)) + time.Second)
 	refuse(t, f.civil, f.civil.sharing, wire.CodeConflict, "CompleteKeyRecovery", a.id, r.RecoveryID)
 	now := time.Now()
-	forged := a.grantDoc(t, "g-mallory", mspHealth, []string{typeBirth}, nil, "x", now.Add(-time.Minute), now.Add(time.Hour))
+	forged := a.grantDoc(t, "g-mallory", mspHealth, []string{typeBirth}, nil, purposeIdentity, now.Add(-time.Minute), now.Add(time.Hour))
 	refuse(t, f.health, f.health.sharing, wire.CodeBadSignature, "CreateGrant", string(forged), f.mallory.sign(t, forged))
 
 	// A recovery alice asked for (lost laptop) takes effect after the time lock.
@@ -1148,7 +1250,7 @@ func (f *flow) events(t *testing.T) {
 		}
 	}
 	rv := decodeEvent[wire.RecordRevokedEvent](t, ev[f.revokeTx], wire.EventRecordRevoked)
-	if rv != (wire.RecordRevokedEvent{RecordID: "b-alice-3", SubjectID: f.alice.id, Issuer: mspHealth, Reason: "issued in error",
+	if rv != (wire.RecordRevokedEvent{RecordID: "b-alice-3", SubjectID: f.alice.id, Issuer: mspHealth, Reason: reasonError,
 		Time: f.recs["b-alice-3"].StatusChangedAt, TxID: f.revokeTx}) {
 		t.Fatalf("RecordRevoked = %+v", rv)
 	}

@@ -25,7 +25,8 @@ func invertedNanos(t time.Time) (string, error) {
 // validFrom <= tx time (not_yet_valid) < expiresAt (expired), the record
 // exists (not_found), belongs to the grant's subject and is in scope
 // (out_of_scope), and is active (record_inactive; a record past its
-// validUntil is still readable). purpose "" means the grant's purpose. It
+// validUntil is still readable). purpose is a registered purpose code
+// (invalid otherwise); "" means the grant's purpose. It
 // writes one new key per entry and emits AccessRecorded.
 func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, grantID, recordID, purpose string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
@@ -35,8 +36,10 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if err := wire.ValidateID("recordId", recordID); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateText("purpose", purpose, wire.MaxPurposeLen, false); err != nil {
-		return nil, err
+	if purpose != "" {
+		if err := wire.ValidateCode("purpose", purpose); err != nil {
+			return nil, err
+		}
 	}
 	who, err := ccutil.CreatorInfo(ctx)
 	if err != nil {
@@ -94,6 +97,8 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	}
 	if purpose == "" {
 		purpose = st.Grant.Purpose
+	} else if err := c.requirePurpose(stub, purpose); err != nil {
+		return nil, err
 	}
 	inv, err := invertedNanos(now)
 	if err != nil {
@@ -120,7 +125,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 // wire.MaxPageSize); bookmark "" for the first page. Evaluate only.
 func (c *Contract) AccessLog(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.AccessPage, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	page := &wire.AccessPage{Entries: []wire.AccessEntry{}}

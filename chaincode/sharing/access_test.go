@@ -18,9 +18,9 @@ func TestRecordAccessAllowed(t *testing.T) {
 	res := e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "")
 	a := cctest.Decode[wire.AccessEntry](t, e.OK(res))
 	want := wire.AccessEntry{
-		EntryID: res.TxID, Kind: wire.AccessFile, SubjectID: "p-1", RecordID: "b1", RecordType: cctest.BirthCert, GrantID: "g1",
+		EntryID: res.TxID, Kind: wire.AccessFile, SubjectID: cctest.Subject("1"), RecordID: "b1", RecordType: cctest.BirthCert, GrantID: "g1",
 		Org: cctest.Civil, User: "clerk.civil", UserID: "x509::CN=clerk.civil,OU=client,O=CivilMSP::CN=ca.CivilMSP,O=CivilMSP",
-		Purpose: "one-thing application 42", Time: "2025-03-01T08:01:00Z", TxID: res.TxID,
+		Purpose: cctest.PurposeOneThing, Time: "2025-03-01T08:01:00Z", TxID: res.TxID,
 	}
 	if a != want {
 		t.Fatalf("got  %+v\nwant %+v", a, want)
@@ -33,12 +33,12 @@ func TestRecordAccessAllowed(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 	// In scope by record ID, with an explicit purpose.
-	a = cctest.Decode[wire.AccessEntry](t, e.OK(e.Sharing(e.Civil, "RecordAccess", "g1", "m1", "checking marriage status")))
-	if a.Purpose != "checking marriage status" || a.RecordType != cctest.Marriage {
+	a = cctest.Decode[wire.AccessEntry](t, e.OK(e.Sharing(e.Civil, "RecordAccess", "g1", "m1", cctest.PurposeMarriage)))
+	if a.Purpose != cctest.PurposeMarriage || a.RecordType != cctest.Marriage {
 		t.Fatalf("got %+v", a)
 	}
 	// A record past its validUntil is still readable (only status counts).
-	req := cctest.Req("b-old", "p-1", cctest.BirthCert)
+	req := cctest.Req("b-old", cctest.Subject("1"), cctest.BirthCert)
 	req.ValidUntil = "2000-01-01T00:00:00Z"
 	e.Append(e.Health, req)
 	e.OK(e.Sharing(e.Civil, "RecordAccess", "g1", "b-old", ""))
@@ -57,7 +57,11 @@ func TestRecordAccessRefusals(t *testing.T) {
 
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "", "b1", ""), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "", ""), wire.CodeInvalid)
-	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", strings.Repeat("p", wire.MaxPurposeLen+1)), wire.CodeInvalid)
+	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", strings.Repeat("p", wire.MaxCodeLen+1)), wire.CodeInvalid)
+	// The stated purpose is a registered code: no free text, no personal data.
+	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "checking 李小明 110101202611201235"), wire.CodeInvalid)
+	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "checking marriage status"), wire.CodeInvalid)
+	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "not-registered"), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b1", "line\nbreak"), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g-none", "b1", ""), wire.CodeNotFound)
 	// Wrong department (registered or not).
@@ -72,10 +76,10 @@ func TestRecordAccessRefusals(t *testing.T) {
 	// Not yet valid.
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g-future", "b1", ""), wire.CodeNotYetValid)
 	// Revoked and superseded records.
-	e.Append(e.Health, cctest.Req("b3", "p-1", cctest.BirthCert))
-	e.OK(e.Dossier(e.Health, "RevokeRecord", "b3", "wrong"))
+	e.Append(e.Health, cctest.Req("b3", cctest.Subject("1"), cctest.BirthCert))
+	e.OK(e.Dossier(e.Health, "RevokeRecord", "b3", cctest.ReasonError))
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "b3", ""), wire.CodeRecordInactive)
-	e.OK(e.Dossier(e.Health, "SupersedeRecord", "m1", cctest.JSON(t, cctest.Req("m1-v2", "p-1", cctest.Marriage))))
+	e.OK(e.Dossier(e.Health, "SupersedeRecord", "m1", cctest.JSON(t, cctest.Req("m1-v2", cctest.Subject("1"), cctest.Marriage))))
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "m1", ""), wire.CodeRecordInactive)
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g1", "m1-v2", ""), wire.CodeOutOfScope) // scope named the old ID
 	// Grantee deactivated.
@@ -90,7 +94,7 @@ func TestRecordAccessRefusals(t *testing.T) {
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g-future", "b1", ""), wire.CodeExpired)
 
 	// Nothing was logged.
-	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Outsider, "AccessLog", "p-1", "", "")))
+	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Outsider, "AccessLog", cctest.Subject("1"), "", "")))
 	if len(log.Entries) != 0 {
 		t.Fatalf("refusals logged: %+v", log.Entries)
 	}
@@ -108,20 +112,20 @@ func TestAccessLog(t *testing.T) {
 		}
 		txs = append(txs, e.OK2(e.Sharing(e.Civil, "RecordAccess", "g1", rec, "")).TxID)
 	}
-	// Another subject's log stays separate (and "p-10" shares a prefix).
-	other := newSubject(t, "p-10")
+	// Another subject's log stays separate (and cctest.Subject("10") shares a prefix).
+	other := newSubject(t, cctest.Subject("10"))
 	other.bind(t, e)
-	e.Append(e.Health, cctest.Req("b10", "p-10", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("b10", cctest.Subject("10"), cctest.BirthCert))
 	other.create(t, e, other.grant("g10", cctest.Civil, []string{cctest.BirthCert}, nil))
 	e.OK(e.Sharing(e.Civil, "RecordAccess", "g10", "b10", ""))
 
 	var got []string
 	bm := ""
 	for {
-		p := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", "p-1", "2", bm)))
+		p := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "2", bm)))
 		for _, en := range p.Entries {
 			got = append(got, en.TxID)
-			if en.SubjectID != "p-1" {
+			if en.SubjectID != cctest.Subject("1") {
 				t.Fatal("foreign entry")
 			}
 		}
@@ -138,12 +142,18 @@ func TestAccessLog(t *testing.T) {
 			t.Fatalf("not newest first: %v vs %v", got, txs)
 		}
 	}
-	e.Code(e.SharingQ(e.Civil, "AccessLog", "p-10", "1", bm+"x"), wire.CodeInvalid)
-	first := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", "p-1", "1", "")))
-	e.Code(e.SharingQ(e.Civil, "AccessLog", "p-10", "1", first.Bookmark), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("10"), "1", bm+"x"), wire.CodeInvalid)
+	first := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "1", "")))
+	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("10"), "1", first.Bookmark), wire.CodeInvalid)
 	e.Code(e.SharingQ(e.Civil, "AccessLog", "", "", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Civil, "AccessLog", "p-1", "999", ""), wire.CodeInvalid)
-	if raw := e.OK(e.SharingQ(e.Civil, "AccessLog", "p-none", "", "")); string(raw) != `{"entries":[],"bookmark":""}` {
+	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "999", ""), wire.CodeInvalid)
+	// Raw ID numbers and other non-pseudonyms are no subject IDs.
+	for _, subj := range []string{"110101202611201235", "91350100M000100Y43", "p-1"} {
+		e.Code(e.SharingQ(e.Civil, "AccessLog", subj, "", ""), wire.CodeInvalid)
+		e.Code(e.SharingQ(e.Civil, "ListGrants", subj, "", ""), wire.CodeInvalid)
+		e.Code(e.DossierQ(e.Civil, "ListDossier", subj, "", "", ""), wire.CodeInvalid)
+	}
+	if raw := e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("none"), "", "")); string(raw) != `{"entries":[],"bookmark":""}` {
 		t.Fatalf("empty log %s", raw)
 	}
 }
@@ -191,13 +201,13 @@ func TestDirectFailures(t *testing.T) {
 	if _, err := c.GetGrant(failing(civil), "g1"); code(err) != wire.CodeInternal {
 		t.Fatal("GetGrant")
 	}
-	if _, err := c.AccessLog(failing(civil), "p-1", "", ""); code(err) != wire.CodeInternal {
+	if _, err := c.AccessLog(failing(civil), cctest.Subject("1"), "", ""); code(err) != wire.CodeInternal {
 		t.Fatal("AccessLog")
 	}
-	if _, err := c.ListGrants(failing(civil), "p-1", "", ""); code(err) != wire.CodeInternal {
+	if _, err := c.ListGrants(failing(civil), cctest.Subject("1"), "", ""); code(err) != wire.CodeInternal {
 		t.Fatal("ListGrants")
 	}
-	bindDoc := newSubject(t, "p-5").statement(t, e, wire.KeyBindKind, nil)
+	bindDoc := newSubject(t, cctest.Subject("5")).statement(t, e, wire.KeyBindKind, nil)
 	if _, err := c.BindSubjectKey(failing(op), string(bindDoc), ""); code(err) != wire.CodeInternal {
 		t.Fatal("BindSubjectKey")
 	}

@@ -25,7 +25,7 @@ import (
 // log). It writes one new key and emits AccessRecorded (kind ownership).
 func (c *Contract) RecordOwnershipCheck(ctx contractapi.TransactionContextInterface, subjectID, cid, checker string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	if _, err := wire.ParseCID(cid); err != nil {
@@ -92,7 +92,7 @@ func (c *Contract) RecordOwnershipCheck(ctx contractapi.TransactionContextInterf
 // writes one new key and emits AccessRecorded (kind self).
 func (c *Contract) RecordSelfAccess(ctx contractapi.TransactionContextInterface, subjectID, recordID, action string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	switch action {

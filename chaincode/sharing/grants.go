@@ -101,6 +101,9 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 	if dept == nil || !dept.Active {
 		return nil, wire.Errorf(wire.CodeInvalid, "grantee %s is not an active registered department", g.Grantee)
 	}
+	if err := c.requirePurpose(stub, g.Purpose); err != nil {
+		return nil, err
+	}
 	st := wire.GrantState{
 		GrantID:     g.GrantID,
 		SubjectID:   g.SubjectID,
@@ -149,6 +152,9 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	}
 	key, err := signedBySubject(stub, st.SubjectID, doc, signature)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.requireReason(stub, r.Reason); err != nil {
 		return nil, err
 	}
 	docB64 := base64.StdEncoding.EncodeToString(doc)
@@ -206,7 +212,7 @@ func (c *Contract) GetGrant(ctx contractapi.TransactionContextInterface, grantID
 // pageSize/bookmark as in AccessLog. Evaluate only.
 func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.GrantPage, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	msp, err := ccutil.CreatorMSP(ctx)

@@ -354,7 +354,7 @@ func (c *Contract) CancelKeyRecovery(ctx contractapi.TransactionContextInterface
 // (not_yet_valid).
 func (c *Contract) CompleteKeyRecovery(ctx contractapi.TransactionContextInterface, subjectID, recoveryID string) (_ *wire.SubjectKey, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	if err := wire.ValidateID("recoveryId", recoveryID); err != nil {
@@ -468,7 +468,7 @@ func (c *Contract) GetSubjectKey(ctx contractapi.TransactionContextInterface, su
 	if err := c.requireReader(ctx); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	if err := wire.ValidateKeyID("keyId", keyID); err != nil {
@@ -484,7 +484,7 @@ func (c *Contract) ListSubjectKeys(ctx contractapi.TransactionContextInterface, 
 	if err := c.requireReader(ctx); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	stub := ctx.GetStub()
@@ -506,7 +506,7 @@ func (c *Contract) KeyEvents(ctx contractapi.TransactionContextInterface, subjec
 	if err := c.requireReader(ctx); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
 	page := &wire.KeyEventPage{Events: []wire.KeyEvent{}}

@@ -98,7 +98,7 @@ func keyEvents(t *testing.T, e *cctest.Env, subjectID string) []wire.KeyEvent {
 func TestBindSubjectKey(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.BootstrapSharing()
-	s := newSubject(t, "p-1")
+	s := newSubject(t, cctest.Subject("1"))
 
 	// Nobody but an identity authority attests a first key: not the operator (even
 	// though this test network lists it as one), not a department, not an outsider.
@@ -111,7 +111,7 @@ func TestBindSubjectKey(t *testing.T) {
 	// Proof of possession: signed by another key, not at all, or by the new key over
 	// other bytes.
 	doc := s.statement(t, e, wire.KeyBindKind, nil)
-	for i, sig := range []string{newSubject(t, "p-1").sign(t, doc), "", s.sign(t, append(doc, ' '))} {
+	for i, sig := range []string{newSubject(t, cctest.Subject("1")).sign(t, doc), "", s.sign(t, append(doc, ' '))} {
 		r := e.Sharing(e.Authority, "BindSubjectKey", string(doc), sig)
 		if r.OK() || r.Err().Code != wire.CodeBadSignature || r.Writes != 0 {
 			t.Fatalf("pop %d: %v", i, r.Err())
@@ -128,7 +128,7 @@ func TestBindSubjectKey(t *testing.T) {
 	invalid := []string{
 		"", "{}", raw + "{}", strings.Replace(raw, `"kind":`, `"Kind":`, 1),
 		strings.Replace(raw, `"nonce":`, `"extra":1,"nonce":`, 1),
-		strings.Replace(raw, `"subjectId":"p-1"`, `"subjectId":"p 1"`, 1),
+		strings.Replace(raw, `"subjectId":"`+cctest.Subject("1")+`"`, `"subjectId":"p 1"`, 1),
 		string(s.statement(t, e, wire.KeyAddKind, nil)), // another kind
 		string(s.statement(t, e, wire.KeyBindKind, func(st *wire.KeyStatement) { st.Nonce = "short" })),
 		string(s.statement(t, e, wire.KeyBindKind, func(st *wire.KeyStatement) { st.KeyID = strings.Repeat("a", 64) })),
@@ -174,7 +174,7 @@ func TestBindSubjectKey(t *testing.T) {
 	// The same statement again is a replay; a new statement for a subject that has a
 	// key is a conflict (add a key with it, or recover).
 	e.Code(e.Sharing(e.Authority, "BindSubjectKey", string(doc), pop), wire.CodeConflict)
-	e.Code(newSubject(t, "p-1").bindBy(t, e, e.Authority), wire.CodeConflict)
+	e.Code(newSubject(t, cctest.Subject("1")).bindBy(t, e, e.Authority), wire.CodeConflict)
 
 	if got := cctest.Decode[wire.SubjectKey](t, e.OK(e.SharingQ(e.Op, "GetSubjectKey", s.id, keyID))); got != k {
 		t.Fatalf("got %+v", got)
@@ -189,15 +189,15 @@ func TestBindSubjectKey(t *testing.T) {
 
 	// An identity authority that the operator deactivated attests nothing.
 	e.OK(e.Dossier(e.Op, "DeactivateDepartment", cctest.Authority))
-	e.Code(newSubject(t, "p-2").bindBy(t, e, e.Authority), wire.CodeForbidden)
+	e.Code(newSubject(t, cctest.Subject("2")).bindBy(t, e, e.Authority), wire.CodeForbidden)
 }
 
 func TestAddAndRemoveKeys(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.BootstrapSharing()
-	phone := newSubject(t, "p-1")
-	laptop := newSubject(t, "p-1")
-	stranger := newSubject(t, "p-1")
+	phone := newSubject(t, cctest.Subject("1"))
+	laptop := newSubject(t, cctest.Subject("1"))
+	stranger := newSubject(t, cctest.Subject("1"))
 	// No key yet: nothing can add one.
 	e.Code(laptop.add(t, e, phone), wire.CodeUnknownKey)
 	phone.bind(t, e)
@@ -234,12 +234,12 @@ func TestAddAndRemoveKeys(t *testing.T) {
 
 	// At most MaxActiveKeys active keys.
 	for i := 1; i < wire.MaxActiveKeys; i++ {
-		e.OK(newSubject(t, "p-1").add(t, e, laptop))
+		e.OK(newSubject(t, cctest.Subject("1")).add(t, e, laptop))
 	}
-	e.Code(newSubject(t, "p-1").add(t, e, laptop), wire.CodeConflict)
+	e.Code(newSubject(t, cctest.Subject("1")).add(t, e, laptop), wire.CodeConflict)
 
 	types := []string{}
-	for _, ev := range keyEvents(t, e, "p-1") {
+	for _, ev := range keyEvents(t, e, cctest.Subject("1")) {
 		types = append(types, ev.Type)
 	}
 	if strings.Join(types[:3], ",") != "bound,added,removed" || len(types) != 3+wire.MaxActiveKeys-1 {
@@ -250,8 +250,8 @@ func TestAddAndRemoveKeys(t *testing.T) {
 func TestKeyRecovery(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.BootstrapSharing()
-	phone := newSubject(t, "p-1")
-	newPhone := newSubject(t, "p-1")
+	phone := newSubject(t, cctest.Subject("1"))
+	newPhone := newSubject(t, cctest.Subject("1"))
 	request := func(id *fakeledger.Identity, s *subject) fakeledger.Result {
 		doc := s.statement(t, e, wire.KeyRecoveryKind, nil)
 		return e.Sharing(id, "RequestKeyRecovery", string(doc), s.sign(t, doc))
@@ -262,7 +262,7 @@ func TestKeyRecovery(t *testing.T) {
 	}
 	complete := func(id string) fakeledger.Result {
 		e.Net.Advance(time.Second)
-		return e.Sharing(e.Outsider, "CompleteKeyRecovery", "p-1", id)
+		return e.Sharing(e.Outsider, "CompleteKeyRecovery", cctest.Subject("1"), id)
 	}
 	e.Code(request(e.Authority, newPhone), wire.CodeUnknownKey) // nothing to recover: bind instead
 	phone.bind(t, e)
@@ -274,7 +274,7 @@ func TestKeyRecovery(t *testing.T) {
 	if rec.Status != wire.RecoveryPending || rec.EffectiveAt != wire.FormatTime(e.Net.Now.Add(cctest.RecoveryDelay)) || rec.AttestedBy != cctest.Authority {
 		t.Fatalf("recovery %+v", rec)
 	}
-	e.Code(request(e.Authority, newSubject(t, "p-1")), wire.CodeConflict) // one pending at a time
+	e.Code(request(e.Authority, newSubject(t, cctest.Subject("1"))), wire.CodeConflict) // one pending at a time
 	e.Code(complete(rec.RecoveryID), wire.CodeNotYetValid)
 	if c := newPhone.grantWorks(t, e); c != wire.CodeBadSignature {
 		t.Fatalf("pending key signed a grant: %s", c)
@@ -296,7 +296,7 @@ func TestKeyRecovery(t *testing.T) {
 	}
 
 	// A recovery nobody cancels takes effect after the time lock: the old keys go.
-	other := newSubject(t, "p-1")
+	other := newSubject(t, cctest.Subject("1"))
 	rec2 := cctest.Decode[wire.KeyRecovery](t, e.OK(request(e.Authority, other)))
 	e.Net.Advance(cctest.RecoveryDelay - time.Minute)
 	e.Code(complete(rec2.RecoveryID), wire.CodeNotYetValid)
@@ -313,12 +313,12 @@ func TestKeyRecovery(t *testing.T) {
 	}
 	e.Code(complete(rec2.RecoveryID), wire.CodeConflict)
 
-	keys := cctest.Decode[wire.SubjectKeys](t, e.OK(e.SharingQ(e.Op, "ListSubjectKeys", "p-1")))
+	keys := cctest.Decode[wire.SubjectKeys](t, e.OK(e.SharingQ(e.Op, "ListSubjectKeys", cctest.Subject("1"))))
 	if len(keys.Keys) != 2 || len(keys.Recoveries) != 2 {
 		t.Fatalf("keys %+v", keys)
 	}
 	types := []string{}
-	for _, ev := range keyEvents(t, e, "p-1") {
+	for _, ev := range keyEvents(t, e, cctest.Subject("1")) {
 		types = append(types, ev.Type)
 	}
 	if got := strings.Join(types, ","); got != "bound,recovery-requested,recovery-cancelled,recovery-requested,recovery-effective" {
@@ -329,7 +329,7 @@ func TestKeyRecovery(t *testing.T) {
 func TestKeyQueriesOperatorOnly(t *testing.T) {
 	e := cctest.NewEnv(t)
 	e.BootstrapSharing()
-	s := newSubject(t, "p-1")
+	s := newSubject(t, cctest.Subject("1"))
 	s.bind(t, e)
 	for _, id := range []*fakeledger.Identity{e.Health, e.Authority, e.Outsider} {
 		e.Code(e.SharingQ(id, "GetSubjectKey", s.id, s.keyID(t)), wire.CodeForbidden)
@@ -338,7 +338,7 @@ func TestKeyQueriesOperatorOnly(t *testing.T) {
 	}
 	e.Code(e.SharingQ(e.Op, "GetSubjectKey", s.id, strings.Repeat("0", 64)), wire.CodeNotFound)
 	e.Code(e.SharingQ(e.Op, "GetSubjectKey", s.id, "short"), wire.CodeInvalid)
-	if raw := e.OK(e.SharingQ(e.Op, "ListSubjectKeys", "p-none")); string(raw) != `{"subjectId":"p-none","keys":[],"recoveries":[]}` {
+	if raw := e.OK(e.SharingQ(e.Op, "ListSubjectKeys", cctest.Subject("none"))); string(raw) != `{"subjectId":"`+cctest.Subject("none")+`","keys":[],"recoveries":[]}` {
 		t.Fatalf("no keys: %s", raw)
 	}
 }

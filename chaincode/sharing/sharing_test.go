@@ -54,7 +54,7 @@ func (s *subject) grant(id, grantee string, types, ids []string) wire.Grant {
 	return wire.Grant{
 		Kind: wire.GrantKind, GrantID: id, SubjectID: s.id, Grantee: grantee,
 		Scope:     wire.GrantScope{RecordTypes: types, RecordIDs: ids},
-		Purpose:   "one-thing application 42",
+		Purpose:   cctest.PurposeOneThing,
 		ValidFrom: "2025-03-01T00:00:00Z", ExpiresAt: "2025-04-01T00:00:00Z",
 	}
 }
@@ -82,12 +82,12 @@ func (s *subject) revocation(t *testing.T, grantID string) []byte {
 func setup(t *testing.T) (*cctest.Env, *subject) {
 	e := cctest.NewEnv(t)
 	e.BootstrapSharing()
-	s := newSubject(t, "p-1")
+	s := newSubject(t, cctest.Subject("1"))
 	s.bind(t, e)
-	e.Append(e.Health, cctest.Req("b1", "p-1", cctest.BirthCert))
-	e.Append(e.Health, cctest.Req("m1", "p-1", cctest.Marriage))
-	e.Append(e.Civil, cctest.Req("l1", "p-1", cctest.Licence))
-	e.Append(e.Health, cctest.Req("b2", "p-2", cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("b1", cctest.Subject("1"), cctest.BirthCert))
+	e.Append(e.Health, cctest.Req("m1", cctest.Subject("1"), cctest.Marriage))
+	e.Append(e.Civil, cctest.Req("l1", cctest.Subject("1"), cctest.Licence))
+	e.Append(e.Health, cctest.Req("b2", cctest.Subject("2"), cctest.BirthCert))
 	return e, s
 }
 
@@ -114,7 +114,7 @@ func TestCreateGrant(t *testing.T) {
 	sig := s.sign(t, doc)
 	res := e.Sharing(e.Civil, "CreateGrant", string(doc), sig)
 	st := cctest.Decode[wire.GrantState](t, e.OK(res))
-	if st.GrantID != "g1" || st.SubjectID != "p-1" || st.Grantee != cctest.Civil || st.Status != wire.GrantActive ||
+	if st.GrantID != "g1" || st.SubjectID != cctest.Subject("1") || st.Grantee != cctest.Civil || st.Status != wire.GrantActive ||
 		st.Signature != sig || st.SignerKeyID != s.keyID(t) || st.CreatedAt != "2025-03-01T08:00:00Z" || st.CreatedTx != res.TxID ||
 		st.RevokedAt != "" || st.Revocation != "" {
 		t.Fatalf("state %+v", st)
@@ -129,7 +129,7 @@ func TestCreateGrant(t *testing.T) {
 	if res.Event.Name != wire.EventGrantCreated || ev.GrantID != "g1" || ev.Grantee != cctest.Civil || ev.TxID != res.TxID {
 		t.Fatalf("event %+v", ev)
 	}
-	if e.Net.Channel(cctest.Datashare).Get(compositeKey(t, "subject~grant", "p-1", "g1")) == nil {
+	if e.Net.Channel(cctest.Datashare).Get(compositeKey(t, "subject~grant", cctest.Subject("1"), "g1")) == nil {
 		t.Fatal("index missing")
 	}
 	// Replay of the same signed document: refused.
@@ -173,7 +173,13 @@ func TestCreateGrantRefusals(t *testing.T) {
 		strings.Replace(raw, `"grantee":"CivilMSP"`, `"grantee":"Civil MSP"`, 1),
 		strings.Replace(raw, `"validFrom":"2025-03-01T00:00:00Z"`, `"validFrom":"2025-04-01T00:00:00Z"`, 1),
 		strings.Replace(raw, `"validFrom":"2025-03-01T00:00:00Z"`, `"validFrom":"soon"`, 1),
-		strings.Replace(raw, `"purpose":"one-thing application 42"`, `"purpose":""`, 1),
+		strings.Replace(raw, `"purpose":"one-thing-application"`, `"purpose":""`, 1),
+		// Free text, personal data or an unregistered code as the purpose.
+		strings.Replace(raw, `"purpose":"one-thing-application"`, `"purpose":"出生登记 李小明 110101202611201235"`, 1),
+		strings.Replace(raw, `"purpose":"one-thing-application"`, `"purpose":"one thing application"`, 1),
+		strings.Replace(raw, `"purpose":"one-thing-application"`, `"purpose":"not-registered"`, 1),
+		// A raw ID number where the subject ID goes.
+		strings.Replace(raw, `"subjectId":"`+base.SubjectID+`"`, `"subjectId":"110101202611201235"`, 1),
 		strings.Replace(raw, `"grantId":"g1"`, `"grantId":"g\u0000"`, 1),
 		"{\"kind\":\"\xff\"}",
 	}
@@ -189,7 +195,7 @@ func TestCreateGrantRefusals(t *testing.T) {
 		t.Errorf("expired: %s", got)
 	}
 	// No key bound to the subject.
-	stranger := newSubject(t, "p-2")
+	stranger := newSubject(t, cctest.Subject("2"))
 	g := stranger.grant("g1", cctest.Civil, []string{cctest.BirthCert}, nil)
 	if got := create(encode(t, g), stranger.sign(t, encode(t, g))); got != wire.CodeUnknownKey {
 		t.Errorf("unknown key: %s", got)
@@ -197,7 +203,7 @@ func TestCreateGrantRefusals(t *testing.T) {
 	doc := encode(t, base)
 	// Signatures: missing, malformed, by another key, over other bytes,
 	// over a grant for another subject.
-	other := newSubject(t, "p-1")
+	other := newSubject(t, cctest.Subject("1"))
 	for i, sig := range []string{"", "!!!", "AAAA", base64.RawStdEncoding.EncodeToString([]byte("xx")), other.sign(t, doc),
 		s.sign(t, append([]byte(" "), doc...)), strings.Repeat("A", wire.MaxSignatureLen+4)} {
 		if got := create(doc, sig); got != wire.CodeBadSignature {
@@ -215,7 +221,7 @@ func TestCreateGrantRefusals(t *testing.T) {
 		t.Errorf("inactive grantee: %s", got)
 	}
 	// After its removal, a key no longer signs new grants; another active key does.
-	s2 := newSubject(t, "p-1")
+	s2 := newSubject(t, cctest.Subject("1"))
 	e.OK(s2.add(t, e, s))
 	e.OK(s.remove(t, e, s2))
 	if got := create(doc, s.sign(t, doc)); got != wire.CodeBadSignature {
@@ -243,9 +249,9 @@ func TestRevokeGrant(t *testing.T) {
 	bad := strings.Replace(string(rev), wire.RevocationKind, wire.GrantKind, 1)
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", bad, s.sign(t, []byte(bad))), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev), ""), wire.CodeBadSignature)
-	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev), newSubject(t, "p-1").sign(t, rev)), wire.CodeBadSignature)
+	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev), newSubject(t, cctest.Subject("1")).sign(t, rev)), wire.CodeBadSignature)
 	// A revocation naming another subject.
-	mallory := newSubject(t, "p-2")
+	mallory := newSubject(t, cctest.Subject("2"))
 	mallory.bind(t, e)
 	mrev := mallory.revocation(t, "g1")
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(mrev), mallory.sign(t, mrev)), wire.CodeForbidden)
@@ -267,12 +273,18 @@ func TestRevokeGrant(t *testing.T) {
 		t.Fatal("repeat wrote")
 	}
 	// Another revocation document for an already revoked grant.
-	rev2, _ := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: "g1", SubjectID: "p-1", IssuedAt: "2025-03-03T00:00:00Z", Reason: "again"})
+	// A revocation reason must be a registered code (free text is refused by the
+	// document rules, an unknown code by the registry).
+	for _, reason := range []string{"not-registered", "李小明 asked me to"} {
+		doc := []byte(`{"kind":"edossier.grant-revocation.v1","grantId":"g1","subjectId":"` + s.id + `","issuedAt":"2025-03-03T00:00:00Z","reason":"` + reason + `"}`)
+		e.Code(e.Sharing(e.Civil, "RevokeGrant", string(doc), s.sign(t, doc)), wire.CodeInvalid)
+	}
+	rev2, _ := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: "g1", SubjectID: cctest.Subject("1"), IssuedAt: "2025-03-03T00:00:00Z", Reason: cctest.ReasonRequest})
 	e.Code(e.Sharing(e.Civil, "RevokeGrant", string(rev2), s.sign(t, rev2)), wire.CodeConflict)
 
 	// Any active key revokes, also a grant another key signed; a removed key does not.
 	s.create(t, e, s.grant("g2", cctest.Civil, []string{cctest.BirthCert}, nil))
-	s2 := newSubject(t, "p-1")
+	s2 := newSubject(t, cctest.Subject("1"))
 	e.OK(s2.add(t, e, s))
 	e.OK(s.remove(t, e, s2))
 	r2 := s.revocation(t, "g2")
@@ -289,24 +301,24 @@ func TestGrantQueries(t *testing.T) {
 	for _, id := range []string{"g3", "g1", "g2"} {
 		s.create(t, e, s.grant(id, cctest.Civil, []string{cctest.BirthCert}, nil))
 	}
-	other := newSubject(t, "p-10")
+	other := newSubject(t, cctest.Subject("10"))
 	other.bind(t, e)
 	other.create(t, e, other.grant("gx", cctest.Civil, []string{cctest.BirthCert}, nil))
 
-	p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", "p-1", "2", "")))
+	p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", cctest.Subject("1"), "2", "")))
 	if len(p.Grants) != 2 || p.Grants[0].GrantID != "g1" || p.Grants[1].GrantID != "g2" || p.Bookmark == "" {
 		t.Fatalf("page 1 %+v", p)
 	}
-	p = cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", "p-1", "2", p.Bookmark)))
+	p = cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Op, "ListGrants", cctest.Subject("1"), "2", p.Bookmark)))
 	if len(p.Grants) != 1 || p.Grants[0].GrantID != "g3" || p.Bookmark != "" {
 		t.Fatalf("page 2 %+v", p)
 	}
-	if raw := e.OK(e.SharingQ(e.Op, "ListGrants", "p-9", "", "")); string(raw) != `{"grants":[],"bookmark":""}` {
+	if raw := e.OK(e.SharingQ(e.Op, "ListGrants", cctest.Subject("9"), "", "")); string(raw) != `{"grants":[],"bookmark":""}` {
 		t.Fatalf("empty: %s", raw)
 	}
 	e.Code(e.SharingQ(e.Op, "ListGrants", "", "", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Op, "ListGrants", "p-1", "x", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Op, "ListGrants", "p-1", "", "bogus"), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "ListGrants", cctest.Subject("1"), "x", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "ListGrants", cctest.Subject("1"), "", "bogus"), wire.CodeInvalid)
 	if g := cctest.Decode[wire.GrantState](t, e.OK(e.SharingQ(e.Op, "GetGrant", "g2"))); g.GrantID != "g2" {
 		t.Fatal("GetGrant")
 	}
@@ -317,10 +329,10 @@ func TestGrantQueries(t *testing.T) {
 	e.Code(e.SharingQ(e.Health, "GetGrant", "g2"), wire.CodeNotFound)
 	e.OK(e.SharingQ(e.Civil, "GetGrant", "g2"))
 	e.OK(e.SharingQ(e.Health, "GetGrant", "gh"))
-	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Health, "ListGrants", "p-10", "", ""))); len(p.Grants) != 1 || p.Grants[0].GrantID != "gh" {
+	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Health, "ListGrants", cctest.Subject("10"), "", ""))); len(p.Grants) != 1 || p.Grants[0].GrantID != "gh" {
 		t.Fatalf("grantee's list %+v", p)
 	}
-	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Outsider, "ListGrants", "p-1", "", ""))); len(p.Grants) != 0 {
+	if p := cctest.Decode[wire.GrantPage](t, e.OK(e.SharingQ(e.Outsider, "ListGrants", cctest.Subject("1"), "", ""))); len(p.Grants) != 0 {
 		t.Fatalf("outsider's list %+v", p)
 	}
 }

@@ -21,6 +21,32 @@ func mustInvalid(t *testing.T, err error) {
 	}
 }
 
+// FuzzValidateSubjectID: accepted values are exactly the pseudonym form, and a
+// refusal never repeats the value.
+func FuzzValidateSubjectID(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidateSubjectID("subjectId", s)
+		if err != nil {
+			mustInvalid(t, err)
+			if len(s) >= 6 && bytes.Contains([]byte(AsError(err).Message), []byte(s)) {
+				t.Fatalf("message echoes the value: %s", AsError(err).Message)
+			}
+			return
+		}
+		if len(s) != SubjectIDLen || (s[:2] != "p-" && s[:2] != "e-") {
+			t.Fatalf("accepted %q", s)
+		}
+		for _, c := range []byte(s[2:]) {
+			if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+				t.Fatalf("accepted %q", s)
+			}
+		}
+		if err := ValidateID("subjectId", s); err != nil {
+			t.Fatalf("a pseudonym is no valid key part: %v", err)
+		}
+	})
+}
+
 func FuzzDecodeAppendRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeAppendRequest(data)

@@ -42,7 +42,7 @@ func (g *Grant) normalize() (GrantTimes, error) {
 	if err := ValidateID("grantId", g.GrantID); err != nil {
 		return t, err
 	}
-	if err := ValidateID("subjectId", g.SubjectID); err != nil {
+	if err := ValidateSubjectID("subjectId", g.SubjectID); err != nil {
 		return t, err
 	}
 	if err := ValidateMSPID("grantee", g.Grantee); err != nil {
@@ -69,7 +69,7 @@ func (g *Grant) normalize() (GrantTimes, error) {
 	if err := checkList("scope.recordIds", g.Scope.RecordIDs, ValidateID); err != nil {
 		return t, err
 	}
-	if err := ValidateText("purpose", g.Purpose, MaxPurposeLen, true); err != nil {
+	if err := ValidateCode("purpose", g.Purpose); err != nil {
 		return t, err
 	}
 	if err := ValidateText("nonce", g.Nonce, MaxNonceLen, false); err != nil {
@@ -161,7 +161,7 @@ func (r *Revocation) normalize() error {
 	if err := ValidateID("grantId", r.GrantID); err != nil {
 		return err
 	}
-	if err := ValidateID("subjectId", r.SubjectID); err != nil {
+	if err := ValidateSubjectID("subjectId", r.SubjectID); err != nil {
 		return err
 	}
 	v, err := NormalizeTime("issuedAt", r.IssuedAt)
@@ -169,7 +169,10 @@ func (r *Revocation) normalize() error {
 		return err
 	}
 	r.IssuedAt = v
-	return ValidateText("reason", r.Reason, MaxReasonLen, false)
+	if r.Reason == "" {
+		return nil
+	}
+	return ValidateCode("reason", r.Reason)
 }
 
 // EncodeRevocation validates r and returns the recommended bytes to sign.

@@ -109,7 +109,7 @@ func (p *ParsedKeyStatement) validate() error {
 	default:
 		return Errorf(CodeInvalid, "kind must be one of %s, %s, %s, %s, %s", KeyBindKind, KeyAddKind, KeyRemoveKind, KeyRecoveryKind, KeyRecoveryCancelKind)
 	}
-	if err := ValidateID("subjectId", s.SubjectID); err != nil {
+	if err := ValidateSubjectID("subjectId", s.SubjectID); err != nil {
 		return err
 	}
 	if needKey {

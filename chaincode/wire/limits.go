@@ -11,14 +11,14 @@ const (
 	MaxCodeLen = 64
 	// MaxNameLen bounds department and record type names.
 	MaxNameLen = 256
-	// MaxTitleLen bounds a record title.
-	MaxTitleLen = 512
+	// SubjectIDLen is the length of a subject ID: "p-" or "e-" and 32
+	// characters of lower-case base32.
+	SubjectIDLen = 34
+	// MaxNoteBytes bounds the free-text note a department may attach to a
+	// record (off-chain: only its CID is on the ledger).
+	MaxNoteBytes = 4 << 10
 	// MaxMediaTypeLen bounds a media type ("application/pdf").
 	MaxMediaTypeLen = 127
-	// MaxReasonLen bounds a revocation reason.
-	MaxReasonLen = 1024
-	// MaxPurposeLen bounds the purpose of a grant or of an access.
-	MaxPurposeLen = 512
 	// MaxNonceLen bounds the optional nonce of a grant document.
 	MaxNonceLen = 128
 	// MaxCIDLen bounds a CID string before it is decoded (the canonical

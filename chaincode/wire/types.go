@@ -24,7 +24,10 @@ type Record struct {
 	CID       string `json:"cid"`
 	Size      int64  `json:"size"`
 	MediaType string `json:"mediaType"`
-	Title     string `json:"title"`
+	// NoteCID is the CID of an off-chain note ("" if none): a salted JSON
+	// document the gateway keeps encrypted in its blob store. No free text
+	// is on the ledger; a record is named by its type.
+	NoteCID string `json:"noteCid"`
 	// Issuer is the MSP ID of the transaction creator that appended it.
 	Issuer string `json:"issuer"`
 	// IssuedAt is the append transaction's timestamp, UTC RFC 3339 with ns.
@@ -34,7 +37,8 @@ type Record struct {
 	ValidUntil string `json:"validUntil"`
 	// Status is active, revoked or superseded.
 	Status string `json:"status"`
-	// Reason is the revocation reason ("" unless revoked).
+	// Reason is the revocation reason code, registered with DefineReason
+	// ("" unless revoked).
 	Reason string `json:"reason"`
 	// Supersedes is the record ID this record replaced ("" if none).
 	Supersedes string `json:"supersedes"`
@@ -58,7 +62,7 @@ type AppendRequest struct {
 	CID        string `json:"cid"`
 	Size       int64  `json:"size"`
 	MediaType  string `json:"mediaType"`
-	Title      string `json:"title"`
+	NoteCID    string `json:"noteCid,omitempty"`
 	ValidUntil string `json:"validUntil,omitempty"`
 }
 
@@ -91,7 +95,7 @@ func (b *BatchResult) NewRecord(req AppendRequest) (Record, error) {
 	}
 	return Record{
 		RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID,
-		Size: req.Size, MediaType: req.MediaType, Title: req.Title,
+		Size: req.Size, MediaType: req.MediaType, NoteCID: req.NoteCID,
 		Issuer: b.Issuer, IssuedAt: b.IssuedAt, ValidUntil: req.ValidUntil,
 		Status: StatusActive, TxID: b.TxID,
 	}, nil
@@ -132,6 +136,20 @@ type RecordType struct {
 	Name string `json:"name"`
 }
 
+// Purpose is a registered purpose code, the only purpose a grant or an
+// access may state ("newborn-registration").
+type Purpose struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Reason is a registered reason code for revoking a record or a grant
+// ("issued-in-error").
+type Reason struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
 // Accreditation says whether a department may issue a record type.
 type Accreditation struct {
 	MSPID      string `json:"mspId"`
@@ -161,10 +179,11 @@ type Grant struct {
 	SubjectID string     `json:"subjectId"`
 	Grantee   string     `json:"grantee"`
 	Scope     GrantScope `json:"scope"`
-	Purpose   string     `json:"purpose"`
-	ValidFrom string     `json:"validFrom"`
-	ExpiresAt string     `json:"expiresAt"`
-	Nonce     string     `json:"nonce,omitempty" metadata:",optional"`
+	// Purpose is a registered purpose code (DefinePurpose).
+	Purpose   string `json:"purpose"`
+	ValidFrom string `json:"validFrom"`
+	ExpiresAt string `json:"expiresAt"`
+	Nonce     string `json:"nonce,omitempty" metadata:",optional"`
 }
 
 // Revocation is the document a subject signs to revoke a grant.
@@ -173,7 +192,8 @@ type Revocation struct {
 	GrantID   string `json:"grantId"`
 	SubjectID string `json:"subjectId"`
 	IssuedAt  string `json:"issuedAt"`
-	Reason    string `json:"reason,omitempty" metadata:",optional"`
+	// Reason is an optional registered reason code (DefineReason).
+	Reason string `json:"reason,omitempty" metadata:",optional"`
 }
 
 // GrantState is a grant as stored on channel datashare.
@@ -257,8 +277,10 @@ type AccessEntry struct {
 	// User is the reader's certificate subject common name (the Fabric CA
 	// enrolment ID); UserID is the full Fabric client identity ID,
 	// "x509::<subject DN>::<issuer DN>".
-	User    string `json:"user"`
-	UserID  string `json:"userId"`
+	User   string `json:"user"`
+	UserID string `json:"userId"`
+	// Purpose is the registered purpose code stated for the read (or the
+	// grant's).
 	Purpose string `json:"purpose"`
 	// CID is the document an ownership check asked about ("" otherwise).
 	CID string `json:"cid"`

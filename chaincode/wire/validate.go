@@ -41,9 +41,30 @@ func checkToken(field, s string, maxLen int, extra string) error {
 	return nil
 }
 
-// ValidateID checks a record, subject or grant ID: 1..MaxIDLen characters of
+// ValidateID checks a record or grant ID: 1..MaxIDLen characters of
 // [A-Za-z0-9._:-], starting with a letter or digit.
 func ValidateID(field, s string) error { return checkToken(field, s, MaxIDLen, "._:-") }
+
+// ValidateSubjectID checks a subject ID: exactly the pseudonym form the
+// gateway derives, "p-" (person) or "e-" (enterprise) followed by 32
+// characters of lower-case RFC 4648 base32 ([a-z2-7]), SubjectIDLen in all.
+// Anything else (an ID number, a credit code, a name) is CodeInvalid. The
+// message never repeats the value.
+func ValidateSubjectID(field, s string) error {
+	if s == "" {
+		return Errorf(CodeInvalid, "%s is required", field)
+	}
+	if len(s) != SubjectIDLen || (s[:2] != "p-" && s[:2] != "e-") {
+		return Errorf(CodeInvalid, "%s must be a pseudonymous subject ID (p- or e- and 32 base32 characters)", field)
+	}
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return Errorf(CodeInvalid, "%s must be a pseudonymous subject ID (p- or e- and 32 base32 characters)", field)
+		}
+	}
+	return nil
+}
 
 // ValidateMSPID checks an MSP ID: 1..MaxMSPIDLen characters of
 // [A-Za-z0-9._-], starting with a letter or digit.
@@ -162,7 +183,7 @@ func (r *AppendRequest) Normalize() error {
 	if err := ValidateID("recordId", r.RecordID); err != nil {
 		return err
 	}
-	if err := ValidateID("subjectId", r.SubjectID); err != nil {
+	if err := ValidateSubjectID("subjectId", r.SubjectID); err != nil {
 		return err
 	}
 	if err := ValidateCode("type", r.Type); err != nil {
@@ -177,8 +198,10 @@ func (r *AppendRequest) Normalize() error {
 	if err := ValidateMediaType("mediaType", r.MediaType); err != nil {
 		return err
 	}
-	if err := ValidateText("title", r.Title, MaxTitleLen, true); err != nil {
-		return err
+	if r.NoteCID != "" {
+		if _, err := ParseCID(r.NoteCID); err != nil {
+			return Errorf(CodeInvalid, "noteCid: %s", AsError(err).Message)
+		}
 	}
 	if r.ValidUntil != "" {
 		v, err := NormalizeTime("validUntil", r.ValidUntil)
@@ -195,6 +218,6 @@ func (r *AppendRequest) Normalize() error {
 func (rec *Record) SameRequest(req *AppendRequest, issuer string) bool {
 	return rec.RecordID == req.RecordID && rec.SubjectID == req.SubjectID &&
 		rec.Type == req.Type && rec.CID == req.CID && rec.Size == req.Size &&
-		rec.MediaType == req.MediaType && rec.Title == req.Title &&
+		rec.MediaType == req.MediaType && rec.NoteCID == req.NoteCID &&
 		rec.ValidUntil == req.ValidUntil && rec.Issuer == issuer
 }

@@ -180,10 +180,35 @@ func TestDecodeStrict(t *testing.T) {
 	}
 }
 
+const testSubject = "p-aaaabbbbccccddddeeeeffffgggghhhh"
+
+func TestValidateSubjectID(t *testing.T) {
+	for _, ok := range []string{testSubject, "e-234567abcdefghijklmnopqrstuvwxyz"} {
+		if err := ValidateSubjectID("subjectId", ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"", "p-1", "s", "110101202611201235", "91350100M000100Y43", "11010120261120123X",
+		"p-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH", "p-aaaabbbbccccddddeeeeffffgggghhh1", "p-aaaabbbbccccddddeeeeffffgggghhh8",
+		"x-aaaabbbbccccddddeeeeffffgggghhhh", "p_aaaabbbbccccddddeeeeffffgggghhhh", "p-aaaabbbbccccddddeeeeffffgggghhhhh",
+		"p-aaaabbbbccccddddeeeeffffgggghhh", "p-aaaabbbbccccddddeeeeffffgggghhh=", "李小明", "p-李小明aaaabbbbccccddddeeeeffff",
+	} {
+		err := ValidateSubjectID("subjectId", bad)
+		if err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("%q accepted", bad)
+			continue
+		}
+		if len(bad) >= 6 && strings.Contains(AsError(err).Message, bad) {
+			t.Errorf("message echoes the value: %s", AsError(err).Message)
+		}
+	}
+}
+
 func testGrant() Grant {
-	return Grant{Kind: GrantKind, GrantID: "g-1", SubjectID: "p-1", Grantee: "CivilMSP",
+	return Grant{Kind: GrantKind, GrantID: "g-1", SubjectID: testSubject, Grantee: "CivilMSP",
 		Scope:   GrantScope{RecordTypes: []string{"birth-cert"}},
-		Purpose: "purpose", ValidFrom: "2025-01-01T08:00:00+08:00", ExpiresAt: "2025-02-01T00:00:00Z"}
+		Purpose: "marriage-registration", ValidFrom: "2025-01-01T08:00:00+08:00", ExpiresAt: "2025-02-01T00:00:00Z"}
 }
 
 func TestGrantDocuments(t *testing.T) {
@@ -191,7 +216,7 @@ func TestGrantDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"kind":"edossier.grant.v1","grantId":"g-1","subjectId":"p-1","grantee":"CivilMSP","scope":{"recordTypes":["birth-cert"],"recordIds":[]},"purpose":"purpose","validFrom":"2025-01-01T00:00:00Z","expiresAt":"2025-02-01T00:00:00Z"}`
+	want := `{"kind":"edossier.grant.v1","grantId":"g-1","subjectId":"p-aaaabbbbccccddddeeeeffffgggghhhh","grantee":"CivilMSP","scope":{"recordTypes":["birth-cert"],"recordIds":[]},"purpose":"marriage-registration","validFrom":"2025-01-01T00:00:00Z","expiresAt":"2025-02-01T00:00:00Z"}`
 	if string(doc) != want {
 		t.Fatalf("got %s", doc)
 	}
@@ -234,13 +259,25 @@ func TestGrantDocuments(t *testing.T) {
 	if _, err := EncodeGrant(bad); err == nil {
 		t.Fatal("bad nonce")
 	}
+	// A grant's purpose is a code, its subject a pseudonym.
+	for _, mut := range []func(*Grant){
+		func(g *Grant) { g.Purpose = "marriage registration" }, func(g *Grant) { g.Purpose = "出生登记 李小明" },
+		func(g *Grant) { g.Purpose = "" }, func(g *Grant) { g.SubjectID = "110101202611201235" },
+		func(g *Grant) { g.SubjectID = "91350100M000100Y43" }, func(g *Grant) { g.SubjectID = "p-1" },
+	} {
+		x := testGrant()
+		mut(&x)
+		if _, err := EncodeGrant(x); err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("bad grant accepted: %+v", x)
+		}
+	}
 
-	r := Revocation{Kind: RevocationKind, GrantID: "g-1", SubjectID: "p-1", IssuedAt: "2025-01-02T01:00:00+01:00", Reason: "done"}
+	r := Revocation{Kind: RevocationKind, GrantID: "g-1", SubjectID: testSubject, IssuedAt: "2025-01-02T01:00:00+01:00", Reason: "subject-request"}
 	rb, err := EncodeRevocation(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(rb) != `{"kind":"edossier.grant-revocation.v1","grantId":"g-1","subjectId":"p-1","issuedAt":"2025-01-02T00:00:00Z","reason":"done"}` {
+	if string(rb) != `{"kind":"edossier.grant-revocation.v1","grantId":"g-1","subjectId":"p-aaaabbbbccccddddeeeeffffgggghhhh","issuedAt":"2025-01-02T00:00:00Z","reason":"subject-request"}` {
 		t.Fatalf("got %s", rb)
 	}
 	if _, err := ParseRevocation(doc); err == nil {
@@ -252,6 +289,9 @@ func TestGrantDocuments(t *testing.T) {
 	for _, mut := range []func(*Revocation){
 		func(r *Revocation) { r.GrantID = "" }, func(r *Revocation) { r.SubjectID = "a b" },
 		func(r *Revocation) { r.IssuedAt = "" }, func(r *Revocation) { r.Reason = "\x01" },
+		// Free text and personal data are no reason codes; raw ID numbers are no subject IDs.
+		func(r *Revocation) { r.Reason = "changed my mind" }, func(r *Revocation) { r.Reason = "李小明" },
+		func(r *Revocation) { r.SubjectID = "110101202611201235" }, func(r *Revocation) { r.SubjectID = "p-1" },
 	} {
 		x := r
 		mut(&x)
@@ -283,15 +323,37 @@ func TestSignatures(t *testing.T) {
 
 func TestAppendDecoding(t *testing.T) {
 	c, _, _ := CIDOf(strings.NewReader("x"))
-	r := AppendRequest{RecordID: "r", SubjectID: "s", Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", Title: "T", ValidUntil: "2030-01-01T08:00:00+08:00"}
+	r := AppendRequest{RecordID: "r", SubjectID: testSubject, Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", NoteCID: c.String(), ValidUntil: "2030-01-01T08:00:00+08:00"}
 	b, _ := json.Marshal(r)
 	got, err := DecodeAppendRequest(b)
 	if err != nil || got.ValidUntil != "2030-01-01T00:00:00Z" {
 		t.Fatalf("%+v %v", got, err)
 	}
-	rec := Record{RecordID: "r", SubjectID: "s", Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", Title: "T", ValidUntil: "2030-01-01T00:00:00Z", Issuer: "M"}
+	rec := Record{RecordID: "r", SubjectID: testSubject, Type: "t", CID: c.String(), Size: 1, MediaType: "a/b", NoteCID: c.String(), ValidUntil: "2030-01-01T00:00:00Z", Issuer: "M"}
 	if !rec.SameRequest(&got, "M") || rec.SameRequest(&got, "N") {
 		t.Fatal("SameRequest")
+	}
+	other := rec
+	other.NoteCID = ""
+	if other.SameRequest(&got, "M") {
+		t.Fatal("SameRequest ignores the note")
+	}
+	// The subject must be a pseudonym; the note a CID; a title is no field any more.
+	for _, mut := range []func(*AppendRequest){
+		func(r *AppendRequest) { r.SubjectID = "110101202611201235" },
+		func(r *AppendRequest) { r.SubjectID = "s" },
+		func(r *AppendRequest) { r.NoteCID = "出生医学证明 李小明" },
+		func(r *AppendRequest) { r.NoteCID = "bafkrei" },
+	} {
+		x := r
+		mut(&x)
+		if err := x.Normalize(); err == nil || AsError(err).Code != CodeInvalid {
+			t.Errorf("bad request accepted: %+v", x)
+		}
+	}
+	titled := strings.Replace(string(b), `"mediaType"`, `"title":"出生医学证明 李小明","mediaType"`, 1)
+	if _, err := DecodeAppendRequest([]byte(titled)); err == nil {
+		t.Fatal("a request with a title decoded")
 	}
 	br := BatchResult{TxID: "tx", Issuer: "M", IssuedAt: "now"}
 	nr, err := br.NewRecord(r)
@@ -309,11 +371,11 @@ func TestAppendDecoding(t *testing.T) {
 }
 
 func TestMarshalDeterministic(t *testing.T) {
-	b, err := Marshal(Record{Title: "<&>"})
+	b, err := Marshal(Record{MediaType: "<&>"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(b, []byte(`"title":"<&>"`)) || bytes.HasSuffix(b, []byte("\n")) {
+	if !bytes.Contains(b, []byte(`"mediaType":"<&>","noteCid":""`)) || bytes.HasSuffix(b, []byte("\n")) {
 		t.Fatalf("got %s", b)
 	}
 	if !bytes.HasPrefix(b, []byte(`{"recordId":"","subjectId":""`)) {
@@ -327,7 +389,7 @@ func TestKeyStatementNonce(t *testing.T) {
 		"_leading-underscore-1": true, "-leading-dash-123456": true, "0123456789abcdef": true,
 		"short": false, "has space 0123456789": false, strings.Repeat("a", MaxNonceLen+1): false, "ünïcödé-0123456789": false,
 	} {
-		_, err := EncodeKeyStatement(KeyStatement{Kind: KeyBindKind, SubjectID: "p-1", PublicKeyPEM: pemText, IssuedAt: "2026-12-01T00:00:00Z", Nonce: nonce})
+		_, err := EncodeKeyStatement(KeyStatement{Kind: KeyBindKind, SubjectID: "p-aaaabbbbccccddddeeeeffffgggghhhh", PublicKeyPEM: pemText, IssuedAt: "2026-12-01T00:00:00Z", Nonce: nonce})
 		if (err == nil) != ok {
 			t.Errorf("nonce %q: %v", nonce, err)
 		}

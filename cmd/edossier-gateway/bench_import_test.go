@@ -83,7 +83,7 @@ func (e *benchEnv) importBench(b *testing.B, health *client.Client, records, inf
 		cctx, cancel := context.WithTimeout(ctx, importLimit)
 		defer cancel()
 		elapsed, lat, err := run(cctx, inflight, 0, rawRecords/importBatch, func(ctx context.Context, _, _ int) error {
-			_, err := submitBatch(ctx, contract, rawBatch(subjects, importBatch, &seq, typicalTitle))
+			_, err := submitBatch(ctx, contract, rawBatch(subjects, importBatch, &seq, withNote))
 			return err
 		})
 		if err != nil {
@@ -206,7 +206,7 @@ func writeImportManifest(b *testing.B, dir string, n int, subjects []string) str
 	filler := make([]byte, importFile)
 	rand.Read(filler)
 	var m bytes.Buffer
-	m.WriteString("file,subject,type,title\n")
+	m.WriteString("file,subject,type,note\n")
 	for i := range n {
 		if i%100 == 0 {
 			if err := os.MkdirAll(filepath.Join(dir, "files", strconv.Itoa(i/100)), 0o700); err != nil {
@@ -227,26 +227,27 @@ func writeImportManifest(b *testing.B, dir string, n int, subjects []string) str
 	return path
 }
 
-// Record shapes for the size measurements.
+// Record shapes for the size measurements: a record carries no free text, only an
+// optional note CID, so a record with a note is the largest the chaincode accepts.
 var (
-	typicalTitle = func(i uint64) string { return fmt.Sprintf("Archive record %d", i) }
-	// longTitle: the longest title (512 bytes) of plain letters.
-	longTitle = func(uint64) string { return strings.Repeat("T", wire.MaxTitleLen) }
-	// escapedTitle: the longest title of characters JSON escapes (< is \u003c in Go's
-	// encoding/json): the largest record the chaincode accepts.
-	escapedTitle = func(uint64) string { return strings.Repeat("<", wire.MaxTitleLen) }
+	noNote = func(uint64) string { return "" }
+	// withNote: a note CID per record (the CID of a salted note document).
+	withNote = func(i uint64) string {
+		c, _, _ := wire.CIDOf(strings.NewReader(fmt.Sprintf(`{"salt":"%d","text":"Archive record %d"}`, i, i)))
+		return c.String()
+	}
 )
 
 // rawBatch builds an AppendRecords argument of n records like the gateway's (a record
 // ID from an idempotency key, a CID, 1 KiB).
-func rawBatch(subjects []string, n int, seq *atomic.Uint64, title func(uint64) string) string {
+func rawBatch(subjects []string, n int, seq *atomic.Uint64, note func(uint64) string) string {
 	batch := wire.AppendBatch{Records: make([]wire.AppendRequest, n)}
 	for i := range batch.Records {
 		k := seq.Add(1)
 		sum := sha256.Sum256([]byte(fmt.Sprintf("raw-%d-%d", time.Now().UnixNano(), k)))
 		c, _, _ := wire.CIDOf(bytes.NewReader(sum[:]))
 		batch.Records[i] = wire.AppendRequest{RecordID: fmt.Sprintf("r-raw%x", sum[:13]), SubjectID: subjects[int(k)%len(subjects)],
-			Type: benchType, CID: c.String(), Size: importFile, MediaType: "application/octet-stream", Title: title(k)}
+			Type: benchType, CID: c.String(), Size: importFile, MediaType: "application/octet-stream", NoteCID: note(k)}
 	}
 	raw, err := json.Marshal(batch)
 	if err != nil {
@@ -300,13 +301,13 @@ func (e *benchEnv) batchLimits(b *testing.B, contract *fabclient.Contract, subje
 	var worst float64
 	var worstFixed float64
 	for _, shape := range []struct {
-		name  string
-		title func(uint64) string
-	}{{"typical (this import)", typicalTitle}, {"512-byte titles", longTitle}, {"512-byte titles of escaped characters", escapedTitle}} {
+		name string
+		note func(uint64) string
+	}{{"typical (this import, with notes)", withNote}, {"no note", noNote}, {"with a note CID", withNote}} {
 		var size [2]int
 		var arg [2]int
 		for i, n := range []int{50, 250} {
-			a := rawBatch(subjects, n, &seq, shape.title)
+			a := rawBatch(subjects, n, &seq, shape.note)
 			s, err := submitBatch(ctx, contract, a)
 			if err != nil {
 				b.Fatalf("%s batch of %d: %v", shape.name, n, err)
@@ -324,10 +325,10 @@ func (e *benchEnv) batchLimits(b *testing.B, contract *fabclient.Contract, subje
 			limit(wire.MaxBatchBytes, argPer, float64(arg[0])-50*argPer), limit(absoluteMaxBytes, per, fixed), limit(grpcMax, per, fixed)))
 		worst, worstFixed = per, fixed
 	}
-	// The gRPC limit is real: a batch of escaped-title records just above it fails.
+	// The gRPC limit is real: a batch of the largest records just above it fails.
 	over := int((grpcMax-worstFixed)/worst) + 20
 	if over <= wire.MaxBatch {
-		_, err := submitBatch(ctx, contract, rawBatch(subjects, over, &seq, escapedTitle))
+		_, err := submitBatch(ctx, contract, rawBatch(subjects, over, &seq, withNote))
 		var ee *fabclient.EndorseError
 		switch {
 		case err == nil:

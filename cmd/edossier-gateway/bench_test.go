@@ -85,7 +85,7 @@ func BenchmarkGateway(b *testing.B) {
 
 	// The baseline value is as large as an append's request, the transaction argument.
 	value := strings.Repeat("v", len(mustJSON(b, wire.AppendRequest{RecordID: "r-" + strings.Repeat("a", 26), SubjectID: subject,
-		Type: benchType, CID: "bafkrei" + strings.Repeat("a", 52), Size: benchFile, MediaType: "application/pdf", Title: "Benchmark record"})))
+		Type: benchType, CID: "bafkrei" + strings.Repeat("a", 52), Size: benchFile, MediaType: "application/pdf"})))
 	municipal := e.rawHealth.GetNetwork("municipal")
 	metaPut := func(c submitter) variant {
 		return variant{"baseline meta:Put", func(context.Context, int, int) error {
@@ -110,7 +110,7 @@ func BenchmarkGateway(b *testing.B) {
 					b.Fatal(err)
 				}
 				return string(mustJSON(b, wire.AppendRequest{RecordID: fmt.Sprintf("r-bench-%x-%d", nonce, seq.Add(1)), SubjectID: subject,
-					Type: benchType, CID: cid.String(), Size: benchFile, MediaType: "application/pdf", Title: "Benchmark record"}))
+					Type: benchType, CID: cid.String(), Size: benchFile, MediaType: "application/pdf"}))
 			}
 			rows := e.compare(b, c, metaPut(municipal.GetContractWithName("dossier", "meta")),
 				variant{"raw AppendRecord", func(_ context.Context, w, _ int) error {
@@ -118,7 +118,7 @@ func BenchmarkGateway(b *testing.B) {
 					return err
 				}},
 				variant{"gateway append 64KiB", func(ctx context.Context, w, _ int) error {
-					res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType, Title: "Benchmark record"},
+					res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType},
 						client.FilePart{Body: bytes.NewReader(uniqueFile(bufs[w])), Size: benchFile, MediaType: "application/pdf"})
 					if err != nil {
 						return err
@@ -143,7 +143,7 @@ func BenchmarkGateway(b *testing.B) {
 		})
 	}
 	for len(cids) < 64 { // the append benchmarks were filtered out (or ran only once)
-		res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType, Title: "Benchmark record"},
+		res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType},
 			client.FilePart{Body: bytes.NewReader(uniqueFile(bytes.Clone(filler[:benchFile]))), Size: benchFile})
 		if err != nil {
 			b.Fatal(err)
@@ -193,7 +193,7 @@ func BenchmarkGateway(b *testing.B) {
 	big := make([][]byte, 8)
 	for i := range big {
 		big[i] = uniqueFile(bytes.Clone(filler))
-		if _, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType, Title: "Benchmark 1 MiB"},
+		if _, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType},
 			client.FilePart{Body: bytes.NewReader(big[i]), Size: benchVerify}); err != nil {
 			b.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func BenchmarkGateway(b *testing.B) {
 	social := e.client(e.keys.Departments["social"])
 	datashare := e.rawSocial.GetNetwork("datashare")
 	rawSharing := datashare.GetContractWithName("sharing", "sharing")
-	const purpose = "benchmark of authorized reads"
+	const purpose = "identity-verification"
 	for _, c := range []int{1, benchHighC} {
 		b.Run(fmt.Sprintf("read/c=%d", c), func(b *testing.B) {
 			rows := e.compare(b, c, metaPut(datashare.GetContractWithName("sharing", "meta")),
@@ -312,13 +312,13 @@ func (e *benchEnv) grantedRecords(b *testing.B, health *client.Client, unique fu
 	grantID := fmt.Sprintf("g-bench-%d", time.Now().UnixNano())
 	now := time.Now()
 	if _, err := citizen.CreateGrant(ctx, wire.Grant{GrantID: grantID, Grantee: "SocialSecurityMSP",
-		Scope: wire.GrantScope{RecordTypes: []string{benchType}, RecordIDs: []string{}}, Purpose: "benchmark of authorized reads",
+		Scope: wire.GrantScope{RecordTypes: []string{benchType}, RecordIDs: []string{}}, Purpose: "identity-verification",
 		ValidFrom: wire.FormatTime(now.Add(-time.Minute)), ExpiresAt: wire.FormatTime(now.Add(24 * time.Hour))}); err != nil {
 		b.Fatal(err)
 	}
 	var ids []string
 	for range 16 {
-		res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType, Title: "Benchmark record under a grant"},
+		res, err := health.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType},
 			client.FilePart{Body: bytes.NewReader(unique(bytes.Clone(file))), Size: int64(len(file))})
 		if err != nil {
 			b.Fatal(err)
@@ -382,7 +382,7 @@ func (e *benchEnv) hugeUpload(b *testing.B) *runStats {
 	}
 	before := procStatus(b, cmd.Process.Pid, "VmHWM")
 	s := e.compare(b, 1, variant{"gateway process: append 1GiB", func(ctx context.Context, _, _ int) error {
-		_, err := c.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType, Title: "1 GiB benchmark upload"},
+		_, err := c.AppendRecord(ctx, subject, client.RecordMeta{Type: benchType},
 			client.FilePart{Body: newGenReader(benchHuge, uint64(time.Now().UnixNano())), Size: benchHuge})
 		return err
 	}})[0]

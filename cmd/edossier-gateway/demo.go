@@ -19,6 +19,30 @@ var demoRecordTypes = []struct{ code, name, issuer string }{
 	{"social-insurance-record", "Social insurance record", "social"},
 }
 
+// demoPurposes are the purpose codes grants and reads may state in the demo
+// configuration (the names are the registry's display names; a portal localises them,
+// e.g. newborn-registration: 新生儿出生登记).
+var demoPurposes = []struct{ code, name string }{
+	{"newborn-registration", "Newborn registration"},
+	{"household-registration", "Household registration"},
+	{"social-insurance-enrolment", "Social insurance enrolment"},
+	{"medical-insurance-claim", "Medical insurance claim"},
+	{"identity-verification", "Identity verification"},
+	{"school-enrolment", "School enrolment"},
+	{"marriage-registration", "Marriage registration"},
+}
+
+// demoReasons are the reason codes for revoking records and grants in the demo
+// configuration (e.g. issued-in-error: 错误签发).
+var demoReasons = []struct{ code, name string }{
+	{"issued-in-error", "Issued in error"},
+	{"data-correction", "Data correction"},
+	{"withdrawn-by-issuer", "Withdrawn by the issuer"},
+	{"court-order", "Court order"},
+	{"fraud", "Fraud"},
+	{"subject-request", "At the subject's request"},
+}
+
 // DemoKeys is the file make run writes: one API key per demo user.
 type DemoKeys struct {
 	Gateway     string            `json:"gateway"`
@@ -27,7 +51,8 @@ type DemoKeys struct {
 }
 
 // demo registers every department organisation of the connection file, defines the
-// demo record types and accreditations (all idempotent on the ledger), and on first
+// demo record types, accreditations, purposes and revocation reasons (all idempotent
+// on the ledger), and on first
 // start creates API keys for the operator and each department's client user.
 func (g *Gateway) demo(ctx context.Context) error {
 	op, err := g.profile.Operator()
@@ -79,6 +104,16 @@ func (g *Gateway) demo(ctx context.Context) error {
 			if _, err := g.svc.Accredit(ctx, operator, issuer.MSPID, t.code); err != nil {
 				return fmt.Errorf("accredit %s for %s: %w", t.issuer, t.code, err)
 			}
+		}
+	}
+	for _, p := range demoPurposes {
+		if _, err := g.svc.DefinePurpose(ctx, operator, p.code, p.name); err != nil {
+			return fmt.Errorf("purpose %s: %w", p.code, err)
+		}
+	}
+	for _, r := range demoReasons {
+		if _, err := g.svc.DefineReason(ctx, operator, r.code, r.name); err != nil {
+			return fmt.Errorf("reason %s: %w", r.code, err)
 		}
 	}
 	b, _ := json.MarshalIndent(keys, "", "  ")

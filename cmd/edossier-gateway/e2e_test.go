@@ -195,9 +195,15 @@ func multipartBody(t *testing.T, parts ...[3]string) (io.Reader, string) {
 	return &buf, w.FormDataContentType()
 }
 
-func (e *env) appendRecord(key, subjectID, recordType, title string, file []byte, idem string) *response {
+// appendRecord appends a file; note is the record's free-text note ("" = none), which
+// the gateway keeps off-chain.
+func (e *env) appendRecord(key, subjectID, recordType, note string, file []byte, idem string) *response {
 	e.t.Helper()
-	meta, _ := json.Marshal(map[string]string{"type": recordType, "title": title})
+	m := map[string]string{"type": recordType}
+	if note != "" {
+		m["note"] = note
+	}
+	meta, _ := json.Marshal(m)
 	body, ct := multipartBody(e.t, [3]string{"metadata", "application/json", string(meta)}, [3]string{"file", "application/pdf", string(file)})
 	req := e.request("POST", "/v1/dossiers/"+subjectID+"/records", key, body, ct)
 	if idem != "" {
@@ -372,6 +378,8 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
 	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
 	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
+	t.Run("ledger refuses personal data", func(t *testing.T) { e.t = t; testLedgerRefusesPersonalData(t, e, health) })
+	t.Run("no personal data in the block files", func(t *testing.T) { e.t = t; testBlockFilesHoldNoPersonalData(t, e) })
 }
 
 // testDeviceKeys: the parent adds a second device with the first one; a recovery the
@@ -451,7 +459,7 @@ func statement(t *testing.T, c *citizen, st wire.KeyStatement) ([]byte, string) 
 func testOperatorForgery(t *testing.T, e *env, health, social string) {
 	op := e.keys.Operator
 	victim := newCitizen(t, e.resolve(health, personID(88)))
-	r := e.appendRecord(health, victim.subjectID, "birth-medical-certificate", "Birth medical certificate", []byte("%PDF victim"), "")
+	r := e.appendRecord(health, victim.subjectID, "birth-medical-certificate", "", []byte("%PDF victim"), "")
 	expectStatus(t, r, 201)
 	var rec recordResult
 	r.json(t, &rec)
@@ -465,14 +473,14 @@ func testOperatorForgery(t *testing.T, e *env, health, social string) {
 	// A grant signed with the operator's key, in the victim's name: the request
 	// signature names no active key.
 	now := time.Now()
-	grant := mine.grant(t, "g-forged-by-operator", "SocialSecurityMSP", "x", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(time.Hour))
+	grant := mine.grant(t, "g-forged-by-operator", "SocialSecurityMSP", "identity-verification", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(time.Hour))
 	expectProblem(t, e.do(e.signed(mine, "POST", "/v1/dossiers/"+victim.subjectID+"/grants", grant, now)), 401, gateway.CodeUnknownKey)
 	// Adding the operator's key "signed" by itself.
 	doc, sig := statement(t, mine, wire.KeyStatement{Kind: wire.KeyAddKind, PublicKeyPEM: mine.publicPEM(t)})
 	expectProblem(t, e.do(e.signed(mine, "POST", "/v1/dossiers/"+victim.subjectID+"/keys",
 		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig, "popSignature": sig}, now)), 401, gateway.CodeUnknownKey)
 	// So no read of the victim's file is possible under such a grant.
-	r = e.jsonCall("GET", "/v1/records/"+rec.Record.RecordID+"/content?grantId=g-forged-by-operator&purpose=x", social, nil)
+	r = e.jsonCall("GET", "/v1/records/"+rec.Record.RecordID+"/content?grantId=g-forged-by-operator&purpose=identity-verification", social, nil)
 	expectProblem(t, r, 404, gateway.CodeNotFound)
 	if after := e.snapshot(); after != before {
 		t.Fatalf("ledger changed by refused requests: %v -> %v", before, after)
@@ -489,7 +497,7 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 
 	birth := []byte("%PDF-1.7 birth medical certificate of the newborn, Health Commission\n")
 	household := []byte("%PDF-1.7 household register record of the newborn, Civil Affairs Bureau\n")
-	r := e.appendRecord(health, baby.subjectID, "birth-medical-certificate", "Birth medical certificate", birth, "")
+	r := e.appendRecord(health, baby.subjectID, "birth-medical-certificate", newbornNote, birth, "")
 	expectStatus(t, r, 201)
 	var birthRec recordResult
 	r.json(t, &birthRec)
@@ -499,13 +507,36 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	if birthRec.Record.Issuer != "HealthMSP" || birthRec.Record.Status != "active" {
 		t.Fatalf("record %+v", birthRec.Record)
 	}
-	r = e.appendRecord(civil, baby.subjectID, "household-register", "Household register", household, "")
+	// The note may also come as its own part between metadata and file.
+	body, ct := multipartBody(t, [3]string{"metadata", "application/json", `{"type":"household-register"}`},
+		[3]string{"note", "text/plain", householdNote}, [3]string{"file", "application/pdf", string(household)})
+	r = e.do(e.request("POST", "/v1/dossiers/"+baby.subjectID+"/records", civil, body, ct))
 	expectStatus(t, r, 201)
 	var houseRec recordResult
 	r.json(t, &houseRec)
+	r = e.jsonCall("GET", "/v1/records/"+houseRec.Record.RecordID, civil, nil)
+	expectStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"note":"`+householdNote+`"`) || houseRec.Record.NoteCID == "" {
+		t.Fatalf("note part: %s", r.body)
+	}
 
-	// The social security bureau gets 30 days for a stated purpose.
-	purpose := "newborn social insurance enrolment"
+	// The note is off-chain: the issuer and a grantee read it back, the ledger has its CID.
+	if birthRec.Record.NoteCID == "" {
+		t.Fatalf("record without a note CID: %+v", birthRec.Record)
+	}
+	r = e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID, health, nil)
+	expectStatus(t, r, 200)
+	var view struct {
+		wire.Record
+		Note string `json:"note"`
+	}
+	r.json(t, &view)
+	if view.Note != newbornNote || view.NoteCID != birthRec.Record.NoteCID {
+		t.Fatalf("record metadata for its issuer: %s", r.body)
+	}
+
+	// The social security bureau gets 30 days for a registered purpose.
+	purpose := "social-insurance-enrolment"
 	now := time.Now()
 	grantID := "g-newborn-1"
 	// The parent grants from the second device.
@@ -523,11 +554,16 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	if len(page.Records) != 2 {
 		t.Fatalf("social sees %d records, want 2: %s", len(page.Records), r.body)
 	}
+	r = e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID, social, nil)
+	expectStatus(t, r, 200)
+	if r.json(t, &view); view.Note != newbornNote {
+		t.Fatalf("record metadata for a grantee: %s", r.body)
+	}
 	for _, want := range []struct {
 		rec  wire.Record
 		file []byte
 	}{{birthRec.Record, birth}, {houseRec.Record, household}} {
-		r = e.jsonCall("GET", "/v1/records/"+want.rec.RecordID+"/content?grantId="+grantID+"&purpose="+strings.ReplaceAll(purpose, " ", "+"), social, nil)
+		r = e.jsonCall("GET", "/v1/records/"+want.rec.RecordID+"/content?grantId="+grantID+"&purpose="+purpose, social, nil)
 		expectStatus(t, r, 200)
 		if !bytes.Equal(r.body, want.file) {
 			t.Fatalf("read %q, want %q", r.body, want.file)
@@ -559,7 +595,7 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	// After revocation the next read is refused and sends no file byte.
 	r = e.do(e.signed(baby, "POST", "/v1/grants/"+grantID+"/revoke", baby.revocation(t, grantID), time.Now()))
 	expectStatus(t, r, 200)
-	r = e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID+"/content?grantId="+grantID+"&purpose=again", social, nil)
+	r = e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID+"/content?grantId="+grantID+"&purpose=identity-verification", social, nil)
 	expectProblem(t, r, 403, gateway.CodeRevoked)
 	if bytes.Contains(r.body, birth[:20]) {
 		t.Fatal("file bytes sent after revocation")
@@ -575,6 +611,15 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 		if strings.Contains(string(r.body), baby.subjectID) {
 			t.Fatalf("verification reveals the subject: %s", r.body)
 		}
+		// No free text: no note, no note CID, no title; codes and registered names.
+		for _, leak := range []string{newbornNote, personName, birthRec.Record.NoteCID, `"note`, `"title"`} {
+			if strings.Contains(string(r.body), leak) {
+				t.Fatalf("verification answer carries %q: %s", leak, r.body)
+			}
+		}
+		if strings.Contains(string(r.body), `"recordId"`) && (!strings.Contains(string(r.body), `"typeName":"Birth medical certificate"`) || !strings.Contains(string(r.body), `"issuerName":"`)) {
+			t.Fatalf("verification answer without registered names: %s", r.body)
+		}
 		return v
 	}
 	if v := verify(birth); v["verified"] != true || v["status"] != "verified" {
@@ -589,12 +634,24 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 	expectStatus(t, r, 200)
 
 	// A revoked record verifies as revoked.
-	r = e.jsonCall("POST", "/v1/records/"+birthRec.Record.RecordID+"/revoke", health, map[string]string{"reason": "issued in error"})
+	r = e.jsonCall("POST", "/v1/records/"+birthRec.Record.RecordID+"/revoke", health, map[string]string{"reason": "issued-in-error"})
 	expectStatus(t, r, 200)
 	if v := verify(birth); v["verified"] != false || v["status"] != "revoked" {
 		t.Fatalf("revoked record: %v", v)
+	} else if recs := v["records"].([]any); recs[0].(map[string]any)["reasonName"] != "Issued in error" {
+		t.Fatalf("revoked record without the reason's name: %v", v)
 	}
 }
+
+// Personal data the end-to-end test sends as notes or tries to put on the ledger; the
+// block-file scan looks for every one of them (and every ID number the tests resolve).
+const (
+	personName  = "李小明"
+	newbornNote = "出生医学证明 李小明 身份证110101202611201235 母亲王芳"
+	rawCredit   = "91350100M000100Y43"
+	// householdNote names the guardian: off-chain like every note.
+	householdNote = "户主 王芳 (guardian of 李小明)"
+)
 
 func testIdempotent(t *testing.T, e *env, health string) {
 	subject := e.resolve(health, personID(2))

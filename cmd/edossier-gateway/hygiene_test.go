@@ -64,12 +64,12 @@ func TestOwnershipSelfServiceAndKeys(t *testing.T) {
 	e.bindKey(owner)
 	e.bindKey(other)
 	birth := []byte("%PDF-1.7 birth medical certificate of person 500\n")
-	r := e.appendRecord(health, owner.subjectID, "birth-medical-certificate", "Birth medical certificate", birth, "")
+	r := e.appendRecord(health, owner.subjectID, "birth-medical-certificate", "", birth, "")
 	expectStatus(t, r, 201)
 	var birthRec recordResult
 	r.json(t, &birthRec)
 	otherBirth := []byte("%PDF-1.7 birth medical certificate of person 501\n")
-	r = e.appendRecord(health, other.subjectID, "birth-medical-certificate", "Birth medical certificate", otherBirth, "")
+	r = e.appendRecord(health, other.subjectID, "birth-medical-certificate", "", otherBirth, "")
 	expectStatus(t, r, 201)
 
 	// A verifier organisation gets its own key from the operator.

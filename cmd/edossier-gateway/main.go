@@ -158,7 +158,8 @@ func Open(cfg Config) (*Gateway, error) {
 	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
 	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
 		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
-			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow}})
+			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow},
+		NoteKey: service.NoteKey(subjectSecret)})
 	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
 	if err != nil {
 		ledger.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 	gwclient "github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/network/nettest"
@@ -47,11 +49,11 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 	subject := e.resolve(health, personID(3))
 	citizen := newCitizen(t, subject)
 	e.bindKey(citizen)
-	r := e.appendRecord(health, subject, "birth-medical-certificate", "Birth certificate", []byte("birth"), "")
+	r := e.appendRecord(health, subject, "birth-medical-certificate", "", []byte("birth"), "")
 	expectStatus(t, r, 201)
 	var birth recordResult
 	r.json(t, &birth)
-	r = e.appendRecord(health, subject, "vaccination-record", "Vaccination", []byte("vaccine"), "")
+	r = e.appendRecord(health, subject, "vaccination-record", "", []byte("vaccine"), "")
 	expectStatus(t, r, 201)
 	var vacc recordResult
 	r.json(t, &vacc)
@@ -77,7 +79,7 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 	// one that expires in a few seconds.
 	mustGrant := func(id string, until time.Time) {
 		r := e.do(e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants",
-			citizen.grant(t, id, "SocialSecurityMSP", "benefit check", []string{"birth-medical-certificate"}, now.Add(-time.Minute), until), time.Now()))
+			citizen.grant(t, id, "SocialSecurityMSP", "social-insurance-enrolment", []string{"birth-medical-certificate"}, now.Add(-time.Minute), until), time.Now()))
 		expectStatus(t, r, 201)
 	}
 	mustGrant("g-live", now.Add(24*time.Hour))
@@ -92,9 +94,21 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 	expectStatus(t, e.do(replay.Clone(replay.Context())), 200)
 
 	other := newCitizen(t, subject) // same subject ID, key not bound: a forger
-	metaOK := `{"type":"vaccination-record","title":"x"}`
+	metaOK := `{"type":"vaccination-record"}`
 	content := func(recordID, grantID string) string {
-		return "/v1/records/" + recordID + "/content?grantId=" + grantID + "&purpose=check"
+		return "/v1/records/" + recordID + "/content?grantId=" + grantID + "&purpose=identity-verification"
+	}
+	someoneElse := e.resolve(health, personID(4))
+	rawID := personID(123) // 110101202611201235
+	multipartReq := func(path, key string, parts ...[3]string) *http.Request {
+		body, ct := multipartBody(t, parts...)
+		return e.request("POST", path, key, body, ct)
+	}
+	signedRevocation := func(reason string) map[string]string {
+		doc := []byte(`{"kind":"edossier.grant-revocation.v1","grantId":"g-live","subjectId":"` + subject + `","issuedAt":"` +
+			time.Now().UTC().Format(time.RFC3339) + `","reason":"` + reason + `"}`)
+		sig, _ := wire.SignDocument(citizen.key, doc)
+		return map[string]string{"revocation": base64.StdEncoding.EncodeToString(doc), "signature": sig}
 	}
 	cases := []struct {
 		name   string
@@ -130,7 +144,7 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 			return e.request("GET", "/v1/records/"+birth.Record.RecordID, civil, nil, "")
 		}, 404, gateway.CodeNotFound},
 		{"revoke another department's record", func() *http.Request {
-			return jsonReq(e, "POST", "/v1/records/"+birth.Record.RecordID+"/revoke", civil, `{"reason":"mine now"}`)
+			return jsonReq(e, "POST", "/v1/records/"+birth.Record.RecordID+"/revoke", civil, `{"reason":"issued-in-error"}`)
 		}, 403, gateway.CodeForbidden},
 		{"read under an expired grant", func() *http.Request {
 			return e.request("GET", content(birth.Record.RecordID, "g-short"), social, nil, "")
@@ -145,7 +159,7 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 			return e.request("GET", content(birth.Record.RecordID, "g-live"), civil, nil, "")
 		}, 403, gateway.CodeForbidden},
 		{"read without a grant", func() *http.Request {
-			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/content?purpose=check", social, nil, "")
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/content?purpose=identity-verification", social, nil, "")
 		}, 400, gateway.CodeInvalid},
 		{"forged citizen signature", func() *http.Request {
 			// Another key's signature under the keyid of the citizen's active key.
@@ -162,14 +176,14 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		}, 401, gateway.CodeStaleSignature},
 		{"replayed citizen signature", func() *http.Request { return replay.Clone(replay.Context()) }, 401, gateway.CodeReplay},
 		{"citizen reads another dossier", func() *http.Request {
-			return e.signed(citizen, "GET", "/v1/dossiers/p-someoneelse/access-log", nil, time.Now())
+			return e.signed(citizen, "GET", "/v1/dossiers/"+someoneElse+"/access-log", nil, time.Now())
 		}, 403, gateway.CodeForbidden},
 		{"grant signed by the wrong key", func() *http.Request {
 			body := other.grant(t, "g-forged", "SocialSecurityMSP", "x", []string{"birth-medical-certificate"}, now, now.Add(time.Hour))
 			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants", body, time.Now())
 		}, 401, gateway.CodeBadSignature},
 		{"replayed grant document", func() *http.Request {
-			body := citizen.grant(t, "g-live", "SocialSecurityMSP", "benefit check", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(24*time.Hour))
+			body := citizen.grant(t, "g-live", "SocialSecurityMSP", "social-insurance-enrolment", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(24*time.Hour))
 			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants", body, time.Now())
 		}, 409, gateway.CodeConflict},
 		{"malformed JSON", func() *http.Request { return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":`) }, 400, gateway.CodeInvalid},
@@ -180,9 +194,70 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		{"invalid ID number", func() *http.Request {
 			return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":"person","idNumber":"110101202611200000"}`)
 		}, 400, gateway.CodeInvalid},
-		{"record metadata missing title", func() *http.Request {
-			body, ct := multipartBody(t, [3]string{"metadata", "application/json", `{"type":"vaccination-record"}`}, [3]string{"file", "", "no title"})
+		{"record metadata missing type", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", `{}`}, [3]string{"file", "", "no type"})
 			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, body, ct)
+		}, 400, gateway.CodeInvalid},
+		// No personal data on the ledger (issue 9): raw ID numbers where a subject ID goes,
+		// free text where a code goes. The number is never echoed (checked below).
+		{"raw ID number in the path (list)", func() *http.Request {
+			return e.request("GET", "/v1/dossiers/"+rawID+"/records", health, nil, "")
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw ID number in the path (append)", func() *http.Request {
+			return multipartReq("/v1/dossiers/"+rawID+"/records", health, [3]string{"metadata", "application/json", metaOK}, [3]string{"file", "", "raw"})
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw credit code in the path (grants)", func() *http.Request {
+			return e.request("GET", "/v1/dossiers/"+rawCredit+"/grants", e.keys.Operator, nil, "")
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw ID number in the path (access log)", func() *http.Request {
+			return e.request("GET", "/v1/dossiers/"+rawID+"/access-log", e.keys.Operator, nil, "")
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw ID number in the metadata (supersede)", func() *http.Request {
+			return multipartReq("/v1/records/"+vacc.Record.RecordID+"/supersede", health,
+				[3]string{"metadata", "application/json", `{"subjectId":"` + rawID + `","type":"vaccination-record"}`}, [3]string{"file", "", "raw"})
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw ID number in a batch manifest", func() *http.Request {
+			return multipartReq("/v1/records/batch", health,
+				[3]string{"manifest", "application/json", `{"records":[{"file":"f0","subjectId":"` + rawID + `","type":"vaccination-record"}]}`}, [3]string{"f0", "", "raw"})
+		}, 400, gateway.CodeRawIDNumber},
+		{"raw ID number in a key statement (bind key)", func() *http.Request {
+			doc := base64.StdEncoding.EncodeToString([]byte(`{"kind":"edossier.key-bind.v1","subjectId":"` + rawID + `"}`))
+			return jsonReq(e, "POST", "/v1/subject-keys/bind", e.keys.Departments["police"], `{"document":"`+doc+`","popSignature":"x"}`)
+		}, 400, gateway.CodeRawIDNumber},
+		{"not a pseudonym", func() *http.Request { return e.request("GET", "/v1/dossiers/p-someone/records", health, nil, "") }, 400, gateway.CodeInvalid},
+		{"personal data in a title", func() *http.Request {
+			return multipartReq("/v1/dossiers/"+subject+"/records", health,
+				[3]string{"metadata", "application/json", `{"type":"vaccination-record","title":"` + newbornNote + `"}`}, [3]string{"file", "", "titled"})
+		}, 400, gateway.CodeInvalid},
+		{"personal data in a revocation reason", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/records/"+vacc.Record.RecordID+"/revoke", health, `{"reason":"`+newbornNote+`"}`)
+		}, 400, gateway.CodeInvalid},
+		{"unregistered revocation reason", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/records/"+vacc.Record.RecordID+"/revoke", health, `{"reason":"clerk-li-xiaoming-says-so"}`)
+		}, 400, gateway.CodeInvalid},
+		{"personal data in a grant purpose", func() *http.Request {
+			body := citizen.grant(t, "g-pii", "SocialSecurityMSP", "x", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(time.Hour))
+			doc, _ := base64.StdEncoding.DecodeString(body["grant"])
+			doc = bytes.Replace(doc, []byte(`"purpose":"x"`), []byte(`"purpose":"`+newbornNote+`"`), 1)
+			sig, _ := wire.SignDocument(citizen.key, doc)
+			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants",
+				map[string]string{"grant": base64.StdEncoding.EncodeToString(doc), "signature": sig}, time.Now())
+		}, 400, gateway.CodeInvalid},
+		{"unregistered grant purpose", func() *http.Request {
+			body := citizen.grant(t, "g-unregistered", "SocialSecurityMSP", "li-xiaoming-benefits", []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(time.Hour))
+			return e.signed(citizen, "POST", "/v1/dossiers/"+subject+"/grants", body, time.Now())
+		}, 400, gateway.CodeInvalid},
+		{"personal data in a grant-revocation reason", func() *http.Request {
+			return e.signed(citizen, "POST", "/v1/grants/g-live/revoke", signedRevocation(personName+" asked"), time.Now())
+		}, 400, gateway.CodeInvalid},
+		{"unregistered grant-revocation reason", func() *http.Request {
+			return e.signed(citizen, "POST", "/v1/grants/g-live/revoke", signedRevocation("li-xiaoming-asked"), time.Now())
+		}, 400, gateway.CodeInvalid},
+		{"personal data in a read purpose", func() *http.Request {
+			return e.request("GET", "/v1/records/"+birth.Record.RecordID+"/content?grantId=g-live&purpose=%E6%9D%8E%E5%B0%8F%E6%98%8E", social, nil, "")
+		}, 400, gateway.CodeInvalid},
+		{"unregistered read purpose", func() *http.Request {
+			return e.request("GET", content(birth.Record.RecordID, "g-live")+"-of-li-xiaoming", social, nil, "")
 		}, 400, gateway.CodeInvalid},
 		{"file before metadata", func() *http.Request {
 			body, ct := multipartBody(t, [3]string{"file", "", "x"}, [3]string{"metadata", "application/json", metaOK})
@@ -276,6 +351,11 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 				}
 			} else {
 				expectProblem(t, r, c.status, c.code)
+			}
+			for _, raw := range []string{rawID, rawCredit} {
+				if bytes.Contains(r.body, []byte(raw)) {
+					t.Fatalf("the answer repeats the ID number: %s", r.body)
+				}
 			}
 			if after := e.snapshot(); after != before {
 				t.Fatalf("state changed by a refused request: before %+v after %+v", before, after)

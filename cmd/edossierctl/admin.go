@@ -15,11 +15,13 @@ import (
 
 func newAdminCmd() *cobra.Command {
 	f := &clientFlags{}
-	cmd := groupCmd("admin", "Operators: departments, record types, accreditations, users",
+	cmd := groupCmd("admin", "Operators: departments, record types, accreditations, purposes, reasons, users, API keys",
 		`  edossierctl admin registry
   edossierctl admin department add --msp TaxBureauMSP --name "Tax Bureau" --code tax
   edossierctl admin record-type add --code tax-certificate --name "Tax certificate"
   edossierctl admin accredit --msp TaxBureauMSP --type tax-certificate
+  edossierctl admin purposes define --code school-enrolment --name "School enrolment"
+  edossierctl admin reasons define --code issued-in-error --name "Issued in error"
   edossierctl admin user add --org health --user clerk2 > clerk2.key
   edossierctl admin verifier add --name city-bank > city-bank.key
   edossierctl admin api-key list
@@ -28,6 +30,10 @@ func newAdminCmd() *cobra.Command {
 		groupCmd("department", "Register or deactivate a department", "",
 			newDepartmentAddCmd(f), newDepartmentDeactivateCmd(f)),
 		groupCmd("record-type", "Define a record type", "", newRecordTypeAddCmd(f)),
+		groupCmd("purposes", "Define or list the purpose codes grants and reads may state", "",
+			newCodeDefineCmd(f, "purpose"), newCodeListCmd(f, "purpose")),
+		groupCmd("reasons", "Define or list the reason codes for revoking records and grants", "",
+			newCodeDefineCmd(f, "reason"), newCodeListCmd(f, "reason")),
 		newAccreditCmd(f, true), newAccreditCmd(f, false),
 		groupCmd("user", "Create department and operator users (API keys)", "", newUserAddCmd(f)),
 		groupCmd("verifier", "Issue API keys for verifier organisations (banks, schools)", "", newVerifierAddCmd(f)),
@@ -45,7 +51,7 @@ operator's (the registry is readable with a department's key too).`
 func newRegistryCmd(f *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "registry",
-		Short: "List departments, record types and accreditations",
+		Short: "List departments, record types, accreditations, purposes and reasons",
 		Example: `  edossierctl admin registry --api-key-file operator.key
   edossierctl admin registry -o json | jq -r '.accreditations[] | select(.active) | "\(.mspId) \(.recordType)"'`,
 		Args: noArgs,
@@ -82,6 +88,95 @@ func printRegistry(w io.Writer, reg *service.Registry) {
 		t.row("  "+a.MSPID, a.RecordType, yesNo(a.Active))
 	}
 	t.flush()
+	fmt.Fprintln(w, "\nPurposes")
+	t = newTable(w, "  CODE", "NAME")
+	for _, p := range reg.Purposes {
+		t.row("  "+p.Code, p.Name)
+	}
+	t.flush()
+	fmt.Fprintln(w, "\nReasons")
+	t = newTable(w, "  CODE", "NAME")
+	for _, r := range reg.Reasons {
+		t.row("  "+r.Code, r.Name)
+	}
+	t.flush()
+}
+
+// newCodeDefineCmd is "admin purposes define" / "admin reasons define".
+func newCodeDefineCmd(f *clientFlags, kind string) *cobra.Command {
+	var code, name string
+	example := `  edossierctl admin purposes define --code newborn-registration --name "Newborn registration"`
+	if kind == "reason" {
+		example = `  edossierctl admin reasons define --code issued-in-error --name "Issued in error"`
+	}
+	cmd := &cobra.Command{
+		Use:     "define --code CODE --name NAME",
+		Short:   "Register a " + kind + " code with its display name (or rename it)",
+		Example: example,
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "code", "name"); err != nil {
+				return err
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			if kind == "reason" {
+				res, err := c.DefineReason(cmd.Context(), code, name)
+				if err != nil {
+					return err
+				}
+				return printAdmin(f, cmd, res, "reason "+res.Value.Code+" defined", "name", res.Value.Name)
+			}
+			res, err := c.DefinePurpose(cmd.Context(), code, name)
+			if err != nil {
+				return err
+			}
+			return printAdmin(f, cmd, res, "purpose "+res.Value.Code+" defined", "name", res.Value.Name)
+		}),
+	}
+	cmd.Flags().StringVar(&code, "code", "", kind+" code (required): letters, digits, . _ : -")
+	cmd.Flags().StringVar(&name, "name", "", "its display name (required)")
+	return cmd
+}
+
+// newCodeListCmd is "admin purposes list" / "admin reasons list".
+func newCodeListCmd(f *clientFlags, kind string) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Short:   "List the registered " + kind + " codes",
+		Example: "  edossierctl admin " + kind + "s list --api-key-file operator.key\n  edossierctl admin " + kind + "s list -o json",
+		Args:    noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			reg, err := c.Registry(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var rows [][2]string
+			var out any = reg.Purposes
+			for _, p := range reg.Purposes {
+				rows = append(rows, [2]string{p.Code, p.Name})
+			}
+			if kind == "reason" {
+				rows, out = nil, reg.Reasons
+				for _, r := range reg.Reasons {
+					rows = append(rows, [2]string{r.Code, r.Name})
+				}
+			}
+			return f.emit(cmd, out, func(w io.Writer) {
+				t := newTable(w, "CODE", "NAME")
+				for _, r := range rows {
+					t.row(r[0], r[1])
+				}
+				t.flush()
+			})
+		}),
+	}
 }
 
 func yesNo(b bool) string {

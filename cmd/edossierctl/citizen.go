@@ -177,7 +177,7 @@ func newGrantCmd() *cobra.Command {
 	var days int
 	quiet := false
 	cmd := &cobra.Command{
-		Use:   "grant --grantee MSPID --types T,.. [--records ID,..] --purpose TEXT [--days N]",
+		Use:   "grant --grantee MSPID --types T,.. [--records ID,..] --purpose CODE [--days N]",
 		Short: "Citizens: give a department access to records of your dossier (signed with your key)",
 		Long: `grant builds a grant document (grantee, scope, purpose, validity), signs it with your
 subject key and submits it in a signed request. The gateway cannot forge it: the
@@ -186,8 +186,8 @@ The grant covers records of the listed types and/or the listed record IDs, from 
 minute ago (to absorb clock differences) for --days days. Print the grant ID with -q.`,
 		Example: `  edossierctl grant --key me.key --grantee SocialSecurityMSP \
       --types birth-medical-certificate,household-register \
-      --purpose "newborn social insurance enrolment" --days 30
-  GRANT=$(edossierctl grant --key me.key --grantee SocialSecurityMSP --records r-abc --purpose "check" -q)`,
+      --purpose social-insurance-enrolment --days 30
+  GRANT=$(edossierctl grant --key me.key --grantee SocialSecurityMSP --records r-abc --purpose identity-verification -q)`,
 		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "grantee", "purpose"); err != nil {
@@ -235,7 +235,7 @@ minute ago (to absorb clock differences) for --days days. Print the grant ID wit
 	fl.StringVar(&grantee, "grantee", "", "MSP ID of the department that may read (required; see admin registry), e.g. SocialSecurityMSP")
 	fl.StringSliceVar(&types, "types", nil, "record types covered, comma-separated")
 	fl.StringSliceVar(&records, "records", nil, "record IDs covered, comma-separated")
-	fl.StringVar(&purpose, "purpose", "", "what the access is for (required; reads must state a purpose too)")
+	fl.StringVar(&purpose, "purpose", "", "what the access is for: a registered purpose code (required; see admin purposes list)")
 	fl.IntVar(&days, "days", 30, "validity in days")
 	fl.StringVar(&id, "id", "", "grant ID (default: a random g-... ID)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "print only the grant ID")
@@ -246,11 +246,11 @@ func newRevokeGrantCmd() *cobra.Command {
 	f := &clientFlags{}
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "revoke-grant GRANT_ID [--reason TEXT]",
+		Use:   "revoke-grant GRANT_ID [--reason CODE]",
 		Short: "Citizens: revoke one of your grants (signed with your key)",
 		Long: `revoke-grant signs a revocation of the grant with your subject key and submits it.
 From its commit on, every read under the grant is refused.`,
-		Example: `  edossierctl revoke-grant --key me.key g-7f3k... --reason "enrolment done"`,
+		Example: `  edossierctl revoke-grant --key me.key g-7f3k... --reason subject-request`,
 		Args:    exactArgs(1, "one grant ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			c, err := f.citizenClient(cmd)
@@ -269,7 +269,7 @@ From its commit on, every read under the grant is refused.`,
 	}
 	f.addGateway(cmd)
 	f.addCitizen(cmd)
-	cmd.Flags().StringVar(&reason, "reason", "", "why (optional; stored in the signed revocation)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (optional): a registered reason code, stored in the signed revocation")
 	return cmd
 }
 

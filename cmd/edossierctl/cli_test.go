@@ -72,10 +72,10 @@ func testUsage(t *testing.T) {
 		args []string
 	}{
 		{"needs --out", []string{"keygen"}},
-		{"needs --subject, --type, --title", []string{"append", "--api-key", "k", file}},
-		{"takes one FILE", []string{"append", "--api-key", "k", "--subject", "s", "--type", "t", "--title", "x"}},
-		{"--valid-until must be", []string{"append", "--api-key", "k", "--subject", "s", "--type", "t", "--title", "x", "--valid-until", "tomorrow", file}},
-		{"needs an API key", []string{"append", "--subject", "s", "--type", "t", "--title", "x", file}},
+		{"needs --subject, --type", []string{"append", "--api-key", "k", file}},
+		{"takes one FILE", []string{"append", "--api-key", "k", "--subject", "s", "--type", "t", "--note", "x"}},
+		{"--valid-until must be", []string{"append", "--api-key", "k", "--subject", "s", "--type", "t", "--note", "x", "--valid-until", "tomorrow", file}},
+		{"needs an API key", []string{"append", "--subject", "s", "--type", "t", "--note", "x", file}},
 		{"unknown flag", []string{"append", "--no-such-flag"}},
 		{"--output must be text or json", []string{"show", "--api-key", "k", "r-1", "-o", "yaml"}},
 		{"takes one record ID", []string{"show", "--api-key", "k"}},
@@ -298,24 +298,24 @@ func testRecords(t *testing.T, e *cliEnv) {
 
 	// append: text, json, quiet, idempotent retry.
 	vacc := writeFile(t, dir, "dose1.pdf", []byte("%PDF-1.7 vaccination record, dose 1\n"))
-	r := e.ok(t, "append", health, "--subject", subject, "--type", "vaccination-record", "--title", "Vaccination, dose 1", vacc)
+	r := e.ok(t, "append", health, "--subject", subject, "--type", "vaccination-record", "--note", "Vaccination, dose 1", vacc)
 	if !strings.Contains(r.stdout, "appended") || !strings.Contains(r.stdout, "application/pdf") || !strings.Contains(r.stdout, "municipal tx") {
 		t.Fatalf("append:\n%s", r)
 	}
 	var first client.RecordResult
-	e.okJSON(t, &first, "append", health, "--subject", subject, "--type", "vaccination-record", "--title", "Vaccination, dose 2",
+	e.okJSON(t, &first, "append", health, "--subject", subject, "--type", "vaccination-record", "--note", "Vaccination, dose 2",
 		"--valid-until", "2036-01-01T00:00:00+08:00", "--idempotency-key", "cli-test-dose-2", writeFile(t, dir, "dose2.pdf", []byte("dose 2")))
 	if !first.Created || first.Record.ValidUntil != "2035-12-31T16:00:00Z" || first.Record.Issuer != "HealthMSP" {
 		t.Fatalf("append json: %+v", first)
 	}
 	var again client.RecordResult
-	e.okJSON(t, &again, "append", health, "--subject", subject, "--type", "vaccination-record", "--title", "Vaccination, dose 2",
+	e.okJSON(t, &again, "append", health, "--subject", subject, "--type", "vaccination-record", "--note", "Vaccination, dose 2",
 		"--valid-until", "2036-01-01T00:00:00+08:00", "--idempotency-key", "cli-test-dose-2", filepath.Join(dir, "dose2.pdf"))
 	if again.Created || again.Record.RecordID != first.Record.RecordID || again.Receipt != first.Receipt {
 		t.Fatalf("idempotent retry: %+v, first %+v", again, first)
 	}
 	household := writeFile(t, dir, "household.txt", []byte("household register of the family"))
-	houseID := strings.TrimSpace(e.ok(t, "append", civil, "--subject", subject, "--type", "household-register", "--title", "Household register", household, "-q").stdout)
+	houseID := strings.TrimSpace(e.ok(t, "append", civil, "--subject", subject, "--type", "household-register", "--note", "Household register", household, "-q").stdout)
 	if !strings.HasPrefix(houseID, "r-") {
 		t.Fatalf("append -q printed %q", houseID)
 	}
@@ -325,7 +325,7 @@ func testRecords(t *testing.T, e *cliEnv) {
 	rand.Read(big)
 	var fromStdin client.RecordResult
 	r = e.ctlIn(t, bytes.NewReader(big), "append", health, "--subject", subject, "--type", "vaccination-record",
-		"--title", "Scan", "--media-type", "image/tiff", "-", "-o", "json")
+		"--note", "Scan", "--media-type", "image/tiff", "-", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("append from stdin:\n%s", r)
 	}
@@ -373,27 +373,27 @@ func testRecords(t *testing.T, e *cliEnv) {
 		t.Fatalf("list text:\n%s", r)
 	}
 
-	// supersede (subject, type, title taken from the old record), then revoke.
+	// supersede (subject, type, note taken from the old record), then revoke.
 	v2 := writeFile(t, dir, "dose1-corrected.pdf", []byte("%PDF-1.7 vaccination record, dose 1, corrected batch number\n"))
 	var sup service.SupersedeResult
 	e.okJSON(t, &sup, "supersede", health, first.Record.RecordID, v2)
 	if sup.Superseded.Status != "superseded" || sup.Record.Supersedes != first.Record.RecordID ||
-		sup.Record.Title != "Vaccination, dose 2" || sup.Record.SubjectID != subject {
+		sup.Record.NoteCID == "" || sup.Record.NoteCID == first.Record.NoteCID || sup.Record.SubjectID != subject {
 		t.Fatalf("supersede: %+v", sup)
 	}
-	r = e.ok(t, "supersede", health, sup.Record.RecordID, "--title", "Vaccination, dose 2 (v3)", vacc)
+	r = e.ok(t, "supersede", health, sup.Record.RecordID, "--note", "Vaccination, dose 2 (v3)", vacc)
 	if !strings.Contains(r.stdout, "superseded by") {
 		t.Fatalf("supersede text:\n%s", r)
 	}
 	e.fails(t, exitFailure, "edossierctl: ", "supersede", civil, sup.Record.RecordID, v2) // not civil's record
 	var rev client.RecordResult
-	e.okJSON(t, &rev, "revoke", civil, houseID, "--reason", "registered twice")
-	if rev.Record.Status != "revoked" || rev.Record.Reason != "registered twice" {
+	e.okJSON(t, &rev, "revoke", civil, houseID, "--reason", "data-correction")
+	if rev.Record.Status != "revoked" || rev.Record.Reason != "data-correction" {
 		t.Fatalf("revoke: %+v", rev)
 	}
-	e.fails(t, exitFailure, "edossierctl: ", "revoke", health, fromStdin.Record.RecordID+"x", "--reason", "x")
-	r = e.ok(t, "revoke", health, fromStdin.Record.RecordID, "--reason", "wrong patient")
-	if !strings.Contains(r.stdout, "revoked") || !strings.Contains(r.stdout, "wrong patient") {
+	e.fails(t, exitFailure, "edossierctl: ", "revoke", health, fromStdin.Record.RecordID+"x", "--reason", "issued-in-error")
+	r = e.ok(t, "revoke", health, fromStdin.Record.RecordID, "--reason", "withdrawn-by-issuer")
+	if !strings.Contains(r.stdout, "revoked") || !strings.Contains(r.stdout, "withdrawn-by-issuer") {
 		t.Fatalf("revoke text:\n%s", r)
 	}
 }
@@ -422,13 +422,13 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	birth := []byte("%PDF-1.7 birth medical certificate, Health Commission\n")
 	birthPath := writeFile(t, dir, "birth.pdf", birth)
 	recordID := strings.TrimSpace(e.ok(t, "append", health, "--subject", subject, "--type", "birth-medical-certificate",
-		"--title", "Birth medical certificate", birthPath, "-q").stdout)
+		"--note", "Birth medical certificate", birthPath, "-q").stdout)
 
 	// Before any grant, social cannot see or read it.
 	e.fails(t, exitFailure, "edossierctl: not_found: ", "show", social, recordID)
 
 	// The citizen grants social access (the key file names the subject).
-	purpose := "newborn social insurance enrolment"
+	purpose := "social-insurance-enrolment"
 	var grant service.GrantResult
 	e.okJSON(t, &grant, "grant", "--key", keyPath, "--grantee", "SocialSecurityMSP", "--types", "birth-medical-certificate",
 		"--purpose", purpose, "--days", "30")
@@ -444,12 +444,12 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	}
 	// A second grant by record ID with a chosen ID, text and quiet output.
 	r := e.ok(t, "grant", "--key", keyPath, "--subject", subject, "--grantee", "CivilAffairsMSP", "--records", recordID,
-		"--purpose", "household registration of the newborn", "--id", "g-cli-civil-1", "-q")
+		"--purpose", "household-registration", "--id", "g-cli-civil-1", "-q")
 	if strings.TrimSpace(r.stdout) != "g-cli-civil-1" {
 		t.Fatalf("grant -q:\n%s", r)
 	}
 	e.fails(t, exitFailure, "edossierctl: conflict: ", "grant", "--key", keyPath, "--grantee", "CivilAffairsMSP", "--records", recordID,
-		"--purpose", "again", "--id", "g-cli-civil-1")
+		"--purpose", "household-registration", "--id", "g-cli-civil-1")
 	r = e.ok(t, "grants", "--key", keyPath)
 	if !strings.Contains(r.stdout, g.GrantID) || !strings.Contains(r.stdout, "g-cli-civil-1") || !strings.Contains(r.stdout, "active") {
 		t.Fatalf("grants:\n%s", r)
@@ -475,7 +475,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 		t.Fatalf("read to stdout:\n%s", r)
 	}
 	var rr readResult
-	e.okJSON(t, &rr, "read", social, recordID, "--grant", g.GrantID, "--purpose", "json summary", "--out", filepath.Join(dir, "r3.pdf"))
+	e.okJSON(t, &rr, "read", social, recordID, "--grant", g.GrantID, "--purpose", "identity-verification", "--out", filepath.Join(dir, "r3.pdf"))
 	if rr.Bytes != int64(len(birth)) || rr.AccessTxID == "" || rr.AccessBlock == 0 {
 		t.Fatalf("read json: %+v", rr)
 	}
@@ -491,7 +491,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 			t.Fatalf("access entry %+v", en)
 		}
 	}
-	if log.Entries[0].Purpose != "json summary" { // newest first
+	if log.Entries[0].Purpose != "identity-verification" { // newest first
 		t.Fatalf("access log order: %+v", log.Entries)
 	}
 	r = e.ok(t, "access-log", "--key", keyPath)
@@ -518,7 +518,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	otherKey := filepath.Join(dir, "other.key")
 	e.ok(t, "keygen", "--out", otherKey)
 	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", subject)
-	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", "p-nokeybound")
+	e.fails(t, exitFailure, "edossierctl: unknown_key: ", "access-log", "--key", otherKey, "--subject", "p-aaaabbbbccccddddeeeeffffgggghhhh")
 
 	// The citizen reads its own dossier with its key, each read logged as a self access.
 	var mine service.RecordPage
@@ -548,7 +548,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	}
 
 	// The citizen revokes; social's next read fails with exit 1 and writes nothing.
-	r = e.ok(t, "revoke-grant", "--key", keyPath, g.GrantID, "--reason", "enrolment done")
+	r = e.ok(t, "revoke-grant", "--key", keyPath, g.GrantID, "--reason", "subject-request")
 	if !strings.Contains(r.stdout, "grant "+g.GrantID+" revoked") {
 		t.Fatalf("revoke-grant:\n%s", r)
 	}
@@ -625,11 +625,11 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	if !strings.Contains(r.stdout, "removed") {
 		t.Fatalf("key remove:\n%s", r)
 	}
-	e.okJSON(t, &grant, "grant", "--key", newKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "new key")
+	e.okJSON(t, &grant, "grant", "--key", newKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "identity-verification")
 	if grant.Grant.SignerKeyID != newGen.KeyID {
 		t.Fatalf("grant after rotation: %+v", grant.Grant)
 	}
-	e.fails(t, exitFailure, "edossierctl: bad_signature: ", "grant", "--key", oldKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "old key")
+	e.fails(t, exitFailure, "edossierctl: bad_signature: ", "grant", "--key", oldKey, "--grantee", "SocialSecurityMSP", "--types", "vaccination-record", "--purpose", "identity-verification")
 	r = e.ok(t, "key", "events", "--key", newKey)
 	if !strings.Contains(r.stdout, "bound") || !strings.Contains(r.stdout, "added") || !strings.Contains(r.stdout, "removed") {
 		t.Fatalf("key events:\n%s", r)
@@ -649,7 +649,7 @@ func testVerify(t *testing.T, e *cliEnv) {
 	doc := []byte("%PDF-1.7 marriage record of two citizens, Civil Affairs Bureau\n")
 	docPath := writeFile(t, dir, "marriage.pdf", doc)
 	var app client.RecordResult
-	e.okJSON(t, &app, "append", civil, "--subject", subject, "--type", "marriage-record", "--title", "Marriage record", docPath)
+	e.okJSON(t, &app, "append", civil, "--subject", subject, "--type", "marriage-record", "--note", "Marriage record", docPath)
 
 	// Verified: no credentials needed, exit 0.
 	r := e.ok(t, "verify", docPath)
@@ -701,9 +701,9 @@ func testVerify(t *testing.T, e *cliEnv) {
 	e.fails(t, exitFailure, "edossierctl: invalid: ", "verify", docPath, "--id-number", "123", civil)
 
 	// Revoked: exit 3 with the reason.
-	e.ok(t, "revoke", civil, app.Record.RecordID, "--reason", "annulled")
+	e.ok(t, "revoke", civil, app.Record.RecordID, "--reason", "court-order")
 	r = e.fails(t, exitNotVerified, "not_verified: revoked", "verify", docPath)
-	if !strings.Contains(r.stdout, "NOT VERIFIED (revoked)") || !strings.Contains(r.stdout, "annulled") {
+	if !strings.Contains(r.stdout, "NOT VERIFIED (revoked)") || !strings.Contains(r.stdout, "court-order (Court order)") {
 		t.Fatalf("revoked:\n%s", r)
 	}
 }
@@ -715,8 +715,8 @@ func testErrors(t *testing.T, e *cliEnv) {
 		t.Fatalf("problem output:\n%s", r)
 	}
 	e.fails(t, exitFailure, "edossierctl: unauthorized: ", "show", "--api-key", "edk_wrong_key", "r-x")
-	e.fails(t, exitFailure, "edossierctl: forbidden: ", "append", e.as("social"), "--subject", "s-x", "--type", "birth-medical-certificate",
-		"--title", "not accredited", writeFile(t, t.TempDir(), "f.pdf", []byte("x")))
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "append", e.as("social"), "--subject", "p-aaaabbbbccccddddeeeeffffgggghhhh", "--type", "birth-medical-certificate",
+		"--note", "not accredited", writeFile(t, t.TempDir(), "f.pdf", []byte("x")))
 	// Unreachable gateway.
 	e.fails(t, exitFailure, "edossierctl: unavailable: cannot reach the gateway at http://127.0.0.1:1", "verify", "--cid", "x", "--gateway", "127.0.0.1:1")
 	// Local failures: a missing file, a broken key file.

@@ -175,7 +175,7 @@ try it:
   SUBJECT=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d '{"kind":"person","idNumber":"110101202611201235"}' http://%[1]s/v1/subjects/resolve | jq -r .subjectId)
   echo 'birth certificate' > birth.pdf
-  curl -s -H "Authorization: Bearer $KEY" -F 'metadata={"type":"birth-medical-certificate","title":"Birth certificate"};type=application/json' \
+  curl -s -H "Authorization: Bearer $KEY" -F 'metadata={"type":"birth-medical-certificate","note":"Birth certificate"};type=application/json' \
     -F file=@birth.pdf http://%[1]s/v1/dossiers/$SUBJECT/records
   curl -s -F file=@birth.pdf http://%[1]s/v1/verify
 API: http://%[1]s/v1/openapi.json   guide: docs/api.md

@@ -35,6 +35,7 @@ import (
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/client"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 type importOptions struct {
@@ -58,12 +59,14 @@ func newImportCmd() *cobra.Command {
 with several batches in flight.
 
 The manifest is CSV with a header line naming the columns
-    file,subject,type,title[,valid_until,media_type]
+    file,subject,type[,note,valid_until,media_type]
 (in any order) or NDJSON, one JSON object per line with the same fields:
-    {"file":"scans/0001.pdf","subject":"p-...","type":"birth-medical-certificate","title":"..."}
+    {"file":"scans/0001.pdf","subject":"p-...","type":"birth-medical-certificate","note":"..."}
 file is a path relative to the manifest's folder; subject is a subject ID (see
-resolve); valid_until is an RFC 3339 time; media_type defaults to the file name's
-extension.
+resolve), never an ID number or credit code: a line naming one is refused (the number
+is not repeated) and the import exits 1; note is optional free text, which the gateway
+keeps off-chain, encrypted (the ledger gets only its salted hash); valid_until is an
+RFC 3339 time; media_type defaults to the file name's extension.
 
 A line that is malformed, names a missing or unreadable file, or a record the gateway
 refuses (unknown type, not accredited, invalid field) is reported with its line number
@@ -134,12 +137,14 @@ type importSummary struct {
 	Created  int `json:"created"`
 	Existing int `json:"existing"`
 	// Skipped lines were listed as committed by the checkpoint file.
-	Skipped  int       `json:"skipped"`
-	Bad      []badLine `json:"badLines"`
-	Failed   int       `json:"failed"` // records of batches that could not be committed
-	Seconds  float64   `json:"seconds"`
-	Rate     float64   `json:"recordsPerSecond"`
-	Receipts int       `json:"transactions"`
+	Skipped int       `json:"skipped"`
+	Bad     []badLine `json:"badLines"`
+	Failed  int       `json:"failed"` // records of batches that could not be committed
+	// RawIDNumbers counts the bad lines whose subject was an ID number (exit 1).
+	RawIDNumbers int     `json:"rawIdNumbers"`
+	Seconds      float64 `json:"seconds"`
+	Rate         float64 `json:"recordsPerSecond"`
+	Receipts     int     `json:"transactions"`
 }
 
 type badLine struct {
@@ -171,7 +176,10 @@ func (s *importSummary) print(w io.Writer) {
 // Manifest reading.
 
 // manifestFields are the columns, in the order of manifestLine.fields.
-var manifestFields = []string{"file", "subject", "type", "title", "valid_until", "media_type"}
+var manifestFields = []string{"file", "subject", "type", "note", "valid_until", "media_type"}
+
+// requiredFields is how many of manifestFields a line must have (file, subject, type).
+const requiredFields = 3
 
 // manifestLine is one line of the manifest: its fields, or why it could not be read.
 type manifestLine struct {
@@ -243,7 +251,7 @@ func csvLines(r io.Reader) (func() (manifestLine, error), error) {
 		}
 		have[h] = true
 	}
-	for _, req := range manifestFields[:4] {
+	for _, req := range manifestFields[:requiredFields] {
 		if !have[req] {
 			return nil, fmt.Errorf("CSV header: column %q missing", req)
 		}
@@ -284,7 +292,7 @@ func ndjsonLines(r io.Reader) func() (manifestLine, error) {
 				File       string `json:"file"`
 				Subject    string `json:"subject"`
 				Type       string `json:"type"`
-				Title      string `json:"title"`
+				Note       string `json:"note"`
 				ValidUntil string `json:"valid_until"`
 				MediaType  string `json:"media_type"`
 			}
@@ -296,7 +304,7 @@ func ndjsonLines(r io.Reader) func() (manifestLine, error) {
 				}
 				return manifestLine{line: n, err: fmt.Errorf("malformed JSON: %v", err)}, nil
 			}
-			return manifestLine{line: n, fields: [6]string{v.File, v.Subject, v.Type, v.Title, v.ValidUntil, v.MediaType}}, nil
+			return manifestLine{line: n, fields: [6]string{v.File, v.Subject, v.Type, v.Note, v.ValidUntil, v.MediaType}}, nil
 		}
 		if err := sc.Err(); err != nil {
 			return manifestLine{line: n + 1, err: fmt.Errorf("unreadable line: %v", err)}, err
@@ -373,11 +381,17 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	if l.err != nil {
 		return importEntry{}, l.err
 	}
-	file, subject, typ, title, validUntil, mediaType := l.fields[0], l.fields[1], l.fields[2], l.fields[3], l.fields[4], l.fields[5]
-	for i, v := range l.fields[:4] {
+	file, subject, typ, note, validUntil, mediaType := l.fields[0], l.fields[1], l.fields[2], l.fields[3], l.fields[4], l.fields[5]
+	for i, v := range l.fields[:requiredFields] {
 		if v == "" {
 			return importEntry{}, fmt.Errorf("%s is empty", manifestFields[i])
 		}
+	}
+	if service.IsIDNumber(subject) {
+		return importEntry{}, errRawIDNumber
+	}
+	if len(note) > wire.MaxNoteBytes {
+		return importEntry{}, fmt.Errorf("note longer than %d bytes", wire.MaxNoteBytes)
 	}
 	if mediaType == "" {
 		mediaType = mime.TypeByExtension(filepath.Ext(file))
@@ -389,7 +403,7 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 		mediaType = mt
 	}
 	req := wire.AppendRequest{RecordID: "r-check", SubjectID: subject, Type: typ, CID: placeholderCID, MediaType: mediaType,
-		Title: title, ValidUntil: validUntil}
+		ValidUntil: validUntil}
 	if err := req.Normalize(); err != nil {
 		return importEntry{}, errors.New(wire.AsError(err).Message)
 	}
@@ -413,10 +427,14 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	}
 	fh.Close()
 	return importEntry{line: l.line, path: path, item: client.BatchItem{
-		SubjectID: subject, Type: typ, Title: title, MediaType: mediaType, ValidUntil: req.ValidUntil,
+		SubjectID: subject, Type: typ, Note: note, MediaType: mediaType, ValidUntil: req.ValidUntil,
 		IdempotencyKey: key,
 	}}, nil
 }
+
+// errRawIDNumber refuses a line whose subject is an ID number or credit code. The
+// message does not repeat the number (it goes to logs and summaries).
+var errRawIDNumber = errors.New("subject is an ID number or credit code, not a subject ID: resolve it first (edossierctl resolve, or POST /v1/subjects/resolve) and put the subject ID in the manifest; the number is not shown here")
 
 // Checkpoint.
 
@@ -646,6 +664,11 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 				sum.Skipped++ // committed by an earlier run: not checked again
 				prog.add(1)
 			} else if e, cerr := im.check(l, key); cerr != nil {
+				if errors.Is(cerr, errRawIDNumber) {
+					badMu.Lock()
+					sum.RawIDNumbers++
+					badMu.Unlock()
+				}
 				reportBad(badLine{l.line, cerr.Error()})
 				prog.add(1)
 			} else if batch = append(batch, e); len(batch) == im.o.batchSize && !send() {
@@ -712,6 +735,8 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 		return sum, ctx.Err()
 	case sum.Failed > 0:
 		return sum, fmt.Errorf("%d records were not imported; run the same import again to retry them", sum.Failed)
+	case sum.RawIDNumbers > 0:
+		return sum, fmt.Errorf("%d lines name an ID number or credit code as subject and were not imported: resolve them to subject IDs first", sum.RawIDNumbers)
 	}
 	return sum, nil
 }

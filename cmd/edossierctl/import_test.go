@@ -35,11 +35,11 @@ const importBasePort = 24600
 // for the first calls (503).
 type fakeBatchGateway struct {
 	mu          sync.Mutex
-	records     map[string]string // idempotency key -> title
+	records     map[string]string // idempotency key -> note
 	calls       int
 	unavailable int    // answer 503 to this many calls first
 	forbidden   string // record type refused with 403
-	invalid     string // title refused with 400
+	invalid     string // note refused with 400
 }
 
 func (g *fakeBatchGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -85,8 +85,8 @@ func (g *fakeBatchGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			problem(403, "forbidden", "HealthMSP is not accredited to issue "+it.Type+" records")
 			return
 		}
-		if it.Title == g.invalid {
-			problem(400, "invalid", fmt.Sprintf("records[%d]: bad title", i))
+		if it.Note == g.invalid {
+			problem(400, "invalid", fmt.Sprintf("records[%d]: bad note", i))
 			return
 		}
 	}
@@ -95,7 +95,7 @@ func (g *fakeBatchGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := service.BatchResult{Count: len(m.Records)}
 	for _, it := range m.Records {
 		_, had := g.records[it.IdempotencyKey]
-		g.records[it.IdempotencyKey] = it.Title
+		g.records[it.IdempotencyKey] = it.Note
 		res.Records = append(res.Records, service.BatchRecord{File: it.File, RecordID: "r-" + it.IdempotencyKey, Created: !had})
 		if !had {
 			res.Created++
@@ -110,7 +110,7 @@ func (g *fakeBatchGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func writeManifest(t *testing.T, dir string, n int, extra ...string) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("file,subject,type,title\n")
+	b.WriteString("file,subject,type,note\n")
 	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func writeManifest(t *testing.T, dir string, n int, extra ...string) string {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("%%PDF-1.7 scan %d of %s", i, dir)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "%s,p-%032d,scan,Scan %d\n", name, i%7, i)
+		fmt.Fprintf(&b, "%s,%s,scan,Scan %d\n", name, fakeSubject(i%7), i)
 	}
 	for _, l := range extra {
 		b.WriteString(l + "\n")
@@ -129,6 +129,52 @@ func writeManifest(t *testing.T, dir string, n int, extra ...string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// fakeSubject is a valid subject ID (pseudonym form) for the fake gateway's tests.
+func fakeSubject(i int) string {
+	return "p-" + strings.Map(func(r rune) rune { return 'a' + (r - '0') }, fmt.Sprintf("%032d", i))
+}
+
+// TestImportRefusesRawIDNumbers: a manifest line naming an ID number or credit code as
+// its subject is refused locally (nothing about it is sent), with a message that does
+// not repeat the number, and the import exits 1; the other lines are imported.
+func TestImportRefusesRawIDNumbers(t *testing.T) {
+	const rawID, rawCredit = "110101202611201235", "91350100M000100Y43"
+	dir := t.TempDir()
+	manifest := writeManifest(t, dir, 3,
+		"files/00001.pdf,"+rawID+",scan,Birth certificate",            // line 5
+		"files/00002.pdf,"+strings.ToLower(rawCredit)+",scan,Licence", // line 6
+	)
+	g := &fakeBatchGateway{records: map[string]string{}}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	sum, r := runImportJSON(t, srv.URL, manifest)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	if sum.Imported != 3 || sum.RawIDNumbers != 2 || len(sum.Bad) != 2 || sum.Bad[0].Line != 5 || sum.Bad[1].Line != 6 {
+		t.Fatalf("summary %+v\n%s", sum, r)
+	}
+	for _, b := range sum.Bad {
+		if !strings.Contains(b.Reason, "ID number or credit code") || !strings.Contains(b.Reason, "resolve") {
+			t.Fatalf("bad line reason %q", b.Reason)
+		}
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		if strings.Contains(out, rawID) || strings.Contains(strings.ToUpper(out), rawCredit) {
+			t.Fatalf("the output repeats the number:\n%s", r)
+		}
+	}
+	if !strings.Contains(r.stderr, "resolve them to subject IDs first") {
+		t.Fatalf("no final error:\n%s", r)
+	}
+	// --strict: nothing is sent.
+	g.calls = 0
+	_, r = runImportJSON(t, srv.URL, "--strict", "--state", filepath.Join(dir, "strict.state"), manifest)
+	if r.code != 1 || g.calls != 0 || strings.Contains(r.stderr, rawID) {
+		t.Fatalf("strict: calls %d\n%s", g.calls, r)
+	}
 }
 
 func runImportJSON(t *testing.T, url string, args ...string) (importSummary, result) {
@@ -152,16 +198,16 @@ func TestImportAgainstFakeGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifest := writeManifest(t, dir, 23,
-		"files/missing.pdf,p-00000000000000000000000000000001,scan,Missing file", // line 25
-		"files/00001.pdf,p-00000000000000000000000000000001,no-such-type,Bad",    // line 26: unknown type
-		"adir,p-00000000000000000000000000000001,scan,A folder",                  // line 27: not a file
-		"files/00002.pdf,p-00000000000000000000000000000001,scan",                // line 28: a field short
-		"files/00003.pdf,p-00000000000000000000000000000001,refused,Refused",     // line 29: 403 for its type
-		"files/00004.pdf,p-00000000000000000000000000000001,scan,Rejected",       // line 30: 400 for itself
-		`"files/00005.pdf","p-00000000000000000000000000000001","scan","A title`, // line 31: unterminated quote
+		"files/missing.pdf,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,scan,Missing file", // line 25
+		"files/00001.pdf,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,no-such-type,Bad",    // line 26: unknown type
+		"adir,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,scan,A folder",                  // line 27: not a file
+		"files/00002.pdf,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,scan",                // line 28: a field short
+		"files/00003.pdf,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,refused,Refused",     // line 29: 403 for its type
+		"files/00004.pdf,p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab,scan,Rejected",       // line 30: 400 for itself
+		`"files/00005.pdf","p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab","scan","A note`,  // line 31: unterminated quote
 	)
 	wantBad := map[int]string{25: "missing.pdf", 26: "not defined", 27: "not a regular file", 28: "malformed CSV",
-		29: "not accredited", 30: "bad title", 31: "malformed CSV"}
+		29: "not accredited", 30: "bad note", 31: "malformed CSV"}
 	g := &fakeBatchGateway{records: map[string]string{}, unavailable: 2, forbidden: "refused", invalid: "Rejected"}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
@@ -252,18 +298,18 @@ func TestManifestParsing(t *testing.T) {
 		}
 	}
 	// CSV: columns in any order, quoted fields over two lines keep line numbers right.
-	lines := read(write("a.csv", "title,type,file,subject,valid_until\n\"Two\nlines\",t,f1,s,\nOne,t,f2,s,2030-01-01T00:00:00Z\n"))
+	lines := read(write("a.csv", "note,type,file,subject,valid_until\n\"Two\nlines\",t,f1,s,\nOne,t,f2,s,2030-01-01T00:00:00Z\n"))
 	if len(lines) != 2 || lines[0].line != 2 || lines[1].line != 4 || lines[0].fields != [6]string{"f1", "s", "t", "Two\nlines", "", ""} ||
 		lines[1].fields[4] != "2030-01-01T00:00:00Z" {
 		t.Fatalf("csv lines %+v", lines)
 	}
-	for _, bad := range []string{"file,subject,type\n", "file,subject,type,title,colour\n", "file,file,subject,type,title\n"} {
+	for _, bad := range []string{"file,subject\n", "file,subject,type,title\n", "file,subject,type,note,colour\n", "file,file,subject,type,note\n"} {
 		if _, err := openManifest(write("bad.csv", bad), "csv"); err == nil {
 			t.Errorf("header %q accepted", bad)
 		}
 	}
 	// NDJSON, recognised by content; blank lines are skipped, line numbers kept.
-	lines = read(write("m.txt", `{"file":"f1","subject":"s","type":"t","title":"a"}`+"\n\n"+`{"file":"f2","colour":"red"}`+"\n"+`{"file":`+"\n"))
+	lines = read(write("m.txt", `{"file":"f1","subject":"s","type":"t","note":"a"}`+"\n\n"+`{"file":"f2","colour":"red"}`+"\n"+`{"file":`+"\n"))
 	if len(lines) != 3 || lines[0].line != 1 || lines[0].err != nil || lines[1].line != 3 || lines[1].err == nil || lines[2].line != 4 || lines[2].err == nil {
 		t.Fatalf("ndjson lines %+v", lines)
 	}
@@ -322,7 +368,7 @@ func TestImportResumesAfterSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	b.WriteString("file,subject,type,title,valid_until\n")
+	b.WriteString("file,subject,type,note,valid_until\n")
 	cidLine := map[string]int{} // CID of each good line's file -> its line
 	line := 1
 	for i := range files {
@@ -477,7 +523,7 @@ func TestImportResumesAfterSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	strict := filepath.Join(strictDir, "m.csv")
-	os.WriteFile(strict, []byte("file,subject,type,title\na.pdf,"+subjectIDs[0]+",marriage-record,Strict\nb.pdf,"+subjectIDs[0]+",vaccination-record,Missing\n"), 0o600)
+	os.WriteFile(strict, []byte("file,subject,type,note\na.pdf,"+subjectIDs[0]+",marriage-record,Strict\nb.pdf,"+subjectIDs[0]+",vaccination-record,Missing\n"), 0o600)
 	e.fails(t, 1, "line 3: ", "import", "--gateway", e.url, e.as("health"), "--strict", strict)
 	v, err := public.VerifyFile(ctx, client.FilePart{Body: strings.NewReader("strict import file"), Size: -1}, "", "")
 	if err != nil || v.Status != "not_found" {

@@ -59,8 +59,8 @@ Text output is the subject ID alone, for use in scripts.`,
 
 // recordFlags are the metadata flags of append and supersede.
 type recordFlags struct {
-	subject, recordType, title, mediaType, validUntil, idempotencyKey string
-	quiet                                                             bool
+	subject, recordType, note, mediaType, validUntil, idempotencyKey string
+	quiet                                                            bool
 }
 
 func (r *recordFlags) add(cmd *cobra.Command, supersede bool) {
@@ -68,11 +68,11 @@ func (r *recordFlags) add(cmd *cobra.Command, supersede bool) {
 	if supersede {
 		fl.StringVar(&r.subject, "subject", "", "subject ID (default: the superseded record's)")
 		fl.StringVar(&r.recordType, "type", "", "record type (default: the superseded record's)")
-		fl.StringVar(&r.title, "title", "", "title (default: the superseded record's)")
+		fl.StringVar(&r.note, "note", "", "free-text note, kept off-chain and encrypted (default: the superseded record's)")
 	} else {
 		fl.StringVar(&r.subject, "subject", "", "subject ID of the dossier (required; see resolve)")
 		fl.StringVar(&r.recordType, "type", "", "record type your department is accredited for (required)")
-		fl.StringVar(&r.title, "title", "", "title of the document (required)")
+		fl.StringVar(&r.note, "note", "", "optional free-text note, kept off-chain and encrypted (the ledger gets only its salted hash)")
 	}
 	fl.StringVar(&r.mediaType, "media-type", "", "media type of the file (default: from the file name's extension, else application/octet-stream)")
 	fl.StringVar(&r.validUntil, "valid-until", "", "expiry of the document, RFC 3339 (e.g. 2030-12-31T23:59:59Z)")
@@ -97,7 +97,7 @@ func (r *recordFlags) check() error {
 }
 
 func (r *recordFlags) meta() client.RecordMeta {
-	return client.RecordMeta{SubjectID: r.subject, Type: r.recordType, Title: r.title, MediaType: r.mediaType,
+	return client.RecordMeta{SubjectID: r.subject, Type: r.recordType, Note: r.note, MediaType: r.mediaType,
 		ValidUntil: r.validUntil, IdempotencyKey: r.idempotencyKey}
 }
 
@@ -122,12 +122,12 @@ func printRecord(w io.Writer, r wire.Record, extra ...string) {
 	fields(w, "  ", append([]string{
 		"subject", r.SubjectID,
 		"type", r.Type,
-		"title", r.Title,
 		"status", r.Status,
 		"reason", r.Reason,
 		"cid", r.CID,
 		"size", size,
 		"media type", r.MediaType,
+		"note cid", r.NoteCID,
 		"issuer", r.Issuer,
 		"issued", r.IssuedAt,
 		"valid until", r.ValidUntil,
@@ -142,19 +142,21 @@ func newAppendCmd() *cobra.Command {
 	f := &clientFlags{}
 	var r recordFlags
 	cmd := &cobra.Command{
-		Use:   "append --subject ID --type TYPE --title TEXT FILE",
+		Use:   "append --subject ID --type TYPE [--note TEXT] FILE",
 		Short: "Departments: append a record with its file to a dossier",
 		Long: `append uploads FILE (streamed; "-" reads standard input) with its metadata. The
 gateway stores the file encrypted, appends the record on the ledger and answers only
 after the transaction committed. With --idempotency-key a retry never makes a second
-record. For many records use import.`,
+record. For many records use import. --subject is a subject ID from resolve, never an
+ID number. A record has no title (its type names it); --note is optional free text
+that the gateway keeps off-chain, encrypted (the ledger gets only its salted hash).`,
 		Example: `  edossierctl append --subject "$SUBJECT" --type birth-medical-certificate \
-      --title "Birth medical certificate" birth.pdf
-  RECORD=$(edossierctl append --subject "$SUBJECT" --type vaccination-record --title "Dose 1" \
+      --note "Li Xiaoming, born 2026-11-20" birth.pdf
+  RECORD=$(edossierctl append --subject "$SUBJECT" --type vaccination-record --note "Dose 1" \
       --idempotency-key vacc-2026-0001 dose1.pdf -q)`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "subject", "type", "title"); err != nil {
+			if err := requireFlags(cmd, "subject", "type"); err != nil {
 				return err
 			}
 			if err := r.check(); err != nil {
@@ -215,7 +217,7 @@ func newShowCmd() *cobra.Command {
 			}
 			return f.emit(cmd, rec, func(w io.Writer) {
 				fmt.Fprintf(w, "record %s\n", rec.RecordID)
-				printRecord(w, *rec)
+				printRecord(w, rec.Record, "note", rec.Note)
 			})
 		}),
 	}
@@ -301,9 +303,9 @@ page.`,
 				return err
 			}
 			return f.emit(cmd, service.RecordPage{Records: recs, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "RECORD", "TYPE", "STATUS", "ISSUER", "ISSUED", "TITLE")
+				t := newTable(w, "RECORD", "TYPE", "STATUS", "ISSUER", "ISSUED")
 				for _, r := range recs {
-					t.row(r.RecordID, r.Type, r.Status, r.Issuer, r.IssuedAt, r.Title)
+					t.row(r.RecordID, r.Type, r.Status, r.Issuer, r.IssuedAt)
 				}
 				t.flush()
 				moreHint(cmd, next)
@@ -322,9 +324,9 @@ func newRevokeCmd() *cobra.Command {
 	f := &clientFlags{}
 	var reason string
 	cmd := &cobra.Command{
-		Use:     "revoke RECORD_ID --reason TEXT",
+		Use:     "revoke RECORD_ID --reason CODE",
 		Short:   "Departments: withdraw one of your records (it stays on the ledger, marked revoked)",
-		Example: `  edossierctl revoke r-4mzq... --reason "issued in error"`,
+		Example: `  edossierctl revoke r-4mzq... --reason issued-in-error`,
 		Args:    exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "reason"); err != nil {
@@ -346,7 +348,7 @@ func newRevokeCmd() *cobra.Command {
 	}
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required; verifiers see it)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why: a registered reason code (required; verifiers see it; see admin reasons list)")
 	return cmd
 }
 
@@ -354,11 +356,11 @@ func newSupersedeCmd() *cobra.Command {
 	f := &clientFlags{}
 	var r recordFlags
 	cmd := &cobra.Command{
-		Use:   "supersede RECORD_ID [--type TYPE] [--title TEXT] FILE",
+		Use:   "supersede RECORD_ID [--type TYPE] [--note TEXT] FILE",
 		Short: "Departments: replace one of your records by a corrected one (new file)",
 		Long: `supersede appends a new record with FILE and marks RECORD_ID superseded by it, in one
-transaction. Subject, type and title default to the superseded record's.`,
-		Example: `  edossierctl supersede r-4mzq... --title "Birth medical certificate (corrected)" birth-v2.pdf
+transaction. Subject, type and note default to the superseded record's.`,
+		Example: `  edossierctl supersede r-4mzq... --note "corrected the date of birth" birth-v2.pdf
   NEW=$(edossierctl supersede r-4mzq... birth-v2.pdf -q)`,
 		Args: exactArgs(2, "a record ID and a FILE"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -369,14 +371,14 @@ transaction. Subject, type and title default to the superseded record's.`,
 			if err != nil {
 				return err
 			}
-			if r.subject == "" || r.recordType == "" || r.title == "" {
+			if r.subject == "" || r.recordType == "" || r.note == "" {
 				old, err := c.GetRecord(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
 				r.subject = or(r.subject, old.SubjectID)
 				r.recordType = or(r.recordType, old.Type)
-				r.title = or(r.title, old.Title)
+				r.note = or(r.note, old.Note)
 			}
 			part, closer, err := filePart(cmd, args[1], r.mediaType)
 			if err != nil {
@@ -451,7 +453,7 @@ func newReadCmd() *cobra.Command {
 	f := &clientFlags{}
 	var grantID, purpose, out string
 	cmd := &cobra.Command{
-		Use:   "read RECORD_ID --grant GRANT_ID --purpose TEXT [--out FILE|-]",
+		Use:   "read RECORD_ID --grant GRANT_ID --purpose CODE [--out FILE|-]",
 		Short: "Departments: read another department's file under a citizen's grant (logged on the ledger)",
 		Long: `read fetches a record's file under a grant. The gateway first commits the access
 (who, record, grant, purpose) to the subject's access log; the chaincode refuses it
@@ -459,8 +461,8 @@ unless the grant is live, names your organisation and covers the record. On a re
 nothing is written and the exit code is 1. The file is checked against the record's
 content ID; with --out FILE it is written to a temporary file and renamed into place
 only when complete and correct. --out - (the default) writes to standard output.`,
-		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose "newborn enrolment" --out birth.pdf
-  edossierctl read r-4mzq... --grant g-7f3k... --purpose "check" | sha256sum
+		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose social-insurance-enrolment --out birth.pdf
+  edossierctl read r-4mzq... --grant g-7f3k... --purpose identity-verification | sha256sum
   edossierctl read r-4mzq... --key me.key --out mine.pdf     # citizens: your own file`,
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -514,7 +516,7 @@ only when complete and correct. --out - (the default) writes to standard output.
 	f.addAPIKey(cmd)
 	f.addCitizen(cmd)
 	cmd.Flags().StringVar(&grantID, "grant", "", "grant ID the citizen gave your department (required)")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it (required; recorded in the access log)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it: a registered purpose code (required; recorded in the access log)")
 	cmd.Flags().StringVar(&out, "out", "-", "file to write, or - for standard output")
 	return cmd
 }

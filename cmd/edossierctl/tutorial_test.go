@@ -108,16 +108,16 @@ func testTutorial(t *testing.T, e *cliEnv) {
 	// The outcomes the tutorial promises, in order.
 	want := []string{
 		"Departments", "HealthMSP", "birth-medical-certificate", // registry
-		"record r-", "issuer", "HealthMSP", // show
+		"record r-", "issuer", "HealthMSP", "note", "Li Xiaoming", // show: the note, off-chain, for its issuer
 		"VERIFIED  bafkrei", // verify birth.pdf
 		"in the named subject's dossier: yes",
 		"NOT VERIFIED (not found)", "edossierctl: not_verified: not_found", "exit code 3", // forged copy
 		"bound to p-", "bound", "attestation:PublicSecurityMSP", "PublicSecurityMSP", // bind, key log
 		"active  SocialSecurityMSP",                                                                 // grants
-		"Birth medical certificate", "wrote ", "access logged in datashare tx", "VERIFIED  bafkrei", // list, read, verify
-		"SocialSecurityMSP  clerk", "newborn social insurance enrolment", // access log
+		"birth-medical-certificate", "wrote ", "access logged in datashare tx", "VERIFIED  bafkrei", // list, read, verify
+		"SocialSecurityMSP  clerk", "social-insurance-enrolment", // access log
 		"revoked", "edossierctl: revoked: ", "exit code 1", "no file written", // revocation
-		"NOT VERIFIED (revoked)", "issued in error", "exit code 3", // withdrawal
+		"NOT VERIFIED (revoked)", "issued-in-error (Issued in error)", "exit code 3", // withdrawal
 	}
 	rest := string(out)
 	for _, w := range want {

@@ -121,14 +121,21 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 		fmt.Fprintf(w, "  record %s\n", r.RecordID)
 		fields(w, "    ",
 			"status", r.Status,
-			"type", r.Type,
-			"title", r.Title,
-			"issuer", r.Issuer,
+			"type", withName(r.Type, r.TypeName),
+			"issuer", withName(r.Issuer, r.IssuerName),
 			"issued", r.IssuedAt,
 			"valid until", r.ValidUntil,
-			"reason", r.Reason,
+			"reason", withName(r.Reason, r.ReasonName),
 			"superseded by", r.SupersededBy,
 			"receipt", receiptText(r.Receipt.Channel, r.Receipt.TxID, r.Receipt.Block),
 		)
 	}
+}
+
+// withName shows a code with its registered name: "birth-cert (Birth medical certificate)".
+func withName(code, name string) string {
+	if code == "" || name == "" {
+		return code
+	}
+	return code + " (" + name + ")"
 }

@@ -66,6 +66,23 @@ func (s *Server) defineRecordType(c *gin.Context) {
 	})
 }
 
+type codeReq struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func (s *Server) definePurpose(c *gin.Context) {
+	jsonCall(c, http.StatusOK, func(r *codeReq) (any, error) {
+		return s.svc.DefinePurpose(c.Request.Context(), principal(c), r.Code, r.Name)
+	})
+}
+
+func (s *Server) defineReason(c *gin.Context) {
+	jsonCall(c, http.StatusOK, func(r *codeReq) (any, error) {
+		return s.svc.DefineReason(c.Request.Context(), principal(c), r.Code, r.Name)
+	})
+}
+
 type accreditationReq struct {
 	MSPID      string `json:"mspId"`
 	RecordType string `json:"recordType"`

@@ -62,7 +62,7 @@ func (s *Server) requestKeyRecovery(c *gin.Context) {
 }
 
 func (s *Server) addSubjectKey(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return
@@ -73,7 +73,7 @@ func (s *Server) addSubjectKey(c *gin.Context) {
 }
 
 func (s *Server) removeSubjectKey(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return
@@ -89,7 +89,7 @@ func (s *Server) removeSubjectKey(c *gin.Context) {
 }
 
 func (s *Server) cancelKeyRecovery(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return
@@ -106,7 +106,7 @@ func (s *Server) cancelKeyRecovery(c *gin.Context) {
 
 // completeKeyRecovery takes no body: anyone may ask, the chaincode judges the time lock.
 func (s *Server) completeKeyRecovery(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return
@@ -126,7 +126,7 @@ func (s *Server) completeKeyRecovery(c *gin.Context) {
 }
 
 func (s *Server) listSubjectKeys(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return

@@ -78,7 +78,7 @@ func TestOpenAPIServed(t *testing.T) {
 // and unavailable are 5xx.
 func TestEveryCodeHasAStatus(t *testing.T) {
 	want := map[gateway.Code]int{
-		gateway.CodeInvalid: 400, gateway.CodeUnauthorized: 401, gateway.CodeBadSignature: 401, gateway.CodeStaleSignature: 401,
+		gateway.CodeInvalid: 400, gateway.CodeRawIDNumber: 400, gateway.CodeUnauthorized: 401, gateway.CodeBadSignature: 401, gateway.CodeStaleSignature: 401,
 		gateway.CodeReplay: 401, gateway.CodeUnknownKey: 401, gateway.CodeForbidden: 403, gateway.CodeExpired: 403,
 		gateway.CodeRevoked: 403, gateway.CodeOutOfScope: 403, gateway.CodeNotFound: 404, gateway.CodeConflict: 409,
 		gateway.CodeTooLarge: 413, gateway.CodeUnsupported: 415, gateway.CodeRateLimited: 429,

@@ -28,7 +28,7 @@ type Problem struct {
 // statusOf is the one place that maps error codes to HTTP statuses.
 func statusOf(code gateway.Code) int {
 	switch code {
-	case gateway.CodeInvalid:
+	case gateway.CodeInvalid, gateway.CodeRawIDNumber:
 		return http.StatusBadRequest
 	case gateway.CodeUnauthorized, gateway.CodeBadSignature, gateway.CodeStaleSignature, gateway.CodeReplay, gateway.CodeUnknownKey:
 		return http.StatusUnauthorized
@@ -70,13 +70,18 @@ func abort(c *gin.Context, err error) {
 		}
 		c.Header("Retry-After", strconv.Itoa(secs))
 	}
+	instance := c.Request.URL.Path
+	if code == gateway.CodeRawIDNumber {
+		// The path may hold the ID number: never send it back.
+		instance = c.FullPath()
+	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(status, Problem{
 		Type:      problemBase + string(code),
 		Title:     http.StatusText(status),
 		Status:    status,
 		Detail:    msg,
-		Instance:  c.Request.URL.Path,
+		Instance:  instance,
 		Code:      string(code),
 		RequestID: requestID(c),
 	})

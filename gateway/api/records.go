@@ -22,6 +22,16 @@ func pathID(c *gin.Context, name string) (string, error) {
 	return v, nil
 }
 
+// pathSubject validates a subject ID path parameter: a pseudonym, never a raw ID
+// number (raw_id_number; the problem does not repeat the path).
+func pathSubject(c *gin.Context) (string, error) {
+	v := c.Param("subjectId")
+	if err := service.CheckSubjectID("path parameter subjectId", v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
 func (s *Server) resolveSubject(c *gin.Context) {
 	var req struct {
 		Kind     string `json:"kind"`
@@ -39,7 +49,8 @@ func (s *Server) resolveSubject(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"subjectId": id})
 }
 
-// readAppend reads "metadata" then streams "file" into the service call.
+// readAppend reads "metadata", an optional "note" (free text, kept off-chain), then
+// streams "file" into the service call.
 func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.AppendInput) error) error {
 	mr, err := s.multipartReader(c)
 	if err != nil {
@@ -56,12 +67,17 @@ func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.
 	var meta struct {
 		SubjectID  string `json:"subjectId"`
 		Type       string `json:"type"`
-		Title      string `json:"title"`
+		Note       string `json:"note"`
 		MediaType  string `json:"mediaType"`
 		ValidUntil string `json:"validUntil"`
 	}
 	if err := decodeStrict(raw, &meta); err != nil {
 		return err
+	}
+	if meta.SubjectID != "" {
+		if err := service.CheckSubjectID("metadata subjectId", meta.SubjectID); err != nil {
+			return err
+		}
 	}
 	if meta.SubjectID != "" && subjectID != "" && meta.SubjectID != subjectID {
 		return invalid("metadata subjectId differs from the path")
@@ -69,13 +85,31 @@ func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.
 	if subjectID == "" {
 		subjectID = meta.SubjectID
 	}
-	fp, err := nextPart(mr, "file")
+	fp, err := mr.NextPart()
+	if err == io.EOF {
+		return invalid("missing multipart part \"file\"")
+	}
 	if err != nil {
-		return err
+		return readError(err)
+	}
+	if fp.FormName() == "note" {
+		b, err := readSmallPart(fp, wire.MaxNoteBytes)
+		if err != nil {
+			return err
+		}
+		if meta.Note != "" {
+			return invalid("send the note once: in the metadata or as the \"note\" part")
+		}
+		meta.Note = string(b)
+		if fp, err = nextPart(mr, "file"); err != nil {
+			return err
+		}
+	} else if fp.FormName() != "file" {
+		return invalid("expected multipart part \"note\" or \"file\", got %q", fp.FormName())
 	}
 	counter := &countingReader{r: uploadReader{fp}}
 	err = call(service.AppendInput{
-		Meta: service.RecordMeta{SubjectID: subjectID, Type: meta.Type, Title: meta.Title,
+		Meta: service.RecordMeta{SubjectID: subjectID, Type: meta.Type, Note: meta.Note,
 			MediaType: meta.MediaType, ValidUntil: meta.ValidUntil},
 		IdempotencyKey: c.GetHeader("Idempotency-Key"),
 		File:           counter,
@@ -98,7 +132,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) appendRecord(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return

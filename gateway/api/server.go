@@ -163,6 +163,8 @@ func (s *Server) routes() {
 	v1.POST("/admin/record-types", s.defineRecordType)
 	v1.POST("/admin/accreditations", s.accredit)
 	v1.POST("/admin/accreditations/revoke", s.unaccredit)
+	v1.POST("/admin/purposes", s.definePurpose)
+	v1.POST("/admin/reasons", s.defineReason)
 	v1.POST("/admin/users", s.createUser)
 	v1.POST("/admin/verifiers", s.createVerifier)
 	v1.GET("/admin/api-keys", s.listAPIKeys)

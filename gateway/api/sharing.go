@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Server) createGrant(c *gin.Context) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return
@@ -58,7 +58,7 @@ func (s *Server) revokeGrant(c *gin.Context) {
 // subjectPage answers a paginated query on one subject: {subjectId} in the path,
 // pageSize and bookmark in the query.
 func subjectPage[T any](c *gin.Context, list func(ctx context.Context, subjectID string, size int, bookmark string) (T, error)) {
-	subjectID, err := pathID(c, "subjectId")
+	subjectID, err := pathSubject(c)
 	if err != nil {
 		abort(c, err)
 		return

@@ -9,7 +9,8 @@ import (
 	"github.com/edossier-city/edossier/gateway/service"
 )
 
-// Registry returns the departments, record types and accreditations (departments and
+// Registry returns the departments, record types, accreditations, purposes and
+// revocation reasons (departments and
 // operators).
 func (c *Client) Registry(ctx context.Context) (*service.Registry, error) {
 	var reg service.Registry
@@ -51,6 +52,16 @@ func (c *Client) Accredit(ctx context.Context, mspID, recordType string) (*servi
 // Unaccredit withdraws a department's accreditation for a record type (operator).
 func (c *Client) Unaccredit(ctx context.Context, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error) {
 	return adminCall[wire.Accreditation](ctx, c, "/v1/admin/accreditations/revoke", map[string]string{"mspId": mspID, "recordType": recordType})
+}
+
+// DefinePurpose registers a purpose code with its display name (operator).
+func (c *Client) DefinePurpose(ctx context.Context, code, name string) (*service.AdminResult[wire.Purpose], error) {
+	return adminCall[wire.Purpose](ctx, c, "/v1/admin/purposes", map[string]string{"code": code, "name": name})
+}
+
+// DefineReason registers a revocation reason code with its display name (operator).
+func (c *Client) DefineReason(ctx context.Context, code, name string) (*service.AdminResult[wire.Reason], error) {
+	return adminCall[wire.Reason](ctx, c, "/v1/admin/reasons", map[string]string{"code": code, "name": name})
 }
 
 // NewUser asks for a department or operator user.

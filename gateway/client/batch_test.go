@@ -49,7 +49,7 @@ func batchServer(t *testing.T, got map[string]string) *httptest.Server {
 			}
 			b, _ := io.ReadAll(p)
 			mu.Lock()
-			got[it.File] = it.Title + "=" + string(b) + ";" + p.Header.Get("Content-Type") + ";" + it.IdempotencyKey
+			got[it.File] = it.Note + "=" + string(b) + ";" + p.Header.Get("Content-Type") + ";" + it.IdempotencyKey
 			mu.Unlock()
 			res.Records = append(res.Records, service.BatchRecord{File: it.File, RecordID: "r-" + it.File, Created: true})
 		}
@@ -65,8 +65,8 @@ func TestAppendBatch(t *testing.T) {
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, APIKey: "k"}
 	items := []BatchItem{
-		{SubjectID: "p-a", Type: "t", Title: "one", IdempotencyKey: "k1"},
-		{File: "named", SubjectID: "p-a", Type: "t", Title: "two", MediaType: "application/pdf"},
+		{SubjectID: "p-a", Type: "t", Note: "one", IdempotencyKey: "k1"},
+		{File: "named", SubjectID: "p-a", Type: "t", Note: "two", MediaType: "application/pdf"},
 	}
 	contents := []string{"first file", strings.Repeat("x", 100<<10)}
 	opened := 0

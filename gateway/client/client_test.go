@@ -72,7 +72,7 @@ func TestAppendStreamsMultipart(t *testing.T) {
 		}
 		var meta map[string]string
 		json.NewDecoder(p).Decode(&meta)
-		if meta["type"] != "vaccination-record" || meta["title"] != "Dose \"1\"" || meta["subjectId"] != "" || len(meta) != 2 {
+		if meta["type"] != "vaccination-record" || meta["note"] != "Dose \"1\"" || meta["subjectId"] != "" || len(meta) != 2 {
 			t.Errorf("metadata %v", meta)
 		}
 		p, err = mr.NextPart()
@@ -106,7 +106,7 @@ func TestAppendStreamsMultipart(t *testing.T) {
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, APIKey: "key"}
 	res, err := c.AppendRecord(context.Background(), "s-1",
-		RecordMeta{Type: "vaccination-record", Title: `Dose "1"`, IdempotencyKey: "k1", SubjectID: "ignored"},
+		RecordMeta{Type: "vaccination-record", Note: `Dose "1"`, IdempotencyKey: "k1", SubjectID: "ignored"},
 		FilePart{Body: src, Size: size, Name: "/tmp/dose.pdf", MediaType: "application/pdf"})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestUploadUnknownSizeAndErrors(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	// A file that yields fewer bytes than announced fails the request.
-	_, err = c.AppendRecord(context.Background(), "s-1", RecordMeta{Type: "t", Title: "x"},
+	_, err = c.AppendRecord(context.Background(), "s-1", RecordMeta{Type: "t", Note: "x"},
 		FilePart{Body: strings.NewReader("short"), Size: 100})
 	if err == nil {
 		t.Fatal("short file accepted")
@@ -180,9 +180,10 @@ func TestKeyFileRoundTrip(t *testing.T) {
 // TestSignedGrant checks that CreateGrant signs the request (RFC 9421, verified with
 // the gateway's verifier) and the grant document (verified like the chaincode does).
 func TestSignedGrant(t *testing.T) {
+	const me = "p-aaaabbbbccccddddeeeeffffgggghhhh"
 	key, _ := GenerateSubjectKey()
 	_, keyID, _ := PublicKeyPEM(&key.PublicKey)
-	ref := "s-me/" + keyID // the keyid names the subject and the device key
+	ref := me + "/" + keyID // the keyid names the subject and the device key
 	verifier := &httpsig.Verifier{
 		KeyFunc: func(_ context.Context, id string) (*ecdsa.PublicKey, error) {
 			if id != ref {
@@ -200,7 +201,7 @@ func TestSignedGrant(t *testing.T) {
 		json.NewDecoder(r.Body).Decode(&body)
 		doc, _ := base64.StdEncoding.DecodeString(body.Grant)
 		g, _, err := wire.ParseGrant(doc)
-		if err != nil || g.SubjectID != "s-me" || g.Kind != wire.GrantKind || r.URL.Path != "/v1/dossiers/s-me/grants" {
+		if err != nil || g.SubjectID != me || g.Kind != wire.GrantKind || r.URL.Path != "/v1/dossiers/"+me+"/grants" {
 			t.Errorf("grant %+v %v %s", g, err, r.URL.Path)
 		}
 		if err := wire.VerifySignature(&key.PublicKey, doc, body.Signature); err != nil {
@@ -210,10 +211,10 @@ func TestSignedGrant(t *testing.T) {
 		io.WriteString(w, `{"grant":{"grantId":"g-1","status":"active"},"receipt":{"channel":"datashare","txId":"t","block":3}}`)
 	}))
 	defer srv.Close()
-	c := &Client{BaseURL: srv.URL, SubjectID: "s-me", SubjectKey: key}
+	c := &Client{BaseURL: srv.URL, SubjectID: me, SubjectKey: key}
 	now := time.Now()
 	res, err := c.CreateGrant(context.Background(), wire.Grant{GrantID: "g-1", Grantee: "SocialSecurityMSP",
-		Scope: wire.GrantScope{RecordTypes: []string{"birth-medical-certificate"}}, Purpose: "p",
+		Scope: wire.GrantScope{RecordTypes: []string{"birth-medical-certificate"}}, Purpose: "identity-verification",
 		ValidFrom: wire.FormatTime(now), ExpiresAt: wire.FormatTime(now.Add(time.Hour))})
 	if err != nil || res.Grant.GrantID != "g-1" || res.Receipt.Block != 3 {
 		t.Fatalf("%+v %v", res, err)

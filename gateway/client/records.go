@@ -21,7 +21,10 @@ type RecordMeta struct {
 	// the old one's); AppendRecord takes the subject from its argument.
 	SubjectID string `json:"subjectId,omitempty"`
 	Type      string `json:"type"`
-	Title     string `json:"title"`
+	// Note is optional free text about the record. The gateway keeps it off-chain,
+	// encrypted, as a salted document whose CID the record carries (noteCid); only
+	// the record's readers get it back (GetRecord).
+	Note string `json:"note,omitempty"`
 	// MediaType of the document; "" takes the file part's media type.
 	MediaType string `json:"mediaType,omitempty"`
 	// ValidUntil is an optional expiry, RFC 3339.
@@ -153,10 +156,10 @@ func (c *Client) SupersedeRecord(ctx context.Context, recordID string, meta Reco
 	return &res, nil
 }
 
-// GetRecord returns a record's metadata (its issuer, the operator, a grantee, or, for a
-// citizen client, its own record).
-func (c *Client) GetRecord(ctx context.Context, recordID string) (*wire.Record, error) {
-	var rec wire.Record
+// GetRecord returns a record's metadata with the text of its note (for its issuer, the
+// operator, a grantee, or, for a citizen client, its own record).
+func (c *Client) GetRecord(ctx context.Context, recordID string) (*service.RecordView, error) {
+	var rec service.RecordView
 	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID), nil, &rec); err != nil {
 		return nil, err
 	}

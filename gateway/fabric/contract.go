@@ -190,6 +190,30 @@ func (c *Client) ListRecordTypes(ctx context.Context, a Actor) ([]wire.RecordTyp
 	return *v, nil
 }
 
+func (c *Client) DefinePurpose(ctx context.Context, a Actor, code, name string) (*wire.Purpose, gateway.Receipt, error) {
+	return submitJSON[wire.Purpose](c, ctx, a, c.dossier("DefinePurpose", code, name))
+}
+
+func (c *Client) DefineReason(ctx context.Context, a Actor, code, name string) (*wire.Reason, gateway.Receipt, error) {
+	return submitJSON[wire.Reason](c, ctx, a, c.dossier("DefineReason", code, name))
+}
+
+func (c *Client) ListPurposes(ctx context.Context, a Actor) ([]wire.Purpose, error) {
+	v, err := evaluateJSON[[]wire.Purpose](c, ctx, a, c.dossier("ListPurposes"))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (c *Client) ListReasons(ctx context.Context, a Actor) ([]wire.Reason, error) {
+	v, err := evaluateJSON[[]wire.Reason](c, ctx, a, c.dossier("ListReasons"))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
 func (c *Client) ListAccreditations(ctx context.Context, a Actor, mspID string) ([]wire.Accreditation, error) {
 	v, err := evaluateJSON[[]wire.Accreditation](c, ctx, a, c.dossier("ListAccreditations", mspID))
 	if err != nil {

@@ -69,12 +69,28 @@ func (s *Service) Unaccredit(ctx context.Context, p gateway.Principal, mspID, re
 	})
 }
 
+// DefinePurpose registers a purpose code (operator only).
+func (s *Service) DefinePurpose(ctx context.Context, p gateway.Principal, code, name string) (*AdminResult[wire.Purpose], error) {
+	return admin(p, func() (*wire.Purpose, gateway.Receipt, error) {
+		return s.ledger.DefinePurpose(ctx, p.Actor(), code, name)
+	})
+}
+
+// DefineReason registers a revocation reason code (operator only).
+func (s *Service) DefineReason(ctx context.Context, p gateway.Principal, code, name string) (*AdminResult[wire.Reason], error) {
+	return admin(p, func() (*wire.Reason, gateway.Receipt, error) {
+		return s.ledger.DefineReason(ctx, p.Actor(), code, name)
+	})
+}
+
 // Departments lists departments, record types and accreditations (any authenticated
 // department or operator).
 type Registry struct {
 	Departments    []wire.Department    `json:"departments"`
 	RecordTypes    []wire.RecordType    `json:"recordTypes"`
 	Accreditations []wire.Accreditation `json:"accreditations"`
+	Purposes       []wire.Purpose       `json:"purposes"`
+	Reasons        []wire.Reason        `json:"reasons"`
 }
 
 // Registry returns the issuer registry.
@@ -90,7 +106,15 @@ func (s *Service) Registry(ctx context.Context, p gateway.Principal) (*Registry,
 	if err != nil {
 		return nil, err
 	}
-	reg := &Registry{Departments: deps, RecordTypes: types, Accreditations: []wire.Accreditation{}}
+	purposes, err := s.ledger.ListPurposes(ctx, p.Actor())
+	if err != nil {
+		return nil, err
+	}
+	reasons, err := s.ledger.ListReasons(ctx, p.Actor())
+	if err != nil {
+		return nil, err
+	}
+	reg := &Registry{Departments: deps, RecordTypes: types, Accreditations: []wire.Accreditation{}, Purposes: purposes, Reasons: reasons}
 	for _, d := range deps {
 		acc, err := s.ledger.ListAccreditations(ctx, p.Actor(), d.MSPID)
 		if err != nil {

@@ -16,7 +16,7 @@ type BatchItem struct {
 	File           string `json:"file"`
 	SubjectID      string `json:"subjectId"`
 	Type           string `json:"type"`
-	Title          string `json:"title"`
+	Note           string `json:"note,omitempty"`
 	MediaType      string `json:"mediaType,omitempty"`
 	ValidUntil     string `json:"validUntil,omitempty"`
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
@@ -74,7 +74,7 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 			return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: idempotency key used twice in the batch", i)
 		}
 		ids[id] = true
-		req, err := s.request(id, AppendInput{Meta: RecordMeta{SubjectID: it.SubjectID, Type: it.Type, Title: it.Title,
+		req, err := s.request(id, AppendInput{Meta: RecordMeta{SubjectID: it.SubjectID, Type: it.Type, Note: it.Note,
 			MediaType: it.MediaType, ValidUntil: it.ValidUntil}})
 		if err != nil {
 			return nil, gateway.Errorf(gateway.ErrorCode(err), "records[%d]: %s", i, gateway.ErrorMessage(err))
@@ -107,6 +107,9 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 			return nil, err
 		}
 		reqs[i].CID, reqs[i].Size = info.CID, info.Size
+		if reqs[i].NoteCID, err = files.putNote(ctx, p, reqs[i].RecordID, items[i].Note, items[i].IdempotencyKey != ""); err != nil {
+			return nil, err
+		}
 		if items[i].MediaType == "" && mt != "" {
 			reqs[i].MediaType = mt
 			if err := reqs[i].Normalize(); err != nil {

@@ -13,11 +13,14 @@ import (
 
 const fakeGrace = 20 * time.Millisecond
 
+// subj is a valid subject ID (pseudonym form).
+const subj = "p-aaaabbbbccccddddeeeeffffgggghhhh"
+
 // files yields the parts of a bulk append: name i is "f<i>".
 func files(contents ...string) (NextFile, []BatchItem) {
 	items := make([]BatchItem, len(contents))
 	for i := range contents {
-		items[i] = BatchItem{File: fmt.Sprintf("f%d", i), SubjectID: "p-abc", Type: "birth", Title: "Birth", IdempotencyKey: fmt.Sprintf("k%d", i)}
+		items[i] = BatchItem{File: fmt.Sprintf("f%d", i), SubjectID: subj, Type: "birth", IdempotencyKey: fmt.Sprintf("k%d", i)}
 	}
 	i := 0
 	return func() (string, string, io.Reader, error) {
@@ -60,7 +63,7 @@ func TestAppendBatchFailures(t *testing.T) {
 	t.Run("missing part: nothing committed, nothing staged", func(t *testing.T) {
 		l, b, s := newFakes()
 		next, items := files("a")
-		items = append(items, BatchItem{File: "f1", SubjectID: "p-abc", Type: "birth", Title: "Birth"})
+		items = append(items, BatchItem{File: "f1", SubjectID: subj, Type: "birth"})
 		if _, err := s.AppendBatch(context.Background(), health, items, next); gateway.ErrorCode(err) != gateway.CodeInvalid {
 			t.Fatalf("err = %v", err)
 		}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"io"
 	"strings"
@@ -66,7 +68,7 @@ func (l *logLedger) RecordHistory(_ context.Context, _ gateway.Actor, id string)
 	return []wire.RecordVersion{{TxID: "tx1", Record: l.records[id]}}, nil
 }
 
-// subjectsFunc derives subject IDs in tests: "p-" + the ID number, "bad" is invalid.
+// subjectsFunc derives subject IDs in tests: testSubj(the ID number), "bad" is invalid.
 type subjectsFunc func(kind, id string) (string, error)
 
 func (f subjectsFunc) SubjectID(kind, id string) (string, error) { return f(kind, id) }
@@ -75,8 +77,14 @@ var testSubjects = subjectsFunc(func(kind, id string) (string, error) {
 	if kind != "person" || id == "" || id == "bad" {
 		return "", errors.New("not a valid ID number")
 	}
-	return "p-" + id, nil
+	return testSubj(id), nil
 })
+
+// testSubj is the test pseudonym of an ID number: "p-" and 32 base32 characters.
+func testSubj(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return "p-" + strings.ToLower(base32.StdEncoding.EncodeToString(h[:20]))
+}
 
 type fakeOpenBlobs struct{ *fakeBlobs }
 
@@ -90,8 +98,8 @@ func newLogFakes(limits OwnershipLimits, now *time.Time) (*logLedger, *Service) 
 	b := &fakeBlobs{data: map[string][]byte{}}
 	l := &logLedger{fakeLedger: &fakeLedger{records: map[string]wire.Record{}, blobs: b}}
 	cid := func(s string) string { c, _, _ := wire.CIDOf(strings.NewReader(s)); return c.String() }
-	l.records["r1"] = wire.Record{RecordID: "r1", SubjectID: "p-1", Type: "birth", CID: cid("birth of 1"), Issuer: "HealthMSP", Status: wire.StatusActive, TxID: "t1"}
-	l.records["r2"] = wire.Record{RecordID: "r2", SubjectID: "p-2", Type: "birth", CID: cid("birth of 2"), Issuer: "HealthMSP", Status: wire.StatusActive, TxID: "t2"}
+	l.records["r1"] = wire.Record{RecordID: "r1", SubjectID: testSubj("1"), Type: "birth", CID: cid("birth of 1"), Issuer: "HealthMSP", Status: wire.StatusActive, TxID: "t1"}
+	l.records["r2"] = wire.Record{RecordID: "r2", SubjectID: testSubj("2"), Type: "birth", CID: cid("birth of 2"), Issuer: "HealthMSP", Status: wire.StatusActive, TxID: "t2"}
 	return l, New(l, fakeOpenBlobs{b}, testSubjects, Config{Platform: platform, Ownership: limits, Now: func() time.Time { return *now }})
 }
 
@@ -115,7 +123,7 @@ func TestOwnershipCheckRefusals(t *testing.T) {
 	}{
 		{"anonymous", anon, "person", "1", gateway.CodeUnauthorized},
 		{"anonymous, ID number only", anon, "", "1", gateway.CodeUnauthorized},
-		{"citizen", gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-1"}, "person", "1", gateway.CodeForbidden},
+		{"citizen", gateway.Principal{Role: gateway.RoleCitizen, SubjectID: testSubj("1")}, "person", "1", gateway.CodeForbidden},
 		{"operator", oper, "person", "1", gateway.CodeForbidden},
 		{"bad ID number", bank, "person", "bad", gateway.CodeInvalid},
 	} {
@@ -143,7 +151,7 @@ func TestOwnershipCheckAnswerAndLog(t *testing.T) {
 	if err != nil || !v.Verified || v.Status != Verified || v.InDossier == nil || !*v.InDossier || len(v.Records) != 1 || v.CheckReceipt == nil || v.CheckReceipt.TxID != "tx-own" {
 		t.Fatalf("in dossier: %+v %v", v, err)
 	}
-	if len(l.entries) != 1 || l.entries[0].SubjectID != "p-1" || l.entries[0].Checker != "city-bank" || l.actors[0] != platform {
+	if len(l.entries) != 1 || l.entries[0].SubjectID != testSubj("1") || l.entries[0].Checker != "city-bank" || l.actors[0] != platform {
 		t.Fatalf("log %+v by %+v", l.entries, l.actors)
 	}
 	// A genuine document of another dossier is not verified for this subject, and the
@@ -223,8 +231,8 @@ func TestSelfService(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	l, s := newLogFakes(OwnershipLimits{}, &now)
 	ctx := context.Background()
-	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-1"}
-	page, err := s.ListDossier(ctx, me, "p-1", "", 0, "")
+	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: testSubj("1")}
+	page, err := s.ListDossier(ctx, me, testSubj("1"), "", 0, "")
 	if err != nil || len(page.Records) != 1 || page.Records[0].RecordID != "r1" {
 		t.Fatalf("own dossier: %+v %v", page, err)
 	}
@@ -244,13 +252,13 @@ func TestSelfService(t *testing.T) {
 		t.Fatalf("log %+v", l.entries)
 	}
 	for i, e := range l.entries {
-		if e.Kind != wire.AccessSelf || e.Action != want[i] || e.SubjectID != "p-1" || l.actors[i] != platform {
+		if e.Kind != wire.AccessSelf || e.Action != want[i] || e.SubjectID != testSubj("1") || l.actors[i] != platform {
 			t.Fatalf("entry %d: %+v by %+v", i, e, l.actors[i])
 		}
 	}
 	// Another subject's dossier and records: refused, nothing logged.
 	for name, err := range map[string]error{
-		"list":    func() error { _, err := s.ListDossier(ctx, me, "p-2", "", 0, ""); return err }(),
+		"list":    func() error { _, err := s.ListDossier(ctx, me, testSubj("2"), "", 0, ""); return err }(),
 		"get":     func() error { _, err := s.GetRecord(ctx, me, "r2"); return err }(),
 		"history": func() error { _, err := s.RecordHistory(ctx, me, "r2"); return err }(),
 		"content": func() error { _, err := s.ReadContent(ctx, me, "r2", "", ""); return err }(),
@@ -275,7 +283,7 @@ func TestSelfService(t *testing.T) {
 	}
 	// No answer without the log entry.
 	l.logErr = gateway.Errorf(gateway.CodeUnavailable, "down")
-	if _, err := s.ListDossier(ctx, me, "p-1", "", 0, ""); gateway.ErrorCode(err) != gateway.CodeUnavailable {
+	if _, err := s.ListDossier(ctx, me, testSubj("1"), "", 0, ""); gateway.ErrorCode(err) != gateway.CodeUnavailable {
 		t.Fatalf("unlogged listing: %v", err)
 	}
 	if _, err := s.ReadContent(ctx, me, "r1", "", ""); gateway.ErrorCode(err) != gateway.CodeUnavailable {
@@ -359,7 +367,7 @@ func TestAPIKeyAdministration(t *testing.T) {
 		{"bad key ID", oper, "../x", gateway.CodeInvalid},
 		{"anonymous", anon, "health2", gateway.CodeUnauthorized},
 		{"verifier", bank, "health2", gateway.CodeForbidden},
-		{"citizen", gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-1"}, "health2", gateway.CodeForbidden},
+		{"citizen", gateway.Principal{Role: gateway.RoleCitizen, SubjectID: testSubj("1")}, "health2", gateway.CodeForbidden},
 	} {
 		if _, err := s.RevokeAPIKey(c.p, ka, c.id); gateway.ErrorCode(err) != c.code {
 			t.Errorf("%s: %v, want %s", c.name, err, c.code)
@@ -387,4 +395,15 @@ func TestAPIKeyAdministration(t *testing.T) {
 	if err != nil || v.Key == "" || v.Verifier != "city-bank" || v.Role != gateway.RoleVerifier {
 		t.Fatalf("verifier key: %+v %v", v, err)
 	}
+}
+
+// The registry names a verify answer carries (none in these tests).
+func (l *logLedger) ListRecordTypes(context.Context, gateway.Actor) ([]wire.RecordType, error) {
+	return nil, nil
+}
+func (l *logLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Department, error) {
+	return nil, nil
+}
+func (l *logLedger) ListReasons(context.Context, gateway.Actor) ([]wire.Reason, error) {
+	return nil, nil
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,14 @@ func statement(b64, kind, subjectID string) ([]byte, *wire.ParsedKeyStatement, e
 	doc, err := decodeDocument("document", b64)
 	if err != nil {
 		return nil, nil, err
+	}
+	var named struct {
+		SubjectID string `json:"subjectId"`
+	}
+	if json.Unmarshal(doc, &named) == nil && named.SubjectID != "" {
+		if err := CheckSubjectID("the statement's subjectId", named.SubjectID); err != nil {
+			return nil, nil, err
+		}
 	}
 	st, err := wire.ParseKeyStatement(doc)
 	if err != nil {
@@ -143,8 +152,8 @@ func (s *Service) CancelKeyRecovery(ctx context.Context, p gateway.Principal, su
 // may ask (the new device has no active key to sign with yet); the chaincode refuses
 // before the time lock, and after a cancellation.
 func (s *Service) CompleteKeyRecovery(ctx context.Context, subjectID, recoveryID string) (*KeyResult, error) {
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return nil, wireErr(err)
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
 	}
 	if err := wire.ValidateID("recoveryId", recoveryID); err != nil {
 		return nil, wireErr(err)
@@ -197,7 +206,7 @@ func KeyRef(subjectID, keyID string) string { return subjectID + "/" + keyID }
 // ParseKeyRef splits a request signature's keyid into subject ID and key ID.
 func ParseKeyRef(ref string) (subjectID, keyID string, err error) {
 	subjectID, keyID, ok := strings.Cut(ref, "/")
-	if !ok || wire.ValidateID("subjectId", subjectID) != nil || wire.ValidateKeyID("keyId", keyID) != nil {
+	if !ok || wire.ValidateSubjectID("subjectId", subjectID) != nil || wire.ValidateKeyID("keyId", keyID) != nil {
 		return "", "", gateway.Errorf(gateway.CodeUnauthorized, "keyid must be <subjectId>/<keyId>")
 	}
 	return subjectID, keyID, nil

@@ -75,27 +75,27 @@ func TestKeyStatementsReachTheLedgerOnlyForTheirSubject(t *testing.T) {
 	s := New(l, nil, nil, Config{Platform: gateway.Actor{Org: "operator", User: "ops"}})
 	ctx := context.Background()
 	pemText, keyID := keyPEM(t)
-	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-me"}
-	add := stmtB64(t, wire.KeyStatement{Kind: wire.KeyAddKind, SubjectID: "p-me", PublicKeyPEM: pemText})
-	addOther := stmtB64(t, wire.KeyStatement{Kind: wire.KeyAddKind, SubjectID: "p-other", PublicKeyPEM: pemText})
-	bind := stmtB64(t, wire.KeyStatement{Kind: wire.KeyBindKind, SubjectID: "p-me", PublicKeyPEM: pemText})
-	remove := stmtB64(t, wire.KeyStatement{Kind: wire.KeyRemoveKind, SubjectID: "p-me", KeyID: keyID})
+	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"}
+	add := stmtB64(t, wire.KeyStatement{Kind: wire.KeyAddKind, SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", PublicKeyPEM: pemText})
+	addOther := stmtB64(t, wire.KeyStatement{Kind: wire.KeyAddKind, SubjectID: "p-oooooooooooooooooooooooooooooooo", PublicKeyPEM: pemText})
+	bind := stmtB64(t, wire.KeyStatement{Kind: wire.KeyBindKind, SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", PublicKeyPEM: pemText})
+	remove := stmtB64(t, wire.KeyStatement{Kind: wire.KeyRemoveKind, SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", KeyID: keyID})
 	police := gateway.Principal{Role: gateway.RoleDepartment, Org: "police", MSPID: "PublicSecurityMSP", User: "clerk"}
 	operator := gateway.Principal{Role: gateway.RoleOperator, Org: "operator", MSPID: "OperatorMSP", User: "ops"}
 
 	for name, err := range map[string]error{
-		"add for another subject":   second(s.AddSubjectKey(ctx, me, "p-me", addOther, "s", "p")),
-		"add on another path":       second(s.AddSubjectKey(ctx, me, "p-other", add, "s", "p")),
-		"add by a department":       second(s.AddSubjectKey(ctx, police, "p-me", add, "s", "p")),
-		"bind as add":               second(s.AddSubjectKey(ctx, me, "p-me", bind, "s", "p")),
+		"add for another subject":   second(s.AddSubjectKey(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", addOther, "s", "p")),
+		"add on another path":       second(s.AddSubjectKey(ctx, me, "p-oooooooooooooooooooooooooooooooo", add, "s", "p")),
+		"add by a department":       second(s.AddSubjectKey(ctx, police, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", add, "s", "p")),
+		"bind as add":               second(s.AddSubjectKey(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", bind, "s", "p")),
 		"bind by the operator":      second(s.BindSubjectKey(ctx, operator, bind, "p")),
 		"bind by a citizen":         second(s.BindSubjectKey(ctx, me, bind, "p")),
 		"add statement as bind":     second(s.BindSubjectKey(ctx, police, add, "p")),
 		"not base64":                second(s.BindSubjectKey(ctx, police, "%%%", "p")),
-		"remove another key ID":     second(s.RemoveSubjectKey(ctx, me, "p-me", strings.Repeat("0", 64), remove, "s")),
-		"remove for another":        second(s.RemoveSubjectKey(ctx, me, "p-other", keyID, remove, "s")),
-		"cancel with a remove stmt": second(s.CancelKeyRecovery(ctx, me, "p-me", "r1", remove, "s")),
-		"key events of another":     second(s.KeyEvents(ctx, me, "p-other", 0, "")),
+		"remove another key ID":     second(s.RemoveSubjectKey(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", strings.Repeat("0", 64), remove, "s")),
+		"remove for another":        second(s.RemoveSubjectKey(ctx, me, "p-oooooooooooooooooooooooooooooooo", keyID, remove, "s")),
+		"cancel with a remove stmt": second(s.CancelKeyRecovery(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", "r1", remove, "s")),
+		"key events of another":     second(s.KeyEvents(ctx, me, "p-oooooooooooooooooooooooooooooooo", 0, "")),
 	} {
 		if code := gateway.ErrorCode(err); code != gateway.CodeForbidden && code != gateway.CodeInvalid && code != gateway.CodeUnauthorized {
 			t.Errorf("%s: %v", name, err)
@@ -106,13 +106,13 @@ func TestKeyStatementsReachTheLedgerOnlyForTheirSubject(t *testing.T) {
 	}
 	// Citizens' statements go out as the platform (the signatures are the authority);
 	// the identity authority's bind goes out with its own identity (its attestation).
-	if _, err := s.AddSubjectKey(ctx, me, "p-me", add, "s", "p"); err != nil {
+	if _, err := s.AddSubjectKey(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", add, "s", "p"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.BindSubjectKey(ctx, police, bind, "p"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RemoveSubjectKey(ctx, me, "p-me", keyID, remove, "s"); err != nil {
+	if _, err := s.RemoveSubjectKey(ctx, me, "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID, remove, "s"); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(l.writes, ","); got != "add as operator,bind as police,remove as operator" {
@@ -126,30 +126,30 @@ func TestSubjectKeyResolver(t *testing.T) {
 	pemText, keyID := keyPEM(t)
 	_, removedID := keyPEM(t)
 	l := &keyLedger{keys: map[string]wire.SubjectKey{
-		KeyRef("p-me", keyID):     {SubjectID: "p-me", KeyID: keyID, PublicKeyPEM: pemText, Status: wire.KeyActive},
-		KeyRef("p-me", removedID): {SubjectID: "p-me", KeyID: removedID, PublicKeyPEM: pemText, Status: wire.KeyRemoved},
+		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID):     {SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", KeyID: keyID, PublicKeyPEM: pemText, Status: wire.KeyActive},
+		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", removedID): {SubjectID: "p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", KeyID: removedID, PublicKeyPEM: pemText, Status: wire.KeyRemoved},
 	}}
 	now := time.Now()
 	s := New(l, nil, nil, Config{Now: func() time.Time { return now }})
 	r := s.SubjectKeyResolver(30 * time.Second)
 	ctx := context.Background()
-	if _, err := r.Key(ctx, KeyRef("p-me", keyID)); err != nil {
+	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Key(ctx, KeyRef("p-me", keyID)); err != nil || l.lookups != 1 {
+	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil || l.lookups != 1 {
 		t.Fatalf("not cached: %d lookups, %v", l.lookups, err)
 	}
 	now = now.Add(31 * time.Second)
-	if _, err := r.Key(ctx, KeyRef("p-me", keyID)); err != nil || l.lookups != 2 {
+	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil || l.lookups != 2 {
 		t.Fatalf("cache outlived its TTL: %d lookups, %v", l.lookups, err)
 	}
 	for ref, want := range map[string]gateway.Code{
-		KeyRef("p-me", removedID):              gateway.CodeUnknownKey, // removed keys sign no request
-		KeyRef("p-other", keyID):               gateway.CodeUnknownKey,
-		"p-me":                                 gateway.CodeUnauthorized, // the old keyid form
-		"p-me/short":                           gateway.CodeUnauthorized,
-		"p me/" + keyID:                        gateway.CodeUnauthorized,
-		KeyRef("p-me", strings.ToUpper(keyID)): gateway.CodeUnauthorized,
+		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", removedID): gateway.CodeUnknownKey, // removed keys sign no request
+		KeyRef("p-oooooooooooooooooooooooooooooooo", keyID):     gateway.CodeUnknownKey,
+		"p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm":                    gateway.CodeUnauthorized, // the old keyid form
+		"p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/short":              gateway.CodeUnauthorized,
+		"p me/" + keyID: gateway.CodeUnauthorized,
+		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", strings.ToUpper(keyID)): gateway.CodeUnauthorized,
 	} {
 		if _, err := r.Key(ctx, ref); gateway.ErrorCode(err) != want {
 			t.Errorf("%q: %v, want %s", ref, err, want)

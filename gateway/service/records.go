@@ -14,9 +14,11 @@ import (
 
 // RecordMeta is what a department says about a file it appends.
 type RecordMeta struct {
-	SubjectID  string `json:"subjectId"`
-	Type       string `json:"type"`
-	Title      string `json:"title"`
+	SubjectID string `json:"subjectId"`
+	Type      string `json:"type"`
+	// Note is optional free text. It never goes to the ledger: the service keeps it
+	// off-chain (see NoteDocument) and the record carries its CID.
+	Note       string `json:"note,omitempty"`
 	MediaType  string `json:"mediaType,omitempty"`
 	ValidUntil string `json:"validUntil,omitempty"`
 }
@@ -69,9 +71,18 @@ func (s *Service) request(recordID string, in AppendInput) (wire.AppendRequest, 
 	if parsed, _, err := mime.ParseMediaType(mt); err == nil {
 		mt = parsed
 	}
+	if err := CheckSubjectID("subjectId", in.Meta.SubjectID); err != nil {
+		return wire.AppendRequest{}, err
+	}
+	if err := checkNote(in.Meta.Note); err != nil {
+		return wire.AppendRequest{}, err
+	}
 	req := wire.AppendRequest{
-		RecordID: recordID, SubjectID: in.Meta.SubjectID, Type: in.Meta.Type, Title: in.Meta.Title,
+		RecordID: recordID, SubjectID: in.Meta.SubjectID, Type: in.Meta.Type,
 		MediaType: mt, ValidUntil: in.Meta.ValidUntil, CID: emptyCID, Size: 0,
+	}
+	if in.Meta.Note != "" {
+		req.NoteCID = emptyCID // placeholder until the note is stored
 	}
 	if err := req.Normalize(); err != nil {
 		return req, wireErr(err)
@@ -202,6 +213,9 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 		return nil, err
 	}
 	req.CID, req.Size = info.CID, info.Size
+	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+		return nil, err
+	}
 	endorse := func() (gateway.Pending[wire.Record], error) { return s.ledger.EndorseAppend(ctx, p.Actor(), req) }
 	rec, receipt, err := commitAndSubmit(ctx, files, endorse)
 	if err != nil && in.IdempotencyKey != "" && gateway.ErrorCode(err) == gateway.CodeConflict {
@@ -253,13 +267,24 @@ func (s *Service) result(ctx context.Context, p gateway.Principal, rec *wire.Rec
 	return res, nil
 }
 
-// GetRecord returns a record visible to the caller: its issuer, the operator, or a
-// department whose live grant covers it. Others get not_found.
-//
-// The record's subject (citizen) gets its own record, logged as a self access first.
-func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID string) (*wire.Record, error) {
+// RecordView is a record's metadata as its readers see it: the ledger record and the
+// text of its off-chain note ("" if none).
+type RecordView struct {
+	wire.Record
+	Note string `json:"note,omitempty"`
+}
+
+// GetRecord returns a record visible to the caller (its issuer, the operator, or a
+// department whose live grant covers it) with the decrypted text of its note. Others
+// get not_found. The record's subject (citizen) gets its own record, logged as a self
+// access first.
+func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID string) (*RecordView, error) {
 	if p.Role == gateway.RoleCitizen {
-		return s.selfGetRecord(ctx, p, recordID)
+		rec, err := s.selfGetRecord(ctx, p, recordID)
+		if err != nil {
+			return nil, err
+		}
+		return s.view(rec)
 	}
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
 		return nil, err
@@ -278,7 +303,19 @@ func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID s
 	if !g.visible(rec) {
 		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
 	}
-	return rec, nil
+	return s.view(rec)
+}
+
+// view is rec with the text of its note.
+func (s *Service) view(rec *wire.Record) (*RecordView, error) {
+	v := &RecordView{Record: *rec}
+	if rec.NoteCID != "" {
+		var err error
+		if v.Note, err = s.readNote(rec.NoteCID); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // RecordPage is a page of a dossier.
@@ -293,8 +330,8 @@ func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectI
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator, gateway.RoleCitizen); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return nil, wireErr(err)
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
 	}
 	if recordType != "" {
 		if err := wire.ValidateCode("type", recordType); err != nil {
@@ -327,8 +364,9 @@ func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectI
 	return out, nil
 }
 
-// RevokeRecord withdraws a record; only its issuing department may (the chaincode
-// enforces it, and key-level endorsement makes the issuer's peer required).
+// RevokeRecord withdraws a record with a registered reason code; only its issuing
+// department may (the chaincode enforces it, and key-level endorsement makes the
+// issuer's peer required).
 func (s *Service) RevokeRecord(ctx context.Context, p gateway.Principal, recordID, reason string) (*RecordResult, error) {
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
@@ -336,8 +374,8 @@ func (s *Service) RevokeRecord(ctx context.Context, p gateway.Principal, recordI
 	if err := wire.ValidateID("recordId", recordID); err != nil {
 		return nil, wireErr(err)
 	}
-	if err := wire.ValidateText("reason", reason, wire.MaxReasonLen, true); err != nil {
-		return nil, wireErr(err)
+	if err := wire.ValidateCode("reason", reason); err != nil {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "reason must be a registered reason code (see GET /v1/admin/registry): %s", wire.AsError(err).Message)
 	}
 	rec, receipt, err := s.ledger.RevokeRecord(ctx, p.Actor(), recordID, reason)
 	if err != nil {
@@ -381,6 +419,9 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 		return nil, err
 	}
 	req.CID, req.Size = info.CID, info.Size
+	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+		return nil, err
+	}
 	res, receipt, err := commitAndSubmit(ctx, files, func() (gateway.Pending[wire.SupersedeResult], error) {
 		return s.ledger.EndorseSupersede(ctx, p.Actor(), oldID, req)
 	})
@@ -414,8 +455,8 @@ func (s *Service) ReadContent(ctx context.Context, p gateway.Principal, recordID
 	if err := wire.ValidateID("grantId", grantID); err != nil {
 		return nil, wireErr(err)
 	}
-	if err := wire.ValidateText("purpose", purpose, wire.MaxPurposeLen, true); err != nil {
-		return nil, wireErr(err)
+	if err := wire.ValidateCode("purpose", purpose); err != nil {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "purpose must be a registered purpose code (see GET /v1/admin/registry): %s", wire.AsError(err).Message)
 	}
 	entry, receipt, err := s.ledger.RecordAccess(ctx, p.Actor(), grantID, recordID, purpose)
 	if err != nil {

@@ -44,6 +44,10 @@ type Ledger interface {
 	ListDepartments(ctx context.Context, a gateway.Actor) ([]wire.Department, error)
 	ListRecordTypes(ctx context.Context, a gateway.Actor) ([]wire.RecordType, error)
 	ListAccreditations(ctx context.Context, a gateway.Actor, mspID string) ([]wire.Accreditation, error)
+	DefinePurpose(ctx context.Context, a gateway.Actor, code, name string) (*wire.Purpose, gateway.Receipt, error)
+	DefineReason(ctx context.Context, a gateway.Actor, code, name string) (*wire.Reason, gateway.Receipt, error)
+	ListPurposes(ctx context.Context, a gateway.Actor) ([]wire.Purpose, error)
+	ListReasons(ctx context.Context, a gateway.Actor) ([]wire.Reason, error)
 
 	BindSubjectKey(ctx context.Context, a gateway.Actor, document, popSignature string) (*wire.SubjectKey, gateway.Receipt, error)
 	AddSubjectKey(ctx context.Context, a gateway.Actor, document, signature, popSignature string) (*wire.SubjectKey, gateway.Receipt, error)
@@ -132,6 +136,11 @@ type Config struct {
 	PrecheckAbove int64
 	// Ownership bounds ownership checks (see OwnershipLimits for the defaults).
 	Ownership OwnershipLimits
+	// NoteKey keys the salts of the notes of idempotent appends (see NoteKey), so that
+	// a retry, on any gateway of the platform, names the same note document. Every
+	// gateway of a platform needs the same key; nil: a random key (retries after a
+	// restart then conflict when they carry a note).
+	NoteKey []byte
 }
 
 // DefaultPrecheckAbove is Config.PrecheckAbove's default.
@@ -145,6 +154,7 @@ type Service struct {
 	cfg      Config
 	inflight inflight
 	limits   *ownershipLimiter
+	regNames registryNames
 }
 
 // New returns a Service.
@@ -157,6 +167,12 @@ func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
 	}
 	if cfg.PrecheckAbove == 0 {
 		cfg.PrecheckAbove = DefaultPrecheckAbove
+	}
+	if len(cfg.NoteKey) == 0 {
+		cfg.NoteKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.NoteKey); err != nil {
+			panic(err)
+		}
 	}
 	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}, checking: map[string]bool{}},
 		limits: newOwnershipLimiter(cfg.Ownership)}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
@@ -29,7 +30,8 @@ type fakeLedger struct {
 	endorsed        int
 	appended        int
 	durableAtSubmit bool
-	onFind          func(cid string) // called as FindByCID starts
+	onFind          func(cid string)     // called as FindByCID starts
+	requests        []wire.AppendRequest // endorsed appends (and batch records)
 }
 
 func (f *fakeLedger) CheckAppend(context.Context, gateway.Actor, wire.AppendRequest) error {
@@ -87,8 +89,15 @@ func (f *fakeLedger) EndorseAppend(_ context.Context, a gateway.Actor, req wire.
 	if err := f.endorse(); err != nil {
 		return nil, err
 	}
-	r := wire.Record{RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID, Size: req.Size, Issuer: "HealthMSP", TxID: "tx1", Status: "active"}
-	return &fakePending[wire.Record]{l: f, v: &r, txID: "tx1", cids: []string{req.CID}, apply: func() { f.records[r.RecordID] = r }}, nil
+	f.mu.Lock()
+	f.requests = append(f.requests, req)
+	f.mu.Unlock()
+	r := wire.Record{RecordID: req.RecordID, SubjectID: req.SubjectID, Type: req.Type, CID: req.CID, Size: req.Size, NoteCID: req.NoteCID, Issuer: "HealthMSP", TxID: "tx1", Status: "active"}
+	cids := []string{req.CID}
+	if req.NoteCID != "" {
+		cids = append(cids, req.NoteCID)
+	}
+	return &fakePending[wire.Record]{l: f, v: &r, txID: "tx1", cids: cids, apply: func() { f.records[r.RecordID] = r }}, nil
 }
 
 func (f *fakeLedger) EndorseAppendRecords(_ context.Context, _ gateway.Actor, b wire.AppendBatch) (gateway.Pending[wire.BatchResult], error) {
@@ -98,7 +107,13 @@ func (f *fakeLedger) EndorseAppendRecords(_ context.Context, _ gateway.Actor, b 
 	cids := make([]string, len(b.Records))
 	for i, r := range b.Records {
 		cids[i] = r.CID
+		if r.NoteCID != "" {
+			cids = append(cids, r.NoteCID)
+		}
 	}
+	f.mu.Lock()
+	f.requests = append(f.requests, b.Records...)
+	f.mu.Unlock()
 	res := &wire.BatchResult{TxID: "tx9", Issuer: "HealthMSP", Count: len(b.Records), Created: len(b.Records), Existing: []string{}}
 	return &fakePending[wire.BatchResult]{l: f, v: res, txID: "tx9", cids: cids, apply: func() {}}, nil
 }
@@ -146,9 +161,17 @@ type fakeBlobs struct {
 	onCommit func(cids []string) // called as a commit starts
 }
 
-func (b *fakeBlobs) NewBatch() BlobBatch                          { return &fakeBatch{b: b} }
-func (b *fakeBlobs) Open(string) (io.ReadCloser, BlobInfo, error) { panic("unused") }
-func (b *fakeBlobs) Stat(string) (BlobInfo, error)                { panic("unused") }
+func (b *fakeBlobs) NewBatch() BlobBatch { return &fakeBatch{b: b} }
+func (b *fakeBlobs) Open(cid string) (io.ReadCloser, BlobInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.data[cid]
+	if !ok {
+		return nil, BlobInfo{}, gateway.Errorf(gateway.CodeNotFound, "no blob")
+	}
+	return io.NopCloser(bytes.NewReader(d)), BlobInfo{CID: cid, Size: int64(len(d))}, nil
+}
+func (b *fakeBlobs) Stat(string) (BlobInfo, error) { panic("unused") }
 func (b *fakeBlobs) Delete(cid string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -171,13 +194,19 @@ func (b *fakeBlobs) isDurable(cid string) bool {
 type fakeBatch struct {
 	b     *fakeBlobs
 	infos []BlobInfo
+	data  [][]byte
 }
 
 func (f *fakeBatch) Put(_ context.Context, r io.Reader) (BlobInfo, error) {
-	c, n, err := wire.CIDOf(r)
+	d, err := io.ReadAll(r)
 	if err != nil {
 		return BlobInfo{}, err
 	}
+	c, n, err := wire.CIDOf(bytes.NewReader(d))
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	f.data = append(f.data, d)
 	f.b.mu.Lock()
 	f.b.puts++
 	f.b.staged++
@@ -202,10 +231,10 @@ func (f *fakeBatch) Commit(context.Context) ([]CommittedBlob, error) {
 	for i, info := range f.infos {
 		_, had := f.b.data[info.CID]
 		out[i] = CommittedBlob{BlobInfo: info, Created: !had}
-		f.b.data[info.CID] = nil
+		f.b.data[info.CID] = f.data[i]
 	}
 	f.b.staged -= len(f.infos)
-	f.infos = nil
+	f.infos, f.data = nil, nil
 	return out, nil
 }
 
@@ -213,7 +242,7 @@ func (f *fakeBatch) Abort() {
 	f.b.mu.Lock()
 	defer f.b.mu.Unlock()
 	f.b.staged -= len(f.infos)
-	f.infos = nil
+	f.infos, f.data = nil, nil
 }
 
 func newFakes() (*fakeLedger, *fakeBlobs, *Service) {
@@ -225,7 +254,7 @@ func newFakes() (*fakeLedger, *fakeBlobs, *Service) {
 var health = gateway.Principal{Role: gateway.RoleDepartment, Org: "health", MSPID: "HealthMSP", User: "clerk"}
 
 func appendInput(file string) AppendInput {
-	return AppendInput{Meta: RecordMeta{SubjectID: "p-abc", Type: "birth", Title: "Birth"}, File: strings.NewReader(file)}
+	return AppendInput{Meta: RecordMeta{SubjectID: subj, Type: "birth"}, File: strings.NewReader(file)}
 }
 
 func TestAppendRefusedByEndorsementStoresNothing(t *testing.T) {
@@ -241,9 +270,9 @@ func TestAppendRefusedByEndorsementStoresNothing(t *testing.T) {
 	}
 	// Bad metadata never reaches the ledger or the store.
 	in := appendInput("file")
-	in.Meta.Title = ""
+	in.Meta.Type = ""
 	if _, err := s.AppendRecord(context.Background(), health, in); gateway.ErrorCode(err) != gateway.CodeInvalid {
-		t.Fatalf("missing title: %v", err)
+		t.Fatalf("missing type: %v", err)
 	}
 	for _, p := range []gateway.Principal{{Role: gateway.RolePublic}, {Role: gateway.RoleOperator}, {Role: gateway.RoleCitizen}} {
 		if _, err := s.AppendRecord(context.Background(), p, appendInput("f")); err == nil {
@@ -437,20 +466,21 @@ func TestVisibility(t *testing.T) {
 
 func TestCreateGrantOnlyForOwnDossier(t *testing.T) {
 	_, _, s := newFakes()
-	doc, _ := wire.EncodeGrant(wire.Grant{Kind: wire.GrantKind, GrantID: "g1", SubjectID: "p-other", Grantee: "SocialMSP",
+	other := "e-234567abcdefghijklmnopqrstuvwxyz"
+	doc, _ := wire.EncodeGrant(wire.Grant{Kind: wire.GrantKind, GrantID: "g1", SubjectID: other, Grantee: "SocialMSP",
 		Scope: wire.GrantScope{RecordTypes: []string{"birth"}, RecordIDs: []string{}}, Purpose: "x",
 		ValidFrom: wire.FormatTime(time.Now()), ExpiresAt: wire.FormatTime(time.Now().Add(time.Hour))})
-	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: "p-me"}
-	if _, err := s.CreateGrant(context.Background(), me, "p-me", base64.StdEncoding.EncodeToString(doc), "sig"); gateway.ErrorCode(err) != gateway.CodeForbidden {
+	me := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: subj}
+	if _, err := s.CreateGrant(context.Background(), me, subj, base64.StdEncoding.EncodeToString(doc), "sig"); gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("grant for another subject: %v", err)
 	}
-	if _, err := s.CreateGrant(context.Background(), me, "p-other", base64.StdEncoding.EncodeToString(doc), "sig"); gateway.ErrorCode(err) != gateway.CodeForbidden {
+	if _, err := s.CreateGrant(context.Background(), me, other, base64.StdEncoding.EncodeToString(doc), "sig"); gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("grant on another dossier path: %v", err)
 	}
-	if _, err := s.CreateGrant(context.Background(), me, "p-me", "%%%", "sig"); gateway.ErrorCode(err) != gateway.CodeInvalid {
+	if _, err := s.CreateGrant(context.Background(), me, subj, "%%%", "sig"); gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Fatalf("not base64: %v", err)
 	}
-	if _, err := s.CreateGrant(context.Background(), health, "p-me", "", ""); gateway.ErrorCode(err) != gateway.CodeForbidden {
+	if _, err := s.CreateGrant(context.Background(), health, subj, "", ""); gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("department creates a grant: %v", err)
 	}
 }

@@ -39,6 +39,9 @@ func requireSubject(p gateway.Principal, subjectID string) error {
 // travels to the chaincode byte for byte, which verifies the signature against the
 // subject's bound key: the gateway cannot forge consent.
 func (s *Service) CreateGrant(ctx context.Context, p gateway.Principal, subjectID, documentB64, signature string) (*GrantResult, error) {
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
 	if err := requireSubject(p, subjectID); err != nil {
 		return nil, err
 	}
@@ -90,8 +93,8 @@ func (s *Service) RevokeGrant(ctx context.Context, p gateway.Principal, grantID,
 }
 
 func (s *Service) canReadSubject(p gateway.Principal, subjectID string) error {
-	if err := wire.ValidateID("subjectId", subjectID); err != nil {
-		return wireErr(err)
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return err
 	}
 	if p.Role == gateway.RoleOperator {
 		return nil

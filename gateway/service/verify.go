@@ -22,16 +22,22 @@ const (
 	NotInDossier = "not_in_dossier"
 )
 
-// VerifiedRecord is what a verifier learns of one matching record: never the subject.
+// VerifiedRecord is what a verifier learns of one matching record: codes and their
+// registered names, times and status. Never the subject, never free text (no note).
 type VerifiedRecord struct {
-	RecordID     string          `json:"recordId"`
-	Type         string          `json:"type"`
-	Title        string          `json:"title"`
-	Issuer       string          `json:"issuer"`
-	IssuedAt     string          `json:"issuedAt"`
-	ValidUntil   string          `json:"validUntil,omitempty"`
-	Status       string          `json:"status"`
+	RecordID string `json:"recordId"`
+	Type     string `json:"type"`
+	// TypeName is the record type's registered name.
+	TypeName string `json:"typeName"`
+	Issuer   string `json:"issuer"`
+	// IssuerName is the issuing department's registered name.
+	IssuerName string `json:"issuerName"`
+	IssuedAt   string `json:"issuedAt"`
+	ValidUntil string `json:"validUntil,omitempty"`
+	Status     string `json:"status"`
+	// Reason is the revocation reason code, ReasonName its registered name.
 	Reason       string          `json:"reason,omitempty"`
+	ReasonName   string          `json:"reasonName,omitempty"`
 	SupersededBy string          `json:"supersededBy,omitempty"`
 	Receipt      gateway.Receipt `json:"receipt"`
 	subjectID    string          // never sent
@@ -118,6 +124,12 @@ func (s *Service) verify(ctx context.Context, cid string) (*Verification, error)
 		return nil, err
 	}
 	v := &Verification{CID: cid, Status: Unknown, Records: []VerifiedRecord{}}
+	var typeNames, deptNames, reasonNames map[string]string
+	if len(recs) > 0 {
+		if typeNames, deptNames, reasonNames, err = s.names(ctx, recs); err != nil {
+			return nil, err
+		}
+	}
 	now := s.cfg.Now()
 	for _, r := range recs {
 		block, err := s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), r.TxID)
@@ -139,10 +151,11 @@ func (s *Service) verify(ctx context.Context, cid string) (*Verification, error)
 			st = Superseded
 		}
 		v.Records = append(v.Records, VerifiedRecord{
-			RecordID: r.RecordID, Type: r.Type, Title: r.Title, Issuer: r.Issuer, IssuedAt: r.IssuedAt,
-			ValidUntil: r.ValidUntil, Status: st, Reason: r.Reason, SupersededBy: r.SupersededBy,
-			Receipt:   gateway.Receipt{Channel: s.ledger.MunicipalChannel(), TxID: r.TxID, Block: block},
-			subjectID: r.SubjectID,
+			RecordID: r.RecordID, Type: r.Type, TypeName: typeNames[r.Type], Issuer: r.Issuer, IssuerName: deptNames[r.Issuer],
+			IssuedAt: r.IssuedAt, ValidUntil: r.ValidUntil, Status: st, Reason: r.Reason, ReasonName: reasonNames[r.Reason],
+			SupersededBy: r.SupersededBy,
+			Receipt:      gateway.Receipt{Channel: s.ledger.MunicipalChannel(), TxID: r.TxID, Block: block},
+			subjectID:    r.SubjectID,
 		})
 	}
 	v.rate()

@@ -30,6 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
 )
 
 // Kinds of subject.
@@ -237,18 +239,10 @@ func checkCreditCode(s string) error {
 
 // ValidSubjectID reports whether s has the syntax of a subject ID: "p-" or
 // "e-" followed by 32 characters of [a-z2-7]. It says nothing about whether
-// the subject exists.
+// the subject exists. The rule is wire.ValidateSubjectID's, which the
+// chaincode enforces.
 func ValidSubjectID(s string) bool {
-	if len(s) != IDLen || (s[:2] != "p-" && s[:2] != "e-") {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
+	return wire.ValidateSubjectID("subjectId", s) == nil
 }
 
 // KindOf returns the kind encoded in a syntactically valid subject ID.

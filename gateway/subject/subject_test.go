@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
 )
 
 func newDeriver(t testing.TB) *Deriver {
@@ -42,6 +44,32 @@ var (
 	}
 )
 
+// TestDerivedIDsPassTheLedgerRule: the pseudonym form is one rule, owned by
+// wire; every ID this package derives (many random secrets and inputs) passes
+// it, and no ID number does.
+func TestDerivedIDsPassTheLedgerRule(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		secret := make([]byte, MinSecretLen)
+		secret[0], secret[1] = byte(i), byte(i>>8)
+		d, err := NewDeriver(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ kind, id string }{{KindPerson, validPersons[i%len(validPersons)]}, {KindEnterprise, validEnterprises[i%len(validEnterprises)]}} {
+			sid, err := d.SubjectID(c.kind, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wire.ValidateSubjectID("subjectId", sid); err != nil || !ValidSubjectID(sid) {
+				t.Fatalf("%s: %v", sid, err)
+			}
+			if wire.ValidateSubjectID("subjectId", c.id) == nil || ValidSubjectID(c.id) {
+				t.Fatalf("the ID number %s passes as a subject ID", c.id)
+			}
+		}
+	}
+}
+
 func TestKnownAnswers(t *testing.T) {
 	// Expected values computed independently (Python hmac + base64).
 	d := newDeriver(t)
@@ -64,6 +92,9 @@ func TestValidPersons(t *testing.T) {
 			t.Errorf("%s: %v", id, err)
 			continue
 		}
+		if err := wire.ValidateSubjectID("subjectId", sid); err != nil {
+			t.Errorf("derived %s fails the ledger's rule: %v", sid, err)
+		}
 		if !ValidSubjectID(sid) || !strings.HasPrefix(sid, "p-") || len(sid) != 34 {
 			t.Errorf("%s -> %q", id, sid)
 		}
@@ -84,6 +115,9 @@ func TestValidEnterprises(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", id, err)
 			continue
+		}
+		if err := wire.ValidateSubjectID("subjectId", sid); err != nil {
+			t.Errorf("derived %s fails the ledger's rule: %v", sid, err)
 		}
 		if !ValidSubjectID(sid) || !strings.HasPrefix(sid, "e-") {
 			t.Errorf("%s -> %q", id, sid)

@@ -4,6 +4,8 @@
 package cctest
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -146,16 +148,34 @@ func FileCID(content string) string {
 	return c.String()
 }
 
-// Req builds a valid append request whose file content is "content:<id>".
+// Subject returns a valid pseudonymous person subject ID ("p-" and 32
+// base32 characters) named by name: the same name, the same ID.
+func Subject(name string) string {
+	h := sha256.Sum256([]byte("cctest subject\x00" + name))
+	return "p-" + strings.ToLower(base32.StdEncoding.EncodeToString(h[:20]))
+}
+
+// Req builds a valid append request whose file content is "content:<id>"
+// and whose note CID is that of "note:<id>".
 func Req(id, subject, typ string) wire.AppendRequest {
 	return wire.AppendRequest{
 		RecordID: id, SubjectID: subject, Type: typ, CID: FileCID("content:" + id),
-		Size: 1234, MediaType: "application/pdf", Title: "Document " + id,
+		Size: 1234, MediaType: "application/pdf", NoteCID: FileCID("note:" + id),
 	}
 }
 
-// Bootstrap registers Health (birth-cert, marriage) and Civil (licence) and
-// the three record types; Outsider stays unregistered.
+// Purposes and reasons Bootstrap registers.
+const (
+	PurposeMarriage = "marriage-registration"
+	PurposeOneThing = "one-thing-application"
+	ReasonError     = "issued-in-error"
+	ReasonFraud     = "fraud"
+	ReasonRequest   = "subject-request"
+)
+
+// Bootstrap registers Health (birth-cert, marriage) and Civil (licence), the
+// three record types, two purposes and three reasons; Outsider stays
+// unregistered.
 func (e *Env) Bootstrap() {
 	e.T.Helper()
 	e.OK(e.Dossier(e.Op, "RegisterDepartment", Health, "Health Commission", "HEALTH"))
@@ -166,6 +186,11 @@ func (e *Env) Bootstrap() {
 	e.OK(e.Dossier(e.Op, "Accredit", Health, BirthCert))
 	e.OK(e.Dossier(e.Op, "Accredit", Health, Marriage))
 	e.OK(e.Dossier(e.Op, "Accredit", Civil, Licence))
+	e.OK(e.Dossier(e.Op, "DefinePurpose", PurposeMarriage, "Marriage registration"))
+	e.OK(e.Dossier(e.Op, "DefinePurpose", PurposeOneThing, "One-thing application"))
+	e.OK(e.Dossier(e.Op, "DefineReason", ReasonError, "Issued in error"))
+	e.OK(e.Dossier(e.Op, "DefineReason", ReasonFraud, "Fraud"))
+	e.OK(e.Dossier(e.Op, "DefineReason", ReasonRequest, "At the subject's request"))
 }
 
 // BootstrapSharing is Bootstrap plus the identity authority's registration as a
