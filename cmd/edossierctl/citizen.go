@@ -301,92 +301,46 @@ func (f *clientFlags) subjectReader(cmd *cobra.Command, args []string) (*client.
 }
 
 func newGrantsCmd() *cobra.Command {
-	f := &clientFlags{}
-	var p pageFlags
-	cmd := &cobra.Command{
-		Use:   "grants [SUBJECT_ID]",
-		Short: "Citizens: list your grants (operators: a subject's grants)",
-		Example: `  edossierctl grants --key me.key
+	return subjectList[wire.GrantState]{
+		use:   "grants [SUBJECT_ID]",
+		short: "Citizens: list your grants (operators: a subject's grants)",
+		example: `  edossierctl grants --key me.key
   edossierctl grants --key me.key -o json
   edossierctl grants --api-key-file operator.key p-3k2...   # operator`,
-		Args: argsRange(0, 1, "at most one subject ID"),
-		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := p.check(); err != nil {
-				return err
-			}
-			c, subject, err := f.subjectReader(cmd, args)
+		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.GrantState, string, error) {
+			page, err := c.ListGrants(cmd.Context(), subject, o)
 			if err != nil {
-				return err
+				return nil, "", err
 			}
-			grants, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.GrantState, string, error) {
-				page, err := c.ListGrants(cmd.Context(), subject, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return page.Grants, page.Bookmark, nil
-			})
-			if err != nil {
-				return err
-			}
-			return f.emit(cmd, wire.GrantPage{Grants: grants, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "GRANT", "STATUS", "GRANTEE", "SCOPE", "PURPOSE", "EXPIRES")
-				for _, g := range grants {
-					t.row(g.GrantID, g.Status, g.Grantee, scopeText(g.Grant.Scope), g.Grant.Purpose, g.Grant.ExpiresAt)
-				}
-				t.flush()
-				moreHint(cmd, next)
-			})
-		}),
-	}
-	f.addGateway(cmd)
-	f.addCitizen(cmd)
-	f.addAPIKey(cmd)
-	p.add(cmd)
-	return cmd
+			return page.Grants, page.Bookmark, nil
+		},
+		asPage: func(g []wire.GrantState, next string) any { return wire.GrantPage{Grants: g, Bookmark: next} },
+		header: []string{"GRANT", "STATUS", "GRANTEE", "SCOPE", "PURPOSE", "EXPIRES"},
+		row: func(g wire.GrantState) []string {
+			return []string{g.GrantID, g.Status, g.Grantee, scopeText(g.Grant.Scope), g.Grant.Purpose, g.Grant.ExpiresAt}
+		},
+	}.command()
 }
 
 func newAccessLogCmd() *cobra.Command {
-	f := &clientFlags{}
-	var p pageFlags
-	cmd := &cobra.Command{
-		Use:   "access-log [SUBJECT_ID]",
-		Short: "Citizens: every read of your files: who, when, under which grant, for what (newest first)",
-		Example: `  edossierctl access-log --key me.key
+	return subjectList[wire.AccessEntry]{
+		use:   "access-log [SUBJECT_ID]",
+		short: "Citizens: every read of your files: who, when, under which grant, for what (newest first)",
+		example: `  edossierctl access-log --key me.key
   edossierctl access-log --key me.key -o json`,
-		Args: argsRange(0, 1, "at most one subject ID"),
-		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := p.check(); err != nil {
-				return err
-			}
-			c, subject, err := f.subjectReader(cmd, args)
+		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.AccessEntry, string, error) {
+			page, err := c.AccessLog(cmd.Context(), subject, o)
 			if err != nil {
-				return err
+				return nil, "", err
 			}
-			entries, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.AccessEntry, string, error) {
-				page, err := c.AccessLog(cmd.Context(), subject, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return page.Entries, page.Bookmark, nil
-			})
-			if err != nil {
-				return err
-			}
-			return f.emit(cmd, wire.AccessPage{Entries: entries, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "DETAIL", "TX")
-				for _, e := range entries {
-					t.row(e.Time, accessKind(e), e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, accessDetail(e), e.TxID)
-				}
-				t.flush()
-				moreHint(cmd, next)
-			})
-		}),
-	}
-	f.addGateway(cmd)
-	f.addCitizen(cmd)
-	f.addAPIKey(cmd)
-	p.add(cmd)
-	return cmd
+			return page.Entries, page.Bookmark, nil
+		},
+		asPage: func(e []wire.AccessEntry, next string) any { return wire.AccessPage{Entries: e, Bookmark: next} },
+		header: []string{"TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "DETAIL", "TX"},
+		row: func(e wire.AccessEntry) []string {
+			return []string{e.Time, accessKind(e), e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, accessDetail(e), e.TxID}
+		},
+	}.command()
 }
 
 // accessKind names an access log entry's kind (entries from before kinds are file reads).

@@ -493,3 +493,52 @@ func receiptText(channel, tx string, block uint64) string {
 	}
 	return fmt.Sprintf("%s tx %s block %d", channel, tx, block)
 }
+
+// subjectList is a command that lists one kind of a subject's entries: the subject's
+// own with --key (signed requests), any subject's with an operator's API key and the
+// subject ID. It fetches one page (--page-size/--bookmark) or every page, prints them
+// as JSON (the page type built by asPage) or as a table (one row per entry).
+type subjectList[T any] struct {
+	use, short, example string
+	fetch               func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]T, string, error)
+	asPage              func(items []T, next string) any
+	header              []string
+	row                 func(T) []string
+}
+
+func (l subjectList[T]) command() *cobra.Command {
+	f := &clientFlags{}
+	var p pageFlags
+	cmd := &cobra.Command{
+		Use: l.use, Short: l.short, Example: l.example,
+		Args: argsRange(0, 1, "at most one subject ID"),
+		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			if err := p.check(); err != nil {
+				return err
+			}
+			c, subject, err := f.subjectReader(cmd, args)
+			if err != nil {
+				return err
+			}
+			items, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]T, string, error) {
+				return l.fetch(c, cmd, subject, o)
+			})
+			if err != nil {
+				return err
+			}
+			return f.emit(cmd, l.asPage(items, next), func(w io.Writer) {
+				t := newTable(w, l.header...)
+				for _, it := range items {
+					t.row(l.row(it)...)
+				}
+				t.flush()
+				moreHint(cmd, next)
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addCitizen(cmd)
+	f.addAPIKey(cmd)
+	p.add(cmd)
+	return cmd
+}

@@ -247,47 +247,22 @@ func newKeyListCmd() *cobra.Command {
 }
 
 func newKeyEventsCmd() *cobra.Command {
-	f := &clientFlags{}
-	var p pageFlags
-	cmd := &cobra.Command{
-		Use:   "events [SUBJECT_ID]",
-		Short: "Citizens: your key log, oldest first (operators: a subject's)",
-		Example: `  edossierctl key events --key phone.key
+	return subjectList[wire.KeyEvent]{
+		use:   "events [SUBJECT_ID]",
+		short: "Citizens: your key log, oldest first (operators: a subject's)",
+		example: `  edossierctl key events --key phone.key
   edossierctl key events --key phone.key -o json`,
-		Args: argsRange(0, 1, "at most one subject ID"),
-		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if err := p.check(); err != nil {
-				return err
-			}
-			c, subject, err := f.subjectReader(cmd, args)
+		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.KeyEvent, string, error) {
+			page, err := c.KeyEvents(cmd.Context(), subject, o)
 			if err != nil {
-				return err
+				return nil, "", err
 			}
-			events, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.KeyEvent, string, error) {
-				page, err := c.KeyEvents(cmd.Context(), subject, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return page.Events, page.Bookmark, nil
-			})
-			if err != nil {
-				return err
-			}
-			return f.emit(cmd, wire.KeyEventPage{Events: events, Bookmark: next}, func(w io.Writer) {
-				t := newTable(w, "TIME", "EVENT", "KEY", "BY", "ORG", "RECOVERY")
-				for _, e := range events {
-					t.row(e.Time, e.Type, e.KeyID, e.By, e.Org, e.RecoveryID)
-				}
-				t.flush()
-				moreHint(cmd, next)
-			})
-		}),
-	}
-	f.addGateway(cmd)
-	f.addCitizen(cmd)
-	f.addAPIKey(cmd)
-	p.add(cmd)
-	return cmd
+			return page.Events, page.Bookmark, nil
+		},
+		asPage: func(e []wire.KeyEvent, next string) any { return wire.KeyEventPage{Events: e, Bookmark: next} },
+		header: []string{"TIME", "EVENT", "KEY", "BY", "ORG", "RECOVERY"},
+		row:    func(e wire.KeyEvent) []string { return []string{e.Time, e.Type, e.KeyID, e.By, e.Org, e.RecoveryID} },
+	}.command()
 }
 
 func printRecovery(w io.Writer, what string, res *service.RecoveryResult) {

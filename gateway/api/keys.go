@@ -73,12 +73,7 @@ func (s *Server) addSubjectKey(c *gin.Context) {
 }
 
 func (s *Server) removeSubjectKey(c *gin.Context) {
-	subjectID, err := pathSubject(c)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	keyID, err := pathID(c, "keyId")
+	subjectID, keyID, err := pathSubjectAnd(c, "keyId")
 	if err != nil {
 		abort(c, err)
 		return
@@ -89,12 +84,7 @@ func (s *Server) removeSubjectKey(c *gin.Context) {
 }
 
 func (s *Server) cancelKeyRecovery(c *gin.Context) {
-	subjectID, err := pathSubject(c)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	recoveryID, err := pathID(c, "recoveryId")
+	subjectID, recoveryID, err := pathSubjectAnd(c, "recoveryId")
 	if err != nil {
 		abort(c, err)
 		return
@@ -106,12 +96,7 @@ func (s *Server) cancelKeyRecovery(c *gin.Context) {
 
 // completeKeyRecovery takes no body: anyone may ask, the chaincode judges the time lock.
 func (s *Server) completeKeyRecovery(c *gin.Context) {
-	subjectID, err := pathSubject(c)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	recoveryID, err := pathID(c, "recoveryId")
+	subjectID, recoveryID, err := pathSubjectAnd(c, "recoveryId")
 	if err != nil {
 		abort(c, err)
 		return
@@ -143,4 +128,15 @@ func (s *Server) keyEvents(c *gin.Context) {
 	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.KeyEventPage, error) {
 		return s.svc.KeyEvents(ctx, principal(c), subjectID, size, bookmark)
 	})
+}
+
+// pathSubjectAnd reads the {subjectId} path parameter and the ID parameter name.
+func pathSubjectAnd(c *gin.Context, name string) (subjectID, id string, err error) {
+	if subjectID, err = pathSubject(c); err != nil {
+		return "", "", err
+	}
+	if id, err = pathID(c, name); err != nil {
+		return "", "", err
+	}
+	return subjectID, id, nil
 }
