@@ -8,6 +8,8 @@
 package dossier
 
 import (
+	"time"
+
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 
@@ -20,6 +22,11 @@ const ContractName = "dossier"
 
 // Config configures the contract.
 type Config struct {
+	// Now is this chaincode server's clock (nil: time.Now) and MaxClockSkew how far a
+	// transaction's timestamp may be from it (0: ccutil.DefaultMaxClockSkew); see
+	// ccutil.ClockCheck.
+	Now          func() time.Time
+	MaxClockSkew time.Duration
 	// OperatorMSP is the MSP ID of the platform operator, the only
 	// organisation allowed to administer departments, record types and
 	// accreditations. Empty means nobody can.
@@ -41,6 +48,7 @@ type Contract struct {
 func New(cfg Config) *Contract {
 	c := &Contract{cfg: cfg, role: ccutil.RoleFromConfig(cfg.KeyEndorsementRole)}
 	c.Name = ContractName
+	c.BeforeTransaction = ccutil.ClockCheck(cfg.Now, cfg.MaxClockSkew)
 	c.Info = metadata.InfoMetadata{
 		Title:       "e-dossier records",
 		Description: "Departments, record types, accreditations and append-only dossier records",

@@ -3,6 +3,7 @@ package dossier_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -84,7 +85,7 @@ func TestOperatorOnly(t *testing.T) {
 		}
 	}
 	// No operator configured: nobody administers.
-	cc, err := contractapi.NewChaincode(dossier.New(dossier.Config{}))
+	cc, err := contractapi.NewChaincode(dossier.New(dossier.Config{Now: func() time.Time { return cctest.Start }}))
 	if err != nil {
 		t.Fatal(err)
 	}

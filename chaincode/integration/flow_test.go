@@ -106,6 +106,7 @@ func TestDossierAndSharingFlow(t *testing.T) {
 		{"key-recovery", f.keyRecovery},
 		{"access-log", f.accessLog},
 		{"events", f.events},
+		{"forged-time", f.forgedTime},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.fn) {

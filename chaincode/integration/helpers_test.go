@@ -45,6 +45,7 @@ type actor struct {
 	name    string // "health/clerk"
 	msp     string
 	cn      string // the user's certificate common name (its enrolment ID)
+	keyFile string // the user's private key (PEM), for hand-made proposals
 	gw      *client.Gateway
 	dossier *client.Contract // dossier:* on municipal
 	sharing *client.Contract // sharing:* on datashare
@@ -81,6 +82,7 @@ func newActor(t testing.TB, n *nettest.Net, org, user, msp string) *actor {
 		name:    org + "/" + user,
 		msp:     msp,
 		cn:      cert.Subject.CommonName,
+		keyFile: u.Key,
 		gw:      gw,
 		dossier: gw.GetNetwork(chMunicipal).GetContractWithName(ccDossier, "dossier"),
 		sharing: gw.GetNetwork(chDatashare).GetContractWithName(ccSharing, "sharing"),

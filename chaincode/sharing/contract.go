@@ -31,6 +31,11 @@ const DefaultRecoveryDelay = 72 * time.Hour
 
 // Config configures the contract.
 type Config struct {
+	// Now is this chaincode server's clock (nil: time.Now) and MaxClockSkew how far a
+	// transaction's timestamp may be from it (0: ccutil.DefaultMaxClockSkew); see
+	// ccutil.ClockCheck.
+	Now          func() time.Time
+	MaxClockSkew time.Duration
 	// OperatorMSP is the platform operator: it alone may read subjects' keys, grant
 	// lists, key logs and access logs (its gateway answers subjects' signed
 	// requests). It can never attest a subject key.
@@ -72,6 +77,7 @@ func New(cfg Config) *Contract {
 	}
 	c := &Contract{cfg: cfg, role: ccutil.RoleFromConfig(cfg.KeyEndorsementRole)}
 	c.Name = ContractName
+	c.BeforeTransaction = ccutil.ClockCheck(cfg.Now, cfg.MaxClockSkew)
 	c.Info = metadata.InfoMetadata{
 		Title:       "e-dossier data sharing",
 		Description: "Subject keys, subject-signed grants and the grant-checked access log",

@@ -17,11 +17,11 @@ func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 	var contracts []contractapi.ContractInterface
 	switch cfg.Contract {
 	case "dossier":
-		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP}))
+		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP, MaxClockSkew: cfg.MaxClockSkew}))
 	case "sharing":
 		contracts = append(contracts, sharing.New(sharing.Config{
 			OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel,
-			IdentityAuthorities: cfg.IdentityAuthorities, RecoveryDelay: cfg.RecoveryDelay,
+			IdentityAuthorities: cfg.IdentityAuthorities, RecoveryDelay: cfg.RecoveryDelay, MaxClockSkew: cfg.MaxClockSkew,
 		}))
 	case "meta":
 	default:

@@ -12,6 +12,7 @@
 //	EDOSSIER_DOSSIER_CHANNEL  channel of the dossier chaincode (for sharing's reads)
 //	EDOSSIER_IDENTITY_AUTHORITIES  comma-separated MSP IDs that attest subject keys
 //	EDOSSIER_RECOVERY_DELAY   time lock of a subject-key recovery (Go duration; default 72h)
+//	EDOSSIER_MAX_CLOCK_SKEW   how far a transaction's timestamp may be from this server's clock (default 5m)
 package main
 
 import (
@@ -65,7 +66,7 @@ type config struct {
 	TLSCert, TLSKey                string
 	OperatorMSP, DossierChannel    string
 	IdentityAuthorities            []string
-	RecoveryDelay                  time.Duration
+	RecoveryDelay, MaxClockSkew    time.Duration
 }
 
 func configFrom(getenv func(string) string) (config, error) {
@@ -97,6 +98,13 @@ func configFrom(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("EDOSSIER_RECOVERY_DELAY=%q: want a positive Go duration such as 72h", v)
 		}
 		c.RecoveryDelay = d
+	}
+	if v := getenv("EDOSSIER_MAX_CLOCK_SKEW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("EDOSSIER_MAX_CLOCK_SKEW=%q: want a positive Go duration such as 5m", v)
+		}
+		c.MaxClockSkew = d
 	}
 	if c.Version == "" {
 		c.Version = "dev"

@@ -47,32 +47,41 @@ type Env struct {
 	Net *fakeledger.Network
 
 	Op, Health, Civil, Outsider, Authority *fakeledger.Identity
+
+	// EndorserClock, when set, is the contracts' own clock (see ccutil.ClockCheck);
+	// otherwise they read the fake clock that stamps the transactions.
+	EndorserClock func() time.Time
 }
 
 // NewEnv deploys both contracts (operator OperatorMSP).
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
-	d, err := ccapi.NewChaincode(dossier.New(dossier.Config{OperatorMSP: Operator}))
+	n := fakeledger.New(Start)
+	e := &Env{T: t, Net: n}
+	clock := func() time.Time {
+		if e.EndorserClock != nil {
+			return e.EndorserClock()
+		}
+		return n.Now
+	}
+	d, err := ccapi.NewChaincode(dossier.New(dossier.Config{OperatorMSP: Operator, Now: clock}))
 	if err != nil {
 		t.Fatalf("dossier chaincode: %v", err)
 	}
 	s, err := ccapi.NewChaincode(sharing.New(sharing.Config{
-		OperatorMSP: Operator, IdentityAuthorities: []string{Authority, Operator}, RecoveryDelay: RecoveryDelay,
+		OperatorMSP: Operator, IdentityAuthorities: []string{Authority, Operator}, RecoveryDelay: RecoveryDelay, Now: clock,
 	}))
 	if err != nil {
 		t.Fatalf("sharing chaincode: %v", err)
 	}
-	n := fakeledger.New(Start)
 	n.AddChannel(Municipal, "dossier", d)
 	n.AddChannel(Datashare, "sharing", s)
-	return &Env{
-		T: t, Net: n,
-		Op:        fakeledger.NewIdentity(Operator, "admin"),
-		Health:    fakeledger.NewIdentity(Health, "clerk.health"),
-		Civil:     fakeledger.NewIdentity(Civil, "clerk.civil"),
-		Outsider:  fakeledger.NewIdentity(Outsider, "someone"),
-		Authority: fakeledger.NewIdentity(Authority, "counter.ia"),
-	}
+	e.Op = fakeledger.NewIdentity(Operator, "admin")
+	e.Health = fakeledger.NewIdentity(Health, "clerk.health")
+	e.Civil = fakeledger.NewIdentity(Civil, "clerk.civil")
+	e.Outsider = fakeledger.NewIdentity(Outsider, "someone")
+	e.Authority = fakeledger.NewIdentity(Authority, "counter.ia")
+	return e
 }
 
 // Dossier submits dossier:<fn>.

@@ -344,3 +344,34 @@ func RequireMSP(ctx contractapi.TransactionContextInterface, want, role string) 
 	}
 	return msp, nil
 }
+
+// DefaultMaxClockSkew is how far a transaction's timestamp may be from an endorser's
+// clock (see ClockCheck).
+const DefaultMaxClockSkew = 5 * time.Minute
+
+// ClockCheck returns a contract's BeforeTransaction function that refuses (invalid) a
+// transaction whose timestamp is more than maxSkew away from this chaincode server's
+// clock now. The timestamp is set by the submitting client and the pinned Fabric peer
+// does not bound it (upstream added such a check in 2024, after the pinned commit), so
+// without this a client could stamp a proposal days ahead to pass a time lock, or
+// backdate it to use an expired grant. Each organisation's chaincode server checks with
+// its own clock, so forging a time takes a majority of endorsing organisations. Only
+// transactions at the edge of the window depend on the clocks; nothing written does.
+func ClockCheck(now func() time.Time, maxSkew time.Duration) func(contractapi.TransactionContextInterface) error {
+	if now == nil {
+		now = time.Now
+	}
+	if maxSkew <= 0 {
+		maxSkew = DefaultMaxClockSkew
+	}
+	return func(ctx contractapi.TransactionContextInterface) error {
+		t, ts, err := TxTime(ctx)
+		if err != nil {
+			return err
+		}
+		if d := t.Sub(now()); d > maxSkew || d < -maxSkew {
+			return wire.Errorf(wire.CodeInvalid, "transaction timestamp %s is %s away from this endorser's clock (at most %s allowed)", ts, d.Round(time.Second), maxSkew)
+		}
+		return nil
+	}
+}
