@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 )
 
@@ -30,6 +31,35 @@ var demoPurposes = []struct{ code, name string }{
 	{"identity-verification", "Identity verification"},
 	{"school-enrolment", "School enrolment"},
 	{"marriage-registration", "Marriage registration"},
+}
+
+// demoMatters are the demo network's "one thing" matters, by organisation name of the
+// network spec. Newborn: the public security bureau registers the household (户口
+// 登记) and the social security bureau enrols the child, both from the birth medical
+// certificate (and the parents' household register), instead of asking for paper.
+// School-bus permit: the checks of the driver before an enterprise may run a school
+// bus, reduced to what the demo network's departments hold.
+var demoMatters = []struct {
+	code, name string
+	parts      []struct {
+		org, purpose string
+		types        []string
+	}
+}{
+	{"newborn", "Newborn: household registration and social insurance in one application", []struct {
+		org, purpose string
+		types        []string
+	}{
+		{"police", "household-registration", []string{"birth-medical-certificate", "household-register"}},
+		{"social", "social-insurance-enrolment", []string{"birth-medical-certificate", "household-register"}},
+	}},
+	{"school-bus-permit", "School-bus permit: checks of the driver", []struct {
+		org, purpose string
+		types        []string
+	}{
+		{"police", "identity-verification", []string{"household-register"}},
+		{"social", "identity-verification", []string{"social-insurance-record"}},
+	}},
 }
 
 // demoReasons are the reason codes for revoking records and grants in the demo
@@ -114,6 +144,22 @@ func (g *Gateway) demo(ctx context.Context) error {
 	for _, r := range demoReasons {
 		if _, err := g.svc.DefineReason(ctx, operator, r.code, r.name); err != nil {
 			return fmt.Errorf("reason %s: %w", r.code, err)
+		}
+	}
+	for _, m := range demoMatters {
+		d := wire.MatterDefinition{Code: m.code, Name: m.name}
+		for _, p := range m.parts {
+			o, err := g.profile.Org(p.org)
+			if err != nil {
+				continue // a network without that organisation has no such part
+			}
+			d.Parts = append(d.Parts, wire.MatterPart{Department: o.MSPID, RecordTypes: p.types, Purpose: p.purpose})
+		}
+		if len(d.Parts) == 0 {
+			continue
+		}
+		if _, err := g.svc.DefineMatter(ctx, operator, d); err != nil {
+			return fmt.Errorf("matter %s: %w", m.code, err)
 		}
 	}
 	b, _ := json.MarshalIndent(keys, "", "  ")

@@ -377,9 +377,56 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("newborn one thing", func(t *testing.T) { e.t = t; testNewborn(t, e, health, civil, social) })
 	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
 	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
+	t.Run("matters", func(t *testing.T) { e.t = t; testMatters(t, e, health) })
 	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
 	t.Run("ledger refuses personal data", func(t *testing.T) { e.t = t; testLedgerRefusesPersonalData(t, e, health) })
 	t.Run("no personal data in the block files", func(t *testing.T) { e.t = t; testBlockFilesHoldNoPersonalData(t, e) })
+}
+
+// testMatters: the demo set-up's matters are public; only the operator defines one, and
+// only from registered departments, record types and purposes; a change is a new
+// version and the old one stays.
+func testMatters(t *testing.T, e *env, health string) {
+	r := e.jsonCall("GET", "/v1/matters", "", nil)
+	expectStatus(t, r, 200)
+	var list struct {
+		Matters []wire.Matter `json:"matters"`
+	}
+	r.json(t, &list)
+	var newborn *wire.Matter
+	for i := range list.Matters {
+		if list.Matters[i].Code == "newborn" {
+			newborn = &list.Matters[i]
+		}
+	}
+	if newborn == nil || len(newborn.Parts) != 2 || newborn.Parts[0].Department != "PublicSecurityMSP" || newborn.Parts[1].Department != "SocialSecurityMSP" {
+		t.Fatalf("demo matters: %s", r.body)
+	}
+	def := map[string]any{"code": "e2e-matter", "name": "E2E matter", "parts": []map[string]any{
+		{"department": "HealthMSP", "recordTypes": []string{"vaccination-record"}, "purpose": "school-enrolment"}}}
+	before := e.snapshot()
+	expectProblem(t, e.jsonCall("POST", "/v1/admin/matters", health, def), 403, gateway.CodeForbidden)
+	bad := map[string]any{"code": "e2e-matter", "name": "E2E matter", "parts": []map[string]any{
+		{"department": "NoSuchMSP", "recordTypes": []string{"vaccination-record"}, "purpose": "school-enrolment"}}}
+	expectProblem(t, e.jsonCall("POST", "/v1/admin/matters", e.keys.Operator, bad), 400, gateway.CodeInvalid)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("refused matter definitions changed the ledger: %+v -> %+v", before, after)
+	}
+	expectStatus(t, e.jsonCall("POST", "/v1/admin/matters", e.keys.Operator, def), 200)
+	def["parts"] = []map[string]any{{"department": "HealthMSP", "recordTypes": []string{"vaccination-record", "birth-medical-certificate"}, "purpose": "school-enrolment"}}
+	expectStatus(t, e.jsonCall("POST", "/v1/admin/matters", e.keys.Operator, def), 200)
+	r = e.jsonCall("GET", "/v1/matters/e2e-matter?version=1", "", nil)
+	expectStatus(t, r, 200)
+	var v1 wire.Matter
+	r.json(t, &v1)
+	r = e.jsonCall("GET", "/v1/matters/e2e-matter", "", nil)
+	expectStatus(t, r, 200)
+	var latest wire.Matter
+	r.json(t, &latest)
+	if v1.Version != 1 || len(v1.Parts[0].RecordTypes) != 1 || latest.Version != 2 || len(latest.Parts[0].RecordTypes) != 2 {
+		t.Fatalf("versions: %+v / %+v", v1, latest)
+	}
+	expectProblem(t, e.jsonCall("GET", "/v1/matters/e2e-matter?version=9", "", nil), 404, gateway.CodeNotFound)
 }
 
 // testDeviceKeys: the parent adds a second device with the first one; a recovery the

@@ -30,6 +30,8 @@ func newAdminCmd() *cobra.Command {
 		groupCmd("department", "Register or deactivate a department", "",
 			newDepartmentAddCmd(f), newDepartmentDeactivateCmd(f)),
 		groupCmd("record-type", "Define a record type", "", newRecordTypeAddCmd(f)),
+		groupCmd("matters", `Define "one thing" matters: which departments read which records, for what`, "",
+			newMatterDefineCmd(f)),
 		groupCmd("purposes", "Define or list the purpose codes grants and reads may state", "",
 			newCodeDefineCmd(f, "purpose"), newCodeListCmd(f, "purpose")),
 		groupCmd("reasons", "Define or list the reason codes for revoking records and grants", "",

@@ -45,6 +45,8 @@ func ledgerCommands() []*cobra.Command {
 		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newHistoryCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.
 		newVerifyCmd(),
+		// Anyone.
+		newMattersCmd(),
 		// Operators.
 		newAdminCmd(),
 	}

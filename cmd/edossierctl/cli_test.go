@@ -47,6 +47,7 @@ func TestCLI(t *testing.T) {
 		{"records", testRecords},
 		{"citizen grant flow", testGrantFlow},
 		{"verify", testVerify},
+		{"matters", testMatters},
 		{"errors", testErrors},
 		{"binary exit codes", testBinary},
 		{"tutorial", testTutorial},
@@ -751,4 +752,28 @@ func testBinary(t *testing.T, e *cliEnv) {
 	if code, _, errOut = run("show", "--api-key", "edk_wrong", "r-1"); code != exitFailure || !strings.HasPrefix(errOut, "edossierctl: unauthorized: ") {
 		t.Fatalf("binary failure: exit %d\n%s", code, errOut)
 	}
+}
+
+// testMatters: anyone lists the matters; only the operator defines one.
+func testMatters(t *testing.T, e *cliEnv) {
+	dir := t.TempDir()
+	if r := e.ok(t, "matters"); !strings.Contains(r.stdout, "newborn") || !strings.Contains(r.stdout, "PublicSecurityMSP") {
+		t.Fatalf("matters:\n%s", r)
+	}
+	var m wire.Matter
+	e.okJSON(t, &m, "matters", "newborn")
+	if m.Code != "newborn" || m.Version < 1 || len(m.Parts) != 2 {
+		t.Fatalf("matter: %+v", m)
+	}
+	def := writeFile(t, dir, "m.json", []byte(`{"code":"cli-matter","name":"CLI matter","parts":[{"department":"HealthMSP","recordTypes":["vaccination-record"],"purpose":"school-enrolment"}]}`))
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "admin", "matters", "define", e.as("health"), "--file", def)
+	var res service.AdminResult[wire.Matter]
+	e.okJSON(t, &res, "admin", "matters", "define", e.as("operator"), "--file", def)
+	if res.Value.Code != "cli-matter" || res.Value.Version != 1 {
+		t.Fatalf("define: %+v", res)
+	}
+	bad := writeFile(t, dir, "bad.json", []byte(`{"code":"cli-matter","name":"CLI matter","parts":[{"department":"HealthMSP","recordTypes":["vaccination-record"],"purpose":"a free text purpose"}]}`))
+	e.fails(t, exitFailure, "edossierctl: ", "admin", "matters", "define", e.as("operator"), "--file", bad)
+	e.fails(t, exitFailure, "edossierctl: not_found: ", "matters", "no-such-matter")
+	e.fails(t, exitUsage, "edossierctl: ", "matters", "bad code")
 }

@@ -140,6 +140,10 @@ func (s *Server) routes() {
 	v1.POST("/verify", s.rateLimit, s.verifyFile)
 	v1.GET("/verify/:cid", s.rateLimit, s.verifyCID)
 
+	// Matters ("get one thing done"), public.
+	v1.GET("/matters", s.listMatters)
+	v1.GET("/matters/:code", s.getMatter)
+
 	// Citizens.
 	v1.POST("/dossiers/:subjectId/grants", s.createGrant)
 	v1.GET("/dossiers/:subjectId/grants", s.listGrants)
@@ -163,6 +167,7 @@ func (s *Server) routes() {
 	v1.POST("/admin/record-types", s.defineRecordType)
 	v1.POST("/admin/accreditations", s.accredit)
 	v1.POST("/admin/accreditations/revoke", s.unaccredit)
+	v1.POST("/admin/matters", s.defineMatter)
 	v1.POST("/admin/purposes", s.definePurpose)
 	v1.POST("/admin/reasons", s.defineReason)
 	v1.POST("/admin/users", s.createUser)

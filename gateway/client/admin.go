@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
@@ -52,6 +53,35 @@ func (c *Client) Accredit(ctx context.Context, mspID, recordType string) (*servi
 // Unaccredit withdraws a department's accreditation for a record type (operator).
 func (c *Client) Unaccredit(ctx context.Context, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error) {
 	return adminCall[wire.Accreditation](ctx, c, "/v1/admin/accreditations/revoke", map[string]string{"mspId": mspID, "recordType": recordType})
+}
+
+// DefineMatter defines a "one thing" matter or a new version of it (operator).
+func (c *Client) DefineMatter(ctx context.Context, d wire.MatterDefinition) (*service.AdminResult[wire.Matter], error) {
+	return adminCall[wire.Matter](ctx, c, "/v1/admin/matters", d)
+}
+
+// Matters lists the latest version of every matter (no credentials needed).
+func (c *Client) Matters(ctx context.Context) ([]wire.Matter, error) {
+	var out struct {
+		Matters []wire.Matter `json:"matters"`
+	}
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/matters", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Matters, nil
+}
+
+// Matter returns one version of a matter (0: the latest).
+func (c *Client) Matter(ctx context.Context, code string, version int) (*wire.Matter, error) {
+	path := "/v1/matters/" + seg(code)
+	if version > 0 {
+		path += "?version=" + strconv.Itoa(version)
+	}
+	var m wire.Matter
+	if err := c.DoJSON(ctx, http.MethodGet, path, nil, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // DefinePurpose registers a purpose code with its display name (operator).

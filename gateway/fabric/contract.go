@@ -198,6 +198,33 @@ func (c *Client) DefineReason(ctx context.Context, a Actor, code, name string) (
 	return submitJSON[wire.Reason](c, ctx, a, c.dossier("DefineReason", code, name))
 }
 
+// DefineMatter submits a matter definition (wire.MatterDefinition JSON).
+func (c *Client) DefineMatter(ctx context.Context, a Actor, d wire.MatterDefinition) (*wire.Matter, gateway.Receipt, error) {
+	b, err := wire.Marshal(d)
+	if err != nil {
+		return nil, gateway.Receipt{}, gateway.Wrap(gateway.CodeInternal, err, "encoding the matter")
+	}
+	return submitJSON[wire.Matter](c, ctx, a, c.dossier("DefineMatter", string(b)))
+}
+
+// GetMatter reads one version of a matter (0: the latest).
+func (c *Client) GetMatter(ctx context.Context, a Actor, code string, version int) (*wire.Matter, error) {
+	v := ""
+	if version > 0 {
+		v = strconv.Itoa(version)
+	}
+	return evaluateJSON[wire.Matter](c, ctx, a, c.dossier("GetMatter", code, v))
+}
+
+// ListMatters reads the latest version of every matter.
+func (c *Client) ListMatters(ctx context.Context, a Actor) ([]wire.Matter, error) {
+	v, err := evaluateJSON[[]wire.Matter](c, ctx, a, c.dossier("ListMatters"))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
 func (c *Client) ListPurposes(ctx context.Context, a Actor) ([]wire.Purpose, error) {
 	v, err := evaluateJSON[[]wire.Purpose](c, ctx, a, c.dossier("ListPurposes"))
 	if err != nil {

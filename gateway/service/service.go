@@ -47,6 +47,9 @@ type Ledger interface {
 	DefinePurpose(ctx context.Context, a gateway.Actor, code, name string) (*wire.Purpose, gateway.Receipt, error)
 	DefineReason(ctx context.Context, a gateway.Actor, code, name string) (*wire.Reason, gateway.Receipt, error)
 	ListPurposes(ctx context.Context, a gateway.Actor) ([]wire.Purpose, error)
+	DefineMatter(ctx context.Context, a gateway.Actor, d wire.MatterDefinition) (*wire.Matter, gateway.Receipt, error)
+	GetMatter(ctx context.Context, a gateway.Actor, code string, version int) (*wire.Matter, error)
+	ListMatters(ctx context.Context, a gateway.Actor) ([]wire.Matter, error)
 	ListReasons(ctx context.Context, a gateway.Actor) ([]wire.Reason, error)
 
 	BindSubjectKey(ctx context.Context, a gateway.Actor, document, popSignature string) (*wire.SubjectKey, gateway.Receipt, error)
