@@ -102,6 +102,7 @@ func (n *Network) startChaincodeServer(cc ChaincodeSpec, o OrgSpec, packageID st
 		"EDOSSIER_OPERATOR_MSP=" + n.spec.Operator().MSPID,
 		"EDOSSIER_DOSSIER_CHANNEL=" + n.channelOf("dossier"),
 		"EDOSSIER_IDENTITY_AUTHORITIES=" + strings.Join(n.spec.IdentityAuthorities(), ","),
+		"EDOSSIER_REPRESENTATIVE_AUTHORITIES=" + strings.Join(n.spec.RepresentativeAuthorities(), ","),
 		"EDOSSIER_RECOVERY_DELAY=" + n.spec.Sharing.RecoveryDelay.String(),
 	}
 	_, err := n.startProc(ChaincodeServerName(cc.Name, o), "chaincode", n.ccBin, nil, env)

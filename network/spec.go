@@ -38,6 +38,18 @@ type SharingSpec struct {
 // DefaultRecoveryDelay is SharingSpec.RecoveryDelay's default.
 const DefaultRecoveryDelay = 72 * time.Hour
 
+// RepresentativeAuthorities returns the MSP IDs of the organisations marked
+// representativeAuthority, in spec order.
+func (s *Spec) RepresentativeAuthorities() []string {
+	var out []string
+	for _, o := range s.Organizations {
+		if o.RepresentativeAuthority {
+			out = append(out, o.MSPID)
+		}
+	}
+	return out
+}
+
 // IdentityAuthorities returns the MSP IDs of the organisations marked
 // identityAuthority, in spec order.
 func (s *Spec) IdentityAuthorities() []string {
@@ -61,6 +73,9 @@ type OrgSpec struct {
 	// IdentityAuthority marks a department (never the operator) whose transactions
 	// attest subjects' first keys and key recoveries: a real-name identity service.
 	IdentityAuthority bool `yaml:"identityAuthority"`
+	// RepresentativeAuthority marks a department (never the operator) whose
+	// transactions attest enterprises' legal representatives (market regulation).
+	RepresentativeAuthority bool `yaml:"representativeAuthority"`
 }
 
 // OrderingSpec configures the Raft ordering service run by the operator organisation.
@@ -231,8 +246,8 @@ func (s *Spec) Validate() error {
 		switch o.Role {
 		case RoleOperator:
 			operators++
-			if o.IdentityAuthority {
-				add("%s (%s): the operator cannot be an identity authority (no single organisation may bind subject keys)", where, o.Name)
+			if o.IdentityAuthority || o.RepresentativeAuthority {
+				add("%s (%s): the operator cannot be an identity or representative authority (no single organisation may bind subject keys or delegations)", where, o.Name)
 			}
 		case RoleDepartment:
 		default:

@@ -850,7 +850,7 @@ func (f *flow) createGrant(t *testing.T, a *actor, c *citizen, doc []byte) wire.
 	}
 	want := wire.GrantState{
 		GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, Status: wire.GrantActive, Grant: g,
-		Document: base64.StdEncoding.EncodeToString(doc), Signature: sig, SignerKeyID: c.keyID(t),
+		Document: base64.StdEncoding.EncodeToString(doc), Signature: sig, SignerKeyID: c.keyID(t), SignedBy: c.id,
 		CreatedAt: st.CreatedAt, CreatedTx: tx,
 	}
 	if fmt.Sprintf("%#v", st) != fmt.Sprintf("%#v", want) {
@@ -1009,6 +1009,7 @@ func (f *flow) access(t *testing.T) {
 	want := f.grants["g-revocable"]
 	want.Status, want.RevokedAt, want.RevokedTx = wire.GrantRevoked, st.RevokedAt, tx
 	want.Revocation, want.RevocationSignature, want.RevocationKeyID = base64.StdEncoding.EncodeToString(rev), sig, f.alice.keyID(t)
+	want.RevocationSignedBy = f.alice.id
 	if fmt.Sprintf("%#v", st) != fmt.Sprintf("%#v", want) {
 		t.Fatalf("RevokeGrant:\n got  %#v\n want %#v", st, want)
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	// server is configured from, so changing them takes a majority of organisations,
 	// not the operator's registry. The operator is never one, even if listed.
 	IdentityAuthorities []string
+	// RepresentativeAuthorities attest enterprises' legal representatives (the
+	// market-regulation department), configured like IdentityAuthorities.
+	RepresentativeAuthorities []string
 	// RecoveryDelay is the time lock of a key recovery (default DefaultRecoveryDelay).
 	RecoveryDelay time.Duration
 	// DossierChaincode and DossierChannel locate the dossier contract for
@@ -88,7 +91,7 @@ func New(cfg Config) *Contract {
 
 // GetEvaluateTransactions marks the query functions (contractapi metadata).
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "GetGrant", "ListGrants", "AccessLog"}
+	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "ListDelegations", "GetGrant", "ListGrants", "AccessLog"}
 }
 
 // Key layout.

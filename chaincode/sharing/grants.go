@@ -49,17 +49,6 @@ func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wi
 	return &d, nil
 }
 
-// signedBySubject returns the subject's key, active at the transaction time, whose
-// signature over doc verifies (unknown_key without an active key, bad_signature if
-// none verifies).
-func signedBySubject(stub shim.ChaincodeStubInterface, subjectID string, doc []byte, sig string) (*wire.SubjectKey, error) {
-	keys, err := activeKeys(stub, subjectID)
-	if err != nil {
-		return nil, err
-	}
-	return verifyByAny(keys, subjectID, doc, sig)
-}
-
 // CreateGrant stores a grant from the subject-signed grant document
 // (wire.Grant JSON) and its signature (base64 ASN.1 ECDSA P-256 over
 // SHA-256 of exactly the document bytes). Refused: invalid document
@@ -83,7 +72,7 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 		return nil, wire.Errorf(wire.CodeExpired, "grant expires at %s, before the transaction time %s", g.ExpiresAt, nowStr)
 	}
 	stub := ctx.GetStub()
-	key, err := signedBySubject(stub, g.SubjectID, doc, signature)
+	sg, err := signedForSubject(ctx, g.SubjectID, doc, signature)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +101,8 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 		Grant:       g,
 		Document:    base64.StdEncoding.EncodeToString(doc),
 		Signature:   signature,
-		SignerKeyID: key.KeyID,
+		SignerKeyID: sg.key.KeyID,
+		SignedBy:    sg.signedBy,
 		CreatedAt:   nowStr,
 		CreatedTx:   stub.GetTxID(),
 	}
@@ -150,7 +140,7 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	if st.SubjectID != r.SubjectID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s belongs to another subject", r.GrantID)
 	}
-	key, err := signedBySubject(stub, st.SubjectID, doc, signature)
+	sg, err := signedForSubject(ctx, st.SubjectID, doc, signature)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +163,8 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	st.RevokedTx = stub.GetTxID()
 	st.Revocation = docB64
 	st.RevocationSignature = signature
-	st.RevocationKeyID = key.KeyID
+	st.RevocationKeyID = sg.key.KeyID
+	st.RevocationSignedBy = sg.signedBy
 	if err := ccutil.PutJSON(stub, grantKey(r.GrantID), st); err != nil {
 		return nil, err
 	}

@@ -36,6 +36,8 @@ const (
 	KeyEventRecoveryRequested = "recovery-requested"
 	KeyEventRecoveryCancelled = "recovery-cancelled"
 	KeyEventRecoveryEffective = "recovery-effective"
+	KeyEventDelegationBound   = "delegation-bound"
+	KeyEventDelegationRevoked = "delegation-revoked"
 )
 
 // Statement timing: a key statement must be signed at most MaxStatementAge before
@@ -160,13 +162,7 @@ func checkNonce(n string) error {
 // CheckTime refuses a statement signed more than MaxStatementAge before now or more
 // than MaxStatementSkew after it (CodeExpired / CodeInvalid).
 func (p *ParsedKeyStatement) CheckTime(now time.Time) error {
-	if p.IssuedAt.After(now.Add(MaxStatementSkew)) {
-		return Errorf(CodeInvalid, "statement issuedAt %s is in the future", p.KeyStatement.IssuedAt)
-	}
-	if now.Sub(p.IssuedAt) > MaxStatementAge {
-		return Errorf(CodeExpired, "statement issued at %s is older than %s", p.KeyStatement.IssuedAt, MaxStatementAge)
-	}
-	return nil
+	return CheckStatementTime(p.IssuedAt, now)
 }
 
 // EncodeKeyStatement validates s and returns the bytes to sign (Marshal of s).
@@ -242,8 +238,9 @@ type KeyEvent struct {
 	KeyID string `json:"keyId"`
 	// By is what authorised the event: "attestation:<MSP ID>", "key:<key ID>",
 	// "recovery:<recovery ID>".
-	By         string `json:"by"`
-	RecoveryID string `json:"recoveryId"`
+	By           string `json:"by"`
+	RecoveryID   string `json:"recoveryId"`
+	DelegationID string `json:"delegationId,omitempty"`
 	// Org is the organisation that submitted the transaction.
 	Org  string `json:"org"`
 	Time string `json:"time"`

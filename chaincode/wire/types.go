@@ -209,9 +209,11 @@ type GrantState struct {
 	Document string `json:"document"`
 	// Signature is the subject's ASN.1 ECDSA signature, base64 (std).
 	Signature string `json:"signature"`
-	// SignerKeyID is the subject key (active at the transaction time) whose
-	// signature verified.
+	// SignerKeyID is the key (active at the transaction time) whose signature
+	// verified; SignedBy is the subject it belongs to: the grant's subject, or a
+	// delegate (guardian, legal representative) acting for it.
 	SignerKeyID string `json:"signerKeyId"`
+	SignedBy    string `json:"signedBy"`
 	CreatedAt   string `json:"createdAt"`
 	CreatedTx   string `json:"createdTxId"`
 	// Revocation fields are "" / 0 while the grant is active.
@@ -220,6 +222,7 @@ type GrantState struct {
 	Revocation          string `json:"revocation"`
 	RevocationSignature string `json:"revocationSignature"`
 	RevocationKeyID     string `json:"revocationKeyId"`
+	RevocationSignedBy  string `json:"revocationSignedBy"`
 }
 
 // GrantPage is one page of ListGrants.

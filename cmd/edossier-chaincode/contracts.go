@@ -21,7 +21,8 @@ func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 	case "sharing":
 		contracts = append(contracts, sharing.New(sharing.Config{
 			OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel,
-			IdentityAuthorities: cfg.IdentityAuthorities, RecoveryDelay: cfg.RecoveryDelay, MaxClockSkew: cfg.MaxClockSkew,
+			IdentityAuthorities: cfg.IdentityAuthorities, RepresentativeAuthorities: cfg.RepresentativeAuthorities,
+			RecoveryDelay: cfg.RecoveryDelay, MaxClockSkew: cfg.MaxClockSkew,
 		}))
 	case "meta":
 	default:

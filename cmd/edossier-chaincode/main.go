@@ -10,7 +10,8 @@
 //	CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY  server TLS key pair (both or neither)
 //	EDOSSIER_OPERATOR_MSP     MSP ID of the platform operator
 //	EDOSSIER_DOSSIER_CHANNEL  channel of the dossier chaincode (for sharing's reads)
-//	EDOSSIER_IDENTITY_AUTHORITIES  comma-separated MSP IDs that attest subject keys
+//	EDOSSIER_IDENTITY_AUTHORITIES  comma-separated MSP IDs that attest subject keys and guardians
+//	EDOSSIER_REPRESENTATIVE_AUTHORITIES  comma-separated MSP IDs that attest legal representatives
 //	EDOSSIER_RECOVERY_DELAY   time lock of a subject-key recovery (Go duration; default 72h)
 //	EDOSSIER_MAX_CLOCK_SKEW   how far a transaction's timestamp may be from this server's clock (default 5m)
 package main
@@ -62,11 +63,11 @@ func run(getenv func(string) string) error {
 }
 
 type config struct {
-	ID, Address, Contract, Version string
-	TLSCert, TLSKey                string
-	OperatorMSP, DossierChannel    string
-	IdentityAuthorities            []string
-	RecoveryDelay, MaxClockSkew    time.Duration
+	ID, Address, Contract, Version                 string
+	TLSCert, TLSKey                                string
+	OperatorMSP, DossierChannel                    string
+	IdentityAuthorities, RepresentativeAuthorities []string
+	RecoveryDelay, MaxClockSkew                    time.Duration
 }
 
 func configFrom(getenv func(string) string) (config, error) {
@@ -87,11 +88,8 @@ func configFrom(getenv func(string) string) (config, error) {
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return c, fmt.Errorf("set both CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY, or neither")
 	}
-	for _, a := range strings.Split(getenv("EDOSSIER_IDENTITY_AUTHORITIES"), ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			c.IdentityAuthorities = append(c.IdentityAuthorities, a)
-		}
-	}
+	c.IdentityAuthorities = mspList(getenv("EDOSSIER_IDENTITY_AUTHORITIES"))
+	c.RepresentativeAuthorities = mspList(getenv("EDOSSIER_REPRESENTATIVE_AUTHORITIES"))
 	if v := getenv("EDOSSIER_RECOVERY_DELAY"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -113,4 +111,15 @@ func configFrom(getenv func(string) string) (config, error) {
 		c.DossierChannel = "municipal"
 	}
 	return c, nil
+}
+
+// mspList splits a comma-separated list of MSP IDs.
+func mspList(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -264,6 +264,15 @@ func (e *env) signed(c *citizen, method, path string, v any, at time.Time) *http
 }
 
 // grantDoc builds and signs a grant document.
+// grantFor is grant for another subject (c acting as its delegate): the document names
+// subjectID and c signs it.
+func (c *citizen) grantFor(t *testing.T, subjectID, grantID, grantee, purpose string, types []string, from, until time.Time) map[string]string {
+	t.Helper()
+	other := *c
+	other.subjectID = subjectID
+	return other.grant(t, grantID, grantee, purpose, types, from, until)
+}
+
 func (c *citizen) grant(t *testing.T, grantID, grantee, purpose string, types []string, from, until time.Time) map[string]string {
 	t.Helper()
 	doc, err := wire.EncodeGrant(wire.Grant{Kind: wire.GrantKind, GrantID: grantID, SubjectID: c.subjectID, Grantee: grantee,
@@ -378,6 +387,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
 	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
 	t.Run("matters", func(t *testing.T) { e.t = t; testMatters(t, e, health) })
+	t.Run("guardian", func(t *testing.T) { e.t = t; testGuardian(t, e, health, social) })
 	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
 	t.Run("ledger refuses personal data", func(t *testing.T) { e.t = t; testLedgerRefusesPersonalData(t, e, health) })
 	t.Run("no personal data in the block files", func(t *testing.T) { e.t = t; testBlockFilesHoldNoPersonalData(t, e) })

@@ -172,7 +172,7 @@ const grantBackdate = time.Minute
 
 func newGrantCmd() *cobra.Command {
 	f := &clientFlags{}
-	var grantee, purpose, id string
+	var grantee, purpose, id, forSubject string
 	var types, records []string
 	var days int
 	quiet := false
@@ -208,7 +208,11 @@ minute ago (to absorb clock differences) for --days days. Print the grant ID wit
 				return err
 			}
 			now := time.Now().UTC().Truncate(time.Second)
-			g := wire.Grant{Kind: wire.GrantKind, GrantID: id, SubjectID: c.SubjectID, Grantee: grantee,
+			subject := c.SubjectID
+			if forSubject != "" {
+				subject = forSubject // a guardian or legal representative signing for it
+			}
+			g := wire.Grant{Kind: wire.GrantKind, GrantID: id, SubjectID: subject, Grantee: grantee,
 				Scope:   wire.GrantScope{RecordTypes: types, RecordIDs: records},
 				Purpose: purpose, ValidFrom: wire.FormatTime(now.Add(-grantBackdate)),
 				ExpiresAt: wire.FormatTime(now.Add(time.Duration(days) * 24 * time.Hour))}
@@ -239,6 +243,7 @@ minute ago (to absorb clock differences) for --days days. Print the grant ID wit
 	fl.IntVar(&days, "days", 30, "validity in days")
 	fl.StringVar(&id, "id", "", "grant ID (default: a random g-... ID)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "print only the grant ID")
+	fl.StringVar(&forSubject, "for", "", "grant for this subject, as its guardian or legal representative (see delegation)")
 	return cmd
 }
 

@@ -159,6 +159,9 @@ func (s *Server) routes() {
 	// Identity authority (a department API key of an identity-authority organisation).
 	v1.POST("/subject-keys/bind", s.bindSubjectKey)
 	v1.POST("/subject-keys/recoveries", s.requestKeyRecovery)
+	v1.POST("/delegations", s.bindDelegation)
+	v1.GET("/dossiers/:subjectId/delegations", s.listDelegations)
+	v1.POST("/dossiers/:subjectId/delegations/:delegationId/revoke", s.revokeDelegation)
 
 	// Operator.
 	v1.GET("/admin/registry", s.registry)

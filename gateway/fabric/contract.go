@@ -279,6 +279,22 @@ func (c *Client) CompleteKeyRecovery(ctx context.Context, a Actor, subjectID, re
 	return submitJSON[wire.SubjectKey](c, ctx, a, c.sharing("CompleteKeyRecovery", subjectID, recoveryID))
 }
 
+func (c *Client) BindDelegation(ctx context.Context, a Actor, statement, delegateSignature string) (*wire.Delegation, gateway.Receipt, error) {
+	return submitJSON[wire.Delegation](c, ctx, a, c.sharing("BindDelegation", statement, delegateSignature))
+}
+
+func (c *Client) RevokeDelegation(ctx context.Context, a Actor, document, signature string) (*wire.Delegation, gateway.Receipt, error) {
+	return submitJSON[wire.Delegation](c, ctx, a, c.sharing("RevokeDelegation", document, signature))
+}
+
+func (c *Client) ListDelegations(ctx context.Context, a Actor, subjectID string) ([]wire.Delegation, error) {
+	v, err := evaluateJSON[[]wire.Delegation](c, ctx, a, c.sharing("ListDelegations", subjectID))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
 func (c *Client) GetSubjectKey(ctx context.Context, a Actor, subjectID, keyID string) (*wire.SubjectKey, error) {
 	return evaluateJSON[wire.SubjectKey](c, ctx, a, c.sharing("GetSubjectKey", subjectID, keyID))
 }

@@ -168,7 +168,7 @@ func (s *Service) CompleteKeyRecovery(ctx context.Context, subjectID, recoveryID
 // SubjectKeys lists a subject's keys and recoveries (the subject itself, or the
 // operator).
 func (s *Service) SubjectKeys(ctx context.Context, p gateway.Principal, subjectID string) (*wire.SubjectKeys, error) {
-	if err := s.canReadSubject(p, subjectID); err != nil {
+	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
 	return s.ledger.ListSubjectKeys(ctx, s.cfg.Platform, subjectID)
@@ -177,7 +177,7 @@ func (s *Service) SubjectKeys(ctx context.Context, p gateway.Principal, subjectI
 // KeyEvents lists a subject's key log, oldest first (the subject itself, or the
 // operator).
 func (s *Service) KeyEvents(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*wire.KeyEventPage, error) {
-	if err := s.canReadSubject(p, subjectID); err != nil {
+	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
 	if err := checkPage(pageSize, bookmark); err != nil {

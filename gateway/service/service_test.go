@@ -26,6 +26,7 @@ type fakeLedger struct {
 	appendErr       error
 	records         map[string]wire.Record
 	grants          []wire.GrantState
+	delegations     []wire.Delegation
 	checks          int
 	endorsed        int
 	appended        int
@@ -483,4 +484,17 @@ func TestCreateGrantOnlyForOwnDossier(t *testing.T) {
 	if _, err := s.CreateGrant(context.Background(), health, subj, "", ""); gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("department creates a grant: %v", err)
 	}
+}
+
+// ListDelegations answers the delegations the test set up (none by default).
+func (f *fakeLedger) ListDelegations(_ context.Context, _ gateway.Actor, subjectID string) ([]wire.Delegation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []wire.Delegation
+	for _, d := range f.delegations {
+		if d.SubjectID == subjectID {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }

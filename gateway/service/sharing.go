@@ -42,7 +42,7 @@ func (s *Service) CreateGrant(ctx context.Context, p gateway.Principal, subjectI
 	if err := CheckSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
-	if err := requireSubject(p, subjectID); err != nil {
+	if err := s.actsFor(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
 	doc, err := decodeDocument("grant", documentB64)
@@ -79,7 +79,7 @@ func (s *Service) RevokeGrant(ctx context.Context, p gateway.Principal, grantID,
 	if err != nil {
 		return nil, wireErr(err)
 	}
-	if r.SubjectID != p.SubjectID {
+	if err := s.actsFor(ctx, p, r.SubjectID); err != nil {
 		return nil, gateway.Errorf(gateway.CodeForbidden, "the revocation document is for another subject")
 	}
 	if r.GrantID != grantID {
@@ -92,19 +92,21 @@ func (s *Service) RevokeGrant(ctx context.Context, p gateway.Principal, grantID,
 	return &GrantResult{Grant: *st, Receipt: receipt}, nil
 }
 
-func (s *Service) canReadSubject(p gateway.Principal, subjectID string) error {
+// canReadSubject lets the operator, the subject and its live delegates read a subject's
+// grants, logs, keys and delegations.
+func (s *Service) canReadSubject(ctx context.Context, p gateway.Principal, subjectID string) error {
 	if err := CheckSubjectID("subjectId", subjectID); err != nil {
 		return err
 	}
 	if p.Role == gateway.RoleOperator {
 		return nil
 	}
-	return requireSubject(p, subjectID)
+	return s.actsFor(ctx, p, subjectID)
 }
 
 // ListGrants lists a subject's grants (the subject itself, or the operator).
 func (s *Service) ListGrants(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error) {
-	if err := s.canReadSubject(p, subjectID); err != nil {
+	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
 	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > wire.MaxBookmarkLen {
@@ -122,7 +124,7 @@ func (s *Service) ListGrants(ctx context.Context, p gateway.Principal, subjectID
 
 // AccessLog lists every read of a subject's files, newest first.
 func (s *Service) AccessLog(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error) {
-	if err := s.canReadSubject(p, subjectID); err != nil {
+	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
 	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > wire.MaxBookmarkLen {

@@ -69,7 +69,8 @@ func NewEnv(t testing.TB) *Env {
 		t.Fatalf("dossier chaincode: %v", err)
 	}
 	s, err := ccapi.NewChaincode(sharing.New(sharing.Config{
-		OperatorMSP: Operator, IdentityAuthorities: []string{Authority, Operator}, RecoveryDelay: RecoveryDelay, Now: clock,
+		OperatorMSP: Operator, IdentityAuthorities: []string{Authority, Operator}, RepresentativeAuthorities: []string{Civil, Operator},
+		RecoveryDelay: RecoveryDelay, Now: clock,
 	}))
 	if err != nil {
 		t.Fatalf("sharing chaincode: %v", err)
