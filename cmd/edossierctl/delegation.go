@@ -37,6 +37,8 @@ func newDelegationRequestCmd() *cobra.Command {
 birthday). The identity authority (guardians) or the representative authority (legal
 representatives) checks the relation and submits it. The statement is valid for one
 hour and can be used once; the relation ends by itself at --until.`,
+		Example: `  edossierctl delegation request --key parent.key --for p-baby... --until 2044-11-20 --out guardian.json
+  edossierctl delegation request --key rep.key --for e-firm... --relation legal-representative --until 2027-12-31`,
 		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "for", "relation", "until"); err != nil {
