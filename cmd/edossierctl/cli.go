@@ -40,7 +40,7 @@ const (
 func ledgerCommands() []*cobra.Command {
 	return []*cobra.Command{
 		// Citizens and enterprises.
-		newKeygenCmd(), newKeyCmd(), newDelegationCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
+		newKeygenCmd(), newKeyCmd(), newDelegationCmd(), newConsentCmd(), newGrantCmd(), newRevokeGrantCmd(), newGrantsCmd(), newAccessLogCmd(),
 		// Departments.
 		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newHistoryCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.

@@ -160,6 +160,11 @@ func (s *Server) routes() {
 	v1.POST("/subject-keys/bind", s.bindSubjectKey)
 	v1.POST("/subject-keys/recoveries", s.requestKeyRecovery)
 	v1.POST("/delegations", s.bindDelegation)
+	v1.POST("/dossiers/:subjectId/consent-requests", s.requestConsent)
+	v1.GET("/dossiers/:subjectId/consent-requests", s.listConsentRequests)
+	v1.GET("/consent-requests/:requestId", s.getConsentRequest)
+	v1.POST("/consent-requests/:requestId/approve", s.approveConsentRequest)
+	v1.POST("/consent-requests/:requestId/decline", s.declineConsentRequest)
 	v1.GET("/dossiers/:subjectId/delegations", s.listDelegations)
 	v1.POST("/dossiers/:subjectId/delegations/:delegationId/revoke", s.revokeDelegation)
 

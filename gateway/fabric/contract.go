@@ -295,6 +295,34 @@ func (c *Client) ListDelegations(ctx context.Context, a Actor, subjectID string)
 	return *v, nil
 }
 
+func (c *Client) RequestConsent(ctx context.Context, a Actor, in wire.ConsentRequestInput) (*wire.ConsentRequest, gateway.Receipt, error) {
+	b, err := wire.Marshal(in)
+	if err != nil {
+		return nil, gateway.Receipt{}, gateway.Wrap(gateway.CodeInternal, err, "encoding the request")
+	}
+	return submitJSON[wire.ConsentRequest](c, ctx, a, c.sharing("RequestConsent", string(b)))
+}
+
+func (c *Client) ApproveConsentRequest(ctx context.Context, a Actor, requestID, document, signature string) (*wire.GrantState, gateway.Receipt, error) {
+	return submitJSON[wire.GrantState](c, ctx, a, c.sharing("ApproveConsentRequest", requestID, document, signature))
+}
+
+func (c *Client) DeclineConsentRequest(ctx context.Context, a Actor, document, signature string) (*wire.ConsentRequest, gateway.Receipt, error) {
+	return submitJSON[wire.ConsentRequest](c, ctx, a, c.sharing("DeclineConsentRequest", document, signature))
+}
+
+func (c *Client) GetConsentRequest(ctx context.Context, a Actor, requestID string) (*wire.ConsentRequest, error) {
+	return evaluateJSON[wire.ConsentRequest](c, ctx, a, c.sharing("GetConsentRequest", requestID))
+}
+
+func (c *Client) ListConsentRequests(ctx context.Context, a Actor, subjectID string) ([]wire.ConsentRequest, error) {
+	v, err := evaluateJSON[[]wire.ConsentRequest](c, ctx, a, c.sharing("ListConsentRequests", subjectID))
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
 func (c *Client) GetSubjectKey(ctx context.Context, a Actor, subjectID, keyID string) (*wire.SubjectKey, error) {
 	return evaluateJSON[wire.SubjectKey](c, ctx, a, c.sharing("GetSubjectKey", subjectID, keyID))
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/base64"
+	"testing"
+	"time"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// testConsentRequest: the social security bureau asks a citizen for access; the request
+// appears to the citizen, who approves by signing exactly the requested grant (an
+// altered document is refused); the bureau sees the outcome and reads under the grant.
+// A second request is declined and can no longer be approved.
+func testConsentRequest(t *testing.T, e *env, health, social string) {
+	c := newCitizen(t, e.resolve(health, personID(71)))
+	e.bindKey(c)
+	r := e.appendRecord(health, c.subjectID, "birth-medical-certificate", "", []byte("%PDF consent request test"), "")
+	expectStatus(t, r, 201)
+	var rec recordResult
+	r.json(t, &rec)
+	now := time.Now().UTC().Truncate(time.Second)
+	ask := func(grantID string) service.ConsentRequestResult {
+		t.Helper()
+		in := map[string]any{
+			"grant": map[string]any{"grantId": grantID, "subjectId": c.subjectID, "grantee": "SocialSecurityMSP",
+				"scope":   map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}},
+				"purpose": "social-insurance-enrolment", "validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
+			"reference": "app-2026-0071", "expiresAt": wire.FormatTime(now.Add(48 * time.Hour))}
+		r := e.jsonCall("POST", "/v1/dossiers/"+c.subjectID+"/consent-requests", social, in)
+		expectStatus(t, r, 201)
+		var res service.ConsentRequestResult
+		r.json(t, &res)
+		return res
+	}
+	req := ask("g-consent-1")
+	// The request appears to the citizen.
+	r = e.do(e.signed(c, "GET", "/v1/dossiers/"+c.subjectID+"/consent-requests", nil, time.Now()))
+	expectStatus(t, r, 200)
+	var list struct {
+		Requests []wire.ConsentRequest `json:"requests"`
+	}
+	r.json(t, &list)
+	if len(list.Requests) != 1 || list.Requests[0].RequestID != req.Request.RequestID || list.Requests[0].Status != wire.RequestPending {
+		t.Fatalf("requests %s", r.body)
+	}
+	// An altered grant (longer) is not what was asked: refused.
+	g := req.Request.Grant
+	g.ExpiresAt = wire.FormatTime(now.Add(365 * 24 * time.Hour))
+	altered, _ := wire.EncodeGrant(g)
+	asig, _ := wire.SignDocument(c.key, altered)
+	approve := func(doc []byte, sig string) *response {
+		return e.do(e.signed(c, "POST", "/v1/consent-requests/"+req.Request.RequestID+"/approve",
+			map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig}, time.Now()))
+	}
+	expectProblem(t, approve(altered, asig), 400, gateway.CodeInvalid)
+	doc, _ := base64.StdEncoding.DecodeString(req.Request.Document)
+	sig, _ := wire.SignDocument(c.key, doc)
+	expectStatus(t, approve(doc, sig), 201)
+	// The department sees the outcome and reads under the grant.
+	r = e.jsonCall("GET", "/v1/consent-requests/"+req.Request.RequestID, social, nil)
+	expectStatus(t, r, 200)
+	var outcome wire.ConsentRequest
+	r.json(t, &outcome)
+	if outcome.Status != wire.RequestApproved {
+		t.Fatalf("outcome %s", r.body)
+	}
+	expectProblem(t, e.jsonCall("GET", "/v1/consent-requests/"+req.Request.RequestID, e.keys.Departments["civil"], nil), 404, gateway.CodeNotFound)
+	r = e.jsonCall("GET", "/v1/records/"+rec.Record.RecordID+"/content?grantId=g-consent-1&purpose=social-insurance-enrolment", social, nil)
+	expectStatus(t, r, 200)
+
+	// Declined: no grant from it, ever.
+	req2 := ask("g-consent-2")
+	dec, _ := wire.Marshal(wire.ConsentDecline{Kind: wire.ConsentDeclineKind, RequestID: req2.Request.RequestID, SubjectID: c.subjectID,
+		IssuedAt: wire.FormatTime(time.Now()), Nonce: "decline-nonce-00001"})
+	dsig, _ := wire.SignDocument(c.key, dec)
+	r = e.do(e.signed(c, "POST", "/v1/consent-requests/"+req2.Request.RequestID+"/decline",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(dec), "signature": dsig}, time.Now()))
+	expectStatus(t, r, 200)
+	doc2, _ := base64.StdEncoding.DecodeString(req2.Request.Document)
+	sig2, _ := wire.SignDocument(c.key, doc2)
+	r = e.do(e.signed(c, "POST", "/v1/consent-requests/"+req2.Request.RequestID+"/approve",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc2), "signature": sig2}, time.Now()))
+	expectProblem(t, r, 409, gateway.CodeConflict)
+	// A department cannot ask on another's behalf.
+	in := map[string]any{"grant": map[string]any{"grantId": "g-consent-3", "subjectId": c.subjectID, "grantee": "HealthMSP",
+		"scope": map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}}, "purpose": "social-insurance-enrolment",
+		"validFrom": wire.FormatTime(now), "expiresAt": wire.FormatTime(now.Add(time.Hour))}, "reference": "app-x", "expiresAt": wire.FormatTime(now.Add(time.Hour))}
+	expectProblem(t, e.jsonCall("POST", "/v1/dossiers/"+c.subjectID+"/consent-requests", social, in), 403, gateway.CodeForbidden)
+}

@@ -1,0 +1,97 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+)
+
+func (s *Server) requestConsent(c *gin.Context) {
+	subjectID, err := pathSubject(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var in wire.ConsentRequestInput
+	if err := bindJSON(c, &in); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.RequestConsent(c.Request.Context(), principal(c), subjectID, in)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) listConsentRequests(c *gin.Context) {
+	subjectID, err := pathSubject(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	rs, err := s.svc.ConsentRequests(c.Request.Context(), principal(c), subjectID)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"requests": rs})
+}
+
+func (s *Server) getConsentRequest(c *gin.Context) {
+	id, err := pathID(c, "requestId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	r, err := s.svc.ConsentRequest(c.Request.Context(), principal(c), id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) approveConsentRequest(c *gin.Context) {
+	id, err := pathID(c, "requestId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req delegationReq
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.ApproveConsentRequest(c.Request.Context(), principal(c), id, req.Document, req.Signature)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) declineConsentRequest(c *gin.Context) {
+	id, err := pathID(c, "requestId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req delegationReq
+	if err := bindJSON(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	res, err := s.svc.DeclineConsentRequest(c.Request.Context(), principal(c), id, req.Document, req.Signature)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusOK, res)
+}
