@@ -46,6 +46,10 @@ func statusOf(code gateway.Code) int {
 		return http.StatusTooManyRequests
 	case gateway.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case gateway.CodeStorageFull:
+		return http.StatusInsufficientStorage
+	case gateway.CodeBlobCorrupt:
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
