@@ -168,7 +168,21 @@ type Store struct {
 	params   *aesgcmhkdf.Parameters // data keys of files above smallFile
 	small    *aesgcmhkdf.Parameters // data keys of files up to smallFile
 	locks    [lockN]sync.Mutex
+	// createTemp creates a staging file (os.CreateTemp; tests inject write failures
+	// such as ENOSPC here).
+	createTemp func(dir, pattern string) (stagingFile, error)
 }
+
+// stagingFile is what a blob is written to before it is moved into place.
+type stagingFile interface {
+	io.Writer
+	io.WriterAt
+	Sync() error
+	Close() error
+	Name() string
+}
+
+func osCreateTemp(dir, pattern string) (stagingFile, error) { return os.CreateTemp(dir, pattern) }
 
 // Info describes a stored blob.
 type Info struct {
@@ -234,6 +248,8 @@ func Open(o Options) (*Store, error) {
 		excl:     o.Exclusive,
 		params:   params[0],
 		small:    params[1],
+
+		createTemp: osCreateTemp,
 	}
 	for _, d := range []string{root, s.blobsDir, s.tmpDir} {
 		if err := os.MkdirAll(d, dirPerm); err != nil {
@@ -415,7 +431,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, buf []byte, sync bool) (
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	tmp, err := os.CreateTemp(s.tmpDir, "put-*.partial")
+	tmp, err := s.createTemp(s.tmpDir, "put-*.partial")
 	if err != nil {
 		return st, fmt.Errorf("blob: %w", err)
 	}
@@ -453,7 +469,7 @@ func newBuffer() []byte { return make([]byte, bufSize+smallFile+1) }
 
 // encrypt writes the blob file of r to f (header, then ciphertext) and returns
 // the CID, digest and size of the plaintext. buf comes from newBuffer.
-func (s *Store) encrypt(ctx context.Context, f *os.File, r io.Reader, buf []byte) (string, []byte, int64, error) {
+func (s *Store) encrypt(ctx context.Context, f stagingFile, r io.Reader, buf []byte) (string, []byte, int64, error) {
 	buf, head := buf[:bufSize], buf[bufSize:]
 	n, err := io.ReadFull(r, head)
 	switch {
@@ -515,7 +531,7 @@ func (s *Store) encrypt(ctx context.Context, f *os.File, r io.Reader, buf []byte
 // encrypter makes a fresh data key with params and an encrypting writer to f
 // after a reserved header, or, if f is nil, to a buffer it returns, sized for n
 // bytes of plaintext.
-func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f *os.File, n int) (*keyset.Handle, io.WriteCloser, *bytes.Buffer, error) {
+func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f stagingFile, n int) (*keyset.Handle, io.WriteCloser, *bytes.Buffer, error) {
 	handle, err := s.newDataKey(params)
 	if err != nil {
 		return nil, nil, nil, err
