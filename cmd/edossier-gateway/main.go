@@ -71,8 +71,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
 		os.Exit(1)
 	}
-	defer g.Close()
-	if err := g.Run(ctx); err != nil {
+	err = g.Run(ctx)
+	// Close before any exit: it removes this process's staging files, also those of
+	// uploads the shutdown drain gave up on (SIGTERM leaves no .partial file).
+	g.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
 		os.Exit(1)
 	}
@@ -121,7 +124,9 @@ func Open(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Uploads interrupted by a crash leave temporary files; nothing else writes here.
+	// Uploads interrupted by a crash leave staging files: those of a gateway process that
+	// is gone are removed whatever their age (the store tells them by their lock); only
+	// loose files of an older version wait a minute.
 	if n, err := store.SweepTemp(time.Minute); err != nil {
 		log.Warn("sweeping temporary upload files", "err", err)
 	} else if n > 0 {

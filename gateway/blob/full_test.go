@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fullDisk is a staging file on a disk that fills up after room bytes: writes past
@@ -90,5 +92,73 @@ func TestPutOnFullDisk(t *testing.T) {
 	s.createTemp = osCreateTemp
 	if _, err := s.Put(context.Background(), bytes.NewReader(randBytes(t, 3<<20))); err != nil {
 		t.Fatalf("with room again: %v", err)
+	}
+}
+
+// TestSweepStagingOfACrash: the staging files of a Store whose process died (its
+// staging lock is free) are removed by the next SweepTemp whatever their age; those of
+// a live Store sharing the directory are not; Close removes a Store's own staging files
+// (a gateway stopped by SIGTERM with an upload in flight leaves none).
+func TestSweepStagingOfACrash(t *testing.T) {
+	dir := t.TempDir()
+	kek := randBytes(t, 32)
+	open := func() *Store {
+		s, err := Open(Options{Dir: dir, KEK: kek, MaxSize: 64 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stageOne := func(s *Store) *Batch {
+		b := s.NewBatch()
+		if _, err := b.Put(context.Background(), bytes.NewReader(randBytes(t, 100<<10))); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.TempFiles(); n != 1 {
+			t.Fatalf("%d staging files, want 1", n)
+		}
+		return b
+	}
+	crashed, live := open(), open()
+	stageOne(crashed)
+	stageOne(live)
+	crashedDir := crashed.tmpDir
+	// The crash: the process's locks go (the kernel releases them), its files stay.
+	crashed.tmpLock.Close()
+	crashed.lock.Close()
+
+	next := open()
+	defer next.Close()
+	n, err := next.SweepTemp(time.Hour) // the files are seconds old
+	if err != nil || n != 1 {
+		t.Fatalf("SweepTemp = %d, %v; want the crashed store's 1 file", n, err)
+	}
+	if _, err := os.Stat(crashedDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("crashed staging directory kept: %v", err)
+	}
+	if n, _ := live.TempFiles(); n != 1 {
+		t.Fatalf("live store's staging file removed (%d left)", n)
+	}
+	// An unrelated file next to the staging directories is never touched.
+	unrelated := filepath.Join(next.tmpRoot, "notes.txt")
+	if err := os.WriteFile(unrelated, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	liveDir := live.tmpDir
+	if err := live.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(liveDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Close left its staging directory: %v", err)
+	}
+	if n, err := next.SweepTemp(0); err != nil || n != 0 {
+		t.Fatalf("second SweepTemp = %d, %v", n, err)
+	}
+	if _, err := os.Stat(unrelated); err != nil {
+		t.Fatal("unrelated file removed")
+	}
+	entries, _ := os.ReadDir(next.tmpRoot)
+	if len(entries) != 2 { // next's own staging directory and notes.txt
+		t.Fatalf("tmp holds %d entries, want 2", len(entries))
 	}
 }
