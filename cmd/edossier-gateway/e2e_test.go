@@ -378,6 +378,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("idempotent append", func(t *testing.T) { e.t = t; testIdempotent(t, e, health) })
 	t.Run("refusals", func(t *testing.T) { e.t = t; testRefusals(t, e, health, civil, social) })
 	t.Run("corrupted blobs", func(t *testing.T) { e.t = t; testCorruptRead(t, e, health, social) })
+	t.Run("api.md supersede and revoke", func(t *testing.T) { e.t = t; testAPIDocSupersedeAndRevoke(t, e, health) })
 	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
 	t.Run("ledger refuses personal data", func(t *testing.T) { e.t = t; testLedgerRefusesPersonalData(t, e, health) })
 	t.Run("no personal data in the block files", func(t *testing.T) { e.t = t; testBlockFilesHoldNoPersonalData(t, e) })
