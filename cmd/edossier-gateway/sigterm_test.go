@@ -39,7 +39,8 @@ func stagingFiles(t *testing.T, dataDir string) []string {
 // TestSIGTERMLeavesNoStagingFile runs the gateway binary, starts an upload that stalls
 // half-way (its staging file is on disk), sends SIGTERM: the drain gives up on the
 // upload after shutdownTimeout and the process exits without leaving a .partial file.
-// A second start of the gateway on the same data finds nothing to sweep.
+// A second start of the gateway on the same data finds nothing to sweep; after a SIGKILL
+// with an upload in flight, the next start removes its seconds-old staging file.
 func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "edossier-gateway")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -108,35 +109,40 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 		t.Fatalf("resolve: %d", resp.StatusCode)
 	}
 
-	// An upload of unknown length that sends 256 KiB of its file and then stalls.
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		mh := textproto.MIMEHeader{}
-		mh.Set("Content-Disposition", `form-data; name="metadata"`)
-		mh.Set("Content-Type", "application/json")
-		p, _ := mw.CreatePart(mh)
-		fmt.Fprintf(p, `{"subjectId":%q,"type":"birth-medical-certificate"}`, subject.SubjectID)
-		f, _ := mw.CreateFormFile("file", "big.pdf")
-		f.Write(randomBytes(256 << 10))
-		// stall: the pipe stays open until the test ends
-	}()
-	defer pw.Close()
-	up, _ := http.NewRequest("POST", url+"/v1/dossiers/"+subject.SubjectID+"/records", pr)
-	up.Header.Set("Content-Type", mw.FormDataContentType())
-	up.Header.Set("Authorization", "Bearer "+health)
-	go func() {
-		if resp, err := http.DefaultClient.Do(up); err == nil {
-			resp.Body.Close()
+	// stall starts an upload of unknown length that sends 256 KiB of its file and then
+	// stalls, and waits until its staging file is on disk.
+	stall := func(url string) {
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() })
+		mw := multipart.NewWriter(pw)
+		go func() {
+			mh := textproto.MIMEHeader{}
+			mh.Set("Content-Disposition", `form-data; name="metadata"`)
+			mh.Set("Content-Type", "application/json")
+			p, _ := mw.CreatePart(mh)
+			fmt.Fprintf(p, `{"subjectId":%q,"type":"birth-medical-certificate"}`, subject.SubjectID)
+			f, _ := mw.CreateFormFile("file", "big.pdf")
+			f.Write(randomBytes(256 << 10))
+			// stall: the pipe stays open until the test ends
+		}()
+		up, _ := http.NewRequest("POST", url+"/v1/dossiers/"+subject.SubjectID+"/records", pr)
+		up.Header.Set("Content-Type", mw.FormDataContentType())
+		up.Header.Set("Authorization", "Bearer "+health)
+		go func() {
+			if resp, err := http.DefaultClient.Do(up); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for len(stagingFiles(t, dataDir)) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the upload never reached the blob store")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(stagingFiles(t, dataDir)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the upload never reached the blob store\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+
+	stall(url)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -154,8 +160,24 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	}
 
 	// A restart finds nothing to sweep.
-	_, _, logs = start()
+	cmd, url, logs = start()
 	if strings.Contains(logs.String(), "swept temporary upload files") {
 		t.Fatalf("restart swept files:\n%s", logs.String())
+	}
+
+	// SIGKILL with an upload in flight leaves its staging file (seconds old); the next
+	// start removes it although it is young, because its process is gone.
+	stall(url)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if left := stagingFiles(t, dataDir); len(left) != 1 {
+		t.Fatalf("after SIGKILL: staging files %v, want the one of the stalled upload", left)
+	}
+	_, _, logs = start()
+	if left := stagingFiles(t, dataDir); len(left) != 0 {
+		t.Fatalf("restart after SIGKILL left staging files %v\n%s", left, logs.String())
+	}
+	if !strings.Contains(logs.String(), "swept temporary upload files") {
+		t.Errorf("restart did not report the sweep:\n%s", logs.String())
 	}
 }
