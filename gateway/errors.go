@@ -33,7 +33,9 @@ const (
 	CodeTooLarge       Code = "too_large"       // upload above the limit
 	CodeUnsupported    Code = "unsupported_media_type"
 	CodeRateLimited    Code = "rate_limited"
-	CodeUnavailable    Code = "unavailable" // Fabric or storage unavailable: retry later
+	CodeUnavailable    Code = "unavailable"  // Fabric or storage unavailable: retry later
+	CodeStorageFull    Code = "storage_full" // the blob store's disk is full: nothing was stored
+	CodeBlobCorrupt    Code = "blob_corrupt" // a stored file fails authentication or its CID
 	CodeInternal       Code = "internal"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"syscall"
 
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/blob"
@@ -26,6 +27,10 @@ func blobErr(err error) error {
 		return gateway.Wrap(gateway.CodeNotFound, err, "no such file")
 	case errors.Is(err, blob.ErrInvalidCID):
 		return gateway.Wrap(gateway.CodeInvalid, err, "invalid content ID")
+	case errors.Is(err, blob.ErrCorrupt):
+		return gateway.Wrap(gateway.CodeBlobCorrupt, err, "the stored file is damaged (it fails authentication or does not match its content ID)")
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return gateway.Wrap(gateway.CodeStorageFull, err, "the file store is full; nothing was stored")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return gateway.Wrap(gateway.CodeUnavailable, err, "the upload was interrupted")
 	}
@@ -37,7 +42,19 @@ func (a blobAdapter) Open(cid string) (io.ReadCloser, service.BlobInfo, error) {
 	if err != nil {
 		return nil, service.BlobInfo{}, blobErr(err)
 	}
-	return rc, service.BlobInfo{CID: info.CID, Size: info.Size}, nil
+	return blobReader{rc}, service.BlobInfo{CID: info.CID, Size: info.Size}, nil
+}
+
+// blobReader gives the errors of a blob's stream gateway codes (blob_corrupt for a
+// file that fails authentication while it is read).
+type blobReader struct{ io.ReadCloser }
+
+func (r blobReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		return n, blobErr(err)
+	}
+	return n, err
 }
 
 func (a blobAdapter) Stat(cid string) (service.BlobInfo, error) {

@@ -8,6 +8,10 @@
 // rotation: with the new key in kekFile and the old ones in retiredKekFiles, it wraps
 // every blob's data key under the new key, holding the blob store alone (stop the
 // gateways that use it first), then says whether the old keys can go.
+//
+// `edossier-gateway scrub-blobs [settings]` reads every blob in full (authenticated,
+// hashed against its CID), beside running gateways, changes nothing, lists the CIDs of
+// damaged blobs and exits 1 if there is any.
 package main
 
 import (
@@ -45,9 +49,9 @@ import (
 )
 
 func main() {
-	args, rewrap := os.Args[1:], false
-	if len(args) > 0 && args[0] == "rewrap-blobs" {
-		args, rewrap = args[1:], true
+	args, command := os.Args[1:], ""
+	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "scrub-blobs") {
+		args, command = args[1:], args[0]
 	}
 	cfg, err := loadConfig(args, os.Getenv)
 	if errors.Is(err, errHelp) {
@@ -59,9 +63,16 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if rewrap {
+	switch command {
+	case "rewrap-blobs":
 		if err := rewrapBlobs(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "edossier-gateway rewrap-blobs:", err)
+			os.Exit(1)
+		}
+		return
+	case "scrub-blobs":
+		if err := scrubBlobs(ctx, cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "edossier-gateway scrub-blobs:", err)
 			os.Exit(1)
 		}
 		return
@@ -71,8 +82,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
 		os.Exit(1)
 	}
-	defer g.Close()
-	if err := g.Run(ctx); err != nil {
+	err = g.Run(ctx)
+	// Close before any exit: it removes this process's staging files, also those of
+	// uploads the shutdown drain gave up on (SIGTERM leaves no .partial file).
+	g.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "edossier-gateway:", err)
 		os.Exit(1)
 	}
@@ -121,7 +135,9 @@ func Open(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Uploads interrupted by a crash leave temporary files; nothing else writes here.
+	// Uploads interrupted by a crash leave staging files: those of a gateway process that
+	// is gone are removed whatever their age (the store tells them by their lock); only
+	// loose files of an older version wait a minute.
 	if n, err := store.SweepTemp(time.Minute); err != nil {
 		log.Warn("sweeping temporary upload files", "err", err)
 	} else if n > 0 {
@@ -341,6 +357,51 @@ func rewrapBlobs(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "done: every readable blob's data key is wrapped under", cfg.KEKFile+"; the retired keys can be removed from the configuration")
+	return nil
+}
+
+// errBlobsDamaged is scrubBlobs' answer when some blob is damaged.
+var errBlobsDamaged = errors.New("damaged blobs found")
+
+// scrubBlobs reads every blob of the store (`edossier-gateway scrub-blobs`, same
+// configuration as the gateway) and lists the damaged ones, one "damaged <cid>: <why>"
+// line each; it returns errBlobsDamaged if there is any. Read-only: it shares the store
+// with running gateways and repairs nothing (a damaged file is restored from a backup,
+// or the issuer supersedes the record with a good copy; GET /v1/verify/{cid} names the
+// records of a CID).
+func scrubBlobs(ctx context.Context, cfg Config, out io.Writer) error {
+	kek, err := existingSecret(cfg.KEKFile, 32)
+	if err != nil {
+		return fmt.Errorf("key-encryption key: %w", err)
+	}
+	retired, err := retiredKEKs(cfg)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(cfg.DataDir, "blobs")
+	if _, err := os.Stat(filepath.Join(dir, "blobs")); err != nil {
+		return fmt.Errorf("no blob store in %s: %w", cfg.DataDir, err)
+	}
+	store, err := blob.Open(blob.Options{Dir: dir, KEK: kek, RetiredKEKs: retired, MaxSize: cfg.MaxUpload})
+	if errors.Is(err, blob.ErrInUse) {
+		return fmt.Errorf("%w: a key rotation (rewrap-blobs) holds %s; run scrub-blobs after it", err, cfg.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := store.Scrub(ctx)
+	for _, d := range st.Damage {
+		fmt.Fprintf(out, "damaged %s: %v\n", d.CID, d.Err)
+	}
+	fmt.Fprintf(out, "blobs: %d, intact: %d, erased: %d, damaged: %d, bytes read: %d\n",
+		st.Blobs, st.Intact, st.Erased, len(st.Damage), st.Bytes)
+	if err != nil {
+		return err
+	}
+	if len(st.Damage) > 0 {
+		return fmt.Errorf("%w: %d of %d", errBlobsDamaged, len(st.Damage), st.Blobs)
+	}
 	return nil
 }
 

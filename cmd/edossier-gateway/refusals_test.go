@@ -303,6 +303,27 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 		{"department issues a verifier key", func() *http.Request {
 			return jsonReq(e, "POST", "/v1/admin/verifiers", health, `{"name":"city-bank"}`)
 		}, 403, gateway.CodeForbidden},
+		// Strict JSON (issue 10): trailing data, case-folded keys and unknown fields are
+		// refused before anything runs, also on operator writes.
+		{"operator write with trailing data", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/admin/record-types", e.keys.Operator, `{"code":"strict-1","name":"Strict"}] not json`)
+		}, 400, gateway.CodeInvalid},
+		{"operator write with a second object", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/admin/purposes", e.keys.Operator, `{"code":"strict-2","name":"Strict"}{"code":"strict-3","name":"x"}`)
+		}, 400, gateway.CodeInvalid},
+		{"operator write with a case-folded key", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/admin/reasons", e.keys.Operator, `{"CODE":"strict-4","name":"Strict"}`)
+		}, 400, gateway.CodeInvalid},
+		{"resolve with trailing data", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/subjects/resolve", health, `{"kind":"person","idNumber":"`+personID(5)+`"}] not json`)
+		}, 400, gateway.CodeInvalid},
+		{"revoke with an unknown field", func() *http.Request {
+			return jsonReq(e, "POST", "/v1/records/"+birth.Record.RecordID+"/revoke", health, `{"reason":"issued-in-error","why":"x"}`)
+		}, 400, gateway.CodeInvalid},
+		{"upload metadata with trailing data", func() *http.Request {
+			body, ct := multipartBody(t, [3]string{"metadata", "application/json", metaOK + "]"}, [3]string{"file", "", "trailing"})
+			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, body, ct)
+		}, 400, gateway.CodeInvalid},
 		{"wrong content type for upload", func() *http.Request {
 			return e.request("POST", "/v1/dossiers/"+subject+"/records", health, strings.NewReader(`{}`), "application/json")
 		}, 415, gateway.CodeUnsupported},

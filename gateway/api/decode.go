@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 )
 
@@ -40,14 +39,17 @@ func bindJSON(c *gin.Context, v any) error {
 	return decodeStrict(body, v)
 }
 
+// decodeStrict is the one decoder of every JSON body (bindJSON, the metadata part of an
+// append, the manifest of a bulk append). It is the chaincode's decoder for signed
+// documents (wire.DecodeSigned): exactly one JSON object, no trailing data, no unknown
+// fields, no duplicate keys, and every key spelled exactly as its field (encoding/json
+// alone would match "KIND" to "kind"). Refusals are CodeInvalid.
 func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := wire.DecodeSigned(body, v, len(body)+1); err != nil {
+		if we := wire.AsError(err); we != nil {
+			return invalid("malformed JSON: %s", we.Message)
+		}
 		return invalid("malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return invalid("malformed JSON: trailing data after the object")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	fabric    *prometheus.HistogramVec
 	blobBytes *prometheus.CounterVec
+	corrupt   prometheus.Counter
 }
 
 // NewMetrics registers the metrics with reg (nil: a private registry).
@@ -35,12 +36,28 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		blobBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edossier_blob_bytes_total", Help: "Bytes written to and read from the blob store.",
 		}, []string{"direction"}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edossier_blob_corrupt_total", Help: "Reads of stored files that failed authentication or did not match their CID (answered blob_corrupt or aborted).",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.fabric, m.blobBytes)
+	reg.MustRegister(m.requests, m.latency, m.fabric, m.blobBytes, m.corrupt)
 	return m
 }
 
+// knownMethods are the HTTP methods that get their own series; any other is "other",
+// so that random methods cannot grow /metrics (routes are bounded the same way: the
+// route template, or "unmatched").
+var knownMethods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true,
+}
+
 func (m *Metrics) request(route, method string, status int, d time.Duration) {
+	if !knownMethods[method] {
+		method = "other"
+	}
+	if status < 100 || status > 599 {
+		status = 0
+	}
 	s := strconv.Itoa(status)
 	m.requests.WithLabelValues(route, method, s).Inc()
 	m.latency.WithLabelValues(route, method, s).Observe(d.Seconds())
@@ -59,3 +76,6 @@ func (m *Metrics) ObserveFabric(phase, transaction string, d time.Duration, err 
 func (m *Metrics) BlobBytes(direction string, n int64) {
 	m.blobBytes.WithLabelValues(direction).Add(float64(n))
 }
+
+// BlobCorrupt counts one read of a damaged stored file.
+func (m *Metrics) BlobCorrupt() { m.corrupt.Inc() }

@@ -2,10 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -83,6 +87,12 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 		gateway.CodeRevoked: 403, gateway.CodeOutOfScope: 403, gateway.CodeNotFound: 404, gateway.CodeConflict: 409,
 		gateway.CodeTooLarge: 413, gateway.CodeUnsupported: 415, gateway.CodeRateLimited: 429,
 		gateway.CodeUnavailable: 503, gateway.CodeInternal: 500,
+		gateway.CodeStorageFull: 507, gateway.CodeBlobCorrupt: 500, gateway.CodeNotYetValid: 403,
+	}
+	for _, code := range declaredCodes(t) {
+		if _, ok := want[code]; !ok {
+			t.Errorf("code %s has no expected status in this test", code)
+		}
 	}
 	for code, status := range want {
 		if got := statusOf(code); got != status {
@@ -146,5 +156,68 @@ func TestRateLimitPerClient(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != 400 {
 		t.Fatalf("other client: %d", rec.Code)
+	}
+}
+
+// declaredCodes lists the values of every Code constant declared in gateway/errors.go.
+func declaredCodes(t *testing.T) []gateway.Code {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []gateway.Code
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				continue
+			}
+			for _, v := range vs.Values {
+				if lit, ok := v.(*ast.BasicLit); ok {
+					s, _ := strconv.Unquote(lit.Value)
+					codes = append(codes, gateway.Code(s))
+				}
+			}
+		}
+	}
+	if len(codes) < 10 {
+		t.Fatalf("found only %d codes in gateway/errors.go", len(codes))
+	}
+	return codes
+}
+
+// TestOpenAPICodesMatchErrors: the Problem schema's code enum is exactly the set of
+// codes gateway/errors.go declares.
+func TestOpenAPICodesMatchErrors(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Problem struct {
+					Properties struct {
+						Code struct {
+							Enum []string `json:"enum"`
+						} `json:"code"`
+					} `json:"properties"`
+				} `json:"Problem"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := doc.Components.Schemas.Problem.Properties.Code.Enum
+	var declared []string
+	for _, c := range declaredCodes(t) {
+		declared = append(declared, string(c))
+	}
+	sort.Strings(documented)
+	sort.Strings(declared)
+	if strings.Join(documented, " ") != strings.Join(declared, " ") {
+		t.Fatalf("openapi.json codes and gateway/errors.go differ:\ndocumented: %v\ndeclared:   %v", documented, declared)
 	}
 }

@@ -4,6 +4,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -46,6 +48,10 @@ func statusOf(code gateway.Code) int {
 		return http.StatusTooManyRequests
 	case gateway.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case gateway.CodeStorageFull:
+		return http.StatusInsufficientStorage
+	case gateway.CodeBlobCorrupt:
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
@@ -58,6 +64,15 @@ func abort(c *gin.Context, err error) {
 	code := gateway.ErrorCode(err)
 	status := statusOf(code)
 	msg := gateway.ErrorMessage(err)
+	if status >= 500 && errors.Is(c.Request.Context().Err(), context.Canceled) {
+		// The client cancelled or half-closed the request (net/http then cancels its
+		// context): what failed is the client's going away, not the gateway, and nobody
+		// reads an answer. 499 (nginx's "client closed request"), no body, a warning.
+		slog.WarnContext(c.Request.Context(), "client closed the request", "requestId", requestID(c), "route", c.FullPath(), "code", code, "err", err)
+		c.Set(logCauseKey, err)
+		c.AbortWithStatus(StatusClientClosedRequest)
+		return
+	}
 	if status >= 500 {
 		slog.ErrorContext(c.Request.Context(), "request failed", "requestId", requestID(c), "route", c.FullPath(), "code", code, "err", err)
 	} else {
@@ -86,6 +101,10 @@ func abort(c *gin.Context, err error) {
 		RequestID: requestID(c),
 	})
 }
+
+// StatusClientClosedRequest is the status logged (and, if the connection still takes
+// it, sent) when the client went away before the answer: not a server error.
+const StatusClientClosedRequest = 499
 
 const (
 	retryAfterSeconds = 2

@@ -4,12 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
-	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/service"
 )
 
@@ -230,37 +228,4 @@ func (s *Server) listDossier(c *gin.Context) {
 	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.RecordPage, error) {
 		return s.svc.ListDossier(ctx, principal(c), subjectID, c.Query("type"), size, bookmark)
 	})
-}
-
-// readContent records the access on the ledger, then streams the file. If the access
-// is refused, no byte of the file is sent.
-func (s *Server) readContent(c *gin.Context) {
-	id, err := pathID(c, "recordId")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	content, err := s.svc.ReadContent(c.Request.Context(), principal(c), id, c.Query("grantId"), c.Query("purpose"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	defer content.Body.Close()
-	c.Set(txKey, content.Receipt.TxID)
-	h := c.Writer.Header()
-	h.Set("Content-Type", content.Record.MediaType)
-	h.Set("Content-Length", strconv.FormatInt(content.Record.Size, 10))
-	h.Set("ETag", `"`+content.Record.CID+`"`)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", "attachment")
-	h.Set("X-Edossier-Access-Tx", content.Receipt.TxID)
-	h.Set("X-Edossier-Access-Block", strconv.FormatUint(content.Receipt.Block, 10))
-	c.Status(http.StatusOK)
-	n, err := io.Copy(c.Writer, content.Body)
-	s.opts.Metrics.BlobBytes("out", n)
-	if err != nil {
-		// Headers are gone; the short body tells the client the transfer failed.
-		c.Set(logCauseKey, gateway.Wrap(gateway.CodeInternal, err, "content stream broken"))
-	}
 }

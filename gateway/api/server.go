@@ -202,10 +202,23 @@ func (s *Server) requestID(c *gin.Context) {
 	c.Next()
 }
 
-// observe logs one line per request and records metrics by route and status.
+// observe logs one line per request and records metrics by route and status. Routes
+// are the route templates ("unmatched" for none) and methods are bounded (see
+// Metrics.request), so neither grows with what clients send. A stream aborted by
+// http.ErrAbortHandler is still logged and counted, then the abort goes on.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
+	defer func() {
+		r := recover()
+		s.logRequest(c, start, r != nil)
+		if r != nil {
+			panic(r)
+		}
+	}()
 	c.Next()
+}
+
+func (s *Server) logRequest(c *gin.Context, start time.Time, aborted bool) {
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
@@ -215,6 +228,9 @@ func (s *Server) observe(c *gin.Context) {
 	s.opts.Metrics.request(route, c.Request.Method, status, d)
 	attrs := []any{"requestId", requestID(c), "method", c.Request.Method, "route", route, "status", status,
 		"duration", d.Round(time.Microsecond).String(), "bytes", c.Writer.Size()}
+	if aborted {
+		attrs = append(attrs, "aborted", true)
+	}
 	if tx := c.GetString(txKey); tx != "" {
 		attrs = append(attrs, "txId", tx)
 	}

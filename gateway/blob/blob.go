@@ -12,7 +12,9 @@
 // # Layout
 //
 //	<Dir>/blobs/<hh>/<cid>.blob   committed blobs; hh = hex of the first digest byte
-//	<Dir>/tmp/put-*.partial       uploads in progress (or abandoned: see SweepTemp)
+//	<Dir>/tmp/s-*/put-*.partial   uploads in progress of one open Store (its staging
+//	                              directory, flock'ed by <Dir>/tmp/s-*/lock while open)
+//	<Dir>/tmp/put-*.partial       staging files of an older version (see SweepTemp)
 //
 // A blob file is one self-contained file:
 //
@@ -159,7 +161,9 @@ type Options struct {
 type Store struct {
 	root     string
 	blobsDir string
-	tmpDir   string
+	tmpRoot  string   // <Dir>/tmp
+	tmpDir   string   // this Store's staging directory under tmpRoot
+	tmpLock  *os.File // exclusive flock on tmpDir/lock while open
 	maxSize  int64
 	kek      tink.AEAD
 	retired  []tink.AEAD            // former KEKs, for reading and Rewrap
@@ -168,7 +172,21 @@ type Store struct {
 	params   *aesgcmhkdf.Parameters // data keys of files above smallFile
 	small    *aesgcmhkdf.Parameters // data keys of files up to smallFile
 	locks    [lockN]sync.Mutex
+	// createTemp creates a staging file (os.CreateTemp; tests inject write failures
+	// such as ENOSPC here).
+	createTemp func(dir, pattern string) (stagingFile, error)
 }
+
+// stagingFile is what a blob is written to before it is moved into place.
+type stagingFile interface {
+	io.Writer
+	io.WriterAt
+	Sync() error
+	Close() error
+	Name() string
+}
+
+func osCreateTemp(dir, pattern string) (stagingFile, error) { return os.CreateTemp(dir, pattern) }
 
 // Info describes a stored blob.
 type Info struct {
@@ -227,15 +245,17 @@ func Open(o Options) (*Store, error) {
 	s := &Store{
 		root:     root,
 		blobsDir: filepath.Join(root, "blobs"),
-		tmpDir:   filepath.Join(root, "tmp"),
+		tmpRoot:  filepath.Join(root, "tmp"),
 		maxSize:  o.MaxSize,
 		kek:      kek,
 		retired:  retired,
 		excl:     o.Exclusive,
 		params:   params[0],
 		small:    params[1],
+
+		createTemp: osCreateTemp,
 	}
-	for _, d := range []string{root, s.blobsDir, s.tmpDir} {
+	for _, d := range []string{root, s.blobsDir, s.tmpRoot} {
 		if err := os.MkdirAll(d, dirPerm); err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
@@ -248,17 +268,68 @@ func Open(o Options) (*Store, error) {
 	if s.lock, err = lockStore(filepath.Join(root, "lock"), o.Exclusive); err != nil {
 		return nil, err
 	}
+	// This Store's own staging directory, locked while it is open, so that SweepTemp
+	// (of this or another process) can tell abandoned staging files from live ones.
+	if s.tmpDir, err = os.MkdirTemp(s.tmpRoot, stagingPrefix+"*"); err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	if s.tmpLock, err = lockStore(filepath.Join(s.tmpDir, "lock"), true); err != nil {
+		os.RemoveAll(s.tmpDir)
+		s.lock.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close releases the store's lock; the Store must not be used afterwards.
+// stagingPrefix names the staging directories of open Stores under <Dir>/tmp.
+const stagingPrefix = "s-"
+
+// Close removes this Store's staging files (uploads still in progress fail) and
+// releases its locks; the Store must not be used afterwards.
 func (s *Store) Close() error {
 	if s.lock == nil {
 		return nil
 	}
+	removeStaging(s.tmpDir)
+	os.Remove(filepath.Join(s.tmpDir, "lock"))
+	s.tmpLock.Close()
+	os.Remove(s.tmpDir)
 	err := s.lock.Close()
 	s.lock = nil
 	return err
+}
+
+// isStagingName reports whether name is a staging file name the store gives.
+func isStagingName(name string) bool {
+	return strings.HasPrefix(name, "put-") && strings.HasSuffix(name, ".partial")
+}
+
+// removeStaging removes the staging files (and the lock file) in one staging
+// directory and returns how many staging files it removed.
+func removeStaging(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("blob: %w", err)
+	}
+	n := 0
+	var firstErr error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isStagingName(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
+				firstErr = fmt.Errorf("blob: %w", err)
+			}
+			continue
+		}
+		n++
+	}
+	return n, firstErr
 }
 
 // MaxSize returns the configured size limit in bytes.
@@ -415,7 +486,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, buf []byte, sync bool) (
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	tmp, err := os.CreateTemp(s.tmpDir, "put-*.partial")
+	tmp, err := s.createTemp(s.tmpDir, "put-*.partial")
 	if err != nil {
 		return st, fmt.Errorf("blob: %w", err)
 	}
@@ -453,7 +524,7 @@ func newBuffer() []byte { return make([]byte, bufSize+smallFile+1) }
 
 // encrypt writes the blob file of r to f (header, then ciphertext) and returns
 // the CID, digest and size of the plaintext. buf comes from newBuffer.
-func (s *Store) encrypt(ctx context.Context, f *os.File, r io.Reader, buf []byte) (string, []byte, int64, error) {
+func (s *Store) encrypt(ctx context.Context, f stagingFile, r io.Reader, buf []byte) (string, []byte, int64, error) {
 	buf, head := buf[:bufSize], buf[bufSize:]
 	n, err := io.ReadFull(r, head)
 	switch {
@@ -515,7 +586,7 @@ func (s *Store) encrypt(ctx context.Context, f *os.File, r io.Reader, buf []byte
 // encrypter makes a fresh data key with params and an encrypting writer to f
 // after a reserved header, or, if f is nil, to a buffer it returns, sized for n
 // bytes of plaintext.
-func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f *os.File, n int) (*keyset.Handle, io.WriteCloser, *bytes.Buffer, error) {
+func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f stagingFile, n int) (*keyset.Handle, io.WriteCloser, *bytes.Buffer, error) {
 	handle, err := s.newDataKey(params)
 	if err != nil {
 		return nil, nil, nil, err
@@ -872,36 +943,66 @@ func (s *Store) Delete(cidStr string) error {
 	return nil
 }
 
-// SweepTemp removes temporary files not modified for olderThan (uploads that
-// were abandoned by a crash). An upload in progress writes continuously, so
-// a duration well above the longest expected stall is safe. It returns the
-// number of files removed.
+// SweepTemp removes staging files a crash left behind. The staging directory of a
+// Store that is no longer open (its process died: its lock is free) goes whole,
+// whatever the age of its files, while this Store holds the store's lock; a directory
+// whose lock is held belongs to a live Store (this one or another process sharing the
+// store) and is left alone. Loose staging files of an older version, directly under
+// <Dir>/tmp, are removed when not modified for olderThan. Only names the store gives
+// its staging files and directories are touched. It returns the number of staging files
+// removed.
 func (s *Store) SweepTemp(olderThan time.Duration) (int, error) {
-	entries, err := os.ReadDir(s.tmpDir)
+	entries, err := os.ReadDir(s.tmpRoot)
 	if err != nil {
 		return 0, fmt.Errorf("blob: %w", err)
 	}
 	cutoff := time.Now().Add(-olderThan)
 	removed := 0
 	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "put-") || !strings.HasSuffix(e.Name(), ".partial") {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // removed meanwhile
-		}
-		if fi.ModTime().After(cutoff) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(s.tmpDir, e.Name())); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
-				firstErr = fmt.Errorf("blob: %w", err)
+		path := filepath.Join(s.tmpRoot, e.Name())
+		switch {
+		case e.IsDir() && strings.HasPrefix(e.Name(), stagingPrefix) && path != s.tmpDir:
+			if !flockWorks {
+				// Without flock a live directory cannot be told from an abandoned one.
+				if fi, err := e.Info(); err != nil || fi.ModTime().After(cutoff) {
+					continue
+				}
 			}
-			continue
+			lk, err := lockStore(filepath.Join(path, "lock"), true)
+			if errors.Is(err, ErrInUse) {
+				continue // a live Store
+			}
+			if err != nil {
+				keep(err)
+				continue
+			}
+			n, err := removeStaging(path)
+			removed += n
+			keep(err)
+			os.Remove(filepath.Join(path, "lock"))
+			lk.Close()
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				keep(fmt.Errorf("blob: %w", err)) // not empty: something else is in it
+			}
+		case e.Type().IsRegular() && isStagingName(e.Name()):
+			fi, err := e.Info()
+			if err != nil || fi.ModTime().After(cutoff) {
+				continue
+			}
+			if err := os.Remove(path); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					keep(fmt.Errorf("blob: %w", err))
+				}
+				continue
+			}
+			removed++
 		}
-		removed++
 	}
 	return removed, firstErr
 }
@@ -937,14 +1038,20 @@ func (s *Store) Usage() (blobs int, bytes int64, err error) {
 	return blobs, bytes, nil
 }
 
-// TempFiles returns the number of files in the temporary directory (for
-// tests and metrics).
+// TempFiles returns the number of this Store's staging files (for tests and
+// metrics).
 func (s *Store) TempFiles() (int, error) {
 	entries, err := os.ReadDir(s.tmpDir)
 	if err != nil {
 		return 0, fmt.Errorf("blob: %w", err)
 	}
-	return len(entries), nil
+	n := 0
+	for _, e := range entries {
+		if e.Name() != "lock" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func syncDir(dir string) error {

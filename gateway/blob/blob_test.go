@@ -676,9 +676,10 @@ func TestDelete(t *testing.T) {
 
 func TestSweepTemp(t *testing.T) {
 	s := newStore(t, 1<<20)
-	old := filepath.Join(s.tmpDir, "put-1.partial")
-	fresh := filepath.Join(s.tmpDir, "put-2.partial")
-	other := filepath.Join(s.tmpDir, "unrelated")
+	// Loose staging files of an older version go by age.
+	old := filepath.Join(s.tmpRoot, "put-1.partial")
+	fresh := filepath.Join(s.tmpRoot, "put-2.partial")
+	other := filepath.Join(s.tmpRoot, "unrelated")
 	for _, p := range []string{old, fresh, other} {
 		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)

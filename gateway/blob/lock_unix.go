@@ -29,3 +29,6 @@ func lockStore(path string, exclusive bool) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// flockWorks tells whether lockStore really excludes other processes.
+const flockWorks = true

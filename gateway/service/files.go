@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/edossier-city/edossier/gateway"
 )
@@ -108,4 +109,36 @@ func (f *requestFiles) release() {
 	for _, b := range f.staged {
 		f.s.inflight.release(b.CID)
 	}
+}
+
+// maxDropAttempts bounds how often the removal of a failed write's blob is put off
+// (content in use by another request, ledger unreachable): 30 grace periods, an hour
+// with the default grace.
+const maxDropAttempts = 30
+
+// dropBlobLater removes cid after the orphan grace if no record references it. While a
+// request holds the same content (a retry of the write, another upload of the same
+// file) or the ledger cannot be asked, the decision is put off by another grace period
+// instead of dropped: a retry that fails in turn did not create the blob (Created
+// false) and schedules nothing, so dropping here left the blob behind for good.
+func (s *Service) dropBlobLater(cid string, attempt int) {
+	time.AfterFunc(s.cfg.OrphanGrace, func() {
+		retry := func() {
+			if attempt < maxDropAttempts {
+				s.dropBlobLater(cid, attempt+1)
+			}
+		}
+		if !s.inflight.startCheck(cid) {
+			retry()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
+		unreferenced := err == nil && len(recs) == 0
+		busy := s.inflight.finishCheck(cid, unreferenced, func() { _ = s.blobs.Delete(cid) })
+		if busy || err != nil {
+			retry()
+		}
+	})
 }

@@ -121,11 +121,17 @@ func (f *requestFiles) putNote(ctx context.Context, p gateway.Principal, recordI
 func (s *Service) readNote(cid string) (string, error) {
 	body, _, err := s.blobs.Open(cid)
 	if err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeBlobCorrupt {
+			return "", err
+		}
 		return "", gateway.Wrap(gateway.CodeInternal, err, "the note of this record is missing from the blob store")
 	}
 	defer body.Close()
 	b, err := io.ReadAll(io.LimitReader(body, 4*wire.MaxNoteBytes+1024))
 	if err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeBlobCorrupt {
+			return "", err
+		}
 		return "", gateway.Wrap(gateway.CodeInternal, err, "reading the note of this record")
 	}
 	var doc NoteDocument

@@ -121,18 +121,7 @@ func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 // request that takes the content in the meantime cancels the removal. Blobs whose
 // removal was scheduled when the gateway stopped stay as harmless orphans (encrypted,
 // unreferenced).
-func (s *Service) dropBlob(cid string) {
-	time.AfterFunc(s.cfg.OrphanGrace, func() {
-		if !s.inflight.startCheck(cid) {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
-		unreferenced := err == nil && len(recs) == 0
-		s.inflight.finishCheck(cid, unreferenced, func() { _ = s.blobs.Delete(cid) })
-	})
-}
+func (s *Service) dropBlob(cid string) { s.dropBlobLater(cid, 1) }
 
 // inflight counts requests between staging a blob and the end of their transaction,
 // and watches the content whose removal is being decided.
@@ -172,15 +161,20 @@ func (f *inflight) startCheck(cid string) bool {
 }
 
 // finishCheck ends the check of cid and runs remove (under the lock) if the content is
-// unreferenced and no request took it since startCheck.
-func (f *inflight) finishCheck(cid string, unreferenced bool, remove func()) {
+// unreferenced and no request took it since startCheck; it reports whether a request
+// took it or holds it (then the decision is put off, see dropBlobLater).
+func (f *inflight) finishCheck(cid string, unreferenced bool, remove func()) (busy bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	taken := f.checking[cid]
 	delete(f.checking, cid)
-	if unreferenced && !taken && f.n[cid] == 0 {
+	if taken || f.n[cid] > 0 {
+		return true
+	}
+	if unreferenced {
 		remove()
 	}
+	return false
 }
 
 // AppendRecord stores the file and appends its record; 2xx only after both are

@@ -98,7 +98,9 @@ type BlobInfo struct {
 // Blobs is the content-addressed, encrypted blob store (implemented by gateway/blob).
 // Files are written through a BlobBatch: staged first, durable (fsynced, renamed into
 // place) only on Commit, so that a request the ledger refuses leaves nothing behind.
-// Errors: CodeTooLarge above the size limit, CodeNotFound / CodeInvalid from Open.
+// Errors: CodeTooLarge above the size limit, CodeStorageFull when the disk is full
+// (nothing stored), CodeNotFound / CodeInvalid from Open, CodeBlobCorrupt from Open or
+// from reading an opened blob when the stored file fails authentication or its CID.
 type Blobs interface {
 	NewBatch() BlobBatch
 	Open(cid string) (io.ReadCloser, BlobInfo, error)

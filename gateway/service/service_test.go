@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -375,10 +376,16 @@ func TestOrphanRemovalCancelledByRequestDuringCheck(t *testing.T) {
 	l, b, s := newFakes()
 	l.appendErr = gateway.Errorf(gateway.CodeConflict, "clash")
 	checked := make(chan struct{})
+	var once sync.Once
 	l.onFind = func(cid string) {
-		s.inflight.acquire(cid) // another append of the same file starts...
-		s.inflight.release(cid) // ...and ends while the ledger is being asked
-		close(checked)
+		once.Do(func() {
+			s.inflight.acquire(cid) // another append of the same file starts...
+			l.mu.Lock()             // ...commits its record...
+			l.records["r-other"] = wire.Record{RecordID: "r-other", CID: cid}
+			l.mu.Unlock()
+			s.inflight.release(cid) // ...and ends while the ledger is being asked
+			close(checked)
+		})
 	}
 	if _, err := s.AppendRecord(context.Background(), health, appendInput("contested")); gateway.ErrorCode(err) != gateway.CodeConflict {
 		t.Fatalf("err = %v", err)
@@ -389,6 +396,7 @@ func TestOrphanRemovalCancelledByRequestDuringCheck(t *testing.T) {
 		defer s.inflight.mu.Unlock()
 		return len(s.inflight.checking) == 0 // the check has ended
 	})
+	time.Sleep(5 * fakeGrace) // the check put off sees the other record
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.data) != 1 || len(b.deleted) != 0 {
@@ -407,6 +415,51 @@ func TestFailedAppendKeepsBlobOfRequestInFlight(t *testing.T) {
 		t.Fatal("blob removed while another request in flight uses it")
 	}
 	s.inflight.release(c.String())
+}
+
+// A removal put off because a retry of the same write was in flight is decided again
+// later: when the retry fails too (it found the blob in place, Created false, and
+// schedules no removal of its own), the blob still goes.
+func TestFailedWriteBlobRemovedAfterRetryInFlightFails(t *testing.T) {
+	l, b, s := newFakes()
+	l.appendErr = gateway.Errorf(gateway.CodeConflict, "clash")
+	c, _, _ := wire.CIDOf(strings.NewReader("retried"))
+	s.AppendRecord(context.Background(), health, appendInput("retried"))
+	s.inflight.acquire(c.String()) // the retry holds the content at the scheduled removal
+	time.Sleep(5 * fakeGrace)
+	if b.count() != 1 {
+		t.Fatal("blob removed while the retry holds it")
+	}
+	s.inflight.release(c.String()) // the retry failed as well
+	waitFor(t, func() bool { return b.count() == 0 })
+}
+
+// The ledger being unreachable at the scheduled removal puts it off too.
+func TestFailedWriteBlobRemovalRetriedWhenLedgerFails(t *testing.T) {
+	l, b, s := newFakes()
+	l.appendErr = gateway.Errorf(gateway.CodeConflict, "clash")
+	var finds atomic.Int32
+	l.onFind = func(string) { finds.Add(1) }
+	s.ledger = failingFind{l, &finds}
+	s.AppendRecord(context.Background(), health, appendInput("unasked"))
+	waitFor(t, func() bool { return b.count() == 0 })
+	if finds.Load() < 3 {
+		t.Fatalf("removed after %d lookups, want the failed ones retried", finds.Load())
+	}
+}
+
+// failingFind fails FindByCID twice before answering.
+type failingFind struct {
+	*fakeLedger
+	n *atomic.Int32
+}
+
+func (f failingFind) FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error) {
+	recs, err := f.fakeLedger.FindByCID(ctx, a, cid)
+	if f.n.Load() <= 2 {
+		return nil, gateway.Errorf(gateway.CodeUnavailable, "ledger down")
+	}
+	return recs, err
 }
 
 func waitFor(t *testing.T, ok func() bool) {

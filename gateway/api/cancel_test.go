@@ -1,0 +1,164 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/httpsig"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func captureLogs(t *testing.T) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return buf
+}
+
+// TestClientGoneIsNotAServerError: a request whose client half-closes the connection
+// (net/http cancels its context) or cancels it, and which then fails as a 5xx would, is
+// logged as 499 at WARN, never as an ERROR or a 500.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	logs := captureLogs(t)
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{
+		Service:  service.New(nil, nil, nil, service.Config{}),
+		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
+		Nonces:   httpsig.NewMemoryNonceStore(0),
+		Registry: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.engine.GET("/test/wait", func(c *gin.Context) {
+		select {
+		case <-c.Request.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		// What a Fabric call or a blob write returns once its context is cancelled.
+		abort(c, gateway.Wrap(gateway.CodeInternal, c.Request.Context().Err(), "ledger call failed"))
+	})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /test/wait HTTP/1.1\r\nHost: gw\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).CloseWrite() // half-close
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != StatusClientClosedRequest {
+			t.Errorf("half-closed request answered %d, want 499", resp.StatusCode)
+		}
+	}
+
+	// A cancelled request context (the client gave up) the same way.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/test/wait", nil).WithContext(ctx))
+	if rec.Code != StatusClientClosedRequest {
+		t.Errorf("cancelled request: %d, want 499", rec.Code)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "status=499") < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := logs.String()
+	if strings.Count(out, "status=499") != 2 || strings.Contains(out, "level=ERROR") || strings.Contains(out, "status=500") {
+		t.Fatalf("logs:\n%s", out)
+	}
+	if !strings.Contains(out, "level=WARN") {
+		t.Errorf("no warning logged:\n%s", out)
+	}
+}
+
+// TestMetricLabelsBounded: unknown routes and unknown methods each collapse into one
+// series (route="unmatched", method="other").
+func TestMetricLabelsBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{
+		Service:  service.New(nil, nil, nil, service.Config{}),
+		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
+		Nonces:   httpsig.NewMemoryNonceStore(0),
+		Registry: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		for _, r := range []*http.Request{
+			httptest.NewRequest("GET", "/no/such/"+strings.Repeat("x", i), nil),
+			httptest.NewRequest("M"+strings.Repeat("Q", i), "/v1/records/r-1", nil),
+			httptest.NewRequest("X"+strings.Repeat("Y", i), "/nowhere/"+strings.Repeat("z", i), nil),
+		} {
+			s.ServeHTTP(httptest.NewRecorder(), r)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "edossier_http_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				key += l.GetName() + "=" + l.GetValue() + " "
+			}
+			series[key] = true
+		}
+	}
+	if len(series) > 3 {
+		t.Fatalf("%d series for 150 requests: %v", len(series), series)
+	}
+	for k := range series {
+		if !strings.Contains(k, "method=other") && !strings.Contains(k, "route=unmatched") {
+			t.Errorf("unexpected series %s", k)
+		}
+	}
+}
