@@ -57,22 +57,8 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if st.Grantee != who.MSPID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s is not for %s", grantID, who.MSPID)
 	}
-	if st.Status == wire.GrantRevoked {
-		return nil, wire.Errorf(wire.CodeRevoked, "grant %s was revoked at %s", grantID, st.RevokedAt)
-	}
-	from, err := wire.ParseTime("validFrom", st.Grant.ValidFrom)
-	if err != nil {
-		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
-	}
-	until, err := wire.ParseTime("expiresAt", st.Grant.ExpiresAt)
-	if err != nil {
-		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
-	}
-	if now.Before(from) {
-		return nil, wire.Errorf(wire.CodeNotYetValid, "grant %s is valid from %s", grantID, st.Grant.ValidFrom)
-	}
-	if !now.Before(until) {
-		return nil, wire.Errorf(wire.CodeExpired, "grant %s expired at %s", grantID, st.Grant.ExpiresAt)
+	if e := st.CheckLive(now); e != nil {
+		return nil, e
 	}
 	dept, err := c.department(stub, who.MSPID)
 	if err != nil {
@@ -89,7 +75,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if err := ccutil.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
-	if rec.SubjectID != st.SubjectID || !st.Grant.Scope.InScope(rec.Type, rec.RecordID) {
+	if !st.Covers(&rec) {
 		return nil, wire.Errorf(wire.CodeOutOfScope, "record %s is not covered by grant %s", recordID, grantID)
 	}
 	if rec.Status != wire.StatusActive {

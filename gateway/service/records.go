@@ -526,13 +526,8 @@ func (g *grantView) visible(r *wire.Record) bool {
 		if r.Issuer == g.p.MSPID {
 			return true
 		}
-		for _, gr := range g.grants {
-			from, err1 := wire.ParseTime("validFrom", gr.Grant.ValidFrom)
-			until, err2 := wire.ParseTime("expiresAt", gr.Grant.ExpiresAt)
-			if err1 != nil || err2 != nil || g.now.Before(from) || !g.now.Before(until) {
-				continue
-			}
-			if gr.SubjectID == r.SubjectID && gr.Grant.Scope.InScope(r.Type, r.RecordID) {
+		for i := range g.grants {
+			if g.grants[i].LiveAt(g.now) && g.grants[i].Covers(r) {
 				return true
 			}
 		}
