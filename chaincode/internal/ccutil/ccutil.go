@@ -12,6 +12,9 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 )
@@ -343,4 +346,56 @@ func RequireMSP(ctx contractapi.TransactionContextInterface, want, role string) 
 		return "", wire.Errorf(wire.CodeForbidden, "only the %s may do this (caller is %s)", role, msp)
 	}
 	return msp, nil
+}
+
+// Origin is what the client's signed proposal addressed: the channel of its
+// channel header and the chaincode of its chaincode header extension. In a
+// chaincode called by another chaincode (InvokeChaincode) the callee sees the
+// caller's proposal, so a dossier function called by sharing across channels
+// sees Origin{datashare, sharing} while its own stub.GetChannelID() is
+// municipal. A client cannot forge it: the peer runs a proposal on the channel
+// and chaincode its headers name.
+type Origin struct {
+	Channel   string
+	Chaincode string
+}
+
+// ProposalOrigin parses stub.GetSignedProposal (peer.Proposal -> common.Header
+// -> common.ChannelHeader -> peer.ChaincodeHeaderExtension).
+func ProposalOrigin(stub shim.ChaincodeStubInterface) (Origin, error) {
+	sp, err := stub.GetSignedProposal()
+	if err != nil {
+		return Origin{}, Internal("reading the signed proposal", err)
+	}
+	if sp == nil {
+		return Origin{}, wire.Errorf(wire.CodeInternal, "transaction has no signed proposal")
+	}
+	var prop peer.Proposal
+	if err := proto.Unmarshal(sp.GetProposalBytes(), &prop); err != nil {
+		return Origin{}, Internal("decoding the proposal", err)
+	}
+	var hdr common.Header
+	if err := proto.Unmarshal(prop.GetHeader(), &hdr); err != nil {
+		return Origin{}, Internal("decoding the proposal header", err)
+	}
+	var ch common.ChannelHeader
+	if err := proto.Unmarshal(hdr.GetChannelHeader(), &ch); err != nil {
+		return Origin{}, Internal("decoding the channel header", err)
+	}
+	var ext peer.ChaincodeHeaderExtension
+	if err := proto.Unmarshal(ch.GetExtension(), &ext); err != nil {
+		return Origin{}, Internal("decoding the chaincode header extension", err)
+	}
+	return Origin{Channel: ch.GetChannelId(), Chaincode: ext.GetChaincodeId().GetName()}, nil
+}
+
+// CalledFrom reports whether this invocation was made by chaincode cc on
+// channel channel calling across channels: the proposal names them while the
+// stub runs on another channel.
+func CalledFrom(stub shim.ChaincodeStubInterface, channel, cc string) (bool, error) {
+	o, err := ProposalOrigin(stub)
+	if err != nil {
+		return false, err
+	}
+	return o.Channel == channel && o.Chaincode == cc && stub.GetChannelID() != channel, nil
 }
