@@ -106,12 +106,17 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	return &e, nil
 }
 
-// AccessLog returns one page of a subject's access log, newest first.
-// pageSize is a decimal string ("" = wire.DefaultPageSize, max
-// wire.MaxPageSize); bookmark "" for the first page. Evaluate only.
+// AccessLog returns one page of a subject's access log, newest first, to the
+// operator only (its gateway answers the subject's signed requests;
+// forbidden for anyone else). pageSize is a decimal string ("" =
+// wire.DefaultPageSize, max wire.MaxPageSize); bookmark "" for the first
+// page. Evaluate only.
 func (c *Contract) AccessLog(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.AccessPage, err error) {
 	defer ccutil.Guard(&err)
 	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	if _, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator"); err != nil {
 		return nil, err
 	}
 	page := &wire.AccessPage{Entries: []wire.AccessEntry{}}

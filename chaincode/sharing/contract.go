@@ -82,7 +82,7 @@ func New(cfg Config) *Contract {
 
 // GetEvaluateTransactions marks the query functions (contractapi metadata).
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "GetGrant", "ListGrants", "AccessLog"}
+	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "GetGrant", "ListGrants", "CoveringGrants", "AccessLog"}
 }
 
 // Key layout.

@@ -237,6 +237,13 @@ func Page(stub shim.ChaincodeStubInterface, objectType string, attrs []string, p
 	if err != nil {
 		return "", err
 	}
+	return PageN(stub, objectType, attrs, pageSize, bookmark, fn)
+}
+
+// PageN is Page with a page size the caller checked (it may exceed
+// wire.MaxPageSize, for a scan that reads ahead).
+func PageN(stub shim.ChaincodeStubInterface, objectType string, attrs []string, pageSize int32, bookmark string,
+	fn func(key string, value []byte) error) (string, error) {
 	prefix, err := Key(objectType, attrs...)
 	if err != nil {
 		return "", err
