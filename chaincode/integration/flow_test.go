@@ -455,7 +455,7 @@ func (f *flow) queries(t *testing.T) {
 	}
 	f.checkPages(t, "dossier/2", pages, 2, all)
 	f.checkPages(t, "dossier/4", f.listAll(t, f.op, alice, "", "4"), 4, all)
-	f.checkPages(t, "dossier/default", f.listAll(t, f.health, alice, "", ""), wire.DefaultPageSize, all)
+	f.checkPages(t, "dossier/default", f.listAll(t, f.op, alice, "", ""), wire.DefaultPageSize, all)
 	// Filtered by type.
 	f.checkPages(t, "birth/2", f.listAll(t, f.op, alice, typeBirth, "2"), 2, all[:3])
 	f.checkPages(t, "vaccine/1", f.listAll(t, f.op, alice, typeVaccine, "1"), 1, all[4:])
