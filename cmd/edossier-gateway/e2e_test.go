@@ -623,6 +623,45 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 		t.Fatalf("metadata entries %+v", log.Entries[4:])
 	}
 
+	// Bookmarks are opaque and bound to the caller and the query: social pages
+	// through the dossier one record at a time; the bookmark names no record, and
+	// altered, or used by another caller or for another query, it is invalid.
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1", social, nil)
+	expectStatus(t, r, 200)
+	var first struct {
+		Records  []wire.Record `json:"records"`
+		Bookmark string        `json:"bookmark"`
+	}
+	r.json(t, &first)
+	if len(first.Records) != 1 || first.Bookmark == "" || strings.Contains(first.Bookmark, first.Records[0].RecordID) ||
+		strings.Contains(first.Bookmark, baby.subjectID) {
+		t.Fatalf("first page %s", r.body)
+	}
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, social, nil)
+	expectStatus(t, r, 200)
+	var second struct {
+		Records  []wire.Record `json:"records"`
+		Bookmark string        `json:"bookmark"`
+	}
+	r.json(t, &second)
+	if len(second.Records) != 1 || second.Records[0].RecordID == first.Records[0].RecordID || second.Bookmark != "" {
+		t.Fatalf("second page %s", r.body)
+	}
+	badMark := []byte(first.Bookmark)
+	if i := len(badMark) / 2; badMark[i] == 'A' {
+		badMark[i] = 'B'
+	} else {
+		badMark[i] = 'A'
+	}
+	for _, try := range []*http.Request{
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+string(badMark), social, nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, e.keys.Departments["police"], nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&type=household-register&bookmark="+first.Bookmark, social, nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, e.keys.Operator, nil, ""),
+	} {
+		expectProblem(t, e.do(try), 400, gateway.CodeInvalid)
+	}
+
 	// A department without a grant sees nothing of the dossier (not even by a
 	// bookmark): the listing is empty and the record is not found.
 	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records", e.keys.Departments["police"], nil)
