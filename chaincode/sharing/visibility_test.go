@@ -121,8 +121,18 @@ func TestMetadataVisibility(t *testing.T) {
 // A missing record and an invisible one give byte-identical errors.
 func TestInvisibleIsMissing(t *testing.T) {
 	e, _ := setup(t)
+	before := map[string]string{}
+	for _, fn := range []string{"GetRecord", "GetRecordHistory"} {
+		r := e.DossierQ(e.Civil, fn, "r-secret")
+		before[fn] = fmt.Sprintf("%d %q %q", r.Status, r.Message, r.Payload)
+	}
 	e.Append(e.Health, cctest.Req("r-secret", cctest.Subject("1"), cctest.BirthCert))
 	for _, fn := range []string{"GetRecord", "GetRecordHistory"} {
+		// The same ID before it existed and now that it exists but is invisible.
+		r := e.DossierQ(e.Civil, fn, "r-secret")
+		if after := fmt.Sprintf("%d %q %q", r.Status, r.Message, r.Payload); after != before[fn] {
+			t.Fatalf("%s: missing %s, invisible %s", fn, before[fn], after)
+		}
 		hidden := e.DossierQ(e.Civil, fn, "r-secret")
 		missing := e.DossierQ(e.Civil, fn, "r-secreu")
 		hm := strings.Replace(hidden.Message, "r-secret", "r-secreu", 1)

@@ -316,9 +316,16 @@ func (s *Service) visibleRecord(ctx context.Context, p gateway.Principal, record
 		return nil, err
 	}
 	if !g.visible(rec) {
-		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
+		return nil, recordNotFound(recordID)
 	}
 	return rec, nil
+}
+
+// recordNotFound is the answer for a record the caller may not see: the chaincode's
+// answer for a record that does not exist, word for word, so the two cannot be told
+// apart.
+func recordNotFound(recordID string) error {
+	return gateway.Errorf(gateway.CodeNotFound, "record %s does not exist", recordID)
 }
 
 // logMetadata commits a department's read of records it did not issue (under its

@@ -23,7 +23,7 @@ func (s *Service) ownRecord(ctx context.Context, p gateway.Principal, recordID s
 		return nil, err
 	}
 	if rec.SubjectID != p.SubjectID {
-		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
+		return nil, recordNotFound(recordID)
 	}
 	return rec, nil
 }

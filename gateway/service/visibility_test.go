@@ -20,6 +20,14 @@ type visLedger struct {
 	metaErr      error
 	meta         [][]string // record IDs of each committed metadata read
 	metaActions  []string
+	missing      func(id string) error // the answer for a record that does not exist
+}
+
+func (v *visLedger) GetRecord(ctx context.Context, a gateway.Actor, id string) (*wire.Record, error) {
+	if _, ok := v.records[id]; !ok && v.missing != nil {
+		return nil, v.missing(id)
+	}
+	return v.logLedger.GetRecord(ctx, a, id)
 }
 
 func (v *visLedger) ListDossier(_ context.Context, _ gateway.Actor, subjectID, _ string, size int, bookmark string) (*wire.RecordPage, error) {
@@ -190,5 +198,29 @@ func TestMetadataReadsLoggedFirst(t *testing.T) {
 	// Its own records still answer (nothing to log).
 	if _, err := s.GetRecord(ctx, social, "r4"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An invisible record and a missing one are the same answer, word for word (the
+// fake ledger answers a missing record as the chaincode does).
+func TestInvisibleRecordIsMissing(t *testing.T) {
+	l, s := newVisFakes(t)
+	ctx := context.Background()
+	l.missing = func(id string) error { return gateway.Errorf(gateway.CodeNotFound, "record %s does not exist", id) }
+	citizen := gateway.Principal{Role: gateway.RoleCitizen, SubjectID: testSubj("2")}
+	for _, c := range []struct {
+		p gateway.Principal
+		f func(gateway.Principal, string) error
+	}{
+		{social, func(p gateway.Principal, id string) error { _, err := s.GetRecord(ctx, p, id); return err }},
+		{social, func(p gateway.Principal, id string) error { _, err := s.RecordHistory(ctx, p, id); return err }},
+		{citizen, func(p gateway.Principal, id string) error { _, err := s.GetRecord(ctx, p, id); return err }},
+		{citizen, func(p gateway.Principal, id string) error { _, err := s.ReadContent(ctx, p, id, "", ""); return err }},
+	} {
+		hidden, missing := c.f(c.p, "r5"), c.f(c.p, "r6")
+		if hidden == nil || missing == nil || gateway.ErrorCode(hidden) != gateway.CodeNotFound ||
+			strings.Replace(hidden.Error(), "r5", "r6", 1) != missing.Error() {
+			t.Fatalf("%s: invisible %v, missing %v", c.p.Role, hidden, missing)
+		}
 	}
 }
