@@ -117,7 +117,11 @@ func (c *Contract) ListDossier(ctx contractapi.TransactionContextInterface, subj
 	last := ""
 	for {
 		var keys, ids []string
-		next, err := ccutil.PageN(stub, objSubjIndex, attrs, size+1, start, func(key string, _ []byte) error {
+		chunk := min(size+1, int32(MaxListScan-scanned))
+		if skip != "" {
+			chunk++ // the bookmark's own entry comes first and is skipped
+		}
+		next, err := ccutil.PageN(stub, objSubjIndex, attrs, chunk, start, func(key string, _ []byte) error {
 			if key == skip {
 				return nil
 			}
