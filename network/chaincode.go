@@ -101,6 +101,7 @@ func (n *Network) startChaincodeServer(cc ChaincodeSpec, o OrgSpec, packageID st
 		"CHAINCODE_TLS_KEY=" + filepath.Join(tls, "server.key"),
 		"EDOSSIER_OPERATOR_MSP=" + n.spec.Operator().MSPID,
 		"EDOSSIER_DOSSIER_CHANNEL=" + n.channelOf("dossier"),
+		"EDOSSIER_SHARING_CHANNEL=" + n.channelOf("sharing"),
 		"EDOSSIER_IDENTITY_AUTHORITIES=" + strings.Join(n.spec.IdentityAuthorities(), ","),
 		"EDOSSIER_REPRESENTATIVE_AUTHORITIES=" + strings.Join(n.spec.RepresentativeAuthorities(), ","),
 		"EDOSSIER_RECOVERY_DELAY=" + n.spec.Sharing.RecoveryDelay.String(),

@@ -34,7 +34,20 @@ type Config struct {
 	// KeyEndorsementRole is the MSP role named in key-level endorsement
 	// policies: "PEER" (default; needs NodeOUs) or "MEMBER".
 	KeyEndorsementRole string
+	// SharingChaincode and SharingChannel locate the sharing contract: its
+	// cross-channel calls see every record, and the dossier asks it for a
+	// department's live grants ("" = "sharing" on "datashare").
+	SharingChaincode string
+	SharingChannel   string
 }
+
+// Defaults for Config.
+const (
+	DefaultSharingChaincode = "sharing"
+	DefaultSharingChannel   = "datashare"
+	// SharingContract is the contract namespace inside the sharing chaincode.
+	SharingContract = "sharing"
+)
 
 // Contract is the dossier contract. Only its transaction functions are
 // exported.
@@ -46,6 +59,12 @@ type Contract struct {
 
 // New returns the contract named "dossier".
 func New(cfg Config) *Contract {
+	if cfg.SharingChaincode == "" {
+		cfg.SharingChaincode = DefaultSharingChaincode
+	}
+	if cfg.SharingChannel == "" {
+		cfg.SharingChannel = DefaultSharingChannel
+	}
 	c := &Contract{cfg: cfg, role: ccutil.RoleFromConfig(cfg.KeyEndorsementRole)}
 	c.Name = ContractName
 	c.BeforeTransaction = ccutil.ClockCheck(cfg.Now, cfg.MaxClockSkew)

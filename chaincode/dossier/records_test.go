@@ -159,7 +159,7 @@ func TestAppendRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cctest.Decode[wire.Record](t, e.OK(e.DossierQ(e.Civil, "GetRecord", b.Records[42].RecordID)))
+	got := cctest.Decode[wire.Record](t, e.OK(e.DossierQ(e.Op, "GetRecord", b.Records[42].RecordID)))
 	if got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
@@ -331,13 +331,13 @@ func TestGetRecordAndHistory(t *testing.T) {
 	e.Code(e.DossierQ(e.Outsider, "GetRecordHistory", "r1"), wire.CodeNotFound)
 	e.Code(e.DossierQ(e.Outsider, "GetRecordHistory", ""), wire.CodeInvalid)
 	r := e.Append(e.Health, cctest.Req("r1", cctest.Subject("1"), cctest.BirthCert))
-	if got := cctest.Decode[wire.Record](t, e.OK(e.DossierQ(e.Outsider, "GetRecord", "r1"))); got != r {
+	if got := cctest.Decode[wire.Record](t, e.OK(e.DossierQ(e.Op, "GetRecord", "r1"))); got != r {
 		t.Fatalf("got %+v", got)
 	}
 	e.Net.Advance(time.Minute)
 	rv := e.Dossier(e.Health, "RevokeRecord", "r1", cctest.ReasonError)
 	e.OK(rv)
-	h := cctest.Decode[[]wire.RecordVersion](t, e.OK(e.DossierQ(e.Outsider, "GetRecordHistory", "r1")))
+	h := cctest.Decode[[]wire.RecordVersion](t, e.OK(e.DossierQ(e.Op, "GetRecordHistory", "r1")))
 	if len(h) != 2 || h[0].TxID != rv.TxID || h[0].Record.Status != wire.StatusRevoked || h[0].Timestamp != "2025-03-01T08:01:00Z" ||
 		h[1].TxID != r.TxID || h[1].Record != r || h[1].Timestamp != "2025-03-01T08:00:00Z" {
 		t.Fatalf("history %+v", h)
@@ -359,7 +359,7 @@ func TestListDossier(t *testing.T) {
 	bookmark := ""
 	pages := 0
 	for {
-		p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "3", bookmark)))
+		p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Op, "ListDossier", cctest.Subject("1"), "", "3", bookmark)))
 		pages++
 		for _, r := range p.Records {
 			ids = append(ids, r.RecordID)
@@ -372,7 +372,7 @@ func TestListDossier(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "b0,b1,b2,b3,b4,l1,m1" || pages != 3 {
 		t.Fatalf("ids %s in %d pages", got, pages)
 	}
-	p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), cctest.Marriage, "", "")))
+	p := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Op, "ListDossier", cctest.Subject("1"), cctest.Marriage, "", "")))
 	if len(p.Records) != 1 || p.Records[0].RecordID != "m1" || p.Bookmark != "" {
 		t.Fatalf("filtered %+v", p)
 	}
@@ -384,7 +384,7 @@ func TestListDossier(t *testing.T) {
 		t.Fatalf("empty page encodes as %s", raw)
 	}
 	// Bookmark from another subject's range, or garbage: refused.
-	first := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "1", "")))
+	first := cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Op, "ListDossier", cctest.Subject("1"), "", "1", "")))
 	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("10"), "", "1", first.Bookmark), wire.CodeInvalid)
 	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "1", "garbage"), wire.CodeInvalid)
 	for _, ps := range []string{"-1", "201", "abc", "01", "1.5"} {
@@ -393,7 +393,7 @@ func TestListDossier(t *testing.T) {
 	e.Code(e.DossierQ(e.Outsider, "ListDossier", "", "", "", ""), wire.CodeInvalid)
 	e.Code(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "bad type", "", ""), wire.CodeInvalid)
 	// Max page size.
-	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Outsider, "ListDossier", cctest.Subject("1"), "", "200", "")))
+	p = cctest.Decode[wire.RecordPage](t, e.OK(e.DossierQ(e.Op, "ListDossier", cctest.Subject("1"), "", "200", "")))
 	if len(p.Records) != 7 {
 		t.Fatalf("got %d", len(p.Records))
 	}

@@ -94,6 +94,7 @@ func TestDossierAndSharingFlow(t *testing.T) {
 		{"append", f.appendRecords},
 		{"no-personal-data", f.noPersonalData},
 		{"queries", f.queries},
+		{"visibility", f.visibility},
 		{"idempotent-retry", f.idempotentRetry},
 		{"batch", f.batch},
 		{"revoke", f.revoke},
@@ -439,7 +440,7 @@ func (f *flow) checkPages(t *testing.T, what string, pages []wire.RecordPage, si
 func (f *flow) queries(t *testing.T) {
 	alice := f.alice.id
 	for id, want := range f.recs {
-		if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", id); got != want {
+		if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", id); got != want {
 			t.Fatalf("GetRecord(%s) through civil = %+v, want %+v", id, got, want)
 		}
 	}
@@ -449,18 +450,18 @@ func (f *flow) queries(t *testing.T) {
 	// A dossier, ordered by (type, recordId), two per page: three pages, the
 	// last one full and without a bookmark.
 	all := []string{"b-alice-1", "b-alice-2", "b-alice-3", "h-alice-1", "v-alice-1", "v-alice-2"}
-	pages := f.listAll(t, f.civil, alice, "", "2")
+	pages := f.listAll(t, f.op, alice, "", "2")
 	if len(pages) != 3 {
 		t.Fatalf("ListDossier page size 2: %d pages, want 3", len(pages))
 	}
 	f.checkPages(t, "dossier/2", pages, 2, all)
 	f.checkPages(t, "dossier/4", f.listAll(t, f.op, alice, "", "4"), 4, all)
-	f.checkPages(t, "dossier/default", f.listAll(t, f.health, alice, "", ""), wire.DefaultPageSize, all)
+	f.checkPages(t, "dossier/default", f.listAll(t, f.op, alice, "", ""), wire.DefaultPageSize, all)
 	// Filtered by type.
-	f.checkPages(t, "birth/2", f.listAll(t, f.civil, alice, typeBirth, "2"), 2, all[:3])
-	f.checkPages(t, "vaccine/1", f.listAll(t, f.civil, alice, typeVaccine, "1"), 1, all[4:])
-	f.checkPages(t, "household", f.listAll(t, f.civil, alice, typeHousehold, ""), wire.DefaultPageSize, all[3:4])
-	f.checkPages(t, "bob", f.listAll(t, f.civil, f.bob.id, "", ""), wire.DefaultPageSize, []string{"b-bob-1"})
+	f.checkPages(t, "birth/2", f.listAll(t, f.op, alice, typeBirth, "2"), 2, all[:3])
+	f.checkPages(t, "vaccine/1", f.listAll(t, f.op, alice, typeVaccine, "1"), 1, all[4:])
+	f.checkPages(t, "household", f.listAll(t, f.op, alice, typeHousehold, ""), wire.DefaultPageSize, all[3:4])
+	f.checkPages(t, "bob", f.listAll(t, f.op, f.bob.id, "", ""), wire.DefaultPageSize, []string{"b-bob-1"})
 	if p := evaluate[wire.RecordPage](t, f.civil, f.civil.dossier, "ListDossier", pseudonym("nobody"), "", "", ""); len(p.Records) != 0 || p.Bookmark != "" || p.Records == nil {
 		t.Fatalf("empty dossier = %+v", p)
 	}
@@ -487,12 +488,78 @@ func (f *flow) queries(t *testing.T) {
 	refuseEval(t, f.op, f.op.dossier, wire.CodeInvalid, "FindByCID", strings.ToUpper(f.birthFile.cid))
 
 	// History of a record never changed: one version.
-	hist := evaluate[[]wire.RecordVersion](t, f.civil, f.civil.dossier, "GetRecordHistory", "b-alice-1")
+	hist := evaluate[[]wire.RecordVersion](t, f.op, f.op.dossier, "GetRecordHistory", "b-alice-1")
 	if len(hist) != 1 || hist[0].TxID != f.firstAppendTx || hist[0].Record != f.recs["b-alice-1"] {
 		t.Fatalf("GetRecordHistory = %+v", hist)
 	}
 	nearNow(t, "history timestamp", hist[0].Timestamp)
 	refuseEval(t, f.civil, f.civil.dossier, wire.CodeNotFound, "GetRecordHistory", "no-such-record")
+}
+
+// visibility: departments evaluating the dossier contract directly (as any
+// channel member can with fabric-gateway) see only what they issued or what a
+// live grant covers; a missing record and an invisible one are the same
+// not_found, and bookmarks name only records the caller was given.
+func (f *flow) visibility(t *testing.T) {
+	alice := f.alice.id
+	// The police (a department without grants or records of alice) sees nothing.
+	if p := evaluate[wire.RecordPage](t, f.police, f.police.dossier, "ListDossier", alice, "", "", ""); len(p.Records) != 0 || p.Bookmark != "" {
+		t.Fatalf("police lists %+v", p)
+	}
+	for id := range f.recs {
+		hidden := refuseEval(t, f.police, f.police.dossier, wire.CodeNotFound, "GetRecord", id)
+		missing := refuseEval(t, f.police, f.police.dossier, wire.CodeNotFound, "GetRecord", id+"x")
+		if strings.Replace(hidden.Message, id, id+"x", 1) != missing.Message {
+			t.Fatalf("invisible %q and missing %q differ", hidden.Message, missing.Message)
+		}
+		refuseEval(t, f.police, f.police.dossier, wire.CodeNotFound, "GetRecordHistory", id)
+	}
+	// Civil sees only its own record before any grant; health its own.
+	f.walkVisible(t, f.civil, func(r wire.Record) bool { return r.Issuer == mspCivil })
+	f.walkVisible(t, f.health, func(r wire.Record) bool { return r.Issuer == mspHealth })
+	refuseEval(t, f.civil, f.civil.dossier, wire.CodeNotFound, "GetRecord", "b-alice-1")
+	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "h-alice-1"); got != f.recs["h-alice-1"] {
+		t.Fatalf("civil's own record %+v", got)
+	}
+	// FindByCID stays open, but names alice only to the operator and the issuer.
+	for _, r := range evaluate[[]wire.Record](t, f.civil, f.civil.dossier, "FindByCID", f.birthFile.cid) {
+		if want := map[bool]string{true: alice, false: ""}[r.Issuer == mspCivil]; r.SubjectID != want {
+			t.Fatalf("FindByCID through civil: %+v", r)
+		}
+	}
+}
+
+// walkVisible pages alice's dossier as a with page size 1 and checks that it
+// returns exactly the records the operator sees that visible admits, and that
+// every bookmark is the key of a record it returned.
+func (f *flow) walkVisible(t *testing.T, a *actor, visible func(wire.Record) bool) {
+	t.Helper()
+	var want []string
+	for _, p := range f.listAll(t, f.op, f.alice.id, "", "") {
+		for _, r := range p.Records {
+			if visible(r) {
+				want = append(want, r.RecordID)
+			}
+		}
+	}
+	var got []string
+	returned := map[string]bool{}
+	for i, p := range f.listAll(t, a, f.alice.id, "", "1") {
+		for _, r := range p.Records {
+			got = append(got, r.RecordID)
+			returned[r.RecordID] = true
+		}
+		if p.Bookmark == "" {
+			continue
+		}
+		parts := strings.Split(strings.Trim(p.Bookmark, "\x00"), "\x00")
+		if len(parts) != 4 || parts[1] != f.alice.id || !returned[parts[3]] {
+			t.Fatalf("%s page %d: bookmark %q names a record it did not return", a.msp, i, p.Bookmark)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s sees %v, want %v", a.msp, got, want)
+	}
 }
 
 func (f *flow) idempotentRetry(t *testing.T) {
@@ -523,7 +590,7 @@ func (f *flow) idempotentRetry(t *testing.T) {
 	other := req
 	other.Type = typeHousehold
 	refuse(t, f.civil, f.civil.dossier, wire.CodeConflict, "AppendRecord", mustJSON(t, other))
-	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "b-alice-1"); got != orig {
+	if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", "b-alice-1"); got != orig {
 		t.Fatalf("record changed by a refused append: %+v", got)
 	}
 
@@ -546,7 +613,7 @@ func (f *flow) idempotentRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.settle(t, f.health, chMunicipal)
-	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "b-race"); got != won {
+	if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", "b-race"); got != won {
 		t.Fatalf("after the race the record is %+v, the winner returned %+v", got, won)
 	}
 	if hist := evaluate[[]wire.RecordVersion](t, f.op, f.op.dossier, "GetRecordHistory", "b-race"); len(hist) != 1 {
@@ -636,12 +703,12 @@ func (f *flow) batch(t *testing.T) {
 		f.reqs[r.RecordID], f.recs[r.RecordID] = r, want
 		f.batchIDs = append(f.batchIDs, r.RecordID)
 		if i%7 == 0 || i == len(reqs)-1 {
-			if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", r.RecordID); got != want {
+			if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", r.RecordID); got != want {
 				t.Fatalf("batch record %s = %+v, want %+v", r.RecordID, got, want)
 			}
 		}
 	}
-	f.checkPages(t, "batch subject", f.listAll(t, f.civil, pseudonym("batch-07"), "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
+	f.checkPages(t, "batch subject", f.listAll(t, f.op, pseudonym("batch-07"), "", ""), wire.DefaultPageSize, []string{"bulk-1-07"})
 	if got := ids(evaluate[[]wire.Record](t, f.op, f.op.dossier, "FindByCID", reqs[33].CID)); !slices.Equal(got, []string{"bulk-1-33"}) {
 		t.Fatalf("FindByCID(batch record) = %v", got)
 	}
@@ -666,7 +733,7 @@ func (f *flow) batch(t *testing.T) {
 	t.Logf("a batch of %d records committed in %s", wire.MaxBatch, time.Since(start).Round(time.Millisecond))
 	for _, i := range []int{0, wire.MaxBatch - 1} {
 		want, _ := resMax.NewRecord(maxBatch[i])
-		if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", maxBatch[i].RecordID); got != want {
+		if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", maxBatch[i].RecordID); got != want {
 			t.Fatalf("record %s of the largest batch = %+v, want %+v", maxBatch[i].RecordID, got, want)
 		}
 	}
@@ -712,7 +779,7 @@ func (f *flow) revoke(t *testing.T) {
 	nearNow(t, "statusChangedAt", rec.StatusChangedAt)
 	f.revokeTx = tx
 	f.recs["b-alice-3"] = rec
-	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "b-alice-3"); got != rec {
+	if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", "b-alice-3"); got != rec {
 		t.Fatalf("GetRecord after revoke = %+v", got)
 	}
 	// The same revocation again changes nothing; another reason conflicts.
@@ -731,12 +798,12 @@ func (f *flow) revoke(t *testing.T) {
 	// issuer's own client, endorsing only on other organisations' peers
 	// (which run the same contract and agree), is invalidated at commit.
 	f.invalidAt(t, f.health, f.health.dossier, []string{mspCivil, mspOperator}, "RevokeRecord", "v-alice-2", reasonError)
-	if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", "v-alice-2"); got != f.recs["v-alice-2"] {
+	if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", "v-alice-2"); got != f.recs["v-alice-2"] {
 		t.Fatalf("a revocation without the issuer's endorsement changed the record: %+v", got)
 	}
 
 	// A revoked record stays in the dossier and in the CID index.
-	f.checkPages(t, "birth after revoke", f.listAll(t, f.civil, f.alice.id, typeBirth, ""), wire.DefaultPageSize, []string{"b-alice-1", "b-alice-2", "b-alice-3"})
+	f.checkPages(t, "birth after revoke", f.listAll(t, f.op, f.alice.id, typeBirth, ""), wire.DefaultPageSize, []string{"b-alice-1", "b-alice-2", "b-alice-3"})
 }
 
 func (f *flow) supersede(t *testing.T) {
@@ -762,7 +829,7 @@ func (f *flow) supersede(t *testing.T) {
 	f.reqs[req.RecordID] = req
 	f.recs["b-alice-2"], f.recs["b-alice-2-v2"] = res.Superseded, res.Record
 	for _, id := range []string{"b-alice-2", "b-alice-2-v2"} {
-		if got := evaluate[wire.Record](t, f.civil, f.civil.dossier, "GetRecord", id); got != f.recs[id] {
+		if got := evaluate[wire.Record](t, f.op, f.op.dossier, "GetRecord", id); got != f.recs[id] {
 			t.Fatalf("GetRecord(%s) after supersede = %+v, want %+v", id, got, f.recs[id])
 		}
 	}
@@ -780,7 +847,7 @@ func (f *flow) supersede(t *testing.T) {
 	refuse(t, f.health, f.health.dossier, wire.CodeNotFound, "SupersedeRecord", "no-such-record", mustJSON(t, r3))
 	refuseEval(t, f.op, f.op.dossier, wire.CodeNotFound, "GetRecord", "b-alice-3-v2")
 
-	f.checkPages(t, "birth after supersede", f.listAll(t, f.civil, alice, typeBirth, "3"), 3,
+	f.checkPages(t, "birth after supersede", f.listAll(t, f.op, alice, typeBirth, "3"), 3,
 		[]string{"b-alice-1", "b-alice-2", "b-alice-2-v2", "b-alice-3"})
 	hist := evaluate[[]wire.RecordVersion](t, f.op, f.op.dossier, "GetRecordHistory", "b-alice-2")
 	if len(hist) != 2 || hist[0].Record.Status != wire.StatusSuperseded || hist[1].Record.Status != wire.StatusActive {
@@ -945,6 +1012,12 @@ func (f *flow) createGrants(t *testing.T) {
 	if p := evaluate[wire.GrantPage](t, f.op, f.op.sharing, "ListGrants", f.bob.id, "", ""); len(p.Grants) != 0 {
 		t.Fatalf("bob's grants = %+v", p)
 	}
+	// With its live grants civil now sees alice's birth records and v-alice-1
+	// besides its own; a bookmark walk shows nothing else.
+	f.settle(t, f.civil, chDatashare)
+	f.walkVisible(t, f.civil, func(r wire.Record) bool {
+		return r.Issuer == mspCivil || r.Type == typeBirth || r.RecordID == "v-alice-1"
+	})
 	// A department that lists directly sees only the grants naming it.
 	if p := evaluate[wire.GrantPage](t, f.health, f.health.sharing, "ListGrants", a.id, "", ""); len(p.Grants) != 1 || p.Grants[0].GrantID != "g-health" {
 		t.Fatalf("health's direct ListGrants = %+v", p)
@@ -1175,10 +1248,13 @@ func (f *flow) accessLog(t *testing.T) {
 			t.Fatalf("AccessLog not newest first at %d: %s after %s", i, got[i].Time, got[i-1].Time)
 		}
 	}
-	if p := evaluate[wire.AccessPage](t, f.civil, f.civil.sharing, "AccessLog", f.bob.id, "", ""); len(p.Entries) != 0 || p.Bookmark != "" {
+	// Only the operator reads access logs directly.
+	refuseEval(t, f.civil, f.civil.sharing, wire.CodeForbidden, "AccessLog", f.alice.id, "", "")
+	refuseEval(t, f.health, f.health.sharing, wire.CodeForbidden, "AccessLog", f.alice.id, "", "")
+	if p := evaluate[wire.AccessPage](t, f.op, f.op.sharing, "AccessLog", f.bob.id, "", ""); len(p.Entries) != 0 || p.Bookmark != "" {
 		t.Fatalf("bob's access log = %+v", p)
 	}
-	refuseEval(t, f.civil, f.civil.sharing, wire.CodeInvalid, "AccessLog", f.alice.id, "", "not-a-bookmark")
+	refuseEval(t, f.op, f.op.sharing, wire.CodeInvalid, "AccessLog", f.alice.id, "", "not-a-bookmark")
 }
 
 // readEvents replays a chaincode's events from block 0 until every wanted

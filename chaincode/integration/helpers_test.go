@@ -233,7 +233,7 @@ func evaluate[T any](t testing.TB, a *actor, c *client.Contract, fn string, args
 }
 
 // refuseEval runs a query that must fail with code want.
-func refuseEval(t testing.TB, a *actor, c *client.Contract, want wire.Code, fn string, args ...string) {
+func refuseEval(t testing.TB, a *actor, c *client.Contract, want wire.Code, fn string, args ...string) *wire.Error {
 	t.Helper()
 	ctx, cancel := flowCtx()
 	defer cancel()
@@ -248,6 +248,7 @@ func refuseEval(t testing.TB, a *actor, c *client.Contract, want wire.Code, fn s
 	if e.Code != want {
 		t.Fatalf("%s %s:%s (evaluate): code %q (%s), want %q", a.name, c.ContractName(), fn, e.Code, e.Message, want)
 	}
+	return e
 }
 
 // mustJSON encodes v with the wire encoder.

@@ -57,22 +57,8 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if st.Grantee != who.MSPID {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s is not for %s", grantID, who.MSPID)
 	}
-	if st.Status == wire.GrantRevoked {
-		return nil, wire.Errorf(wire.CodeRevoked, "grant %s was revoked at %s", grantID, st.RevokedAt)
-	}
-	from, err := wire.ParseTime("validFrom", st.Grant.ValidFrom)
-	if err != nil {
-		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
-	}
-	until, err := wire.ParseTime("expiresAt", st.Grant.ExpiresAt)
-	if err != nil {
-		return nil, wire.Errorf(wire.CodeInternal, "stored grant: %s", err)
-	}
-	if now.Before(from) {
-		return nil, wire.Errorf(wire.CodeNotYetValid, "grant %s is valid from %s", grantID, st.Grant.ValidFrom)
-	}
-	if !now.Before(until) {
-		return nil, wire.Errorf(wire.CodeExpired, "grant %s expired at %s", grantID, st.Grant.ExpiresAt)
+	if e := st.CheckLive(now); e != nil {
+		return nil, e
 	}
 	dept, err := c.department(stub, who.MSPID)
 	if err != nil {
@@ -89,7 +75,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if err := ccutil.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
-	if rec.SubjectID != st.SubjectID || !st.Grant.Scope.InScope(rec.Type, rec.RecordID) {
+	if !st.Covers(&rec) {
 		return nil, wire.Errorf(wire.CodeOutOfScope, "record %s is not covered by grant %s", recordID, grantID)
 	}
 	if rec.Status != wire.StatusActive {
@@ -120,12 +106,17 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	return &e, nil
 }
 
-// AccessLog returns one page of a subject's access log, newest first.
-// pageSize is a decimal string ("" = wire.DefaultPageSize, max
-// wire.MaxPageSize); bookmark "" for the first page. Evaluate only.
+// AccessLog returns one page of a subject's access log, newest first, to the
+// operator only (its gateway answers the subject's signed requests;
+// forbidden for anyone else). pageSize is a decimal string ("" =
+// wire.DefaultPageSize, max wire.MaxPageSize); bookmark "" for the first
+// page. Evaluate only.
 func (c *Contract) AccessLog(ctx contractapi.TransactionContextInterface, subjectID, pageSize, bookmark string) (_ *wire.AccessPage, err error) {
 	defer ccutil.Guard(&err)
 	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	if _, err := ccutil.RequireMSP(ctx, c.cfg.OperatorMSP, "platform operator"); err != nil {
 		return nil, err
 	}
 	page := &wire.AccessPage{Entries: []wire.AccessEntry{}}

@@ -94,7 +94,7 @@ func TestRecordAccessRefusals(t *testing.T) {
 	e.Code(e.Sharing(e.Civil, "RecordAccess", "g-future", "b1", ""), wire.CodeExpired)
 
 	// Nothing was logged.
-	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Outsider, "AccessLog", cctest.Subject("1"), "", "")))
+	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "", "")))
 	if len(log.Entries) != 0 {
 		t.Fatalf("refusals logged: %+v", log.Entries)
 	}
@@ -122,7 +122,7 @@ func TestAccessLog(t *testing.T) {
 	var got []string
 	bm := ""
 	for {
-		p := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "2", bm)))
+		p := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "2", bm)))
 		for _, en := range p.Entries {
 			got = append(got, en.TxID)
 			if en.SubjectID != cctest.Subject("1") {
@@ -142,18 +142,22 @@ func TestAccessLog(t *testing.T) {
 			t.Fatalf("not newest first: %v vs %v", got, txs)
 		}
 	}
-	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("10"), "1", bm+"x"), wire.CodeInvalid)
-	first := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "1", "")))
-	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("10"), "1", first.Bookmark), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Civil, "AccessLog", "", "", ""), wire.CodeInvalid)
-	e.Code(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("1"), "999", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "AccessLog", cctest.Subject("10"), "1", bm+"x"), wire.CodeInvalid)
+	first := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "1", "")))
+	e.Code(e.SharingQ(e.Op, "AccessLog", cctest.Subject("10"), "1", first.Bookmark), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "AccessLog", "", "", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "999", ""), wire.CodeInvalid)
 	// Raw ID numbers and other non-pseudonyms are no subject IDs.
 	for _, subj := range []string{"110101202611201235", "91350100M000100Y43", "p-1"} {
-		e.Code(e.SharingQ(e.Civil, "AccessLog", subj, "", ""), wire.CodeInvalid)
+		e.Code(e.SharingQ(e.Op, "AccessLog", subj, "", ""), wire.CodeInvalid)
 		e.Code(e.SharingQ(e.Civil, "ListGrants", subj, "", ""), wire.CodeInvalid)
 		e.Code(e.DossierQ(e.Civil, "ListDossier", subj, "", "", ""), wire.CodeInvalid)
 	}
-	if raw := e.OK(e.SharingQ(e.Civil, "AccessLog", cctest.Subject("none"), "", "")); string(raw) != `{"entries":[],"bookmark":""}` {
+	// Only the operator reads access logs: not the grantee, the issuer or an outsider.
+	for _, id := range []*fakeledger.Identity{e.Civil, e.Health, e.Outsider, e.Authority} {
+		e.Code(e.SharingQ(id, "AccessLog", cctest.Subject("1"), "", ""), wire.CodeForbidden)
+	}
+	if raw := e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("none"), "", "")); string(raw) != `{"entries":[],"bookmark":""}` {
 		t.Fatalf("empty log %s", raw)
 	}
 }
@@ -201,7 +205,7 @@ func TestDirectFailures(t *testing.T) {
 	if _, err := c.GetGrant(failing(civil), "g1"); code(err) != wire.CodeInternal {
 		t.Fatal("GetGrant")
 	}
-	if _, err := c.AccessLog(failing(civil), cctest.Subject("1"), "", ""); code(err) != wire.CodeInternal {
+	if _, err := c.AccessLog(failing(op), cctest.Subject("1"), "", ""); code(err) != wire.CodeInternal {
 		t.Fatal("AccessLog")
 	}
 	if _, err := c.ListGrants(failing(civil), cctest.Subject("1"), "", ""); code(err) != wire.CodeInternal {

@@ -52,7 +52,7 @@ func TestRecordOwnershipCheck(t *testing.T) {
 	e.OK(e.Dossier(e.Op, "DeactivateDepartment", cctest.Civil))
 	e.Code(e.Sharing(e.Civil, "RecordOwnershipCheck", cctest.Subject("1"), cid, ""), wire.CodeForbidden)
 
-	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Outsider, "AccessLog", cctest.Subject("1"), "", "")))
+	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "", "")))
 	if len(log.Entries) != 4 {
 		t.Fatalf("%d entries, want 4: %+v", len(log.Entries), log.Entries)
 	}
@@ -81,7 +81,7 @@ func TestRecordSelfAccess(t *testing.T) {
 	e.Code(e.Sharing(e.Op, "RecordSelfAccess", cctest.Subject("1"), "b1", wire.SelfList), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Op, "RecordSelfAccess", cctest.Subject("1"), "b1", "delete"), wire.CodeInvalid)
 	e.Code(e.Sharing(e.Op, "RecordSelfAccess", "", "", wire.SelfList), wire.CodeInvalid)
-	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Outsider, "AccessLog", cctest.Subject("1"), "", "")))
+	log := cctest.Decode[wire.AccessPage](t, e.OK(e.SharingQ(e.Op, "AccessLog", cctest.Subject("1"), "", "")))
 	if len(log.Entries) != 4 || log.Entries[0].Action != wire.SelfContent || log.Entries[3].Action != wire.SelfList {
 		t.Fatalf("log %+v", log.Entries)
 	}

@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"encoding/base64"
+	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -244,4 +245,64 @@ func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subje
 		}
 	}
 	return page, nil
+}
+
+// CoveringGrants returns the subject's grants that name the creator's
+// organisation as grantee and are live at the transaction time
+// (wire.GrantState.LiveAt), ordered by grant ID, unpaginated (a subject's
+// grants are few; the scan reads the subject's grant index once). The
+// dossier contract calls it across channels, read-only, to decide which
+// records a department may see; it calls nothing itself, so there is no
+// circular cross-channel call. Evaluate only.
+func (c *Contract) CoveringGrants(ctx contractapi.TransactionContextInterface, subjectID string) (_ []wire.GrantState, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
+		return nil, err
+	}
+	msp, err := ccutil.CreatorMSP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, _, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return liveGrantsOf(ctx.GetStub(), subjectID, msp, now)
+}
+
+// liveGrantsOf reads the subject's grants to grantee that are live at now.
+func liveGrantsOf(stub shim.ChaincodeStubInterface, subjectID, grantee string, now time.Time) ([]wire.GrantState, error) {
+	var keys []string
+	err := ccutil.Scan(stub, objSubjGrant, []string{subjectID}, func(k string, _ []byte) error {
+		id, err := ccutil.LastAttr(k)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, grantKey(id))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []wire.GrantState{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	vals, err := stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, ccutil.Internal("reading grants", err)
+	}
+	for _, v := range vals {
+		if len(v) == 0 {
+			return nil, wire.Errorf(wire.CodeInternal, "grant index points at a missing grant")
+		}
+		var st wire.GrantState
+		if err := ccutil.Unmarshal(v, &st); err != nil {
+			return nil, err
+		}
+		if st.Grantee == grantee && st.SubjectID == subjectID && st.LiveAt(now) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }

@@ -249,3 +249,46 @@ func SignDocument(priv *ecdsa.PrivateKey, doc []byte) (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
+
+// The one coverage rule. The sharing contract (RecordAccess,
+// RecordMetadataAccess, CoveringGrants), the dossier contract's visibility and
+// the gateway all decide "may this grantee see this record now" with
+// CheckLive / LiveAt and Covers; no other copy of the rule exists.
+
+// CheckLive reports why the grant does not let its grantee read at time t:
+// nil when it is active and validFrom <= t < expiresAt, else a CodeRevoked,
+// CodeNotYetValid or CodeExpired error (CodeInternal for a stored window that
+// does not parse).
+func (g *GrantState) CheckLive(t time.Time) *Error {
+	if g.Status == GrantRevoked {
+		return Errorf(CodeRevoked, "grant %s was revoked at %s", g.GrantID, g.RevokedAt)
+	}
+	if g.Status != GrantActive {
+		return Errorf(CodeInternal, "grant %s has status %q", g.GrantID, g.Status)
+	}
+	from, err := ParseTime("validFrom", g.Grant.ValidFrom)
+	if err != nil {
+		return Errorf(CodeInternal, "stored grant %s: %s", g.GrantID, AsError(err).Message)
+	}
+	until, err := ParseTime("expiresAt", g.Grant.ExpiresAt)
+	if err != nil {
+		return Errorf(CodeInternal, "stored grant %s: %s", g.GrantID, AsError(err).Message)
+	}
+	if t.Before(from) {
+		return Errorf(CodeNotYetValid, "grant %s is valid from %s", g.GrantID, g.Grant.ValidFrom)
+	}
+	if !t.Before(until) {
+		return Errorf(CodeExpired, "grant %s expired at %s", g.GrantID, g.Grant.ExpiresAt)
+	}
+	return nil
+}
+
+// LiveAt reports whether the grant is active and validFrom <= t < expiresAt.
+func (g *GrantState) LiveAt(t time.Time) bool { return g.CheckLive(t) == nil }
+
+// Covers reports whether the grant's scope covers rec: the same subject, and
+// the record's type or its ID in scope. It says nothing about time or status
+// (see LiveAt) nor about the grantee.
+func (g *GrantState) Covers(rec *Record) bool {
+	return rec != nil && rec.SubjectID == g.SubjectID && g.Grant.Scope.InScope(rec.Type, rec.RecordID)
+}

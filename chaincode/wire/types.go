@@ -242,6 +242,17 @@ const (
 	// AccessSelf is the subject's own read of its dossier through the
 	// platform (RecordSelfAccess).
 	AccessSelf = "self"
+	// AccessMetadata is a department's read of a record's metadata under a
+	// grant (a listing, a record, a history) through the platform
+	// (RecordMetadataAccess).
+	AccessMetadata = "metadata"
+)
+
+// Metadata-read actions (AccessEntry.Action for Kind AccessMetadata).
+const (
+	MetadataList    = "list"
+	MetadataGet     = "get"
+	MetadataHistory = "history"
 )
 
 // Self-access actions (AccessEntry.Action for Kind AccessSelf).
@@ -264,12 +275,15 @@ const (
 // subject's own read through the platform (kind "self"). Entries written
 // before kinds existed have Kind "" and are file reads.
 type AccessEntry struct {
-	// EntryID equals TxID: one entry per transaction.
+	// EntryID equals TxID (one entry per transaction), except for metadata
+	// reads, which write one entry per record: TxID + "." + the record's
+	// position in the transaction (3 digits).
 	EntryID string `json:"entryId"`
-	// Kind is AccessFile, AccessOwnership or AccessSelf.
+	// Kind is AccessFile, AccessOwnership, AccessSelf or AccessMetadata.
 	Kind string `json:"kind"`
 	// Action is what a self access did (SelfList, SelfGet, SelfHistory,
-	// SelfContent); "" for other kinds.
+	// SelfContent) or a metadata read (MetadataList, MetadataGet,
+	// MetadataHistory); "" for other kinds.
 	Action     string `json:"action"`
 	SubjectID  string `json:"subjectId"`
 	RecordID   string `json:"recordId"`

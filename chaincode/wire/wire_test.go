@@ -405,3 +405,40 @@ func testKeyPEM(t *testing.T) string {
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
+
+func TestGrantLiveAtAndCovers(t *testing.T) {
+	from := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	g := &GrantState{GrantID: "g", SubjectID: "p-a", Grantee: "X", Status: GrantActive, Grant: Grant{
+		SubjectID: "p-a", Scope: GrantScope{RecordTypes: []string{"t1"}, RecordIDs: []string{"r9"}},
+		ValidFrom: FormatTime(from), ExpiresAt: FormatTime(from.Add(time.Hour))}}
+	for _, c := range []struct {
+		at   time.Time
+		code Code
+	}{{from.Add(-time.Nanosecond), CodeNotYetValid}, {from, ""}, {from.Add(time.Hour - 1), ""}, {from.Add(time.Hour), CodeExpired}} {
+		err := g.CheckLive(c.at)
+		if (c.code == "") != (err == nil) || (err != nil && err.Code != c.code) || g.LiveAt(c.at) != (c.code == "") {
+			t.Fatalf("at %s: %v, want %q", c.at, err, c.code)
+		}
+	}
+	r := *g
+	r.Status = GrantRevoked
+	if err := r.CheckLive(from); err == nil || err.Code != CodeRevoked || r.LiveAt(from) {
+		t.Fatalf("revoked: %v", err)
+	}
+	for _, c := range []struct {
+		rec  Record
+		want bool
+	}{
+		{Record{SubjectID: "p-a", Type: "t1", RecordID: "x"}, true},
+		{Record{SubjectID: "p-a", Type: "t2", RecordID: "r9"}, true},
+		{Record{SubjectID: "p-a", Type: "t2", RecordID: "x"}, false},
+		{Record{SubjectID: "p-b", Type: "t1", RecordID: "r9"}, false},
+	} {
+		if got := g.Covers(&c.rec); got != c.want {
+			t.Fatalf("Covers(%+v) = %v", c.rec, got)
+		}
+	}
+	if g.Covers(nil) {
+		t.Fatal("Covers(nil)")
+	}
+}

@@ -17,7 +17,7 @@ func newChaincode(cfg config) (*contractapi.ContractChaincode, error) {
 	var contracts []contractapi.ContractInterface
 	switch cfg.Contract {
 	case "dossier":
-		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP, MaxClockSkew: cfg.MaxClockSkew}))
+		contracts = append(contracts, dossier.New(dossier.Config{OperatorMSP: cfg.OperatorMSP, MaxClockSkew: cfg.MaxClockSkew, SharingChannel: cfg.SharingChannel}))
 	case "sharing":
 		contracts = append(contracts, sharing.New(sharing.Config{
 			OperatorMSP: cfg.OperatorMSP, DossierChannel: cfg.DossierChannel,

@@ -10,6 +10,7 @@
 //	CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY  server TLS key pair (both or neither)
 //	EDOSSIER_OPERATOR_MSP     MSP ID of the platform operator
 //	EDOSSIER_DOSSIER_CHANNEL  channel of the dossier chaincode (for sharing's reads)
+//	EDOSSIER_SHARING_CHANNEL  channel of the sharing chaincode (dossier's visibility; default datashare)
 //	EDOSSIER_IDENTITY_AUTHORITIES  comma-separated MSP IDs that attest subject keys and guardians
 //	EDOSSIER_REPRESENTATIVE_AUTHORITIES  comma-separated MSP IDs that attest legal representatives
 //	EDOSSIER_RECOVERY_DELAY   time lock of a subject-key recovery (Go duration; default 72h)
@@ -65,7 +66,7 @@ func run(getenv func(string) string) error {
 type config struct {
 	ID, Address, Contract, Version                 string
 	TLSCert, TLSKey                                string
-	OperatorMSP, DossierChannel                    string
+	OperatorMSP, DossierChannel, SharingChannel    string
 	IdentityAuthorities, RepresentativeAuthorities []string
 	RecoveryDelay, MaxClockSkew                    time.Duration
 }
@@ -75,6 +76,7 @@ func configFrom(getenv func(string) string) (config, error) {
 		ID: getenv("CHAINCODE_ID"), Address: getenv("CHAINCODE_SERVER_ADDRESS"), Contract: getenv("CHAINCODE_CONTRACT"),
 		Version: getenv("CHAINCODE_VERSION"), TLSCert: getenv("CHAINCODE_TLS_CERT"), TLSKey: getenv("CHAINCODE_TLS_KEY"),
 		OperatorMSP: getenv("EDOSSIER_OPERATOR_MSP"), DossierChannel: getenv("EDOSSIER_DOSSIER_CHANNEL"),
+		SharingChannel: getenv("EDOSSIER_SHARING_CHANNEL"),
 	}
 	switch {
 	case c.ID == "":
@@ -109,6 +111,9 @@ func configFrom(getenv func(string) string) (config, error) {
 	}
 	if c.DossierChannel == "" {
 		c.DossierChannel = "municipal"
+	}
+	if c.SharingChannel == "" {
+		c.SharingChannel = "datashare"
 	}
 	return c, nil
 }

@@ -633,24 +633,104 @@ func testNewborn(t *testing.T, e *env, health, civil, social string) {
 		}
 	}
 
-	// The citizen's access log shows exactly those two reads.
+	// The citizen lists its own dossier and downloads the birth certificate with
+	// signed requests (no grant): self accesses.
+	r = e.do(e.signed(baby, "GET", "/v1/dossiers/"+baby.subjectID+"/records", nil, time.Now()))
+	expectStatus(t, r, 200)
+	r.json(t, &page)
+	if len(page.Records) != 2 {
+		t.Fatalf("the citizen sees %d records, want 2: %s", len(page.Records), r.body)
+	}
+	r = e.do(e.signed(baby, "GET", "/v1/records/"+birthRec.Record.RecordID+"/content", nil, time.Now()))
+	expectStatus(t, r, 200)
+	if !bytes.Equal(r.body, birth) {
+		t.Fatalf("own download %q", r.body)
+	}
+
+	// The citizen's access log, newest first: the two self accesses, the two file
+	// reads, and before them social's metadata reads (the record, and the listing's
+	// two records); the issuers' reads of their own records are not in it.
 	r = e.do(e.signed(baby, "GET", "/v1/dossiers/"+baby.subjectID+"/access-log", nil, time.Now()))
 	expectStatus(t, r, 200)
 	var log wire.AccessPage
 	r.json(t, &log)
-	if len(log.Entries) != 2 {
-		t.Fatalf("access log has %d entries, want 2: %s", len(log.Entries), r.body)
+	var got []string
+	for _, en := range log.Entries {
+		got = append(got, en.Kind+":"+en.Action)
+		switch en.Kind {
+		case wire.AccessFile, wire.AccessMetadata:
+			if en.Org != "SocialSecurityMSP" || en.GrantID != grantID || en.Purpose != purpose || en.User != "clerk" {
+				t.Fatalf("access entry %+v", en)
+			}
+		case wire.AccessSelf:
+			if en.SubjectID != baby.subjectID || (en.Action == wire.SelfContent && en.RecordID != birthRec.Record.RecordID) {
+				t.Fatalf("self entry %+v", en)
+			}
+		}
+	}
+	if want := "self:content,self:list,file:,file:,metadata:get,metadata:list,metadata:list"; strings.Join(got, ",") != want {
+		t.Fatalf("access log %s, want %s: %s", strings.Join(got, ","), want, r.body)
 	}
 	seen := map[string]bool{}
-	for _, en := range log.Entries {
-		if en.Org != "SocialSecurityMSP" || en.GrantID != grantID || en.Purpose != purpose || en.User != "clerk" {
-			t.Fatalf("access entry %+v", en)
-		}
+	for _, en := range log.Entries[2:4] {
 		seen[en.RecordID] = true
 	}
 	if !seen[birthRec.Record.RecordID] || !seen[houseRec.Record.RecordID] {
-		t.Fatalf("access log records %v", seen)
+		t.Fatalf("file reads of %v", seen)
 	}
+	if log.Entries[4].RecordID != birthRec.Record.RecordID || log.Entries[5].TxID != log.Entries[6].TxID ||
+		log.Entries[5].RecordID == log.Entries[6].RecordID {
+		t.Fatalf("metadata entries %+v", log.Entries[4:])
+	}
+
+	// Bookmarks are opaque and bound to the caller and the query: social pages
+	// through the dossier one record at a time; the bookmark names no record, and
+	// altered, or used by another caller or for another query, it is invalid.
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1", social, nil)
+	expectStatus(t, r, 200)
+	var first struct {
+		Records  []wire.Record `json:"records"`
+		Bookmark string        `json:"bookmark"`
+	}
+	r.json(t, &first)
+	if len(first.Records) != 1 || first.Bookmark == "" || strings.Contains(first.Bookmark, first.Records[0].RecordID) ||
+		strings.Contains(first.Bookmark, baby.subjectID) {
+		t.Fatalf("first page %s", r.body)
+	}
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, social, nil)
+	expectStatus(t, r, 200)
+	var second struct {
+		Records  []wire.Record `json:"records"`
+		Bookmark string        `json:"bookmark"`
+	}
+	r.json(t, &second)
+	if len(second.Records) != 1 || second.Records[0].RecordID == first.Records[0].RecordID || second.Bookmark != "" {
+		t.Fatalf("second page %s", r.body)
+	}
+	badMark := []byte(first.Bookmark)
+	if i := len(badMark) / 2; badMark[i] == 'A' {
+		badMark[i] = 'B'
+	} else {
+		badMark[i] = 'A'
+	}
+	for _, try := range []*http.Request{
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+string(badMark), social, nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, e.keys.Departments["police"], nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&type=household-register&bookmark="+first.Bookmark, social, nil, ""),
+		e.request("GET", "/v1/dossiers/"+baby.subjectID+"/records?pageSize=1&bookmark="+first.Bookmark, e.keys.Operator, nil, ""),
+	} {
+		expectProblem(t, e.do(try), 400, gateway.CodeInvalid)
+	}
+
+	// A department without a grant sees nothing of the dossier (not even by a
+	// bookmark): the listing is empty and the record is not found.
+	r = e.jsonCall("GET", "/v1/dossiers/"+baby.subjectID+"/records", e.keys.Departments["police"], nil)
+	expectStatus(t, r, 200)
+	r.json(t, &page)
+	if len(page.Records) != 0 {
+		t.Fatalf("police sees %s", r.body)
+	}
+	expectProblem(t, e.jsonCall("GET", "/v1/records/"+birthRec.Record.RecordID, e.keys.Departments["police"], nil), 404, gateway.CodeNotFound)
 
 	// After revocation the next read is refused and sends no file byte.
 	r = e.do(e.signed(baby, "POST", "/v1/grants/"+grantID+"/revoke", baby.revocation(t, grantID), time.Now()))

@@ -225,6 +225,12 @@ func testRefusals(t *testing.T, e *env, health, civil, social string) {
 			return jsonReq(e, "POST", "/v1/subject-keys/bind", e.keys.Departments["police"], `{"document":"`+doc+`","popSignature":"x"}`)
 		}, 400, gateway.CodeRawIDNumber},
 		{"not a pseudonym", func() *http.Request { return e.request("GET", "/v1/dossiers/p-someone/records", health, nil, "") }, 400, gateway.CodeInvalid},
+		{"a raw chaincode bookmark", func() *http.Request {
+			return e.request("GET", "/v1/dossiers/"+subject+"/records?bookmark=%00subject~record%00"+subject+"%00", health, nil, "")
+		}, 400, gateway.CodeInvalid},
+		{"a forged bookmark", func() *http.Request {
+			return e.request("GET", "/v1/dossiers/"+subject+"/access-log?bookmark=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", e.keys.Operator, nil, "")
+		}, 400, gateway.CodeInvalid},
 		{"personal data in a title", func() *http.Request {
 			return multipartReq("/v1/dossiers/"+subject+"/records", health,
 				[3]string{"metadata", "application/json", `{"type":"vaccination-record","title":"` + newbornNote + `"}`}, [3]string{"file", "", "titled"})

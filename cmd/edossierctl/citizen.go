@@ -356,12 +356,13 @@ func accessKind(e wire.AccessEntry) string {
 	return e.Kind
 }
 
-// accessDetail is what an ownership check or a self access adds to an entry.
+// accessDetail is what an ownership check, a self access or a metadata read adds to an
+// entry.
 func accessDetail(e wire.AccessEntry) string {
 	switch e.Kind {
 	case wire.AccessOwnership:
 		return "checker=" + e.Checker + " result=" + e.Result
-	case wire.AccessSelf:
+	case wire.AccessSelf, wire.AccessMetadata:
 		return "action=" + e.Action
 	}
 	return ""

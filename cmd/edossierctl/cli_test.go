@@ -481,28 +481,31 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 		t.Fatalf("read json: %+v", rr)
 	}
 
-	// The citizen sees exactly those reads in the access log.
+	// The citizen sees exactly those reads in the access log, newest first: the
+	// three file reads, and before them social's metadata reads (show, list).
 	var log wire.AccessPage
 	e.okJSON(t, &log, "access-log", "--key", keyPath)
-	if len(log.Entries) != 3 {
-		t.Fatalf("access log has %d entries, want 3: %+v", len(log.Entries), log)
-	}
+	var kinds []string
 	for _, en := range log.Entries {
+		kinds = append(kinds, en.Kind+":"+en.Action)
 		if en.Org != "SocialSecurityMSP" || en.GrantID != g.GrantID || en.RecordID != recordID || en.User != "clerk" {
 			t.Fatalf("access entry %+v", en)
 		}
+	}
+	if got := strings.Join(kinds, ","); got != "file:,file:,file:,metadata:get,metadata:list" {
+		t.Fatalf("access log %s: %+v", got, log)
 	}
 	if log.Entries[0].Purpose != "identity-verification" { // newest first
 		t.Fatalf("access log order: %+v", log.Entries)
 	}
 	r = e.ok(t, "access-log", "--key", keyPath)
-	if strings.Count(r.stdout, "SocialSecurityMSP") != 3 || !strings.Contains(r.stdout, purpose) {
+	if strings.Count(r.stdout, "SocialSecurityMSP") != 5 || !strings.Contains(r.stdout, purpose) {
 		t.Fatalf("access-log text:\n%s", r)
 	}
 	// The key and the operator's key file from the environment.
 	t.Setenv(envSubjectKey, keyPath)
 	e.okJSON(t, &log, "access-log")
-	if len(log.Entries) != 3 {
+	if len(log.Entries) != 5 {
 		t.Fatalf("access log with %s: %+v", envSubjectKey, log)
 	}
 	t.Setenv(envSubjectKey, "")
@@ -511,7 +514,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	t.Setenv(envAPIKeyFile, "")
 	// The operator may read it with an API key; another department may not.
 	e.okJSON(t, &log, "access-log", op, subject)
-	if len(log.Entries) != 3 {
+	if len(log.Entries) != 5 {
 		t.Fatalf("operator's view of the access log: %+v", log)
 	}
 	e.fails(t, exitFailure, "edossierctl: forbidden: ", "access-log", health, subject)
@@ -538,7 +541,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 		t.Fatalf("own file: %q\n%s", b, r)
 	}
 	e.okJSON(t, &log, "access-log", "--key", keyPath)
-	if len(log.Entries) != 6 || log.Entries[0].Kind != wire.AccessSelf || log.Entries[0].Action != wire.SelfContent ||
+	if len(log.Entries) != 8 || log.Entries[0].Kind != wire.AccessSelf || log.Entries[0].Action != wire.SelfContent ||
 		log.Entries[1].Action != wire.SelfHistory || log.Entries[2].Action != wire.SelfList {
 		t.Fatalf("self accesses in the log: %+v", log.Entries)
 	}
@@ -580,8 +583,8 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 	if len(grants.Grants) != 1 || grants.Bookmark == "" {
 		t.Fatalf("one page of grants: %+v", grants)
 	}
-	// The access log still holds the three file reads (and the three self accesses) and
-	// nothing for the refused ones.
+	// The access log still holds the three file reads (and the three self accesses and
+	// two metadata reads) and nothing for the refused ones.
 	e.okJSON(t, &log, "access-log", "--key", keyPath)
 	files := 0
 	for _, en := range log.Entries {
@@ -589,7 +592,7 @@ func testGrantFlow(t *testing.T, e *cliEnv) {
 			files++
 		}
 	}
-	if len(log.Entries) != 6 || files != 3 {
+	if len(log.Entries) != 8 || files != 3 {
 		t.Fatalf("access log after refusals: %d entries, %d file reads", len(log.Entries), files)
 	}
 

@@ -363,6 +363,14 @@ func (c *Client) RecordSelfAccess(ctx context.Context, a Actor, subjectID, recor
 	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordSelfAccess", subjectID, recordID, action))
 }
 
+func (c *Client) RecordMetadataAccess(ctx context.Context, a Actor, subjectID string, recordIDs []string, action string) ([]wire.AccessEntry, gateway.Receipt, error) {
+	v, r, err := submitJSON[[]wire.AccessEntry](c, ctx, a, c.sharing("RecordMetadataAccess", subjectID, mustJSON(recordIDs), action))
+	if err != nil {
+		return nil, r, err
+	}
+	return *v, r, nil
+}
+
 func (c *Client) AccessLog(ctx context.Context, a Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error) {
 	return evaluateJSON[wire.AccessPage](c, ctx, a, c.sharing("AccessLog", subjectID, strconv.Itoa(pageSize), bookmark))
 }

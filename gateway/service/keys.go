@@ -183,18 +183,23 @@ func (s *Service) KeyEvents(ctx context.Context, p gateway.Principal, subjectID 
 	if err := checkPage(pageSize, bookmark); err != nil {
 		return nil, err
 	}
-	page, err := s.ledger.KeyEvents(ctx, s.cfg.Platform, subjectID, pageSize, bookmark)
+	raw, err := s.marks.open(p, bookmark, "key-events", subjectID)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ledger.KeyEvents(ctx, s.cfg.Platform, subjectID, pageSize, raw)
 	if err != nil {
 		return nil, err
 	}
 	if page.Events == nil {
 		page.Events = []wire.KeyEvent{}
 	}
+	page.Bookmark = s.marks.seal(p, page.Bookmark, "key-events", subjectID)
 	return page, nil
 }
 
 func checkPage(pageSize int, bookmark string) error {
-	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > wire.MaxBookmarkLen {
+	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > MaxBookmarkLen {
 		return gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
 	}
 	return nil

@@ -270,8 +270,9 @@ type RecordView struct {
 
 // GetRecord returns a record visible to the caller (its issuer, the operator, or a
 // department whose live grant covers it) with the decrypted text of its note. Others
-// get not_found. The record's subject (citizen) gets its own record, logged as a self
-// access first.
+// get not_found. A department reading a record it did not issue is answered only after
+// its read committed to the subject's access log (kind metadata). The record's subject
+// (citizen) gets its own record, logged as a self access first.
 func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID string) (*RecordView, error) {
 	if p.Role == gateway.RoleCitizen {
 		rec, err := s.selfGetRecord(ctx, p, recordID)
@@ -280,6 +281,20 @@ func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID s
 		}
 		return s.view(rec)
 	}
+	rec, err := s.visibleRecord(ctx, p, recordID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.logMetadata(ctx, p, rec.SubjectID, []wire.Record{*rec}, wire.MetadataGet); err != nil {
+		return nil, err
+	}
+	return s.view(rec)
+}
+
+// visibleRecord loads a record for a department or the operator: not_found unless the
+// caller may see it (the chaincode decides, and the gateway checks again with the same
+// rule).
+func (s *Service) visibleRecord(ctx context.Context, p gateway.Principal, recordID string) (*wire.Record, error) {
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
 		return nil, err
 	}
@@ -295,9 +310,36 @@ func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID s
 		return nil, err
 	}
 	if !g.visible(rec) {
-		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
+		return nil, recordNotFound(recordID)
 	}
-	return s.view(rec)
+	return rec, nil
+}
+
+// recordNotFound is the answer for a record the caller may not see: the chaincode's
+// answer for a record that does not exist, word for word, so the two cannot be told
+// apart.
+func recordNotFound(recordID string) error {
+	return gateway.Errorf(gateway.CodeNotFound, "record %s does not exist", recordID)
+}
+
+// logMetadata commits a department's read of records it did not issue (under its
+// grants) to the subject's access log before the answer; its own records and the
+// operator's reads are not logged.
+func (s *Service) logMetadata(ctx context.Context, p gateway.Principal, subjectID string, recs []wire.Record, action string) error {
+	if p.Role != gateway.RoleDepartment {
+		return nil
+	}
+	var ids []string
+	for _, r := range recs {
+		if r.Issuer != p.MSPID {
+			ids = append(ids, r.RecordID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, _, err := s.ledger.RecordMetadataAccess(ctx, p.Actor(), subjectID, ids, action)
+	return err
 }
 
 // view is rec with the text of its note.
@@ -335,12 +377,35 @@ func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectI
 	if pageSize < 0 || pageSize > wire.MaxPageSize {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
 	}
-	if len(bookmark) > wire.MaxBookmarkLen {
+	if len(bookmark) > MaxBookmarkLen {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
 	}
 	if p.Role == gateway.RoleCitizen {
-		return s.selfListDossier(ctx, p, subjectID, recordType, pageSize, bookmark)
+		if err := requireSubject(p, subjectID); err != nil {
+			return nil, err
+		}
 	}
+	raw, err := s.marks.open(p, bookmark, "dossier", subjectID, recordType)
+	if err != nil {
+		return nil, err
+	}
+	var out *RecordPage
+	if p.Role == gateway.RoleCitizen {
+		out, err = s.selfListDossier(ctx, p, subjectID, recordType, pageSize, raw)
+	} else {
+		out, err = s.deptListDossier(ctx, p, subjectID, recordType, pageSize, raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.Bookmark = s.marks.seal(p, out.Bookmark, "dossier", subjectID, recordType)
+	return out, nil
+}
+
+// deptListDossier lists what a department or the operator may see (raw chaincode
+// bookmark in and out); a department's reads of records it did not issue are logged
+// before the answer.
+func (s *Service) deptListDossier(ctx context.Context, p gateway.Principal, subjectID, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
 	g, err := s.grantsFor(ctx, p, subjectID)
 	if err != nil {
 		return nil, err
@@ -354,6 +419,9 @@ func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectI
 		if g.visible(&r) {
 			out.Records = append(out.Records, r)
 		}
+	}
+	if err := s.logMetadata(ctx, p, subjectID, out.Records, wire.MetadataList); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -520,13 +588,8 @@ func (g *grantView) visible(r *wire.Record) bool {
 		if r.Issuer == g.p.MSPID {
 			return true
 		}
-		for _, gr := range g.grants {
-			from, err1 := wire.ParseTime("validFrom", gr.Grant.ValidFrom)
-			until, err2 := wire.ParseTime("expiresAt", gr.Grant.ExpiresAt)
-			if err1 != nil || err2 != nil || g.now.Before(from) || !g.now.Before(until) {
-				continue
-			}
-			if gr.SubjectID == r.SubjectID && gr.Grant.Scope.InScope(r.Type, r.RecordID) {
+		for i := range g.grants {
+			if g.grants[i].LiveAt(g.now) && g.grants[i].Covers(r) {
 				return true
 			}
 		}

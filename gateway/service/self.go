@@ -23,7 +23,7 @@ func (s *Service) ownRecord(ctx context.Context, p gateway.Principal, recordID s
 		return nil, err
 	}
 	if rec.SubjectID != p.SubjectID {
-		return nil, gateway.Errorf(gateway.CodeNotFound, "record %s not found", recordID)
+		return nil, recordNotFound(recordID)
 	}
 	return rec, nil
 }
@@ -45,9 +45,6 @@ func (s *Service) selfGetRecord(ctx context.Context, p gateway.Principal, record
 }
 
 func (s *Service) selfListDossier(ctx context.Context, p gateway.Principal, subjectID, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
-	if err := requireSubject(p, subjectID); err != nil {
-		return nil, err
-	}
 	if _, _, err := s.logSelf(ctx, p, "", wire.SelfList); err != nil {
 		return nil, err
 	}
@@ -84,7 +81,8 @@ type HistoryResult struct {
 }
 
 // RecordHistory returns every committed version of a record, newest first, to whoever
-// may see the record (GetRecord's rule); the record's subject (citizen) sees its own,
+// may see the record (GetRecord's rule; a department's read of a record it did not
+// issue is logged first, action history); the record's subject (citizen) sees its own,
 // logged as a self access first.
 func (s *Service) RecordHistory(ctx context.Context, p gateway.Principal, recordID string) (*HistoryResult, error) {
 	actor := p.Actor()
@@ -96,8 +94,14 @@ func (s *Service) RecordHistory(ctx context.Context, p gateway.Principal, record
 			return nil, err
 		}
 		actor = s.cfg.Platform
-	} else if _, err := s.GetRecord(ctx, p, recordID); err != nil {
-		return nil, err
+	} else {
+		rec, err := s.visibleRecord(ctx, p, recordID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.logMetadata(ctx, p, rec.SubjectID, []wire.Record{*rec}, wire.MetadataHistory); err != nil {
+			return nil, err
+		}
 	}
 	versions, err := s.ledger.RecordHistory(ctx, actor, recordID)
 	if err != nil {

@@ -82,6 +82,10 @@ type Ledger interface {
 	// RecordSelfAccess commits a subject's own read (action wire.SelfList, SelfGet,
 	// SelfHistory, SelfContent; recordID "" for a listing), submitted by the platform.
 	RecordSelfAccess(ctx context.Context, a gateway.Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error)
+	// RecordMetadataAccess commits a department's read of the metadata of records of
+	// subjectID under its grants (action wire.MetadataList, MetadataGet,
+	// MetadataHistory), one entry per record, submitted as the department.
+	RecordMetadataAccess(ctx context.Context, a gateway.Actor, subjectID string, recordIDs []string, action string) ([]wire.AccessEntry, gateway.Receipt, error)
 
 	TxBlock(ctx context.Context, a gateway.Actor, channel, txID string) (uint64, error)
 	Version(ctx context.Context, a gateway.Actor) (string, error)
@@ -154,6 +158,10 @@ type Config struct {
 	// gateway of a platform needs the same key; nil: a random key (retries after a
 	// restart then conflict when they carry a note).
 	NoteKey []byte
+	// BookmarkKey (32 bytes) seals listing bookmarks (see BookmarkKey); every gateway
+	// of a platform needs the same key. nil: a random key (bookmarks then do not
+	// survive a restart or cross gateways).
+	BookmarkKey []byte
 }
 
 // DefaultPrecheckAbove is Config.PrecheckAbove's default.
@@ -167,6 +175,7 @@ type Service struct {
 	cfg      Config
 	inflight inflight
 	limits   *ownershipLimiter
+	marks    *bookmarkSealer
 	regNames registryNames
 }
 
@@ -187,8 +196,14 @@ func New(l Ledger, b Blobs, s Subjects, cfg Config) *Service {
 			panic(err)
 		}
 	}
+	if len(cfg.BookmarkKey) == 0 {
+		cfg.BookmarkKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.BookmarkKey); err != nil {
+			panic(err)
+		}
+	}
 	return &Service{ledger: l, blobs: b, subjects: s, cfg: cfg, inflight: inflight{n: map[string]int{}, checking: map[string]bool{}},
-		limits: newOwnershipLimiter(cfg.Ownership)}
+		limits: newOwnershipLimiter(cfg.Ownership), marks: newBookmarkSealer(cfg.BookmarkKey)}
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

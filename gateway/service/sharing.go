@@ -109,33 +109,44 @@ func (s *Service) ListGrants(ctx context.Context, p gateway.Principal, subjectID
 	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
-	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > wire.MaxBookmarkLen {
+	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > MaxBookmarkLen {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
 	}
-	page, err := s.ledger.ListGrants(ctx, s.cfg.Platform, subjectID, pageSize, bookmark)
+	raw, err := s.marks.open(p, bookmark, "grants", subjectID)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ledger.ListGrants(ctx, s.cfg.Platform, subjectID, pageSize, raw)
 	if err != nil {
 		return nil, err
 	}
 	if page.Grants == nil {
 		page.Grants = []wire.GrantState{}
 	}
+	page.Bookmark = s.marks.seal(p, page.Bookmark, "grants", subjectID)
 	return page, nil
 }
 
-// AccessLog lists every read of a subject's files, newest first.
+// AccessLog lists every read of a subject's files and metadata (and its own reads and
+// ownership checks), newest first.
 func (s *Service) AccessLog(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error) {
 	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}
-	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > wire.MaxBookmarkLen {
+	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > MaxBookmarkLen {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
 	}
-	page, err := s.ledger.AccessLog(ctx, s.cfg.Platform, subjectID, pageSize, bookmark)
+	raw, err := s.marks.open(p, bookmark, "access-log", subjectID)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ledger.AccessLog(ctx, s.cfg.Platform, subjectID, pageSize, raw)
 	if err != nil {
 		return nil, err
 	}
 	if page.Entries == nil {
 		page.Entries = []wire.AccessEntry{}
 	}
+	page.Bookmark = s.marks.seal(p, page.Bookmark, "access-log", subjectID)
 	return page, nil
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/statebased"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 )
@@ -234,6 +237,13 @@ func Page(stub shim.ChaincodeStubInterface, objectType string, attrs []string, p
 	if err != nil {
 		return "", err
 	}
+	return PageN(stub, objectType, attrs, pageSize, bookmark, fn)
+}
+
+// PageN is Page with a page size the caller checked (it may exceed
+// wire.MaxPageSize, for a scan that reads ahead).
+func PageN(stub shim.ChaincodeStubInterface, objectType string, attrs []string, pageSize int32, bookmark string,
+	fn func(key string, value []byte) error) (string, error) {
 	prefix, err := Key(objectType, attrs...)
 	if err != nil {
 		return "", err
@@ -374,4 +384,56 @@ func ClockCheck(now func() time.Time, maxSkew time.Duration) func(contractapi.Tr
 		}
 		return nil
 	}
+}
+
+// Origin is what the client's signed proposal addressed: the channel of its
+// channel header and the chaincode of its chaincode header extension. In a
+// chaincode called by another chaincode (InvokeChaincode) the callee sees the
+// caller's proposal, so a dossier function called by sharing across channels
+// sees Origin{datashare, sharing} while its own stub.GetChannelID() is
+// municipal. A client cannot forge it: the peer runs a proposal on the channel
+// and chaincode its headers name.
+type Origin struct {
+	Channel   string
+	Chaincode string
+}
+
+// ProposalOrigin parses stub.GetSignedProposal (peer.Proposal -> common.Header
+// -> common.ChannelHeader -> peer.ChaincodeHeaderExtension).
+func ProposalOrigin(stub shim.ChaincodeStubInterface) (Origin, error) {
+	sp, err := stub.GetSignedProposal()
+	if err != nil {
+		return Origin{}, Internal("reading the signed proposal", err)
+	}
+	if sp == nil {
+		return Origin{}, wire.Errorf(wire.CodeInternal, "transaction has no signed proposal")
+	}
+	var prop peer.Proposal
+	if err := proto.Unmarshal(sp.GetProposalBytes(), &prop); err != nil {
+		return Origin{}, Internal("decoding the proposal", err)
+	}
+	var hdr common.Header
+	if err := proto.Unmarshal(prop.GetHeader(), &hdr); err != nil {
+		return Origin{}, Internal("decoding the proposal header", err)
+	}
+	var ch common.ChannelHeader
+	if err := proto.Unmarshal(hdr.GetChannelHeader(), &ch); err != nil {
+		return Origin{}, Internal("decoding the channel header", err)
+	}
+	var ext peer.ChaincodeHeaderExtension
+	if err := proto.Unmarshal(ch.GetExtension(), &ext); err != nil {
+		return Origin{}, Internal("decoding the chaincode header extension", err)
+	}
+	return Origin{Channel: ch.GetChannelId(), Chaincode: ext.GetChaincodeId().GetName()}, nil
+}
+
+// CalledFrom reports whether this invocation was made by chaincode cc on
+// channel channel calling across channels: the proposal names them while the
+// stub runs on another channel.
+func CalledFrom(stub shim.ChaincodeStubInterface, channel, cc string) (bool, error) {
+	o, err := ProposalOrigin(stub)
+	if err != nil {
+		return false, err
+	}
+	return o.Channel == channel && o.Chaincode == cc && stub.GetChannelID() != channel, nil
 }

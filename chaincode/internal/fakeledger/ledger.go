@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -139,7 +142,37 @@ func (n *Network) NewStub(channel string, id *Identity, args ...string) *Stub {
 		creator = id.creator
 	}
 	return &Stub{net: n, ch: ch, args: argv, txID: txID, ts: ts, creator: creator,
+		prop:   SignedProposal(channel, ch.CCName, txID, ts, creator),
 		writes: map[string]*write{}, vwrites: map[string][]byte{}}
+}
+
+// SignedProposal builds the signed proposal a client sends to chaincode cc on
+// channel: a peer.Proposal whose common.Header carries a ChannelHeader naming
+// the channel (and a ChaincodeHeaderExtension naming cc) and a SignatureHeader
+// with the creator. The signature is not a real one (nothing checks it here).
+func SignedProposal(channel, cc, txID string, ts *timestamppb.Timestamp, creator []byte) *peer.SignedProposal {
+	ext, err := proto.Marshal(&peer.ChaincodeHeaderExtension{ChaincodeId: &peer.ChaincodeID{Name: cc}})
+	if err != nil {
+		panic(err)
+	}
+	ch, err := proto.Marshal(&common.ChannelHeader{Type: int32(common.HeaderType_ENDORSER_TRANSACTION),
+		ChannelId: channel, TxId: txID, Timestamp: ts, Extension: ext})
+	if err != nil {
+		panic(err)
+	}
+	sh, err := proto.Marshal(&common.SignatureHeader{Creator: creator, Nonce: []byte(txID)})
+	if err != nil {
+		panic(err)
+	}
+	hdr, err := proto.Marshal(&common.Header{ChannelHeader: ch, SignatureHeader: sh})
+	if err != nil {
+		panic(err)
+	}
+	pb, err := proto.Marshal(&peer.Proposal{Header: hdr})
+	if err != nil {
+		panic(err)
+	}
+	return &peer.SignedProposal{ProposalBytes: pb, Signature: []byte("fakeledger")}
 }
 
 // Submit runs fn with args as a transaction by id on channel and commits it

@@ -24,6 +24,8 @@ type Stub struct {
 	txID    string
 	ts      *timestamppb.Timestamp
 	creator []byte
+	// prop is the client's signed proposal; a callee gets its caller's.
+	prop *peer.SignedProposal
 
 	writes  map[string]*write
 	vwrites map[string][]byte
@@ -74,6 +76,15 @@ func (s *Stub) GetTxID() string { return s.txID }
 
 // GetChannelID returns the channel name.
 func (s *Stub) GetChannelID() string { return s.ch.Name }
+
+// GetSignedProposal returns the client's signed proposal: it names the
+// channel and chaincode the client addressed, also in a callee.
+func (s *Stub) GetSignedProposal() (*peer.SignedProposal, error) {
+	if s.prop == nil {
+		return nil, errors.New("fakeledger: no signed proposal")
+	}
+	return s.prop, nil
+}
 
 // GetTxTimestamp returns the transaction timestamp.
 func (s *Stub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.ts, nil }
@@ -288,7 +299,8 @@ func (s *Stub) StartWriteBatch() { s.count("StartWriteBatch") }
 func (s *Stub) FinishWriteBatch() error { s.count("FinishWriteBatch"); return nil }
 
 // InvokeChaincode calls the chaincode deployed as name on channel ("" = this
-// channel) with the same transaction ID, timestamp and creator. On another
+// channel) with the same transaction ID, timestamp, creator and signed
+// proposal (as Fabric does). On another
 // channel only the response counts: the callee's writes and event are
 // dropped, as in Fabric.
 func (s *Stub) InvokeChaincode(name string, args [][]byte, channel string) *peer.Response {
@@ -300,7 +312,7 @@ func (s *Stub) InvokeChaincode(name string, args [][]byte, channel string) *peer
 	if ch == nil || ch.CCName != name {
 		return &peer.Response{Status: shim.ERROR, Message: fmt.Sprintf("chaincode %s not found on channel %s", name, channel)}
 	}
-	callee := &Stub{net: s.net, ch: ch, args: args, txID: s.txID, ts: s.ts, creator: s.creator,
+	callee := &Stub{net: s.net, ch: ch, args: args, txID: s.txID, ts: s.ts, creator: s.creator, prop: s.prop,
 		writes: map[string]*write{}, vwrites: map[string][]byte{}, callee: true}
 	return ch.CC.Invoke(callee)
 }
