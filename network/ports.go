@@ -3,8 +3,10 @@ package network
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,7 +76,42 @@ func (s *Spec) checkPorts() error {
 	if s.Ordering.Orderers*ordererBlock > orgOffset {
 		return fmt.Errorf("ordering.orderers: %d orderers would clash with the organizations' ports", s.Ordering.Orderers)
 	}
+	lo, hi := EphemeralPortRange()
+	all := s.AllPorts()
+	first := 0
+	for p := range all {
+		if p >= lo && p <= hi && (first == 0 || p < first) {
+			first = p
+		}
+	}
+	if first != 0 {
+		return fmt.Errorf("basePort %d: port %d (%s) lies in the kernel's ephemeral port range %d-%d (%s), where any outgoing connection may take it while the process is down; choose a basePort so that ports %d..%d lie outside it",
+			s.BasePort, first, all[first], lo, hi, ephemeralRangeFile, s.BasePort, s.BasePort+portSpan(s)-1)
+	}
 	return nil
+}
+
+// ephemeralRangeFile is where Linux keeps the local port range of outgoing connections.
+var ephemeralRangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
+
+// EphemeralPortRange returns the kernel's range of local ports for outgoing
+// connections (Linux's default 32768-60999 if it cannot be read).
+func EphemeralPortRange() (lo, hi int) {
+	lo, hi = 32768, 60999
+	b, err := os.ReadFile(ephemeralRangeFile)
+	if err != nil {
+		return lo, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return lo, hi
+	}
+	a, err1 := strconv.Atoi(f[0])
+	z, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || a < 1 || z > 65535 || a > z {
+		return lo, hi
+	}
+	return a, z
 }
 
 // PortsInUse reports the network's ports that something already listens on.
