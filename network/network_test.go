@@ -228,6 +228,9 @@ func TestUpRefusesBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	old := network.PortWait
+	network.PortWait = 2 * time.Second
+	defer func() { network.PortWait = old }()
 	err = n.Up(t.Context())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(peerPort)) || !strings.Contains(err.Error(), "peer0.civil") {
 		t.Fatalf("up with a busy port: err = %v, want one naming port %d (peer0.civil)", err, peerPort)
