@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,6 +216,53 @@ func TestRaftThreeOrderers(t *testing.T) {
 	submitPut(t, gw, "municipal", "dossier", "after-restart", "committed")
 	if got := evaluateGet(t, gw, "municipal", "dossier", "after-kill"); got != "committed" {
 		t.Fatalf("Get = %q", got)
+	}
+
+	// An orderer that is up but does not follow (frozen by SIGSTOP while the others
+	// order blocks) is reported unhealthy, and the network not ready.
+	leaders := n.RaftLeaders()
+	frozen := -1
+	for j := 0; j < 3 && frozen < 0; j++ {
+		if leaders["municipal"] != j && leaders["datashare"] != j {
+			frozen = j
+		}
+	}
+	if frozen < 0 {
+		t.Fatalf("no orderer leads neither channel: %v", leaders)
+	}
+	name := network.OrdererName(frozen)
+	pids, err := n.PIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pids[name], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cont := func() { _ = syscall.Kill(pids[name], syscall.SIGCONT) }
+	defer cont()
+	submitPut(t, gw, "municipal", "dossier", "while-frozen", "committed")
+	st := status(t, n)
+	if st.Ready {
+		t.Fatalf("status ready with %s stopped (SIGSTOP)", name)
+	}
+	for _, p := range st.Processes {
+		if p.Name == name && (!p.Running || p.Healthy || p.Problem == "") {
+			t.Fatalf("%s stopped by SIGSTOP: running %v healthy %v problem %q; want running, unhealthy, with a problem", name, p.Running, p.Healthy, p.Problem)
+		}
+		if p.Name == name {
+			t.Logf("%s: %s", name, p.Problem)
+		}
+		if p.Name != name && p.Running && !p.Healthy {
+			t.Errorf("%s judged unhealthy: %s", p.Name, p.Problem)
+		}
+	}
+	cont()
+	deadline := time.Now().Add(60 * time.Second)
+	for !status(t, n).Ready {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still not following 60s after SIGCONT: %+v", name, status(t, n).Processes)
+		}
+		time.Sleep(time.Second)
 	}
 }
 

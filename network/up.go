@@ -122,6 +122,7 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		{"start orderers", n.upOrderers},
 		{"join orderers to channels", n.upOrdererJoin},
 		{"wait for Raft leaders", n.waitRaftLeaders},
+		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
