@@ -45,10 +45,20 @@ import (
 )
 
 func main() {
-	args, rewrap := os.Args[1:], false
-	if len(args) > 0 && args[0] == "rewrap-blobs" {
-		args, rewrap = args[1:], true
+	args, command := os.Args[1:], ""
+	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "backup" || args[0] == "restore") {
+		args, command = args[1:], args[0]
 	}
+	var dir string
+	if command == "backup" || command == "restore" {
+		name := map[string]string{"backup": "out", "restore": "from"}[command]
+		var err error
+		if dir, args, err = takeFlag(args, name); err != nil {
+			fmt.Fprintf(os.Stderr, "edossier-gateway %s: %v\n", command, err)
+			os.Exit(2)
+		}
+	}
+	rewrap := command == "rewrap-blobs"
 	cfg, err := loadConfig(args, os.Getenv)
 	if errors.Is(err, errHelp) {
 		os.Exit(0)
@@ -59,6 +69,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	switch command {
+	case "backup", "restore":
+		run := backupGateway
+		if command == "restore" {
+			run = restoreGateway
+		}
+		if err := run(cfg, dir, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "edossier-gateway %s: %v\n", command, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if rewrap {
 		if err := rewrapBlobs(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "edossier-gateway rewrap-blobs:", err)

@@ -128,7 +128,43 @@ to the operator. SIGINT or SIGTERM stops the supervisor, not the network.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(up, status, down, clean)
+	var dir string
+	backupCmd := &cobra.Command{
+		Use:   "backup --out DIR",
+		Short: "Copy a stopped network's home (ledgers, Raft WAL, crypto material, CA databases) to DIR",
+		Long: `Copy the home folder of a stopped network (run "network down" first) into DIR, which
+must not exist or be empty, with a manifest of every file's SHA-256. The copy holds
+every private key of the network: keep it as secret as they are.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--out DIR is required")}
+			}
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			return n.Backup(dir)
+		},
+	}
+	backupCmd.Flags().StringVar(&dir, "out", "", "backup folder (must not exist or be empty)")
+	restoreCmd := &cobra.Command{
+		Use:   "restore --from DIR",
+		Short: "Restore a network backup into an empty home folder; then run network up",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--from DIR is required")}
+			}
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			return n.Restore(dir)
+		},
+	}
+	restoreCmd.Flags().StringVar(&dir, "from", "", "backup folder written by network backup")
+	cmd.AddCommand(up, status, down, clean, backupCmd, restoreCmd)
 	return cmd
 }
 
