@@ -35,6 +35,10 @@ type ordererSample struct {
 // ordererSamples are samples by orderer name, then by channel.
 type ordererSamples map[string]map[string]ordererSample
 
+// catchingUp marks an orderer behind the others whose height grows: unhealthy for
+// now, but not to be restarted.
+const catchingUp = "catching up"
+
 // judgeOrderers names what is wrong with each orderer (none: healthy). first and
 // second are two samples taken a moment apart (first may be nil with one orderer):
 // an orderer is not following a channel if, in the second sample, it has not
@@ -73,7 +77,11 @@ func judgeOrderers(names, channels []string, first, second ordererSamples) map[s
 				add("channel status %q", s.Status)
 			}
 			if maxFirstBy != "" && maxFirstBy != o && s.Height < maxFirst {
-				add("not following: height %d, behind %s at %d", s.Height, maxFirstBy, maxFirst)
+				if f, ok := first[o][ch]; ok && f.HeightOK && s.Height > f.Height {
+					add("%s: height %d, behind %s at %d", catchingUp, s.Height, maxFirstBy, maxFirst)
+				} else {
+					add("not following: height %d, behind %s at %d", s.Height, maxFirstBy, maxFirst)
+				}
 			}
 			if anyMetrics && !leader {
 				add("no Raft leader")
@@ -232,16 +240,18 @@ func (n *Network) waitOrderersFollow(ctx context.Context) error {
 			}
 		}
 		var stuck []string
+		restart := map[string]bool{}
 		for _, name := range names {
 			if p, ok := problems[name]; ok {
 				stuck = append(stuck, name+": "+p)
+				restart[name] = !strings.Contains(p, catchingUp)
 			}
 		}
 		if attempt == 2 || len(problems) == len(names) {
 			return fmt.Errorf("orderers not following their Raft clusters after %s: %s", followWait, strings.Join(stuck, "; "))
 		}
 		for _, name := range names {
-			if _, ok := problems[name]; !ok {
+			if !restart[name] {
 				continue
 			}
 			p, ok := n.proc(name)

@@ -85,8 +85,22 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		return fmt.Errorf("the network in %s was set up from a different spec; run `edossierctl network clean` first", n.home)
 	}
 	if n.allRunning() && n.state.Steps[stepDeployed] {
-		n.say("network %s is already up (%s); nothing to do", n.spec.Name, n.home)
-		return nil
+		var orderers []string
+		for j := 0; j < n.spec.Ordering.Orderers; j++ {
+			orderers = append(orderers, OrdererName(j))
+		}
+		problems := n.ordererProblems(orderers)
+		if len(problems) == 0 {
+			n.say("network %s is already up (%s); nothing to do", n.spec.Name, n.home)
+			return nil
+		}
+		// Every process runs but an orderer does not follow: the steps below wait
+		// for it and restart it if it stays stuck.
+		for _, o := range orderers {
+			if p, ok := problems[o]; ok {
+				n.say("%s runs but does not follow its cluster: %s", o, p)
+			}
+		}
 	}
 	if err := n.waitPorts(ctx); err != nil {
 		return &StepError{Step: "check ports", Err: err}
