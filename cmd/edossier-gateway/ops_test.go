@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/network/nettest"
 )
 
 // Base ports of the operations tests (this package: e2e 22000, hygiene 22500).
@@ -137,11 +138,12 @@ func (w *faultWriter) ackCount() int {
 }
 
 // TestFaultRandomKillsRestartedByUp: while a writer appends records through the
-// gateway, a random set of network processes (peers, orderer, chaincode servers, CAs)
+// gateway, a random set of processes of a 3-orderer network (peers, orderers,
+// chaincode servers, CAs)
 // is SIGKILLed, a few times; only `network up` (Network.Up) restarts them, after which
 // every process runs; in the end every acknowledged record is on the ledger, once.
 func TestFaultRandomKillsRestartedByUp(t *testing.T) {
-	e := startEnvWith(t, opsFaultBasePort, func(cfg *Config) {
+	e := startEnvOn(t, nettest.Options{BasePort: opsFaultBasePort, Orderers: 3}, func(cfg *Config) {
 		cfg.EvaluateTimeout, cfg.EndorseTimeout, cfg.SubmitTimeout, cfg.CommitStatusTimeout = 5*time.Second, 5*time.Second, 5*time.Second, 15*time.Second
 	})
 	health := e.keys.Departments["health"]
