@@ -159,7 +159,7 @@ func (n *Network) lock() error {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return fmt.Errorf("network %s is busy: another edossierctl command is working on it", n.home)
+		return fmt.Errorf("network %s is busy: %w", n.home, errBusy)
 	}
 	n.lockFile = f
 	return n.loadState()
@@ -198,6 +198,10 @@ func (e *StepError) Unwrap() error { return e.Err }
 type ProcStatus struct {
 	Proc
 	Running bool `json:"running"`
+	// Healthy: running and doing its job (for an orderer: following its Raft cluster
+	// on every channel). Problem says why not.
+	Healthy bool   `json:"healthy"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // Status is what `network status` shows.
@@ -209,7 +213,8 @@ type Status struct {
 	ConnectionFile string       `json:"connectionFile,omitempty"`
 }
 
-// Status reports the processes of the network and whether all of them run.
+// Status reports the processes of the network, whether all of them run, and whether
+// every running orderer follows its Raft cluster (see judgeOrderers).
 func (n *Network) Status() (*Status, error) {
 	if err := n.loadState(); err != nil {
 		return nil, err
@@ -217,6 +222,7 @@ func (n *Network) Status() (*Status, error) {
 	st := &Status{Home: n.home, SetUp: n.state.Steps[stepDeployed]}
 	expected := n.expectedProcs()
 	all := true
+	var orderers []string
 	for _, name := range expected {
 		p, ok := n.state.Procs[name]
 		if !ok {
@@ -224,7 +230,20 @@ func (n *Network) Status() (*Status, error) {
 		}
 		run := ok && n.alive(p)
 		all = all && run
-		st.Processes = append(st.Processes, ProcStatus{Proc: p, Running: run})
+		if run && p.Kind == "orderer" {
+			orderers = append(orderers, name)
+		}
+		st.Processes = append(st.Processes, ProcStatus{Proc: p, Running: run, Healthy: run})
+	}
+	// Only a network that was set up has channels to follow.
+	if st.SetUp {
+		problems := n.ordererProblems(orderers)
+		for i, p := range st.Processes {
+			if prob, ok := problems[p.Name]; ok {
+				st.Processes[i].Healthy, st.Processes[i].Problem = false, prob
+				all = false
+			}
+		}
 	}
 	st.Ready = all && st.SetUp
 	if _, err := os.Stat(n.ConnectionFile()); err == nil {

@@ -1,11 +1,14 @@
 package network_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ const (
 	portLifecycle = 20000
 	portRaft      = 20200
 	portFailures  = 20400
+	portWatch     = 20600
 )
 
 // submitPut writes key=value through meta:Put, retrying while the ordering service
@@ -216,6 +220,53 @@ func TestRaftThreeOrderers(t *testing.T) {
 	if got := evaluateGet(t, gw, "municipal", "dossier", "after-kill"); got != "committed" {
 		t.Fatalf("Get = %q", got)
 	}
+
+	// An orderer that is up but does not follow (frozen by SIGSTOP while the others
+	// order blocks) is reported unhealthy, and the network not ready.
+	leaders := n.RaftLeaders()
+	frozen := -1
+	for j := 0; j < 3 && frozen < 0; j++ {
+		if leaders["municipal"] != j && leaders["datashare"] != j {
+			frozen = j
+		}
+	}
+	if frozen < 0 {
+		t.Fatalf("no orderer leads neither channel: %v", leaders)
+	}
+	name := network.OrdererName(frozen)
+	pids, err := n.PIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pids[name], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cont := func() { _ = syscall.Kill(pids[name], syscall.SIGCONT) }
+	defer cont()
+	submitPut(t, gw, "municipal", "dossier", "while-frozen", "committed")
+	st := status(t, n)
+	if st.Ready {
+		t.Fatalf("status ready with %s stopped (SIGSTOP)", name)
+	}
+	for _, p := range st.Processes {
+		if p.Name == name && (!p.Running || p.Healthy || p.Problem == "") {
+			t.Fatalf("%s stopped by SIGSTOP: running %v healthy %v problem %q; want running, unhealthy, with a problem", name, p.Running, p.Healthy, p.Problem)
+		}
+		if p.Name == name {
+			t.Logf("%s: %s", name, p.Problem)
+		}
+		if p.Name != name && p.Running && !p.Healthy {
+			t.Errorf("%s judged unhealthy: %s", p.Name, p.Problem)
+		}
+	}
+	cont()
+	deadline := time.Now().Add(60 * time.Second)
+	for !status(t, n).Ready {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still not following 60s after SIGCONT: %+v", name, status(t, n).Processes)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // TestUpRefusesBusyPort: a port of the spec in use by another program stops up before
@@ -228,6 +279,9 @@ func TestUpRefusesBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	old := network.PortWait
+	network.PortWait = 2 * time.Second
+	defer func() { network.PortWait = old }()
 	err = n.Up(t.Context())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(peerPort)) || !strings.Contains(err.Error(), "peer0.civil") {
 		t.Fatalf("up with a busy port: err = %v, want one naming port %d (peer0.civil)", err, peerPort)
@@ -270,5 +324,76 @@ func TestFailedUpStopsWhatItStarted(t *testing.T) {
 	// The same home then comes up with a working chaincode server.
 	if err := n.Up(t.Context()); err != nil {
 		t.Fatalf("up after the failed attempt: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWatchRestartsCrashedProcesses: `network up --watch` restarts crashed processes
+// by itself and logs each restart; beyond its restart budget it gives up with an error.
+func TestWatchRestartsCrashedProcesses(t *testing.T) {
+	n := nettest.Start(t, nettest.Options{BasePort: portWatch})
+	ccBin, err := nettest.Binary(n.Root, "edossier-chaincode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	w, err := network.New(network.Options{Spec: n.Spec(), Home: n.Home(), ToolsDir: nettest.ToolsDir(n.Root), ChaincodeBin: ccBin, Progress: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Watch(ctx, network.WatchOptions{Interval: 300 * time.Millisecond, MaxRestarts: 1, Window: time.Hour})
+	}()
+	for _, victim := range []string{"peer0.civil", "cc-dossier.health"} {
+		if err := n.Kill(victim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !status(t, n).Ready {
+		if time.Now().After(deadline) {
+			t.Fatalf("the supervisor did not restart the killed processes within 2 min; its log:\n%s", log.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "restart 1: peer0.civil, cc-dossier.health not running") &&
+		!strings.Contains(log.String(), "restart 1: cc-dossier.health, peer0.civil not running") &&
+		!strings.Contains(log.String(), "restart 1: peer0.civil not running") {
+		t.Fatalf("restart not logged:\n%s", log.String())
+	}
+	// The budget (1 restart per hour) is spent: the next crash ends the supervisor.
+	if err := n.Kill("peer0.health"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "peer0.health down again after 1 restarts") {
+			t.Fatalf("supervisor ended with %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the supervisor did not give up beyond its restart budget; its log:\n%s", log.String())
+	}
+	if err := n.Up(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }

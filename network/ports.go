@@ -3,8 +3,10 @@ package network
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,7 +76,42 @@ func (s *Spec) checkPorts() error {
 	if s.Ordering.Orderers*ordererBlock > orgOffset {
 		return fmt.Errorf("ordering.orderers: %d orderers would clash with the organizations' ports", s.Ordering.Orderers)
 	}
+	lo, hi := EphemeralPortRange()
+	all := s.AllPorts()
+	first := 0
+	for p := range all {
+		if p >= lo && p <= hi && (first == 0 || p < first) {
+			first = p
+		}
+	}
+	if first != 0 {
+		return fmt.Errorf("basePort %d: port %d (%s) lies in the kernel's ephemeral port range %d-%d (%s), where any outgoing connection may take it while the process is down; choose a basePort so that ports %d..%d lie outside it",
+			s.BasePort, first, all[first], lo, hi, ephemeralRangeFile, s.BasePort, s.BasePort+portSpan(s)-1)
+	}
 	return nil
+}
+
+// ephemeralRangeFile is where Linux keeps the local port range of outgoing connections.
+var ephemeralRangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
+
+// EphemeralPortRange returns the kernel's range of local ports for outgoing
+// connections (Linux's default 32768-60999 if it cannot be read).
+func EphemeralPortRange() (lo, hi int) {
+	lo, hi = 32768, 60999
+	b, err := os.ReadFile(ephemeralRangeFile)
+	if err != nil {
+		return lo, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return lo, hi
+	}
+	a, err1 := strconv.Atoi(f[0])
+	z, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil || a < 1 || z > 65535 || a > z {
+		return lo, hi
+	}
+	return a, z
 }
 
 // PortsInUse reports the network's ports that something already listens on.
@@ -113,3 +150,84 @@ func PeerName(o OrgSpec) string { return "peer0." + o.Name }
 
 // ChaincodeServerName is the name of an organisation's chaincode server for a chaincode.
 func ChaincodeServerName(cc string, o OrgSpec) string { return "cc-" + cc + "." + o.Name }
+
+// portBindable reports whether this host can listen on 127.0.0.1:port now, as the
+// process that owns the port will try to (with SO_REUSEADDR, as Go and Fabric listen:
+// a connection in TIME_WAIT does not count, a live client socket on the port does).
+func portBindable(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// procRoot is where the kernel's process and socket tables are read (tests change it).
+var procRoot = "/proc"
+
+// PortHolder names the process that holds a local TCP port, as /proc tells it
+// ("pid 4242 (curl)"), or says that only a closed connection in TIME_WAIT holds it
+// (a client socket that closed first keeps its port for 60s); "" when /proc does not
+// tell (another user's process).
+func PortHolder(port int) string {
+	inodes := map[string]bool{}
+	timeWait := false
+	for _, table := range []string{"net/tcp", "net/tcp6"} {
+		b, err := os.ReadFile(procRoot + "/" + table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 {
+				continue
+			}
+			local := f[1]
+			i := strings.LastIndexByte(local, ':')
+			if i < 0 {
+				continue
+			}
+			p, err := strconv.ParseUint(local[i+1:], 16, 16)
+			if err != nil || int(p) != port {
+				continue
+			}
+			if f[3] == "06" { // TIME_WAIT: no process holds it any more
+				timeWait = true
+				continue
+			}
+			if f[9] == "0" {
+				continue
+			}
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	if len(inodes) == 0 {
+		if timeWait {
+			return "a closed connection in TIME_WAIT (the kernel frees it within 60s)"
+		}
+		return ""
+	}
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		fdDir := fmt.Sprintf("%s/%d/fd", procRoot, pid)
+		fds, err := os.ReadDir(fdDir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if link, err := os.Readlink(fdDir + "/" + fd.Name()); err == nil && inodes[link] {
+				comm, _ := os.ReadFile(fmt.Sprintf("%s/%d/comm", procRoot, pid))
+				return fmt.Sprintf("pid %d (%s)", pid, strings.TrimSpace(string(comm)))
+			}
+		}
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package network
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -96,6 +97,45 @@ func TestParseSpecRefusesBadSpecs(t *testing.T) {
 				t.Fatalf("error %q does not name the problem %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestSpecRefusesEphemeralPorts: a port in the kernel's ephemeral range can be taken
+// by any client socket while its process is down, so such a spec is refused, naming
+// the range and the first conflicting port.
+func TestSpecRefusesEphemeralPorts(t *testing.T) {
+	dir := t.TempDir()
+	old := ephemeralRangeFile
+	t.Cleanup(func() { ephemeralRangeFile = old })
+	cases := []struct {
+		name, rangeFile, basePort, want string
+	}{
+		{"default range, inside", "32768\t60999\n", "basePort: 33000", "port 33000 (orderer0) lies in the kernel's ephemeral port range 32768-60999"},
+		{"straddles the start", "32768 60999", "basePort: 32730", "port 32770 (ca.operator) lies in the kernel's ephemeral port range 32768-60999"},
+		{"custom range", "9050 20000", "basePort: 9000", "port 9050 (ca.civil) lies in the kernel's ephemeral port range 9050-20000"},
+		{"unreadable file falls back", "", "basePort: 40000", "port 40000 (orderer0) lies in the kernel's ephemeral port range 32768-60999"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ephemeralRangeFile = filepath.Join(dir, "missing")
+			if c.rangeFile != "" {
+				ephemeralRangeFile = filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+				if err := os.WriteFile(ephemeralRangeFile, []byte(c.rangeFile), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := ParseSpec([]byte(strings.Replace(goodSpec, "basePort: 9000", c.basePort, 1)))
+			if err == nil {
+				t.Fatal("spec accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not name %q", err, c.want)
+			}
+		})
+	}
+	ephemeralRangeFile = filepath.Join(dir, "missing")
+	if _, err := ParseSpec([]byte(goodSpec)); err != nil {
+		t.Fatalf("a spec below the range is refused: %v", err)
 	}
 }
 

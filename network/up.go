@@ -1,11 +1,14 @@
 package network
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,24 +40,70 @@ func (n *Network) Up(ctx context.Context) (err error) {
 		return err
 	}
 	defer n.unlock()
+	for attempt := 1; ; attempt++ {
+		err = n.upOnce(ctx, start)
+		if err == nil || attempt == bindAttempts || !bindFailure(err) || ctx.Err() != nil {
+			return err
+		}
+		// Between the port check and the process's own bind, a client socket took the
+		// port (or the killed process had not yet let go): everything this attempt
+		// started was stopped; check the ports again and retry.
+		n.say("  %v; retrying (attempt %d of %d)", err, attempt+1, bindAttempts)
+	}
+}
+
+// bindAttempts bounds how often Up retries after a process failed to bind its port.
+const bindAttempts = 3
+
+// bindFailure reports a step that failed because a process could not bind its port,
+// as the tail of the process's log says.
+func bindFailure(err error) bool {
+	var se *StepError
+	if !errors.As(err, &se) || !strings.HasSuffix(se.Log, ".log") {
+		return false
+	}
+	f, ferr := os.Open(se.Log)
+	if ferr != nil {
+		return false
+	}
+	defer f.Close()
+	const tailBytes = 16 << 10
+	if fi, ferr := f.Stat(); ferr == nil && fi.Size() > tailBytes {
+		_, _ = f.Seek(fi.Size()-tailBytes, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	if i := bytes.LastIndex(b, []byte("==== ")); i >= 0 {
+		b = b[i:] // the last run of the process only
+	}
+	return bytes.Contains(b, []byte("address already in use"))
+}
+
+func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 	if h := n.specHash(); n.state.SpecHash == "" {
 		n.state.SpecHash = h
 	} else if n.state.SpecHash != h {
 		return fmt.Errorf("the network in %s was set up from a different spec; run `edossierctl network clean` first", n.home)
 	}
 	if n.allRunning() && n.state.Steps[stepDeployed] {
-		n.say("network %s is already up (%s); nothing to do", n.spec.Name, n.home)
-		return nil
+		var orderers []string
+		for j := 0; j < n.spec.Ordering.Orderers; j++ {
+			orderers = append(orderers, OrdererName(j))
+		}
+		problems := n.ordererProblems(orderers)
+		if len(problems) == 0 {
+			n.say("network %s is already up (%s); nothing to do", n.spec.Name, n.home)
+			return nil
+		}
+		// Every process runs but an orderer does not follow: the steps below wait
+		// for it and restart it if it stays stuck.
+		for _, o := range orderers {
+			if p, ok := problems[o]; ok {
+				n.say("%s runs but does not follow its cluster: %s", o, p)
+			}
+		}
 	}
-	busy := n.foreignPorts()
-	// A process that was just killed may hold its sockets for a moment while its
-	// threads exit; give such ports a few seconds before calling them foreign.
-	for i := 0; i < 15 && len(busy) > 0; i++ {
-		time.Sleep(200 * time.Millisecond)
-		busy = n.foreignPorts()
-	}
-	if len(busy) > 0 {
-		return &StepError{Step: "check ports", Err: fmt.Errorf("ports already in use by other programs: %s", strings.Join(busy, ", "))}
+	if err := n.waitPorts(ctx); err != nil {
+		return &StepError{Step: "check ports", Err: err}
 	}
 	before := map[string]bool{}
 	for name, p := range n.state.Procs {
@@ -87,6 +136,7 @@ func (n *Network) Up(ctx context.Context) (err error) {
 		{"start orderers", n.upOrderers},
 		{"join orderers to channels", n.upOrdererJoin},
 		{"wait for Raft leaders", n.waitRaftLeaders},
+		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
@@ -148,17 +198,64 @@ func (n *Network) allRunning() bool {
 	return true
 }
 
-// foreignPorts lists ports that something other than this network's live processes
-// listens on.
-func (n *Network) foreignPorts() []string {
-	var busy []string
-	for port, owner := range n.spec.AllPorts() {
+// PortWait bounds how long Up waits for a port of a stopped process to become free
+// (a killed process's threads still exiting, someone's client socket on the port, a
+// closed client connection in TIME_WAIT, which Linux keeps for 60s) before it fails
+// naming the holder.
+var PortWait = 75 * time.Second
+
+// waitPorts waits, within PortWait, until every port of the processes that are down
+// can be bound; then it fails naming each port still held and, if /proc tells, the
+// process that holds it.
+func (n *Network) waitPorts(ctx context.Context) error {
+	deadline := time.Now().Add(PortWait)
+	for {
+		busy := n.foreignPorts()
+		if len(busy) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var held []string
+			for _, b := range busy {
+				s := fmt.Sprintf("%d (%s)", b.port, b.owner)
+				if h := PortHolder(b.port); h != "" {
+					s += " held by " + h
+				}
+				held = append(held, s)
+			}
+			return fmt.Errorf("ports already in use by other programs after waiting %s: %s", PortWait, strings.Join(held, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+type busyPort struct {
+	port  int
+	owner string
+}
+
+// foreignPorts lists the ports of processes that are down which cannot be bound
+// (something listens on them or holds them as a client socket).
+func (n *Network) foreignPorts() []busyPort {
+	var busy []busyPort
+	all := n.spec.AllPorts()
+	ports := make([]int, 0, len(all))
+	for p := range all {
+		ports = append(ports, p)
+	}
+	sort.Ints(ports)
+	for _, port := range ports {
+		owner := all[port]
 		proc := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(owner, " operations"), " admin"), " chaincode")
 		if p, ok := n.state.Procs[proc]; ok && n.alive(p) {
 			continue
 		}
-		if portOpen(port) {
-			busy = append(busy, fmt.Sprintf("%d (%s)", port, owner))
+		if portOpen(port) || !portBindable(port) {
+			busy = append(busy, busyPort{port, owner})
 		}
 	}
 	return busy

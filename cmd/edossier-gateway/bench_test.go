@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -241,6 +242,42 @@ func BenchmarkGateway(b *testing.B) {
 		})
 	}
 
+	// Grant creation: a citizen signs a fresh grant per operation; beside the raw
+	// CreateGrant of the same signed documents and the trivial meta:Put of this channel.
+	granter, granterKey := e.boundCitizen(b, health, 502)
+	rawCitizen := e.rawSocial.GetNetwork("datashare").GetContractWithName("sharing", "sharing")
+	grantDoc := func(prefix string, i int) (wire.Grant, []byte, string) {
+		now := time.Now()
+		g := wire.Grant{Kind: wire.GrantKind, GrantID: fmt.Sprintf("g-bench-%s-%d-%d", prefix, now.UnixNano(), i), SubjectID: granter.SubjectID,
+			Grantee: "SocialSecurityMSP", Scope: wire.GrantScope{RecordTypes: []string{benchType}, RecordIDs: []string{}},
+			Purpose: purpose, ValidFrom: wire.FormatTime(now.Add(-time.Minute)), ExpiresAt: wire.FormatTime(now.Add(time.Hour))}
+		doc, err := wire.EncodeGrant(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sig, err := wire.SignDocument(granterKey, doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return g, doc, sig
+	}
+	for _, c := range []int{1, benchHighC} {
+		b.Run(fmt.Sprintf("grant/c=%d", c), func(b *testing.B) {
+			rows := e.compare(b, c, metaPut(datashare.GetContractWithName("sharing", "meta")),
+				variant{"raw CreateGrant", func(_ context.Context, _, i int) error {
+					_, doc, sig := grantDoc("raw", i)
+					_, err := rawCitizen.SubmitTransaction("CreateGrant", string(doc), sig)
+					return err
+				}},
+				variant{"gateway grant creation", func(ctx context.Context, _, i int) error {
+					g, _, _ := grantDoc("gw", i)
+					_, err := granter.CreateGrant(ctx, g)
+					return err
+				}})
+			e.keepGroup(fmt.Sprintf("grant c=%d", c), rows)
+		})
+	}
+
 	// Measurements that run once, not b.N times.
 	if os.Getenv("EDOSSIER_BENCH_RSS") != "0" {
 		e.keep(e.hugeUpload(b))
@@ -285,6 +322,31 @@ func (e *benchEnv) keepGroup(group string, rows []*runStats) {
 		}
 		e.keep(r)
 	}
+}
+
+// boundCitizen resolves person n, makes a key and binds it through the identity
+// authority; it returns a citizen client signing with that key.
+func (e *benchEnv) boundCitizen(b *testing.B, health *client.Client, n int) (*client.Client, *ecdsa.PrivateKey) {
+	ctx := context.Background()
+	subject, err := health.Resolve(ctx, "person", personID(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := client.GenerateSubjectKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	police := e.client(e.keys.Departments["police"])
+	req, err := police.NewKeyRequest(wire.KeyBindKind, subject, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := police.SubmitKeyRequest(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	c := e.client("")
+	c.SubjectID, c.SubjectKey = subject, key
+	return c, key
 }
 
 // grantedRecords appends records for a citizen who binds a key and grants social

@@ -54,7 +54,13 @@ func startEnv(t *testing.T, maxUpload int64) *env {
 // adjusts (after the test defaults).
 func startEnvWith(t *testing.T, basePort int, edit func(*Config)) *env {
 	t.Helper()
-	n := nettest.Start(t, nettest.Options{BasePort: basePort})
+	return startEnvOn(t, nettest.Options{BasePort: basePort}, edit)
+}
+
+// startEnvOn is startEnvWith for a network with other options (e.g. 3 orderers).
+func startEnvOn(t *testing.T, o nettest.Options, edit func(*Config)) *env {
+	t.Helper()
+	n := nettest.Start(t, o)
 	dir := t.TempDir()
 	cfg := defaultConfig()
 	cfg.Listen = "127.0.0.1:0"

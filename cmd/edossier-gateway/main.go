@@ -50,8 +50,17 @@ import (
 
 func main() {
 	args, command := os.Args[1:], ""
-	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "scrub-blobs") {
+	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "scrub-blobs" || args[0] == "backup" || args[0] == "restore") {
 		args, command = args[1:], args[0]
+	}
+	var dir string
+	if command == "backup" || command == "restore" {
+		name := map[string]string{"backup": "out", "restore": "from"}[command]
+		var err error
+		if dir, args, err = takeFlag(args, name); err != nil {
+			fmt.Fprintf(os.Stderr, "edossier-gateway %s: %v\n", command, err)
+			os.Exit(2)
+		}
 	}
 	cfg, err := loadConfig(args, os.Getenv)
 	if errors.Is(err, errHelp) {
@@ -64,6 +73,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch command {
+	case "backup", "restore":
+		run := backupGateway
+		if command == "restore" {
+			run = restoreGateway
+		}
+		if err := run(cfg, dir, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "edossier-gateway %s: %v\n", command, err)
+			os.Exit(1)
+		}
+		return
 	case "rewrap-blobs":
 		if err := rewrapBlobs(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "edossier-gateway rewrap-blobs:", err)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,18 +51,18 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "gateway")
 	keysFile := filepath.Join(dir, "keys.json")
-	start := func() (*exec.Cmd, string, *bytes.Buffer) {
+	start := func() (*exec.Cmd, string, *syncBuffer) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		var logs bytes.Buffer
+		logs := &syncBuffer{}
 		cmd := exec.Command(bin, "-listen", addr, "-connectionFile", n.ConnectionFile(), "-dataDir", dataDir,
 			"-kekFile", filepath.Join(dir, "secrets", "kek.hex"), "-subjectSecretFile", filepath.Join(dir, "secrets", "subject.hex"),
 			"-demoKeysFile", keysFile, "-shutdownTimeout", "2s", "-logFormat", "text", "-logLevel", "info")
-		cmd.Stdout, cmd.Stderr = &logs, &logs
+		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		return cmd, url, &logs
+		return cmd, url, logs
 	}
 	cmd, url, logs := start()
 	var keys DemoKeys
@@ -180,4 +181,22 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "swept temporary upload files") {
 		t.Errorf("restart did not report the sweep:\n%s", logs.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a child process writes into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

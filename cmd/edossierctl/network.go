@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,8 @@ import (
 type networkFlags struct {
 	spec, home, tools, chaincode string
 	output                       string
+	watch                        bool
+	watchOpts                    network.WatchOptions
 }
 
 func envOr(key, def string) string {
@@ -49,8 +52,17 @@ func newNetworkCmd() *cobra.Command {
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Bring the network up (or resume it); report status if it already runs",
-		Args:  cobra.NoArgs,
+		Long: `Bring the network up, or restart exactly the processes that are down.
+
+With --watch, keep running after that as a supervisor: every --watch-interval check
+that each process runs and restart the missing ones (each restart is logged), at most
+--max-restarts times within --restart-window; beyond that exit 1 and leave the network
+to the operator. SIGINT or SIGTERM stops the supervisor, not the network.`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if o := f.watchOpts; o.Interval <= 0 || o.MaxRestarts < 1 || o.Window <= 0 {
+				return usageError{fmt.Errorf("--watch-interval and --restart-window must be positive, --max-restarts at least 1")}
+			}
 			n, err := open()
 			if err != nil {
 				return err
@@ -58,12 +70,22 @@ func newNetworkCmd() *cobra.Command {
 			if err := n.Up(c.Context()); err != nil {
 				return err
 			}
-			return printStatus(n, "text")
+			if err := printStatus(n, "text"); err != nil && !f.watch {
+				return err
+			}
+			if !f.watch {
+				return nil
+			}
+			return n.Watch(c.Context(), f.watchOpts)
 		},
 	}
+	up.Flags().BoolVar(&f.watch, "watch", false, "keep running and restart crashed processes")
+	up.Flags().DurationVar(&f.watchOpts.Interval, "watch-interval", 2*time.Second, "with --watch: how often to check the processes")
+	up.Flags().IntVar(&f.watchOpts.MaxRestarts, "max-restarts", 10, "with --watch: restarts allowed within --restart-window")
+	up.Flags().DurationVar(&f.watchOpts.Window, "restart-window", 10*time.Minute, "with --watch: window of --max-restarts")
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show the network's processes; exit 1 unless every process runs",
+		Short: "Show the network's processes; exit 1 unless every process runs and every orderer follows its Raft cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			n, err := open()
@@ -106,7 +128,43 @@ func newNetworkCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(up, status, down, clean)
+	var dir string
+	backupCmd := &cobra.Command{
+		Use:   "backup --out DIR",
+		Short: "Copy a stopped network's home (ledgers, Raft WAL, crypto material, CA databases) to DIR",
+		Long: `Copy the home folder of a stopped network (run "network down" first) into DIR, which
+must not exist or be empty, with a manifest of every file's SHA-256. The copy holds
+every private key of the network: keep it as secret as they are.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--out DIR is required")}
+			}
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			return n.Backup(dir)
+		},
+	}
+	backupCmd.Flags().StringVar(&dir, "out", "", "backup folder (must not exist or be empty)")
+	restoreCmd := &cobra.Command{
+		Use:   "restore --from DIR",
+		Short: "Restore a network backup into an empty home folder; then run network up",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--from DIR is required")}
+			}
+			n, err := open()
+			if err != nil {
+				return err
+			}
+			return n.Restore(dir)
+		},
+	}
+	restoreCmd.Flags().StringVar(&dir, "from", "", "backup folder written by network backup")
+	cmd.AddCommand(up, status, down, clean, backupCmd, restoreCmd)
 	return cmd
 }
 
@@ -129,6 +187,9 @@ func printStatus(n *network.Network, format string) error {
 			state, pid := "stopped", "-"
 			if p.Running {
 				state, pid = "running", fmt.Sprint(p.PID)
+				if !p.Healthy {
+					state = "unhealthy"
+				}
 			}
 			log := p.Log
 			if rel, err := filepath.Rel(".", log); err == nil && log != "" {
@@ -137,6 +198,11 @@ func printStatus(n *network.Network, format string) error {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, state, pid, log)
 		}
 		w.Flush()
+		for _, p := range st.Processes {
+			if p.Problem != "" {
+				fmt.Printf("%s unhealthy: %s\n", p.Name, p.Problem)
+			}
+		}
 		if st.ConnectionFile != "" {
 			fmt.Println("connection file:", st.ConnectionFile)
 		}

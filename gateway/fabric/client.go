@@ -98,7 +98,23 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, conn: conn, localMSP: org.MSPID, gateways: map[Actor]*client.Gateway{}, blockCache: map[string]uint64{}}, nil
+	return newClient(cfg, conn, org.MSPID), nil
+}
+
+func newClient(cfg Config, conn *grpc.ClientConn, localMSP string) *Client {
+	return &Client{cfg: cfg, conn: conn, localMSP: localMSP, gateways: map[Actor]*client.Gateway{}, blockCache: map[string]uint64{}}
+}
+
+// within bounds one Fabric call phase by its configured timeout, whatever context the
+// caller gives: fabric-gateway applies the timeouts given to client.Connect only to
+// the methods without a context, and the ...WithContext methods use only the
+// context they are given (a request context has no deadline). A zero timeout leaves
+// the context as it is.
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Close closes every gateway and the connection.
@@ -152,8 +168,10 @@ func (c *Client) evaluate(ctx context.Context, a Actor, k call) ([]byte, error) 
 		return nil, err
 	}
 	start := time.Now()
+	cctx, cancel := within(ctx, c.cfg.Timeouts.Evaluate)
 	b, err := gw.GetNetwork(k.channel).GetContractWithName(k.chaincode, k.contract).
-		EvaluateWithContext(ctx, k.fn, client.WithArguments(k.args...))
+		EvaluateWithContext(cctx, k.fn, client.WithArguments(k.args...))
+	cancel()
 	c.observe("evaluate", k.fn, start, err)
 	if err != nil {
 		return nil, classify(err)
@@ -195,7 +213,9 @@ func (c *Client) endorse(ctx context.Context, a Actor, k call) (*endorsed, gatew
 	receipt := gateway.Receipt{Channel: k.channel, TxID: proposal.TransactionID()}
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		tx, err := proposal.EndorseWithContext(ctx)
+		cctx, cancel := within(ctx, c.cfg.Timeouts.Endorse)
+		tx, err := proposal.EndorseWithContext(cctx)
+		cancel()
 		c.observe("endorse", k.fn, start, err)
 		if err == nil {
 			return &endorsed{c: c, fn: k.fn, tx: tx, receipt: receipt}, receipt, nil
@@ -214,13 +234,17 @@ func (c *Client) endorse(ctx context.Context, a Actor, k call) (*endorsed, gatew
 func (e *endorsed) submit(ctx context.Context) ([]byte, gateway.Receipt, error) {
 	c, receipt := e.c, e.receipt
 	start := time.Now()
-	commit, err := e.tx.SubmitWithContext(ctx)
+	cctx, cancel := within(ctx, c.cfg.Timeouts.Submit)
+	commit, err := e.tx.SubmitWithContext(cctx)
+	cancel()
 	c.observe("submit", e.fn, start, err)
 	if err != nil {
 		return nil, receipt, classify(err)
 	}
 	start = time.Now()
-	st, err := commit.StatusWithContext(ctx)
+	cctx, cancel = within(ctx, c.cfg.Timeouts.CommitStatus)
+	st, err := commit.StatusWithContext(cctx)
+	cancel()
 	c.observe("commit", e.fn, start, err)
 	if err != nil {
 		return nil, receipt, classify(err)
