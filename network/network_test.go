@@ -370,7 +370,9 @@ func TestWatchRestartsCrashedProcesses(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for !status(t, n).Ready {
+	// Ready, and the supervisor's restart finished (its `up` checks every peer at the
+	// end: a process killed before that would fail this restart instead).
+	for !status(t, n).Ready || !strings.Contains(log.String(), "ready in") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the supervisor did not restart the killed processes within 2 min; its log:\n%s", log.String())
 		}
