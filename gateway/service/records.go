@@ -524,7 +524,9 @@ func (s *Service) ReadContent(ctx context.Context, p gateway.Principal, recordID
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.ledger.GetRecord(ctx, p.Actor(), recordID)
+	// The committed access proved the caller's right to this record; the platform
+	// identity reads it (to find its file) without a second grant check by the chaincode.
+	rec, err := s.ledger.GetRecord(ctx, s.cfg.Platform, recordID)
 	if err != nil {
 		return nil, err
 	}
