@@ -353,24 +353,8 @@ func (e *benchEnv) boundCitizen(b *testing.B, health *client.Client, n int) (*cl
 // security access to them; it returns their IDs and the grant.
 func (e *benchEnv) grantedRecords(b *testing.B, health *client.Client, unique func([]byte) []byte, file []byte) ([]string, string) {
 	ctx := context.Background()
-	subject, err := health.Resolve(ctx, "person", personID(501))
-	if err != nil {
-		b.Fatal(err)
-	}
-	key, err := client.GenerateSubjectKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	police := e.client(e.keys.Departments["police"])
-	req, err := police.NewKeyRequest(wire.KeyBindKind, subject, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := police.SubmitKeyRequest(ctx, req); err != nil {
-		b.Fatal(err)
-	}
-	citizen := e.client("")
-	citizen.SubjectID, citizen.SubjectKey = subject, key
+	citizen, _ := e.boundCitizen(b, health, 501)
+	subject := citizen.SubjectID
 	grantID := fmt.Sprintf("g-bench-%d", time.Now().UnixNano())
 	now := time.Now()
 	if _, err := citizen.CreateGrant(ctx, wire.Grant{GrantID: grantID, Grantee: "SocialSecurityMSP",

@@ -108,21 +108,9 @@ func newDelegationSubmitCmd() *cobra.Command {
 		Example: `  edossierctl delegation submit --api-key-file police-clerk.key --request guardian.json`,
 		Args:    noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "request"); err != nil {
-				return err
-			}
-			r, _, err := readInput(cmd, in)
-			if err != nil {
-				return err
-			}
-			b, err := io.ReadAll(io.LimitReader(r, 64<<10))
-			r.Close()
-			if err != nil {
-				return err
-			}
 			var req client.DelegationRequest
-			if err := json.Unmarshal(b, &req); err != nil || req.Document == "" {
-				return fmt.Errorf("%s is not a request made by edossierctl delegation request", in)
+			if err := readRequest(cmd, in, "delegation request", &req, func() bool { return req.Document != "" }); err != nil {
+				return err
 			}
 			c, err := f.staffClient(cmd)
 			if err != nil {

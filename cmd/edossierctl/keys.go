@@ -94,21 +94,9 @@ operator), only with the new key's signature, and only within an hour of signing
 		Example: `  edossierctl key submit --api-key-file police-clerk.key --request bind.json`,
 		Args:    noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "request"); err != nil {
-				return err
-			}
-			r, _, err := readInput(cmd, in)
-			if err != nil {
-				return err
-			}
-			b, err := io.ReadAll(io.LimitReader(r, 64<<10))
-			r.Close()
-			if err != nil {
-				return err
-			}
 			var req client.KeyRequest
-			if err := json.Unmarshal(b, &req); err != nil || req.Document == "" {
-				return fmt.Errorf("%s is not a key request made by edossierctl key request", in)
+			if err := readRequest(cmd, in, "key request", &req, func() bool { return req.Document != "" }); err != nil {
+				return err
 			}
 			c, err := f.staffClient(cmd)
 			if err != nil {
@@ -317,4 +305,25 @@ func newKeyCompleteRecoveryCmd() *cobra.Command {
 	f.addGateway(cmd)
 	cmd.Flags().StringVar(&subject, "subject", "", "subject ID (required)")
 	return cmd
+}
+
+// readRequest reads the JSON request file a citizen's or delegate's device made (made
+// by "edossierctl <what>"), for an authority's submit command.
+func readRequest(cmd *cobra.Command, path, what string, v any, complete func() bool) error {
+	if err := requireFlags(cmd, "request"); err != nil {
+		return err
+	}
+	r, _, err := readInput(cmd, path)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	r.Close()
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil || !complete() {
+		return fmt.Errorf("%s is not a request made by edossierctl %s", path, what)
+	}
+	return nil
 }

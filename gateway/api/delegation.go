@@ -1,30 +1,44 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
-type delegationReq struct {
+// signedDocReq is a signed document (base64) and its signature.
+type signedDocReq struct {
 	Document  string `json:"document"`
 	Signature string `json:"signature"`
 }
 
-// bindDelegation: the authority's clerk submits a delegate's signed statement.
-func (s *Server) bindDelegation(c *gin.Context) {
-	var req delegationReq
+// docCall decodes a signedDocReq, runs f and answers status with its result, logging
+// the transaction tx names.
+func docCall[T any](c *gin.Context, status int, f func(ctx context.Context, doc, sig string) (T, error), tx func(T) string) {
+	var req signedDocReq
 	if err := bindJSON(c, &req); err != nil {
 		abort(c, err)
 		return
 	}
-	res, err := s.svc.BindDelegation(c.Request.Context(), principal(c), req.Document, req.Signature)
+	res, err := f(c.Request.Context(), req.Document, req.Signature)
 	if err != nil {
 		abort(c, err)
 		return
 	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	c.Set(txKey, tx(res))
+	c.JSON(status, res)
+}
+
+func delegationTx(r *service.DelegationResult) string { return r.Receipt.TxID }
+
+// bindDelegation: the authority's clerk submits a delegate's signed statement.
+func (s *Server) bindDelegation(c *gin.Context) {
+	docCall(c, http.StatusCreated, func(ctx context.Context, doc, sig string) (*service.DelegationResult, error) {
+		return s.svc.BindDelegation(ctx, principal(c), doc, sig)
+	}, delegationTx)
 }
 
 func (s *Server) revokeDelegation(c *gin.Context) {
@@ -33,18 +47,9 @@ func (s *Server) revokeDelegation(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	var req delegationReq
-	if err := bindJSON(c, &req); err != nil {
-		abort(c, err)
-		return
-	}
-	res, err := s.svc.RevokeDelegation(c.Request.Context(), principal(c), subjectID, id, req.Document, req.Signature)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusOK, res)
+	docCall(c, http.StatusOK, func(ctx context.Context, doc, sig string) (*service.DelegationResult, error) {
+		return s.svc.RevokeDelegation(ctx, principal(c), subjectID, id, doc, sig)
+	}, delegationTx)
 }
 
 func (s *Server) listDelegations(c *gin.Context) {

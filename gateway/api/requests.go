@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 func (s *Server) requestConsent(c *gin.Context) {
@@ -62,18 +64,9 @@ func (s *Server) approveConsentRequest(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	var req delegationReq
-	if err := bindJSON(c, &req); err != nil {
-		abort(c, err)
-		return
-	}
-	res, err := s.svc.ApproveConsentRequest(c.Request.Context(), principal(c), id, req.Document, req.Signature)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	docCall(c, http.StatusCreated, func(ctx context.Context, doc, sig string) (*service.GrantResult, error) {
+		return s.svc.ApproveConsentRequest(ctx, principal(c), id, doc, sig)
+	}, func(r *service.GrantResult) string { return r.Receipt.TxID })
 }
 
 func (s *Server) declineConsentRequest(c *gin.Context) {
@@ -82,16 +75,7 @@ func (s *Server) declineConsentRequest(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	var req delegationReq
-	if err := bindJSON(c, &req); err != nil {
-		abort(c, err)
-		return
-	}
-	res, err := s.svc.DeclineConsentRequest(c.Request.Context(), principal(c), id, req.Document, req.Signature)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusOK, res)
+	docCall(c, http.StatusOK, func(ctx context.Context, doc, sig string) (*service.ConsentRequestResult, error) {
+		return s.svc.DeclineConsentRequest(ctx, principal(c), id, doc, sig)
+	}, func(r *service.ConsentRequestResult) string { return r.Receipt.TxID })
 }
