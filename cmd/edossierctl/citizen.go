@@ -280,16 +280,26 @@ From its commit on, every read under the grant is refused.`,
 
 // subjectReader is a client for a subject's own grants and access log: the subject's
 // key (signed requests) or, without a key, an operator's API key and a subject ID.
+//
+// With a key and a subject ID argument, the key's subject signs and the argument is the
+// subject read: a guardian or legal representative reading the subject it acts for.
 func (f *clientFlags) subjectReader(cmd *cobra.Command, args []string) (*client.Client, string, error) {
+	target := ""
 	if len(args) == 1 {
-		f.subject = args[0]
+		target = args[0]
 	}
 	if f.keyFile != "" {
 		c, err := f.citizenClient(cmd)
 		if err != nil {
 			return nil, "", err
 		}
-		return c, c.SubjectID, nil
+		if target == "" {
+			target = c.SubjectID
+		}
+		return c, target, nil
+	}
+	if target != "" {
+		f.subject = target
 	}
 	key, err := f.apiKeyValue(cmd)
 	if err != nil {

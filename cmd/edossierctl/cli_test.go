@@ -48,6 +48,7 @@ func TestCLI(t *testing.T) {
 		{"citizen grant flow", testGrantFlow},
 		{"verify", testVerify},
 		{"matters", testMatters},
+		{"guardian and consent", testGuardianAndConsent},
 		{"errors", testErrors},
 		{"binary exit codes", testBinary},
 		{"tutorial", testTutorial},
@@ -779,4 +780,54 @@ func testMatters(t *testing.T, e *cliEnv) {
 	e.fails(t, exitFailure, "edossierctl: ", "admin", "matters", "define", e.as("operator"), "--file", bad)
 	e.fails(t, exitFailure, "edossierctl: not_found: ", "matters", "no-such-matter")
 	e.fails(t, exitUsage, "edossierctl: ", "matters", "bad code")
+}
+
+// testGuardianAndConsent: a parent becomes a newborn's guardian at the identity
+// authority's counter, the social security bureau asks for consent, the parent
+// approves for the baby, and reads the baby's access log and delegations.
+func testGuardianAndConsent(t *testing.T, e *cliEnv) {
+	dir := t.TempDir()
+	op := e.as("operator")
+	parent := strings.TrimSpace(e.ok(t, "resolve", op, "--id-number", personID(311)).stdout)
+	baby := strings.TrimSpace(e.ok(t, "resolve", op, "--id-number", personID(312)).stdout)
+	key := filepath.Join(dir, "parent.key")
+	e.ok(t, "keygen", "--out", key, "--subject", parent)
+	bind := filepath.Join(dir, "bind.json")
+	e.ok(t, "key", "request", "--key", key, "--out", bind)
+	e.ok(t, "key", "submit", e.as("police"), "--request", bind)
+
+	req := filepath.Join(dir, "guardian.json")
+	until := time.Now().AddDate(18, 0, 0).Format("2006-01-02")
+	e.fails(t, exitUsage, "edossierctl: ", "delegation", "request", "--key", key, "--for", baby, "--until", "soon")
+	e.ok(t, "delegation", "request", "--key", key, "--for", baby, "--until", until, "--out", req)
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "delegation", "submit", op, "--request", req)
+	var d service.DelegationResult
+	e.okJSON(t, &d, "delegation", "submit", e.as("police"), "--request", req)
+	if d.Delegation.DelegateID != parent || d.Delegation.SubjectID != baby || d.Delegation.AttestedBy != "PublicSecurityMSP" {
+		t.Fatalf("delegation: %+v", d)
+	}
+	if r := e.ok(t, "delegation", "list", "--key", key, baby); !strings.Contains(r.stdout, d.Delegation.DelegationID) {
+		t.Fatalf("delegation list:\n%s", r)
+	}
+
+	// The bureau asks; the parent approves for the baby.
+	var asked service.ConsentRequestResult
+	e.okJSON(t, &asked, "consent", "ask", e.as("social"), "--subject", baby, "--types", "birth-medical-certificate",
+		"--purpose", "social-insurance-enrolment", "--reference", "app-2026-0312")
+	if r := e.ok(t, "consent", "list", "--key", key, baby); !strings.Contains(r.stdout, asked.Request.RequestID) || !strings.Contains(r.stdout, "pending") {
+		t.Fatalf("consent list:\n%s", r)
+	}
+	var g service.GrantResult
+	e.okJSON(t, &g, "consent", "approve", "--key", key, "--for", baby, asked.Request.RequestID)
+	if g.Grant.SubjectID != baby || g.Grant.SignedBy != parent || g.Grant.Grantee != "SocialSecurityMSP" {
+		t.Fatalf("approved grant: %+v", g.Grant)
+	}
+	if r := e.ok(t, "consent", "status", e.as("social"), asked.Request.RequestID); !strings.Contains(r.stdout, "approved") {
+		t.Fatalf("consent status:\n%s", r)
+	}
+	e.fails(t, exitFailure, "edossierctl: conflict: ", "consent", "approve", "--key", key, "--for", baby, asked.Request.RequestID)
+	e.ok(t, "access-log", "--key", key, baby)
+	// The parent ends the relation; its key no longer acts for the baby.
+	e.ok(t, "delegation", "revoke", "--key", key, baby, d.Delegation.DelegationID)
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "access-log", "--key", key, baby)
 }
