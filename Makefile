@@ -61,6 +61,10 @@ test: tools deps ## Run the whole test suite (unit + real-network tests; the gat
 	go test -race $(GO_TEST_FLAGS) -timeout 30m $(RACE_PKGS)
 	go test $(GO_TEST_FLAGS) -timeout 60m $$(go list ./... | grep -v -e '/gateway' -e '/cmd/edossier-gateway')
 
+.PHONY: test-unit
+test-unit: ## The fast tier: unit tests only, no Fabric network (-short skips every real-network test)
+	go test -short $(GO_TEST_FLAGS) ./...
+
 .PHONY: bench
 bench: tools ## Gateway benchmarks on a real network beside raw Fabric baselines, summary table (about 5 min; BENCHTIME=20s)
 	go test ./cmd/edossier-gateway -run '^$$' -bench Gateway -benchtime $(BENCHTIME) -timeout 60m

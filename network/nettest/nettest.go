@@ -135,8 +135,15 @@ func Spec(t testing.TB, root string, o Options) *network.Spec {
 }
 
 // New prepares (but does not start) a network in a temporary folder.
+//
+// Under -short (the fast tier, `make test-unit`) it skips the test: this is the one
+// place that decides that real-network tests do not run there. `make test` and CI run
+// without -short, where a missing Fabric tool fails the test instead.
 func New(t testing.TB, o Options) *Net {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("nettest: real Fabric network; not in the -short tier (run make test)")
+	}
 	if o.BasePort == 0 {
 		t.Fatal("nettest: Options.BasePort is required")
 	}
