@@ -12,9 +12,10 @@
 // calls Done from its own init, after all of its dependencies have registered, so the
 // setting does not outlive initialisation or leak into child processes.
 //
-// The apiv2 packages register first (their import paths sort first), so the global
-// registry holds the types fabric-gateway uses; the SDK's msp client does not look
-// types up in the registry.
+// With "ignore", the first registration of a name wins (in practice the SDK's
+// fabric-protos-go types, whose packages become ready first). That is harmless here:
+// neither this project, fabric-gateway nor the SDK's msp client looks message types up
+// in the global registry; each unmarshals into its own concrete types.
 package protoconflict
 
 import "os"
