@@ -86,6 +86,7 @@ type faultWriter struct {
 	acked   map[string]string // idempotency key -> record ID
 	files   map[string]string // CID -> idempotency key of every record attempted
 	refused []string
+	last    string // the latest unacknowledged answer, for diagnosis
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -105,7 +106,9 @@ func (w *faultWriter) run() {
 		w.mu.Unlock()
 		for deadline := time.Now().Add(3 * time.Minute); ; {
 			status, body, err := w.e.tryAppend(w.key, w.subj, "birth-medical-certificate", file, idem)
-			if err == nil && status == 201 {
+			// 201 for a new record; 200 when an earlier attempt with this key
+			// committed although its answer was lost (the gateway returns that record).
+			if err == nil && (status == 201 || status == 200) {
 				var res recordResult
 				if json.Unmarshal(body, &res) == nil {
 					w.mu.Lock()
@@ -120,6 +123,9 @@ func (w *faultWriter) run() {
 				w.mu.Unlock()
 				break
 			}
+			w.mu.Lock()
+			w.last = fmt.Sprintf("%s: %d %.300s %v", idem, status, body, err)
+			w.mu.Unlock()
 			if time.Now().After(deadline) {
 				w.mu.Lock()
 				w.refused = append(w.refused, fmt.Sprintf("%s: not acknowledged within 3 min (last %d %v)", idem, status, err))
@@ -213,7 +219,10 @@ func TestFaultRandomKillsRestartedByUp(t *testing.T) {
 	last := w.ackCount()
 	for deadline := time.Now().Add(90 * time.Second); w.ackCount() < last+3; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no write acknowledged within 90s of the last restart (acknowledged %d)", w.ackCount())
+			w.mu.Lock()
+			last := w.last
+			w.mu.Unlock()
+			t.Fatalf("no write acknowledged within 90s of the last restart (acknowledged %d; latest answer %s)", w.ackCount(), last)
 		}
 	}
 	close(w.stop)
