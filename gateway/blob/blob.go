@@ -1011,9 +1011,24 @@ func (s *Store) SweepTemp(olderThan time.Duration) (int, error) {
 // disk (header and ciphertext included). It walks the whole store: meant for
 // metrics at a modest rate and for tests.
 func (s *Store) Usage() (blobs int, bytes int64, err error) {
+	err = s.eachBlob(context.Background(), func(_ string, e os.DirEntry, _ string) error {
+		fi, err := e.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		blobs++
+		bytes += fi.Size()
+		return nil
+	})
+	return blobs, bytes, err
+}
+
+// eachBlob calls fn for every committed blob file (shard directory name, entry, CID
+// from the file name), shard by shard, until fn returns an error or ctx ends.
+func (s *Store) eachBlob(ctx context.Context, fn func(shard string, e os.DirEntry, cid string) error) error {
 	shards, err := os.ReadDir(s.blobsDir)
 	if err != nil {
-		return 0, 0, fmt.Errorf("blob: %w", err)
+		return fmt.Errorf("blob: %w", err)
 	}
 	for _, sh := range shards {
 		if !sh.IsDir() {
@@ -1021,21 +1036,22 @@ func (s *Store) Usage() (blobs int, bytes int64, err error) {
 		}
 		entries, err := os.ReadDir(filepath.Join(s.blobsDir, sh.Name()))
 		if err != nil {
-			return 0, 0, fmt.Errorf("blob: %w", err)
+			return fmt.Errorf("blob: %w", err)
 		}
 		for _, e := range entries {
-			if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".blob") {
+			name, ok := strings.CutSuffix(e.Name(), ".blob")
+			if !ok || !e.Type().IsRegular() {
 				continue
 			}
-			fi, err := e.Info()
-			if err != nil {
-				continue
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			blobs++
-			bytes += fi.Size()
+			if err := fn(sh.Name(), e, name); err != nil {
+				return err
+			}
 		}
 	}
-	return blobs, bytes, nil
+	return nil
 }
 
 // TempFiles returns the number of this Store's staging files (for tests and

@@ -7,9 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // RewrapStats says what Rewrap did.
@@ -36,37 +34,21 @@ func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
 	if !s.excl {
 		return st, errors.New("blob: Rewrap needs a store opened with Options.Exclusive")
 	}
-	shards, err := os.ReadDir(s.blobsDir)
+	err := s.eachBlob(ctx, func(_ string, e os.DirEntry, name string) error {
+		st.Blobs++
+		rewrapped, err := s.rewrapOne(name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			st.Erased++
+		case err != nil:
+			st.Failed = append(st.Failed, e.Name()+": "+err.Error())
+		case rewrapped:
+			st.Rewrapped++
+		}
+		return nil
+	})
 	if err != nil {
-		return st, fmt.Errorf("blob: %w", err)
-	}
-	for _, sh := range shards {
-		if !sh.IsDir() {
-			continue
-		}
-		entries, err := os.ReadDir(filepath.Join(s.blobsDir, sh.Name()))
-		if err != nil {
-			return st, fmt.Errorf("blob: %w", err)
-		}
-		for _, e := range entries {
-			name, ok := strings.CutSuffix(e.Name(), ".blob")
-			if !ok || !e.Type().IsRegular() {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			st.Blobs++
-			rewrapped, err := s.rewrapOne(name)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				st.Erased++
-			case err != nil:
-				st.Failed = append(st.Failed, e.Name()+": "+err.Error())
-			case rewrapped:
-				st.Rewrapped++
-			}
-		}
+		return st, err
 	}
 	slices.Sort(st.Failed)
 	if len(st.Failed) > 0 {

@@ -36,39 +36,23 @@ type Damage struct {
 // ctx ends.
 func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 	var st ScrubStats
-	shards, err := os.ReadDir(s.blobsDir)
-	if err != nil {
-		return st, fmt.Errorf("blob: %w", err)
-	}
 	buf := make([]byte, bufSize)
-	for _, sh := range shards {
-		if !sh.IsDir() {
-			continue
+	err := s.eachBlob(ctx, func(shard string, _ os.DirEntry, name string) error {
+		st.Blobs++
+		n, err := s.scrubOne(shard, name, buf)
+		st.Bytes += n
+		switch {
+		case err == nil:
+			st.Intact++
+		case errors.Is(err, ErrNotFound):
+			st.Erased++
+		default:
+			st.Damage = append(st.Damage, Damage{CID: name, Err: err})
 		}
-		entries, err := os.ReadDir(filepath.Join(s.blobsDir, sh.Name()))
-		if err != nil {
-			return st, fmt.Errorf("blob: %w", err)
-		}
-		for _, e := range entries {
-			name, ok := strings.CutSuffix(e.Name(), ".blob")
-			if !ok || !e.Type().IsRegular() {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			st.Blobs++
-			n, err := s.scrubOne(sh.Name(), name, buf)
-			st.Bytes += n
-			switch {
-			case err == nil:
-				st.Intact++
-			case errors.Is(err, ErrNotFound):
-				st.Erased++
-			default:
-				st.Damage = append(st.Damage, Damage{CID: name, Err: err})
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return st, err
 	}
 	slices.SortFunc(st.Damage, func(a, b Damage) int { return strings.Compare(a.CID, b.CID) })
 	return st, nil
