@@ -180,18 +180,7 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 	g, _ = errgroup.WithContext(ctx)
 	for _, cc := range pending {
 		for _, o := range n.spec.Organizations {
-			g.Go(func() error {
-				args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--channelID", cc.Channel, "--name", cc.Name,
-					"--version", cc.Version, "--package-id", n.state.PackageIDs[cc.Name][o.Name], "--sequence", "1"}, n.ordererArgs()...)
-				if cc.EndorsementPolicy != "" {
-					args = append(args, "--signature-policy", cc.EndorsementPolicy)
-				}
-				out, err := n.run(n.bin("peer"), args, n.adminEnv(o))
-				if err != nil && strings.Contains(out, "unchanged content") {
-					return nil
-				}
-				return err
-			})
+			g.Go(func() error { return n.approve(cc, o) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -213,4 +202,19 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 		})
 	}
 	return g.Wait()
+}
+
+// approve approves chaincode definition cc (sequence 1) for organisation o; approving
+// an unchanged definition again is not an error.
+func (n *Network) approve(cc ChaincodeSpec, o OrgSpec) error {
+	args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--channelID", cc.Channel, "--name", cc.Name,
+		"--version", cc.Version, "--package-id", n.state.PackageIDs[cc.Name][o.Name], "--sequence", "1"}, n.ordererArgs()...)
+	if cc.EndorsementPolicy != "" {
+		args = append(args, "--signature-policy", cc.EndorsementPolicy)
+	}
+	out, err := n.run(n.bin("peer"), args, n.adminEnv(o))
+	if err != nil && strings.Contains(out, "unchanged content") {
+		return nil
+	}
+	return err
 }

@@ -201,7 +201,9 @@ func (n *Network) renderConfigtx() error {
 			},
 		}
 	}
-	out, err := yaml.Marshal(map[string]any{"Profiles": profiles})
+	// Organizations lets `configtxgen -printOrg` print an organisation's definition for a
+	// channel configuration update (reconfig.go).
+	out, err := yaml.Marshal(map[string]any{"Profiles": profiles, "Organizations": appOrgs})
 	if err != nil {
 		return err
 	}

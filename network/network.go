@@ -40,6 +40,7 @@ type Network struct {
 	state    *State
 	lockFile *os.File
 	mu       sync.Mutex // guards state
+	joined   []string   // organisations the last Up added live
 }
 
 // State is what the network remembers between commands (home/state.json).
@@ -48,6 +49,12 @@ type State struct {
 	Steps      map[string]bool              `json:"steps"`
 	PackageIDs map[string]map[string]string `json:"packageIds"` // chaincode -> org -> package ID
 	Procs      map[string]Proc              `json:"processes"`
+	// Added lists the organisations added to the running network by a spec change
+	// (reconfig.go); their set-up steps are recorded per organisation.
+	Added []string `json:"added,omitempty"`
+	// RestartChaincodes is set by a spec change that changes the chaincode servers'
+	// environment (the authorities); the next start restarts every chaincode server.
+	RestartChaincodes bool `json:"restartChaincodes,omitempty"`
 }
 
 // setProc records a started process. Waiters read the table concurrently.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,12 +80,10 @@ func bindFailure(err error) bool {
 }
 
 func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
-	if h := n.specHash(); n.state.SpecHash == "" {
-		n.state.SpecHash = h
-	} else if n.state.SpecHash != h {
-		return fmt.Errorf("the network in %s was set up from a different spec; run `edossierctl network clean` first", n.home)
+	if err := n.reconcileSpec(); err != nil {
+		return err
 	}
-	if n.allRunning() && n.state.Steps[stepDeployed] {
+	if n.allRunning() && n.setUp() {
 		var orderers []string
 		for j := 0; j < n.spec.Ordering.Orderers; j++ {
 			orderers = append(orderers, OrdererName(j))
@@ -137,6 +136,7 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		{"join orderers to channels", n.upOrdererJoin},
 		{"wait for Raft leaders", n.waitRaftLeaders},
 		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
+		{"add new organisations to the channels", n.upMembers},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
@@ -161,8 +161,25 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 			n.say("        done in %.1fs", d.Seconds())
 		}
 	}
+	if err := n.saveSpecSnapshot(); err != nil {
+		return err
+	}
 	n.say("network %s ready in %.1fs; connection file: %s", n.spec.Name, time.Since(start).Seconds(), n.ConnectionFile())
 	return nil
+}
+
+// setUp reports whether every set-up step is done for every organisation.
+func (n *Network) setUp() bool {
+	if !n.state.Steps[stepDeployed] {
+		return false
+	}
+	for _, o := range n.spec.Organizations {
+		if !n.orgDone(stepCrypto, o) || !n.orgDone(stepDeployed, o) ||
+			(slices.Contains(n.state.Added, o.Name) && !n.state.Steps[orgStep(stepMember, o)]) {
+			return false
+		}
+	}
+	return !n.state.RestartChaincodes
 }
 
 type procError struct {
@@ -275,6 +292,19 @@ func (n *Network) upCAs(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, o := range n.spec.Organizations {
+		if n.state.Steps[stepCrypto] && !n.orgDone(stepCrypto, o) {
+			// An organisation added live whose enrolment did not finish: start its
+			// crypto over (its CA database holds the half-done registrations).
+			if p, ok := n.state.Procs["ca."+o.Name]; ok {
+				_ = n.stopProc(p, 5*time.Second)
+				delete(n.state.Procs, "ca."+o.Name)
+			}
+			if err := os.RemoveAll(n.orgDir(o)); err != nil {
+				return err
+			}
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, o := range n.spec.Organizations {
 		name := "ca." + o.Name
@@ -302,17 +332,28 @@ func (n *Network) wrapLog(name string, err error) error {
 }
 
 func (n *Network) upCrypto(ctx context.Context) error {
-	if n.state.Steps[stepCrypto] {
+	var todo []OrgSpec
+	for _, o := range n.spec.Organizations {
+		if !n.orgDone(stepCrypto, o) {
+			todo = append(todo, o)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range todo {
 		g.Go(func() error { return n.enrollOrg(ctx, o) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	n.state.Steps[stepCrypto] = true
+	for _, o := range todo {
+		if slices.Contains(n.state.Added, o.Name) {
+			n.state.Steps[orgStep(stepCrypto, o)] = true
+		}
+	}
 	return n.saveState()
 }
 
@@ -416,6 +457,18 @@ func (n *Network) upPeerJoin(ctx context.Context) error {
 }
 
 func (n *Network) upChaincodeServers(ctx context.Context) error {
+	if n.state.RestartChaincodes {
+		// A spec change altered the servers' environment: restart every one of them.
+		for _, cc := range n.spec.Chaincodes {
+			for _, o := range n.spec.Organizations {
+				if p, ok := n.state.Procs[ChaincodeServerName(cc.Name, o)]; ok {
+					_ = n.stopProc(p, 5*time.Second)
+					delete(n.state.Procs, ChaincodeServerName(cc.Name, o))
+				}
+			}
+		}
+		n.state.RestartChaincodes = false
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, cc := range n.spec.Chaincodes {
 		if n.state.PackageIDs[cc.Name] == nil {
@@ -442,14 +495,16 @@ func (n *Network) upChaincodeServers(ctx context.Context) error {
 }
 
 func (n *Network) upDeploy(ctx context.Context) error {
-	if n.state.Steps[stepDeployed] {
-		return nil
+	if !n.state.Steps[stepDeployed] {
+		if err := n.deployChaincodes(ctx); err != nil {
+			return err
+		}
+		n.state.Steps[stepDeployed] = true
+		if err := n.saveState(); err != nil {
+			return err
+		}
 	}
-	if err := n.deployChaincodes(ctx); err != nil {
-		return err
-	}
-	n.state.Steps[stepDeployed] = true
-	return n.saveState()
+	return n.deployAdded(ctx)
 }
 
 // writeConnectionFile writes the profile the gateway, the CLI and the tests read.

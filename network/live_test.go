@@ -1,0 +1,132 @@
+package network_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/edossier-city/edossier/network"
+	"github.com/edossier-city/edossier/network/nettest"
+)
+
+// portLive is the base port of TestAddDepartmentsLive (7 organisations: 24700-24809).
+const portLive = 24700
+
+// TestAddDepartmentsLive grows a running network by two departments: `up` with the
+// longer spec adds them to both channels by configuration updates, starts their peers
+// and chaincode servers and approves the chaincodes for them, without touching the
+// ledgers. The new departments then write and read on both channels, the old data is
+// still there, every peer ends at the same height, and a spec change that cannot be
+// applied live is refused before anything changes.
+func TestAddDepartmentsLive(t *testing.T) {
+	n := nettest.Start(t, nettest.Options{BasePort: portLive})
+	channels := map[string]string{"municipal": "dossier", "datashare": "sharing"}
+	civil := n.Gateway(t, "civil", "clerk")
+	for ch, cc := range channels {
+		submitPut(t, civil, ch, cc, "before", "v-"+ch)
+	}
+	pidsBefore, err := n.PIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	grown := *n.Spec()
+	grown.Organizations = append(append([]network.OrgSpec(nil), n.Spec().Organizations...),
+		network.OrgSpec{Name: "education", MSPID: "EducationMSP", Role: network.RoleDepartment, Title: "Education Bureau", Users: []string{"clerk"}},
+		network.OrgSpec{Name: "transport", MSPID: "TransportMSP", Role: network.RoleDepartment, Title: "Transport Bureau", Users: []string{"clerk"}},
+	)
+	live := reopen(t, n, &grown)
+	if err := live.Up(t.Context()); err != nil {
+		t.Fatalf("up with two added departments: %v", err)
+	}
+	n.Network = live
+	n.Reload(t)
+
+	// Nothing that ran before was restarted: the change is live.
+	pidsAfter, _ := n.PIDs()
+	for name, pid := range pidsBefore {
+		if pidsAfter[name] != pid {
+			t.Errorf("%s was restarted by the live change (pid %d -> %d)", name, pid, pidsAfter[name])
+		}
+	}
+	for _, p := range []string{"peer0.education", "peer0.transport"} {
+		if _, ok := pidsAfter[p]; !ok {
+			t.Errorf("%s does not run after the change", p)
+		}
+	}
+
+	// The new departments endorse, submit and read on both channels; with seven
+	// organisations the majority endorsement policy needs four of them.
+	for _, org := range []string{"education", "transport"} {
+		gw := n.Gateway(t, org, "clerk")
+		for ch, cc := range channels {
+			waitHeight(t, gw, ch, height(t, civil, ch))
+			if got := evaluateGet(t, gw, ch, cc, "before"); got != "v-"+ch {
+				t.Fatalf("%s reads %q on %s, want the value written before it joined", org, got, ch)
+			}
+			submitPut(t, gw, ch, cc, "from-"+org, org)
+		}
+	}
+	// An old department sees what the new ones wrote.
+	for ch, cc := range channels {
+		waitHeight(t, civil, ch, height(t, n.Gateway(t, "transport", "clerk"), ch))
+		if got := evaluateGet(t, civil, ch, cc, "from-education"); got != "education" {
+			t.Fatalf("civil reads %q for education's write on %s", got, ch)
+		}
+	}
+	// Every peer ends at the same height.
+	for ch := range channels {
+		want := height(t, civil, ch)
+		for _, o := range n.Spec().Organizations {
+			gw := n.Gateway(t, o.Name, "admin")
+			waitHeight(t, gw, ch, want)
+		}
+	}
+
+	// Up again: nothing to do.
+	if err := n.Up(t.Context()); err != nil {
+		t.Fatalf("up after the change: %v", err)
+	}
+	if again, _ := n.PIDs(); fmt.Sprint(again) != fmt.Sprint(pidsAfter) {
+		t.Fatalf("a second up changed processes:\nbefore %v\nafter  %v", pidsAfter, again)
+	}
+
+	// A change that cannot be applied live is refused before anything is touched.
+	for name, edit := range map[string]func(*network.Spec){
+		"remove a department":  func(s *network.Spec) { s.Organizations = s.Organizations[:len(s.Organizations)-1] },
+		"insert in the middle": func(s *network.Spec) { s.Organizations[5], s.Organizations[6] = s.Organizations[6], s.Organizations[5] },
+		"change a channel":     func(s *network.Spec) { s.Channels[0].MaxMessageCount++ },
+	} {
+		bad := *n.Spec()
+		bad.Organizations = append([]network.OrgSpec(nil), n.Spec().Organizations...)
+		bad.Channels = append([]network.ChannelSpec(nil), n.Spec().Channels...)
+		edit(&bad)
+		err := reopen(t, n, &bad).Up(t.Context())
+		if !errors.Is(err, network.ErrSpecChange) || !strings.Contains(err.Error(), "network clean") {
+			t.Errorf("%s: up = %v, want a refusal (ErrSpecChange) naming the way out", name, err)
+		}
+		if now, _ := n.PIDs(); fmt.Sprint(now) != fmt.Sprint(pidsAfter) {
+			t.Fatalf("%s: the refused change touched processes", name)
+		}
+	}
+	if err := n.Up(t.Context()); err != nil {
+		t.Fatalf("up with the running spec after refusals: %v", err)
+	}
+}
+
+// reopen drives the network in n's home with another spec.
+func reopen(t *testing.T, n *nettest.Net, spec *network.Spec) *network.Network {
+	t.Helper()
+	ccBin, err := nettest.Binary(n.Root, "edossier-chaincode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, err := network.New(network.Options{Spec: spec, Home: n.Home(), ToolsDir: nettest.ToolsDir(n.Root),
+		ChaincodeBin: ccBin, Progress: os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nw
+}

@@ -1,0 +1,48 @@
+package network
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestPlanChange(t *testing.T) {
+	base := func() *Spec {
+		s, err := LoadSpec("network.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	extra := OrgSpec{Name: "education", MSPID: "EducationMSP", Role: RoleDepartment, Title: "Education Bureau"}
+
+	cur := base()
+	cur.Organizations = append(cur.Organizations, extra)
+	added, err := planChange(base(), cur)
+	if err != nil || len(added) != 1 || added[0].MSPID != "EducationMSP" {
+		t.Fatalf("appended organisation: added %v, err %v", added, err)
+	}
+	if added, err := planChange(base(), base()); err != nil || len(added) != 0 {
+		t.Fatalf("same spec: added %v, err %v", added, err)
+	}
+
+	for name, tc := range map[string]struct {
+		edit func(*Spec)
+		why  string
+	}{
+		"removed":   {func(s *Spec) { s.Organizations = s.Organizations[:len(s.Organizations)-1] }, "organisations removed"},
+		"inserted":  {func(s *Spec) { s.Organizations = append([]OrgSpec{extra}, s.Organizations...) }, "changed or moved"},
+		"retitled":  {func(s *Spec) { s.Organizations[1].Title = "x" }, "organisation 2 (civil) changed"},
+		"orderers":  {func(s *Spec) { s.Ordering.Orderers = 3 }, "ordering"},
+		"channels":  {func(s *Spec) { s.Channels[1].BatchTimeout.Duration *= 2 }, "channels"},
+		"chaincode": {func(s *Spec) { s.Chaincodes[0].Version = "2.0" }, "chaincodes"},
+		"basePort":  {func(s *Spec) { s.BasePort++ }, "basePort"},
+	} {
+		s := base()
+		tc.edit(s)
+		_, err := planChange(base(), s)
+		if !errors.Is(err, ErrSpecChange) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%s: err = %v, want ErrSpecChange naming %q", name, err, tc.why)
+		}
+	}
+}
