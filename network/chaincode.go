@@ -163,7 +163,7 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 		return nil
 	}
 	g, _ := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		g.Go(func() error {
 			for _, cc := range pending {
 				out, err := n.run(n.bin("peer"), []string{"lifecycle", "chaincode", "install", n.packagePath(cc, o)}, n.adminEnv(o))
@@ -179,7 +179,7 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 	}
 	g, _ = errgroup.WithContext(ctx)
 	for _, cc := range pending {
-		for _, o := range n.spec.Organizations {
+		for _, o := range n.spec.Active() {
 			g.Go(func() error { return n.approve(cc, o) })
 		}
 	}
@@ -194,8 +194,8 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 			if cc.EndorsementPolicy != "" {
 				args = append(args, "--signature-policy", cc.EndorsementPolicy)
 			}
-			for i, o := range n.spec.Organizations {
-				args = append(args, "--peerAddresses", fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(i).Peer), "--tlsRootCertFiles", n.caCert(o))
+			for _, o := range n.spec.Active() {
+				args = append(args, "--peerAddresses", fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).Peer), "--tlsRootCertFiles", n.caCert(o))
 			}
 			_, err := n.run(n.bin("peer"), args, n.adminEnv(n.spec.Operator()))
 			return err

@@ -161,7 +161,7 @@ func (n *Network) renderConfigtx() error {
 		consenters = append(consenters, consenter{"127.0.0.1", n.spec.OrdererPorts(j).Listen, crt, crt})
 	}
 	var appOrgs []orgDef
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		appOrgs = append(appOrgs, n.orgDefinition(o, false))
 	}
 	profiles := map[string]any{}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edossier-city/edossier/network"
 	"github.com/edossier-city/edossier/network/nettest"
@@ -79,7 +80,7 @@ func TestAddDepartmentsLive(t *testing.T) {
 	// Every peer ends at the same height.
 	for ch := range channels {
 		want := height(t, civil, ch)
-		for _, o := range n.Spec().Organizations {
+		for _, o := range n.Spec().Active() {
 			gw := n.Gateway(t, o.Name, "admin")
 			waitHeight(t, gw, ch, want)
 		}
@@ -93,10 +94,75 @@ func TestAddDepartmentsLive(t *testing.T) {
 		t.Fatalf("a second up changed processes:\nbefore %v\nafter  %v", pidsAfter, again)
 	}
 
+	// Transport leaves: marked retired, it is removed from both channels and its
+	// processes stop; the others keep writing (a majority of six), what it wrote stays
+	// readable, and its identity is refused by every remaining peer.
+	before := n.Profile
+	retiring := *n.Spec()
+	retiring.Organizations = append([]network.OrgSpec(nil), n.Spec().Organizations...)
+	retiring.Organizations[6].Retired = true
+	live = reopen(t, n, &retiring)
+	if err := live.Up(t.Context()); err != nil {
+		t.Fatalf("up with transport retired: %v", err)
+	}
+	if got := live.RetiredNow(); fmt.Sprint(got) != "[transport]" {
+		t.Errorf("RetiredNow = %v, want [transport]", got)
+	}
+	n.Network = live
+	n.Reload(t)
+	if _, err := n.Profile.Org("transport"); err == nil {
+		t.Error("the connection file still lists the retired organisation")
+	}
+	pidsRetired, _ := n.PIDs()
+	for _, p := range []string{"peer0.transport", "ca.transport", "cc-dossier.transport", "cc-sharing.transport"} {
+		if pid, ok := pidsRetired[p]; ok || nettest.Running(pidsAfter[p]) {
+			t.Errorf("%s still runs after retirement (pid %d)", p, pid)
+		}
+	}
+	for name, pid := range pidsAfter {
+		if !strings.HasSuffix(name, ".transport") && pidsRetired[name] != pid {
+			t.Errorf("retiring transport restarted %s", name)
+		}
+	}
+	for ch, cc := range channels {
+		submitPut(t, civil, ch, cc, "after-retire", "still-writing")
+		if got := evaluateGet(t, civil, ch, cc, "from-transport"); got != "transport" {
+			t.Fatalf("transport's earlier write on %s reads %q after it retired", ch, got)
+		}
+	}
+	civilOrg, err := before.Org("civil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transportOrg, err := before.Org("transport")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := civilOrg.DialPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ghost, err := transportOrg.Connect(conn, "clerk", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ghost.Close()
+	for ch, cc := range channels {
+		if _, err := ghost.GetNetwork(ch).GetContractWithName(cc, "meta").SubmitTransaction("Put", "ghost", "x"); err == nil {
+			t.Errorf("a retired organisation's identity still submits on %s", ch)
+		}
+		if _, err := ghost.GetNetwork(ch).GetContractWithName(cc, "meta").EvaluateTransaction("Get", "before"); err == nil {
+			t.Errorf("a retired organisation's identity still reads on %s", ch)
+		}
+	}
+	pidsAfter = pidsRetired
+
 	// A change that cannot be applied live is refused before anything is touched.
 	for name, edit := range map[string]func(*network.Spec){
 		"remove a department":  func(s *network.Spec) { s.Organizations = s.Organizations[:len(s.Organizations)-1] },
-		"insert in the middle": func(s *network.Spec) { s.Organizations[5], s.Organizations[6] = s.Organizations[6], s.Organizations[5] },
+		"insert in the middle": func(s *network.Spec) { s.Organizations[4], s.Organizations[5] = s.Organizations[5], s.Organizations[4] },
+		"un-retire":            func(s *network.Spec) { s.Organizations[6].Retired = false },
 		"change a channel":     func(s *network.Spec) { s.Channels[0].MaxMessageCount++ },
 	} {
 		bad := *n.Spec()
@@ -113,6 +179,13 @@ func TestAddDepartmentsLive(t *testing.T) {
 	}
 	if err := n.Up(t.Context()); err != nil {
 		t.Fatalf("up with the running spec after refusals: %v", err)
+	}
+	// Every running peer ends at the same height.
+	for ch := range channels {
+		want := height(t, civil, ch)
+		for _, o := range n.Spec().Active() {
+			waitHeight(t, n.Gateway(t, o.Name, "admin"), ch, want)
+		}
 	}
 }
 

@@ -32,15 +32,16 @@ type Options struct {
 
 // Network drives one network described by a spec in one home folder.
 type Network struct {
-	spec     *Spec
-	home     string
-	tools    string
-	ccBin    string
-	progress io.Writer
-	state    *State
-	lockFile *os.File
-	mu       sync.Mutex // guards state
-	joined   []string   // organisations the last Up added live
+	spec       *Spec
+	home       string
+	tools      string
+	ccBin      string
+	progress   io.Writer
+	state      *State
+	lockFile   *os.File
+	mu         sync.Mutex // guards state
+	joined     []string   // organisations the last Up added live
+	retiredNow []string   // organisations the last Up retired
 }
 
 // State is what the network remembers between commands (home/state.json).
@@ -262,17 +263,18 @@ func (n *Network) Status() (*Status, error) {
 // expectedProcs lists the process names of a fully running network, in start order.
 func (n *Network) expectedProcs() []string {
 	var names []string
-	for _, o := range n.spec.Organizations {
+	active := n.spec.Active()
+	for _, o := range active {
 		names = append(names, "ca."+o.Name)
 	}
 	for j := 0; j < n.spec.Ordering.Orderers; j++ {
 		names = append(names, OrdererName(j))
 	}
-	for _, o := range n.spec.Organizations {
+	for _, o := range active {
 		names = append(names, PeerName(o))
 	}
 	for _, cc := range n.spec.Chaincodes {
-		for _, o := range n.spec.Organizations {
+		for _, o := range active {
 			names = append(names, ChaincodeServerName(cc.Name, o))
 		}
 	}

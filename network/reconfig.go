@@ -33,7 +33,8 @@ import (
 // Every other difference is refused with the reason, before anything is touched.
 
 const (
-	stepMember = "member"
+	stepMember  = "member"
+	stepRetired = "retired"
 )
 
 func orgStep(step string, o OrgSpec) string { return step + ":" + o.Name }
@@ -79,14 +80,26 @@ func (n *Network) loadSpecSnapshot() (*Spec, error) {
 var ErrSpecChange = errors.New("spec change not supported on a running network")
 
 // planChange compares the spec a network runs with a new one and returns the
-// organisations to add. Anything else that differs is refused, naming what.
-func planChange(old, cur *Spec) ([]OrgSpec, error) {
+// organisations to add and those to retire. Anything else that differs is refused,
+// naming what.
+func planChange(old, cur *Spec) (added, retired []OrgSpec, err error) {
 	var why []string
 	if len(cur.Organizations) < len(old.Organizations) {
-		why = append(why, fmt.Sprintf("organisations removed (%d before, %d now)", len(old.Organizations), len(cur.Organizations)))
+		why = append(why, fmt.Sprintf("organisations removed from the list (%d before, %d now): mark a department that leaves `retired: true` instead, it keeps its place", len(old.Organizations), len(cur.Organizations)))
 	} else {
 		for i, o := range old.Organizations {
-			if !reflect.DeepEqual(o, cur.Organizations[i]) {
+			c := cur.Organizations[i]
+			if reflect.DeepEqual(o, c) {
+				continue
+			}
+			r := o
+			r.Retired = true
+			switch {
+			case !o.Retired && reflect.DeepEqual(r, c):
+				retired = append(retired, c)
+			case o.Retired && !c.Retired:
+				why = append(why, fmt.Sprintf("organisation %d (%s) was retired: a retired organisation does not come back, add it at the end under a new name and MSP ID", i+1, o.Name))
+			default:
 				why = append(why, fmt.Sprintf("organisation %d (%s) changed or moved: new organisations go at the end of the list", i+1, o.Name))
 			}
 		}
@@ -110,9 +123,9 @@ func planChange(old, cur *Spec) ([]OrgSpec, error) {
 		why = append(why, "sharing")
 	}
 	if len(why) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrSpecChange, strings.Join(why, "; "))
+		return nil, nil, fmt.Errorf("%w: %s", ErrSpecChange, strings.Join(why, "; "))
 	}
-	return cur.Organizations[len(old.Organizations):], nil
+	return cur.Organizations[len(old.Organizations):], retired, nil
 }
 
 // reconcileSpec checks the given spec against the one the network runs and prepares
@@ -131,9 +144,9 @@ func (n *Network) reconcileSpec() error {
 	if err != nil {
 		return err
 	}
-	added, err := planChange(old, n.spec)
+	added, retired, err := planChange(old, n.spec)
 	if err != nil {
-		return fmt.Errorf("the network in %s runs a different spec: %w. A running network grows by organisations appended to `organizations`; other changes need a new network: %s", n.home, err, clean)
+		return fmt.Errorf("the network in %s runs a different spec: %w. A running network grows by organisations appended to `organizations` and shrinks by organisations marked `retired: true`; other changes need a new network: %s", n.home, err, clean)
 	}
 	for _, o := range added {
 		if !slices.Contains(n.state.Added, o.Name) {
@@ -149,8 +162,14 @@ func (n *Network) reconcileSpec() error {
 	for _, o := range added {
 		names = append(names, o.Name)
 	}
-	n.say("spec change: adding %s to the running network", strings.Join(names, ", "))
+	if len(names) > 0 {
+		n.say("spec change: adding %s to the running network", strings.Join(names, ", "))
+	}
 	n.joined = names
+	for _, o := range retired {
+		n.say("spec change: retiring %s (removed from every channel, its processes stopped; its records stay readable and verifiable)", o.Name)
+		n.retiredNow = append(n.retiredNow, o.Name)
+	}
 	n.state.SpecHash = h
 	return n.saveState()
 }
@@ -188,14 +207,48 @@ func (n *Network) upMembers(ctx context.Context) error {
 	return nil
 }
 
-// addOrgToChannel adds o to a channel's application group the way Fabric documents it
-// ("Adding an Org to a Channel"): fetch the config block, decode it with configtxlator,
-// insert the organisation's definition (configtxgen -printOrg), compute the update,
-// have the admin of every organisation already on the channel sign it (the channel's
-// Admins policy is a majority of them) and submit it. Then it waits until the ordering
-// service applied it. It does nothing if o is already a member.
+// addOrgToChannel adds o to a channel's application group with the organisation's
+// definition from `configtxgen -printOrg` (the same one the genesis block gives the
+// first organisations). Every organisation already on the channel signs. It does
+// nothing if o is already a member.
 func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string) error {
-	dir := filepath.Join(n.home, "channels", "update-"+channel+"-"+o.Name)
+	orgJSON, err := n.run(n.bin("configtxgen"), []string{"-configPath", n.configDir(), "-printOrg", o.MSPID},
+		[]string{"FABRIC_LOGGING_SPEC=warning"})
+	if err != nil {
+		return err
+	}
+	var group any
+	if err := json.Unmarshal([]byte(orgJSON), &group); err != nil {
+		return fmt.Errorf("configtxgen -printOrg %s: %w", o.MSPID, err)
+	}
+	member := func(config map[string]any) (bool, error) {
+		m, err := appOrgs(config)
+		_, ok := m[o.MSPID]
+		return ok, err
+	}
+	return n.updateChannel(ctx, channel, "add "+o.MSPID, func(config map[string]any) (bool, error) {
+		m, err := appOrgs(config)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := m[o.MSPID]; ok {
+			return false, nil
+		}
+		m[o.MSPID] = group // m aliases the decoded configuration's map
+		return true, nil
+	}, member, o.MSPID)
+}
+
+// updateChannel changes a channel's configuration the way Fabric documents it ("Adding
+// an Org to a Channel"): fetch the config block, decode it with configtxlator, let edit
+// change the decoded configuration (it reports false if there is nothing to do),
+// compute the update, have the admin of every application organisation on the channel
+// but skip sign it (the channel's Admins policy is a majority of them; changes of the
+// orderer group need only the operator's, which `peer channel update` adds), submit it,
+// and wait until the ordering service serves a configuration for which done is true.
+func (n *Network) updateChannel(ctx context.Context, channel, what string, edit func(map[string]any) (bool, error),
+	done func(map[string]any) (bool, error), skip string) error {
+	dir := filepath.Join(n.home, "channels", "update-"+channel)
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -210,23 +263,20 @@ func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string
 	if err != nil {
 		return err
 	}
-	if _, ok := members[o.MSPID]; ok {
-		return nil
+	signers := map[string]bool{}
+	for id := range members {
+		signers[id] = id != skip
 	}
-	orgJSON, err := n.run(n.bin("configtxgen"), []string{"-configPath", n.configDir(), "-printOrg", o.MSPID},
-		[]string{"FABRIC_LOGGING_SPEC=warning"})
-	if err != nil {
-		return err
-	}
-	var orgGroup any
-	if err := json.Unmarshal([]byte(orgJSON), &orgGroup); err != nil {
-		return fmt.Errorf("configtxgen -printOrg %s: %w", o.MSPID, err)
+	if _, ok := members[skip]; ok && len(members)-1 <= len(members)/2 {
+		signers[skip] = true // without it the others are no majority
 	}
 	original, err := json.Marshal(config)
 	if err != nil {
 		return err
 	}
-	members[o.MSPID] = orgGroup // members aliases the decoded config's map
+	if changed, err := edit(config); err != nil || !changed {
+		return err
+	}
 	updated, err := json.Marshal(config)
 	if err != nil {
 		return err
@@ -267,9 +317,9 @@ func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string
 		return err
 	}
 	op := n.spec.Operator()
-	signed := 0
+	signed := 1 // `peer channel update` adds the operator admin's signature
 	for _, m := range n.spec.Organizations {
-		if _, ok := members[m.MSPID]; !ok || m.MSPID == o.MSPID || m.MSPID == op.MSPID {
+		if !signers[m.MSPID] || m.MSPID == op.MSPID {
 			continue
 		}
 		if _, err := n.run(n.bin("peer"), []string{"channel", "signconfigtx", "-f", file("envelope.pb")}, n.adminEnv(m)); err != nil {
@@ -277,8 +327,7 @@ func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string
 		}
 		signed++
 	}
-	// `peer channel update` adds the operator admin's signature and submits.
-	n.say("        adding %s to %s (signed by %d admins)", o.MSPID, channel, signed+1)
+	n.say("        %s on %s (signed by %d admins)", what, channel, signed)
 	if _, err := n.run(n.bin("peer"), append([]string{"channel", "update", "-f", file("envelope.pb"), "-c", channel}, n.ordererArgs()...),
 		n.adminEnv(op)); err != nil {
 		return err
@@ -286,15 +335,13 @@ func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		config, err := n.fetchConfig(channel, dir)
 		if err == nil {
-			var m map[string]any
-			if m, err = appOrgs(config); err == nil {
-				if _, ok := m[o.MSPID]; ok {
-					return os.RemoveAll(dir)
-				}
+			var ok bool
+			if ok, err = done(config); err == nil && ok {
+				return os.RemoveAll(dir)
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the configuration update was sent but %s is not in channel %s after 60s (last error: %v)", o.MSPID, channel, err)
+			return fmt.Errorf("%s: the configuration update was sent but channel %s does not show it after 60s (last error: %v)", what, channel, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -388,3 +435,61 @@ func (n *Network) deployAdded(ctx context.Context) error {
 
 // Joined names the organisations the last Up added to the running network.
 func (n *Network) Joined() []string { return n.joined }
+
+// RetiredNow names the organisations the last Up retired.
+func (n *Network) RetiredNow() []string { return n.retiredNow }
+
+// upRetire removes every retired organisation from every channel and stops its
+// processes. Its files stay: the certificates its records were endorsed with remain in
+// the channels' earlier configuration blocks anyway.
+func (n *Network) upRetire(ctx context.Context) error {
+	for _, o := range n.spec.Organizations {
+		if !o.Retired || n.state.Steps[orgStep(stepRetired, o)] {
+			continue
+		}
+		for _, c := range n.spec.Channels {
+			if err := n.removeOrgFromChannel(ctx, o, c.Name); err != nil {
+				return fmt.Errorf("remove %s from channel %s: %w", o.MSPID, c.Name, err)
+			}
+		}
+		names := []string{PeerName(o), "ca." + o.Name}
+		for _, cc := range n.spec.Chaincodes {
+			names = append([]string{ChaincodeServerName(cc.Name, o)}, names...)
+		}
+		for _, name := range names {
+			if p, ok := n.state.Procs[name]; ok {
+				n.say("        stopping %s", name)
+				if err := n.stopProc(p, 10*time.Second); err != nil {
+					return err
+				}
+				delete(n.state.Procs, name)
+			}
+		}
+		n.state.Steps[orgStep(stepRetired, o)] = true
+		if err := n.saveState(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeOrgFromChannel removes o from a channel's application group, signed by the
+// other members (and o itself only where the others are no majority).
+func (n *Network) removeOrgFromChannel(ctx context.Context, o OrgSpec, channel string) error {
+	gone := func(config map[string]any) (bool, error) {
+		m, err := appOrgs(config)
+		_, ok := m[o.MSPID]
+		return !ok, err
+	}
+	return n.updateChannel(ctx, channel, "remove "+o.MSPID, func(config map[string]any) (bool, error) {
+		m, err := appOrgs(config)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := m[o.MSPID]; !ok {
+			return false, nil
+		}
+		delete(m, o.MSPID)
+		return true, nil
+	}, gone, o.MSPID)
+}

@@ -137,6 +137,7 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		{"wait for Raft leaders", n.waitRaftLeaders},
 		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
 		{"add new organisations to the channels", n.upMembers},
+		{"retire organisations", n.upRetire},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
@@ -173,9 +174,14 @@ func (n *Network) setUp() bool {
 	if !n.state.Steps[stepDeployed] {
 		return false
 	}
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		if !n.orgDone(stepCrypto, o) || !n.orgDone(stepDeployed, o) ||
 			(slices.Contains(n.state.Added, o.Name) && !n.state.Steps[orgStep(stepMember, o)]) {
+			return false
+		}
+	}
+	for _, o := range n.spec.Organizations {
+		if o.Retired && !n.state.Steps[orgStep(stepRetired, o)] {
 			return false
 		}
 	}
@@ -292,7 +298,7 @@ func (n *Network) upCAs(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		if n.state.Steps[stepCrypto] && !n.orgDone(stepCrypto, o) {
 			// An organisation added live whose enrolment did not finish: start its
 			// crypto over (its CA database holds the half-done registrations).
@@ -306,7 +312,7 @@ func (n *Network) upCAs(ctx context.Context) error {
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		name := "ca." + o.Name
 		if err := n.startIfDown(name, func() error { return n.startCA(o) }); err != nil {
 			return err
@@ -333,7 +339,7 @@ func (n *Network) wrapLog(name string, err error) error {
 
 func (n *Network) upCrypto(ctx context.Context) error {
 	var todo []OrgSpec
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		if !n.orgDone(stepCrypto, o) {
 			todo = append(todo, o)
 		}
@@ -407,7 +413,8 @@ func (n *Network) upOrdererJoin(context.Context) error {
 
 func (n *Network) upPeers(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for i, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
+		i := n.orgIndex(o)
 		name := PeerName(o)
 		if err := n.startIfDown(name, func() error {
 			_, err := n.startProc(name, "peer", n.bin("peer"), []string{"node", "start"}, n.peerEnv(o))
@@ -430,7 +437,7 @@ func (n *Network) upPeers(ctx context.Context) error {
 func (n *Network) upPeerJoin(ctx context.Context) error {
 	g, _ := errgroup.WithContext(ctx)
 	done := make(chan string, len(n.spec.Organizations)*len(n.spec.Channels))
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		g.Go(func() error {
 			for _, c := range n.spec.Channels {
 				key := joinStep(PeerName(o), c.Name)
@@ -460,7 +467,7 @@ func (n *Network) upChaincodeServers(ctx context.Context) error {
 	if n.state.RestartChaincodes {
 		// A spec change altered the servers' environment: restart every one of them.
 		for _, cc := range n.spec.Chaincodes {
-			for _, o := range n.spec.Organizations {
+			for _, o := range n.spec.Active() {
 				if p, ok := n.state.Procs[ChaincodeServerName(cc.Name, o)]; ok {
 					_ = n.stopProc(p, 5*time.Second)
 					delete(n.state.Procs, ChaincodeServerName(cc.Name, o))
@@ -474,7 +481,8 @@ func (n *Network) upChaincodeServers(ctx context.Context) error {
 		if n.state.PackageIDs[cc.Name] == nil {
 			n.state.PackageIDs[cc.Name] = map[string]string{}
 		}
-		for i, o := range n.spec.Organizations {
+		for _, o := range n.spec.Active() {
+			i := n.orgIndex(o)
 			id, err := n.buildPackage(cc, o)
 			if err != nil {
 				return err
@@ -519,8 +527,8 @@ func (n *Network) writeConnectionFile() error {
 		}
 		p.Channels = append(p.Channels, ch)
 	}
-	for i, o := range n.spec.Organizations {
-		ports := n.spec.OrgPorts(i)
+	for _, o := range n.spec.Active() {
+		ports := n.spec.OrgPorts(n.orgIndex(o))
 		org := connfile.Organization{
 			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title, IdentityAuthority: o.IdentityAuthority,
 			Peer: connfile.Node{Name: PeerName(o), Endpoint: fmt.Sprintf("127.0.0.1:%d", ports.Peer), TLSRootCert: n.caCert(o)},

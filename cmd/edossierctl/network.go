@@ -77,6 +77,10 @@ to the operator. SIGINT or SIGTERM stops the supervisor, not the network.`,
 					"the demo set-up then registers them as departments and issues their API keys; otherwise:\n"+
 					"edossierctl admin department add --msp MSPID --name NAME --code CODE, then accreditations).\n", strings.Join(j, ", "))
 			}
+			if r := n.RetiredNow(); len(r) > 0 {
+				fmt.Printf("retired: %s (no longer on any channel; their records stay readable and verifiable).\n"+
+					"Deactivate them in the registry too: edossierctl admin department deactivate MSPID\n", strings.Join(r, ", "))
+			}
 			if err := printStatus(n, "text"); err != nil && !f.watch {
 				return err
 			}
