@@ -156,7 +156,43 @@ func TestAddDepartmentsLive(t *testing.T) {
 			t.Errorf("a retired organisation's identity still reads on %s", ch)
 		}
 	}
-	pidsAfter = pidsRetired
+
+	// The ordering service grows from one orderer to three, then shrinks to two, live:
+	// one Raft membership change at a time on both channels.
+	for _, count := range []int{3, 2} {
+		s := *n.Spec()
+		s.Ordering.Orderers = count
+		live = reopen(t, n, &s)
+		if err := live.Up(t.Context()); err != nil {
+			t.Fatalf("up with %d orderers: %v", count, err)
+		}
+		n.Network = live
+		n.Reload(t)
+		for ch, cc := range channels {
+			submitPut(t, civil, ch, cc, fmt.Sprintf("orderers-%d", count), "ok")
+		}
+		st := status(t, n)
+		if !st.Ready {
+			t.Fatalf("not ready with %d orderers: %+v", count, st.Processes)
+		}
+		leaders := n.RaftLeaders()
+		for ch := range channels {
+			if l, ok := leaders[ch]; !ok || l >= count {
+				t.Fatalf("with %d orderers, %s has leader %d (%v)", count, ch, l, ok)
+			}
+		}
+		if len(n.Profile.Orderers) != count {
+			t.Fatalf("connection file lists %d orderers, want %d", len(n.Profile.Orderers), count)
+		}
+	}
+	pids, _ := n.PIDs()
+	if _, ok := pids["orderer2"]; ok {
+		t.Fatal("orderer2 still runs after the ordering service shrank to two")
+	}
+	if pids["orderer0"] != pidsRetired["orderer0"] {
+		t.Error("growing the ordering service restarted orderer0")
+	}
+	pidsAfter = pids
 
 	// A change that cannot be applied live is refused before anything is touched.
 	for name, edit := range map[string]func(*network.Spec){
@@ -164,6 +200,7 @@ func TestAddDepartmentsLive(t *testing.T) {
 		"insert in the middle": func(s *network.Spec) { s.Organizations[4], s.Organizations[5] = s.Organizations[5], s.Organizations[4] },
 		"un-retire":            func(s *network.Spec) { s.Organizations[6].Retired = false },
 		"change a channel":     func(s *network.Spec) { s.Channels[0].MaxMessageCount++ },
+		"change Raft ticks":    func(s *network.Spec) { s.Ordering.TickInterval.Duration *= 2 },
 	} {
 		bad := *n.Spec()
 		bad.Organizations = append([]network.OrgSpec(nil), n.Spec().Organizations...)

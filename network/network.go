@@ -56,6 +56,10 @@ type State struct {
 	// RestartChaincodes is set by a spec change that changes the chaincode servers'
 	// environment (the authorities); the next start restarts every chaincode server.
 	RestartChaincodes bool `json:"restartChaincodes,omitempty"`
+	// Consenters is the number of orderers in the channels' Raft membership (orderer0
+	// up to orderer<Consenters-1>); a spec change moves it towards the spec's count one
+	// orderer at a time (ordering.go). 0: not set up yet.
+	Consenters int `json:"consenters,omitempty"`
 }
 
 // setProc records a started process. Waiters read the table concurrently.

@@ -110,8 +110,8 @@ func planChange(old, cur *Spec) (added, retired []OrgSpec, err error) {
 	if old.BasePort != cur.BasePort {
 		why = append(why, "basePort")
 	}
-	if !reflect.DeepEqual(old.Ordering, cur.Ordering) {
-		why = append(why, "ordering")
+	if old.Ordering.TickInterval != cur.Ordering.TickInterval {
+		why = append(why, "ordering.tickInterval")
 	}
 	if !reflect.DeepEqual(old.Channels, cur.Channels) {
 		why = append(why, "channels")
@@ -166,6 +166,12 @@ func (n *Network) reconcileSpec() error {
 		n.say("spec change: adding %s to the running network", strings.Join(names, ", "))
 	}
 	n.joined = names
+	if n.state.Consenters == 0 {
+		n.state.Consenters = old.Ordering.Orderers
+	}
+	if d := n.spec.Ordering.Orderers - n.state.Consenters; d != 0 {
+		n.say("spec change: %d orderers instead of %d (one Raft membership change at a time)", n.spec.Ordering.Orderers, n.state.Consenters)
+	}
 	for _, o := range retired {
 		n.say("spec change: retiring %s (removed from every channel, its processes stopped; its records stay readable and verifiable)", o.Name)
 		n.retiredNow = append(n.retiredNow, o.Name)
@@ -236,18 +242,19 @@ func (n *Network) addOrgToChannel(ctx context.Context, o OrgSpec, channel string
 		}
 		m[o.MSPID] = group // m aliases the decoded configuration's map
 		return true, nil
-	}, member, o.MSPID)
+	}, member, true, o.MSPID)
 }
 
 // updateChannel changes a channel's configuration the way Fabric documents it ("Adding
 // an Org to a Channel"): fetch the config block, decode it with configtxlator, let edit
 // change the decoded configuration (it reports false if there is nothing to do),
-// compute the update, have the admin of every application organisation on the channel
-// but skip sign it (the channel's Admins policy is a majority of them; changes of the
-// orderer group need only the operator's, which `peer channel update` adds), submit it,
-// and wait until the ordering service serves a configuration for which done is true.
+// compute the update, have it signed, submit it, and wait until the ordering service
+// serves a configuration for which done is true. Changes of the application group
+// (appSign) are signed by the admin of every application organisation on the channel
+// but skip (the channel's Admins policy is a majority of them); changes of the orderer
+// group need only the operator's signature, which `peer channel update` adds.
 func (n *Network) updateChannel(ctx context.Context, channel, what string, edit func(map[string]any) (bool, error),
-	done func(map[string]any) (bool, error), skip string) error {
+	done func(map[string]any) (bool, error), appSign bool, skip string) error {
 	dir := filepath.Join(n.home, "channels", "update-"+channel)
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -265,9 +272,9 @@ func (n *Network) updateChannel(ctx context.Context, channel, what string, edit 
 	}
 	signers := map[string]bool{}
 	for id := range members {
-		signers[id] = id != skip
+		signers[id] = appSign && id != skip
 	}
-	if _, ok := members[skip]; ok && len(members)-1 <= len(members)/2 {
+	if _, ok := members[skip]; ok && appSign && len(members)-1 <= len(members)/2 {
 		signers[skip] = true // without it the others are no majority
 	}
 	original, err := json.Marshal(config)
@@ -355,8 +362,7 @@ func (n *Network) updateChannel(ctx context.Context, channel, what string, edit 
 // returns it decoded as configtxlator's JSON (a common.Config).
 func (n *Network) fetchConfig(channel, dir string) (map[string]any, error) {
 	block := filepath.Join(dir, "config.block")
-	if _, err := n.run(n.bin("peer"), append([]string{"channel", "fetch", "config", block, "-c", channel}, n.ordererArgs()...),
-		n.adminEnv(n.spec.Operator())); err != nil {
+	if err := n.fetchConfigBlock(channel, block); err != nil {
 		return nil, err
 	}
 	if _, err := n.run(n.bin("configtxlator"), []string{"proto_decode", "--type", "common.Block", "--input", block,
@@ -387,6 +393,13 @@ func (n *Network) fetchConfig(channel, dir string) (map[string]any, error) {
 		return nil, fmt.Errorf("config block of %s: no configuration", channel)
 	}
 	return b.Data.Data[0].Payload.Data.Config, nil
+}
+
+// fetchConfigBlock writes a channel's latest config block to path.
+func (n *Network) fetchConfigBlock(channel, path string) error {
+	_, err := n.run(n.bin("peer"), append([]string{"channel", "fetch", "config", path, "-c", channel}, n.ordererArgs()...),
+		n.adminEnv(n.spec.Operator()))
+	return err
 }
 
 // appOrgs returns the application organisations' map of a decoded configuration
@@ -491,5 +504,5 @@ func (n *Network) removeOrgFromChannel(ctx context.Context, o OrgSpec, channel s
 		}
 		delete(m, o.MSPID)
 		return true, nil
-	}, gone, o.MSPID)
+	}, gone, true, o.MSPID)
 }

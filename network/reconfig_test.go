@@ -25,6 +25,11 @@ func TestPlanChange(t *testing.T) {
 	if added, retired, err := planChange(base(), base()); err != nil || len(added)+len(retired) != 0 {
 		t.Fatalf("same spec: added %v, retired %v, err %v", added, retired, err)
 	}
+	more := base()
+	more.Ordering.Orderers = 3
+	if added, retired, err := planChange(base(), more); err != nil || len(added)+len(retired) != 0 {
+		t.Fatalf("more orderers: added %v, retired %v, err %v", added, retired, err)
+	}
 	gone := base()
 	gone.Organizations[2].Retired = true
 	if added, retired, err := planChange(base(), gone); err != nil || len(added) != 0 || len(retired) != 1 || retired[0].Name != "health" {
@@ -41,7 +46,7 @@ func TestPlanChange(t *testing.T) {
 		"removed":   {func(s *Spec) { s.Organizations = s.Organizations[:len(s.Organizations)-1] }, "retired: true"},
 		"inserted":  {func(s *Spec) { s.Organizations = append([]OrgSpec{extra}, s.Organizations...) }, "changed or moved"},
 		"retitled":  {func(s *Spec) { s.Organizations[1].Title = "x" }, "organisation 2 (civil) changed"},
-		"orderers":  {func(s *Spec) { s.Ordering.Orderers = 3 }, "ordering"},
+		"ticks":     {func(s *Spec) { s.Ordering.TickInterval.Duration *= 2 }, "ordering.tickInterval"},
 		"channels":  {func(s *Spec) { s.Channels[1].BatchTimeout.Duration *= 2 }, "channels"},
 		"chaincode": {func(s *Spec) { s.Chaincodes[0].Version = "2.0" }, "chaincodes"},
 		"basePort":  {func(s *Spec) { s.BasePort++ }, "basePort"},

@@ -138,6 +138,7 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
 		{"add new organisations to the channels", n.upMembers},
 		{"retire organisations", n.upRetire},
+		{"change the ordering service", n.upOrdering},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
@@ -184,6 +185,9 @@ func (n *Network) setUp() bool {
 		if o.Retired && !n.state.Steps[orgStep(stepRetired, o)] {
 			return false
 		}
+	}
+	if n.state.Consenters != 0 && n.state.Consenters != n.spec.Ordering.Orderers {
+		return false
 	}
 	return !n.state.RestartChaincodes
 }
@@ -376,7 +380,7 @@ func (n *Network) upGenesis(context.Context) error {
 
 func (n *Network) upOrderers(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+	for j := 0; j < n.liveOrderers(); j++ {
 		name := OrdererName(j)
 		if err := n.startIfDown(name, func() error {
 			_, err := n.startProc(name, "orderer", n.bin("orderer"), nil, n.ordererEnv(j))
@@ -396,7 +400,7 @@ func (n *Network) upOrderers(ctx context.Context) error {
 }
 
 func (n *Network) upOrdererJoin(context.Context) error {
-	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+	for j := 0; j < n.liveOrderers(); j++ {
 		for _, c := range n.spec.Channels {
 			key := joinStep(OrdererName(j), c.Name)
 			if n.state.Steps[key] {
