@@ -108,12 +108,8 @@ type userReq struct {
 }
 
 func (s *Server) createUser(c *gin.Context) {
-	if s.opts.Users == nil {
-		abort(c, gateway.Errorf(gateway.CodeUnavailable, "user enrolment is not configured"))
-		return
-	}
 	jsonCall(c, http.StatusCreated, func(r *userReq) (any, error) {
-		return s.svc.CreateUser(c.Request.Context(), principal(c), s.opts.Users, r.Org, r.User, r.Role, r.Label)
+		return s.svc.CreateUser(c.Request.Context(), principal(c), r.Org, r.User, r.Role, r.Label)
 	})
 }
 

@@ -398,12 +398,6 @@ func TestAPIKeyAdministration(t *testing.T) {
 }
 
 // The registry names a verify answer carries (none in these tests).
-func (l *logLedger) ListRecordTypes(context.Context, gateway.Actor) ([]wire.RecordType, error) {
-	return nil, nil
-}
-func (l *logLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Department, error) {
-	return nil, nil
-}
-func (l *logLedger) ListReasons(context.Context, gateway.Actor) ([]wire.Reason, error) {
-	return nil, nil
+func (l *logLedger) Registry(context.Context, gateway.Actor) (*wire.Registry, error) {
+	return &wire.Registry{}, nil
 }

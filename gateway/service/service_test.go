@@ -15,12 +15,11 @@ import (
 	"github.com/edossier-city/edossier/gateway"
 )
 
-// fakeLedger implements the parts of Ledger the tests use; the embedded interface
-// panics on anything else. checkErr is the chaincode's verdict (prechecks and
+// fakeLedger implements Ledger: the parts the tests use here, the rest in
+// ledger_fake_test.go (an internal error where no test expects a call). checkErr is the chaincode's verdict (prechecks and
 // endorsements); appendErr fails a transaction at commit. durableAtSubmit says whether
 // every file a transaction names was durable when it was submitted.
 type fakeLedger struct {
-	Ledger
 	mu              sync.Mutex
 	blobs           *fakeBlobs
 	checkErr        error
