@@ -196,7 +196,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
-	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
+	svc := service.New(ledger, store, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
 		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
 			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow},
 		NoteKey: service.NoteKey(subjectSecret), BookmarkKey: service.BookmarkKey(subjectSecret),

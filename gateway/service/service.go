@@ -119,41 +119,26 @@ type AccessLedger interface {
 	RecordMetadataAccess(ctx context.Context, a gateway.Actor, subjectID string, recordIDs []string, action string) ([]wire.AccessEntry, gateway.Receipt, error)
 }
 
-// BlobInfo describes a stored blob.
-type BlobInfo struct {
-	CID  string
-	Size int64
-}
+// BlobInfo, CommittedBlob and BlobBatch are the blob store's value types and batch,
+// defined in package gateway so that gateway/blob implements Blobs directly.
+type (
+	BlobInfo      = gateway.BlobInfo
+	CommittedBlob = gateway.CommittedBlob
+	BlobBatch     = gateway.BlobBatch
+)
 
 // Blobs is the content-addressed, encrypted blob store (implemented by gateway/blob).
 // Files are written through a BlobBatch: staged first, durable (fsynced, renamed into
 // place) only on Commit, so that a request the ledger refuses leaves nothing behind.
-// Errors: CodeTooLarge above the size limit, CodeStorageFull when the disk is full
-// (nothing stored), CodeNotFound / CodeInvalid from Open, CodeBlobCorrupt from Open or
-// from reading an opened blob when the stored file fails authentication or its CID.
+// Errors are *gateway.Error, passed through by the service: CodeTooLarge above the
+// size limit, CodeStorageFull when the disk is full (nothing stored), CodeNotFound /
+// CodeInvalid from Open, CodeBlobCorrupt from Open or from reading an opened blob when
+// the stored file fails authentication or its CID.
 type Blobs interface {
 	NewBatch() BlobBatch
 	Open(cid string) (io.ReadCloser, BlobInfo, error)
 	Stat(cid string) (BlobInfo, error)
 	Delete(cid string) error
-}
-
-// BlobBatch stages files and makes them durable together. Put encrypts a file into a
-// temporary place and returns its CID and size; Commit makes every staged file durable
-// under its final name (fsynced, renamed into place, directory entries synced) and
-// returns the blobs in Put order with whether this
-// batch created each (on error, the ones already in place so far); Abort discards what
-// is staged and not committed. One goroutine uses a BlobBatch.
-type BlobBatch interface {
-	Put(ctx context.Context, r io.Reader) (BlobInfo, error)
-	Commit(ctx context.Context) ([]CommittedBlob, error)
-	Abort()
-}
-
-// CommittedBlob is a blob a batch made durable.
-type CommittedBlob struct {
-	BlobInfo
-	Created bool
 }
 
 // Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject).

@@ -13,13 +13,15 @@ import (
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service/servicetest"
 )
 
-// fakeLedger implements Ledger: the parts the tests use here, the rest in
-// ledger_fake_test.go (an internal error where no test expects a call). checkErr is the chaincode's verdict (prechecks and
+// fakeLedger implements Ledger: the parts the tests use here, the rest through
+// servicetest.Ledger (an internal error where no test expects a call). checkErr is the chaincode's verdict (prechecks and
 // endorsements); appendErr fails a transaction at commit. durableAtSubmit says whether
 // every file a transaction names was durable when it was submitted.
 type fakeLedger struct {
+	servicetest.Ledger
 	mu              sync.Mutex
 	blobs           *fakeBlobs
 	checkErr        error
