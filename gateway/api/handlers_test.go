@@ -160,8 +160,8 @@ func TestHandlerAuthAndStatus(t *testing.T) {
 		{"operator creating a user without enrolment", "POST", "/v1/admin/users", "op-key", "application/json", `{"org":"health","user":"clerk2"}`, 503, gateway.CodeUnavailable},
 		{"unknown JSON field", "POST", "/v1/admin/departments", "op-key", "application/json", `{"mspId":"CivilMSP","surprise":1}`, 400, gateway.CodeInvalid},
 		{"JSON body above its limit", "POST", "/v1/admin/departments", "op-key", "application/json", bigJSON, 413, gateway.CodeTooLarge},
-		{"append without multipart", "POST", "/v1/dossiers/p-"+strings.Repeat("a", 32)+"/records", "health-key", "application/json", `{}`, 415, gateway.CodeUnsupported},
-		{"append above the upload limit", "POST", "/v1/dossiers/p-"+strings.Repeat("a", 32)+"/records", "health-key", "multipart/form-data; boundary=x", strings.Repeat("x", 1<<10+multipartSlack+1), 413, gateway.CodeTooLarge},
+		{"append without multipart", "POST", "/v1/dossiers/p-" + strings.Repeat("a", 32) + "/records", "health-key", "application/json", `{}`, 415, gateway.CodeUnsupported},
+		{"append above the upload limit", "POST", "/v1/dossiers/p-" + strings.Repeat("a", 32) + "/records", "health-key", "multipart/form-data; boundary=x", strings.Repeat("x", 1<<10+multipartSlack+1), 413, gateway.CodeTooLarge},
 	} {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
 		if c.key != "" {
