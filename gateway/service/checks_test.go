@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -75,7 +74,7 @@ func (f subjectsFunc) SubjectID(kind, id string) (string, error) { return f(kind
 
 var testSubjects = subjectsFunc(func(kind, id string) (string, error) {
 	if kind != "person" || id == "" || id == "bad" {
-		return "", errors.New("not a valid ID number")
+		return "", gateway.Errorf(gateway.CodeInvalid, "not a valid ID number")
 	}
 	return testSubj(id), nil
 })

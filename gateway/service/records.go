@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"io"
 	"mime"
 
@@ -51,7 +50,7 @@ func (s *Service) ResolveSubject(p gateway.Principal, kind, idNumber string) (st
 	}
 	id, err := s.subjects.SubjectID(kind, idNumber)
 	if err != nil {
-		return "", subjectErr(err)
+		return "", err
 	}
 	return id, nil
 }
@@ -447,13 +446,4 @@ func (s *Service) openContent(rec *wire.Record, entry *wire.AccessEntry, receipt
 		return nil, err
 	}
 	return &Content{Record: *rec, Entry: *entry, Receipt: receipt, Body: body}, nil
-}
-
-// subjectErr classifies a subject-ID derivation failure: bad input is invalid.
-func subjectErr(err error) error {
-	var ge *gateway.Error
-	if errors.As(err, &ge) {
-		return err
-	}
-	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
 }

@@ -141,7 +141,8 @@ type Blobs interface {
 	Delete(cid string) error
 }
 
-// Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject).
+// Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject). Errors
+// are *gateway.Error (invalid for a malformed kind or ID number), passed through.
 type Subjects interface {
 	SubjectID(kind, idNumber string) (string, error)
 }

@@ -83,7 +83,7 @@ func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Read
 	}
 	subjectID, err := s.subjects.SubjectID(kind, idNumber)
 	if err != nil {
-		return nil, subjectErr(err)
+		return nil, err
 	}
 	cid, err := hashUpload(r)
 	if err != nil {
