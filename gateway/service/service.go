@@ -255,22 +255,14 @@ func requireRole(p gateway.Principal, roles ...gateway.Role) error {
 	return gateway.Errorf(gateway.CodeForbidden, "this operation is not allowed for the %s role", p.Role)
 }
 
-// wireErr converts a wire validation error into a gateway error.
+// wireErr converts an error of a wire validation rule into a gateway error (its code
+// through gateway.WireCode); an error without a wire code is invalid input.
 func wireErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	if we := wire.AsError(err); we != nil {
-		code := gateway.CodeInvalid
-		switch we.Code {
-		case wire.CodeNotFound:
-			code = gateway.CodeNotFound
-		case wire.CodeForbidden:
-			code = gateway.CodeForbidden
-		case wire.CodeConflict:
-			code = gateway.CodeConflict
-		}
-		return gateway.Errorf(code, "%s", we.Message)
+		return gateway.Errorf(gateway.WireCode(we.Code), "%s", we.Message)
 	}
 	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
 }
