@@ -78,9 +78,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
-	"github.com/ipfs/go-cid"
-	"github.com/multiformats/go-multihash"
 	"github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
@@ -333,41 +332,18 @@ func ValidateCID(str string) error {
 	return err
 }
 
-// parseCID validates str and returns the sha2-256 digest.
+// parseCID validates str (wire.ParseCID: the one canonical form) and returns its
+// sha2-256 digest.
 func parseCID(str string) ([]byte, error) {
-	// A canonical CIDv1 raw sha2-256 in base32 is 59 characters; reject early
-	// anything that cannot be one before handing it to the decoder.
-	if len(str) != 59 || str[0] != 'b' {
-		return nil, ErrInvalidCID
-	}
-	c, err := cid.Decode(str)
+	c, err := wire.ParseCID(str)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
+		return nil, fmt.Errorf("%w: %s", ErrInvalidCID, wire.AsError(err).Message)
 	}
-	if c.Version() != 1 || c.Type() != cid.Raw {
-		return nil, fmt.Errorf("%w: not a CIDv1 with raw codec", ErrInvalidCID)
-	}
-	dm, err := multihash.Decode(c.Hash())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
-	}
-	if dm.Code != multihash.SHA2_256 || dm.Length != sha256.Size || len(dm.Digest) != sha256.Size {
-		return nil, fmt.Errorf("%w: not a sha2-256 multihash", ErrInvalidCID)
-	}
-	if c.String() != str {
-		return nil, fmt.Errorf("%w: not in canonical form", ErrInvalidCID)
-	}
-	return dm.Digest, nil
+	return wire.SHA256Of(c), nil
 }
 
 // cidOf builds the canonical CID string of a sha2-256 digest.
-func cidOf(digest []byte) (string, error) {
-	mh, err := multihash.Encode(digest, multihash.SHA2_256)
-	if err != nil {
-		return "", err
-	}
-	return cid.NewCidV1(cid.Raw, mh).String(), nil
-}
+func cidOf(digest []byte) string { return wire.CIDFromSHA256(digest).String() }
 
 // pathOf returns the final path of a validated CID.
 func (s *Store) pathOf(cidStr string, digest []byte) (dir, file string) {
@@ -387,11 +363,7 @@ func Sum(ctx context.Context, r io.Reader, maxSize int64) (gateway.BlobInfo, err
 	if err != nil {
 		return gateway.BlobInfo{}, err
 	}
-	c, err := cidOf(h.Sum(nil))
-	if err != nil {
-		return gateway.BlobInfo{}, err
-	}
-	return gateway.BlobInfo{CID: c, Size: n}, nil
+	return gateway.BlobInfo{CID: cidOf(h.Sum(nil)), Size: n}, nil
 }
 
 // copyLimited copies r to w (and to h if not nil) with buf, failing with
@@ -608,10 +580,7 @@ func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f stagingFile, n int) (
 
 // seal returns the CID of a digest and the file header holding the wrapped data key.
 func (s *Store) seal(handle *keyset.Handle, digest []byte, size int64) (string, []byte, error) {
-	cidStr, err := cidOf(digest)
-	if err != nil {
-		return "", nil, err
-	}
+	cidStr := cidOf(digest)
 	hdr, err := s.header(handle, cidStr, size)
 	return cidStr, hdr, err
 }

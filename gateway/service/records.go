@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"io"
-	"mime"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
@@ -56,49 +55,18 @@ func (s *Service) ResolveSubject(p gateway.Principal, kind, idNumber string) (st
 }
 
 // request builds and validates the chaincode request for meta; the CID and size are
-// placeholders until the file is stored.
+// placeholders until the file is stored (wire.PlaceholderAppend).
 func (s *Service) request(recordID string, in AppendInput) (wire.AppendRequest, error) {
-	mt := in.Meta.MediaType
-	if mt == "" {
-		mt = in.FileMediaType
-	}
-	if mt == "" {
-		mt = "application/octet-stream"
-	}
-	if parsed, _, err := mime.ParseMediaType(mt); err == nil {
-		mt = parsed
-	}
 	if err := CheckSubjectID("subjectId", in.Meta.SubjectID); err != nil {
 		return wire.AppendRequest{}, err
 	}
 	if err := checkNote(in.Meta.Note); err != nil {
 		return wire.AppendRequest{}, err
 	}
-	req := wire.AppendRequest{
-		RecordID: recordID, SubjectID: in.Meta.SubjectID, Type: in.Meta.Type,
-		MediaType: mt, ValidUntil: in.Meta.ValidUntil, CID: emptyCID, Size: 0,
-	}
-	if in.Meta.Note != "" {
-		req.NoteCID = emptyCID // placeholder until the note is stored
-	}
-	if err := req.Normalize(); err != nil {
-		return req, wireErr(err)
-	}
-	return req, nil
+	req, err := wire.PlaceholderAppend(recordID, in.Meta.SubjectID, in.Meta.Type,
+		wire.MediaTypeOf(in.Meta.MediaType, in.FileMediaType), in.Meta.ValidUntil, in.Meta.Note != "")
+	return req, wireErr(err)
 }
-
-// emptyCID is the CID of zero bytes, a valid placeholder for checks before upload.
-var emptyCID = func() string {
-	c, _, err := wire.CIDOf(eofReader{})
-	if err != nil {
-		panic(err)
-	}
-	return c.String()
-}()
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 	if key == "" {
