@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 )
 
@@ -55,6 +56,18 @@ func (f *requestFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
 		f.staged = append(f.staged, info)
 	}
 	return info, err
+}
+
+// stage stages the file of an append or supersede and its note, and puts their CIDs
+// and the file's size into req.
+func (f *requestFiles) stage(ctx context.Context, p gateway.Principal, req *wire.AppendRequest, in AppendInput) error {
+	info, err := f.put(ctx, in.File)
+	if err != nil {
+		return err
+	}
+	req.CID, req.Size = info.CID, info.Size
+	req.NoteCID, err = f.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != "")
+	return err
 }
 
 // commit makes the staged files durable (once: later calls do nothing). Their CIDs count

@@ -103,12 +103,7 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	info, err := files.put(ctx, in.File)
-	if err != nil {
-		return nil, err
-	}
-	req.CID, req.Size = info.CID, info.Size
-	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+	if err := files.stage(ctx, p, &req, in); err != nil {
 		return nil, err
 	}
 	endorse := func() (gateway.Pending[wire.Record], error) { return s.ledger.EndorseAppend(ctx, p.Actor(), req) }
@@ -346,12 +341,7 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	info, err := files.put(ctx, in.File)
-	if err != nil {
-		return nil, err
-	}
-	req.CID, req.Size = info.CID, info.Size
-	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+	if err := files.stage(ctx, p, &req, in); err != nil {
 		return nil, err
 	}
 	res, receipt, err := commitAndSubmit(ctx, files, func() (gateway.Pending[wire.SupersedeResult], error) {
