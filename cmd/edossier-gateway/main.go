@@ -200,7 +200,8 @@ func Open(cfg Config) (*Gateway, error) {
 		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
 			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow},
 		NoteKey: service.NoteKey(subjectSecret), BookmarkKey: service.BookmarkKey(subjectSecret),
-		Users: users{enroller: enroller, keys: keys}})
+		Users:    users{enroller: enroller, keys: keys},
+		KeyAdmin: keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser}})
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -210,7 +211,6 @@ func Open(cfg Config) (*Gateway, error) {
 	server, err := api.New(api.Options{
 		Service:         svc,
 		Keys:            keys,
-		KeyAdmin:        keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser},
 		SubjectKey:      svc.SubjectKeyResolver(30 * time.Second).Key,
 		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
 		SignatureMaxAge: cfg.SignatureMaxAge,

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/gateway"
-	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // jsonCall decodes the body into req, runs f and answers with status.
@@ -113,35 +112,19 @@ func (s *Server) createUser(c *gin.Context) {
 	})
 }
 
-func (s *Server) keyAdmin(c *gin.Context) (service.KeyAdmin, bool) {
-	if s.opts.KeyAdmin == nil {
-		abort(c, gateway.Errorf(gateway.CodeUnavailable, "API key administration is not configured"))
-		return nil, false
-	}
-	return s.opts.KeyAdmin, true
-}
-
 type verifierReq struct {
 	Name  string `json:"name"`
 	Label string `json:"label"`
 }
 
 func (s *Server) createVerifier(c *gin.Context) {
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
 	jsonCall(c, http.StatusCreated, func(r *verifierReq) (any, error) {
-		return s.svc.CreateVerifier(principal(c), keys, r.Name, r.Label)
+		return s.svc.CreateVerifier(principal(c), r.Name, r.Label)
 	})
 }
 
 func (s *Server) listAPIKeys(c *gin.Context) {
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
-	list, err := s.svc.ListAPIKeys(principal(c), keys)
+	list, err := s.svc.ListAPIKeys(principal(c))
 	if err != nil {
 		abort(c, err)
 		return
@@ -155,11 +138,7 @@ func (s *Server) revokeAPIKey(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
-	k, err := s.svc.RevokeAPIKey(principal(c), keys, id)
+	k, err := s.svc.RevokeAPIKey(principal(c), id)
 	if err != nil {
 		abort(c, err)
 		return

@@ -173,6 +173,9 @@ type Config struct {
 	// Users enrolls department users with their organisation's CA and issues their API
 	// keys (CreateUser); nil: CreateUser answers unavailable.
 	Users Users
+	// KeyAdmin lists, revokes and issues API keys (ListAPIKeys, RevokeAPIKey,
+	// CreateVerifier); nil: those answer unavailable.
+	KeyAdmin KeyAdmin
 	// BookmarkKey (32 bytes) seals listing bookmarks (see BookmarkKey); every gateway
 	// of a platform needs the same key. nil: a random key (bookmarks then do not
 	// survive a restart or cross gateways).
