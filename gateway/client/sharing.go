@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -112,6 +113,18 @@ func (c *Client) AccessLog(ctx context.Context, subjectID string, page PageOptio
 	}
 	var out wire.AccessPage
 	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/access-log", page.query(nil)), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccessLogByGrant is AccessLog with the page's entries grouped by grant.
+func (c *Client) AccessLogByGrant(ctx context.Context, subjectID string, page PageOptions) (*service.AccessGroups, error) {
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	var out service.AccessGroups
+	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/access-log", page.query(url.Values{"groupBy": {"grant"}})), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
