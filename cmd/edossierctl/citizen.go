@@ -351,12 +351,13 @@ registry defines it (see matters CODE: each department reads only its own part);
 
 func newRevokeGrantCmd() *cobra.Command {
 	f := &clientFlags{}
-	var reason string
+	var reason, forSubject string
 	cmd := &cobra.Command{
-		Use:   "revoke-grant GRANT_ID [--reason CODE]",
+		Use:   "revoke-grant GRANT_ID [--reason CODE] [--for SUBJECT_ID]",
 		Short: "Citizens: revoke one of your grants (signed with your key)",
 		Long: `revoke-grant signs a revocation of the grant with your subject key and submits it.
-From its commit on, every read under the grant is refused.`,
+From its commit on, every read under the grant is refused, in every part of a grant
+for several departments. --for revokes for the subject you act for.`,
 		Example: `  edossierctl revoke-grant --key me.key g-7f3k... --reason subject-request`,
 		Args:    exactArgs(1, "one grant ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -364,7 +365,7 @@ From its commit on, every read under the grant is refused.`,
 			if err != nil {
 				return err
 			}
-			res, err := c.RevokeGrant(cmd.Context(), args[0], reason)
+			res, err := c.RevokeGrantFor(cmd.Context(), forSubject, args[0], reason)
 			if err != nil {
 				return err
 			}
@@ -377,6 +378,7 @@ From its commit on, every read under the grant is refused.`,
 	f.addGateway(cmd)
 	f.addCitizen(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (optional): a registered reason code, stored in the signed revocation")
+	cmd.Flags().StringVar(&forSubject, "for", "", "revoke a grant of this subject, as its guardian or legal representative")
 	return cmd
 }
 

@@ -766,7 +766,7 @@ func testMatters(t *testing.T, e *cliEnv) {
 	}
 	var m wire.Matter
 	e.okJSON(t, &m, "matters", "newborn")
-	if m.Code != "newborn" || m.Version < 1 || len(m.Parts) != 2 {
+	if m.Code != "newborn" || m.Version < 1 || len(m.Parts) != 4 {
 		t.Fatalf("matter: %+v", m)
 	}
 	def := writeFile(t, dir, "m.json", []byte(`{"code":"cli-matter","name":"CLI matter","parts":[{"department":"HealthMSP","recordTypes":["vaccination-record"],"purpose":"school-enrolment"}]}`))

@@ -67,10 +67,20 @@ func (c *Client) SubmitGrant(ctx context.Context, subjectID string, document []b
 // RevokeGrant signs a revocation of grantID (issued now, with an optional reason) with
 // the client's subject key and submits it.
 func (c *Client) RevokeGrant(ctx context.Context, grantID, reason string) (*service.GrantResult, error) {
+	return c.RevokeGrantFor(ctx, "", grantID, reason)
+}
+
+// RevokeGrantFor revokes a grant of subjectID ("": the client's subject), signed with
+// the client's key: a guardian or legal representative revoking for the subject it
+// acts for.
+func (c *Client) RevokeGrantFor(ctx context.Context, subjectID, grantID, reason string) (*service.GrantResult, error) {
 	if err := c.citizen(); err != nil {
 		return nil, err
 	}
-	doc, err := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: grantID, SubjectID: c.SubjectID,
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	doc, err := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: grantID, SubjectID: subjectID,
 		IssuedAt: wire.FormatTime(c.now()), Reason: reason})
 	if err != nil {
 		return nil, err
