@@ -395,6 +395,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	t.Run("matters", func(t *testing.T) { e.t = t; testMatters(t, e, health) })
 	t.Run("guardian", func(t *testing.T) { e.t = t; testGuardian(t, e, health, social) })
 	t.Run("consent request", func(t *testing.T) { e.t = t; testConsentRequest(t, e, health, social) })
+	t.Run("matter consent", func(t *testing.T) { e.t = t; testMatterConsent(t, e, health, civil, social) })
 	t.Run("corrupted blobs", func(t *testing.T) { e.t = t; testCorruptRead(t, e, health, social) })
 	t.Run("api.md supersede and revoke", func(t *testing.T) { e.t = t; testAPIDocSupersedeAndRevoke(t, e, health) })
 	t.Run("operator cannot forge consent", func(t *testing.T) { e.t = t; testOperatorForgery(t, e, health, social) })
