@@ -226,6 +226,9 @@ func (m *matters) consentRequest(t *testing.T) {
 	if m.grant.SignedBy != m.parent.id || m.grant.SubjectID != m.baby || len(m.grant.Grant.Parts) != 5 || m.grant.Grantee != "" {
 		t.Fatalf("approved grant %+v", m.grant)
 	}
+	// After the approval, neither the altered grant nor the requested one again.
+	refuse(t, m.op, m.op.sharing, wire.CodeConflict, "ApproveConsentRequest", m.request.RequestID, string(altDoc), m.parent.sign(t, altDoc))
+	refuse(t, m.op, m.op.sharing, wire.CodeConflict, "ApproveConsentRequest", m.request.RequestID, string(doc), m.parent.sign(t, doc))
 	r := evaluate[wire.ConsentRequest](t, m.civil, m.civil.sharing, "GetConsentRequest", m.request.RequestID)
 	if r.Status != wire.RequestApproved || r.DecidedBy != "key:"+m.parent.keyID(t) {
 		t.Fatalf("civil affairs sees %+v", r)
