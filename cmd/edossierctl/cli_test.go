@@ -837,7 +837,7 @@ func testGuardianAndConsent(t *testing.T, e *cliEnv) {
 	mg := strings.TrimSpace(e.ok(t, "grant", "--key", key, "--for", baby, "--matter", "newborn", "-q").stdout)
 	fg := strings.TrimSpace(e.ok(t, "grant", "--key", key, "--for", baby, "--part", "SocialSecurityMSP:birth-medical-certificate:social-insurance-enrolment",
 		"--part", "HealthMSP:household-register:child-health-record", "-q").stdout)
-	e.fails(t, exitFailure, "edossierctl: unknown_matter: ", "grant", "--key", key, "--for", baby, "--matter", "newborn@99")
+	e.fails(t, exitFailure, "edossierctl: not_found: ", "grant", "--key", key, "--for", baby, "--matter", "newborn@99")
 	if r := e.ok(t, "grants", "--key", key, baby); !strings.Contains(r.stdout, mg) || !strings.Contains(r.stdout, "matter newborn@") ||
 		!strings.Contains(r.stdout, fg) || !strings.Contains(r.stdout, "2 parts") || !strings.Contains(r.stdout, "HealthMSP,SocialSecurityMSP") {
 		t.Fatalf("grants:\n%s", r)
