@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,14 +19,29 @@ import (
 // organisations: 40 + 10*9 ports from it).
 const portMatters = 23450
 
-// The departments the "one thing" test adds to the default network (tests only: see
+// oneThingOrgs are the departments network/one-thing.yaml adds to the default network
+// (medical insurance, transport, education, market regulation as the representative
+// authority); the test adds them with nettest's Mutate (see
 // docs/network.md#departments-for-one-thing-matters for why the default network does
 // not carry them).
-var mattersOrgs = []network.OrgSpec{
-	{Name: "medins", MSPID: "MedicalInsuranceMSP", Role: "department", Title: "Medical Insurance Bureau", Users: []string{"clerk"}},
-	{Name: "transport", MSPID: "TransportMSP", Role: "department", Title: "Transport Bureau", Users: []string{"clerk"}},
-	{Name: "education", MSPID: "EducationMSP", Role: "department", Title: "Education Bureau", Users: []string{"clerk"}},
-	{Name: "market", MSPID: "MarketRegulationMSP", Role: "department", Title: "Market Regulation Administration", Users: []string{"clerk"}, RepresentativeAuthority: true},
+func oneThingOrgs(t *testing.T) []network.OrgSpec {
+	root, err := nettest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := network.LoadSpec(filepath.Join(root, "network", "network.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := network.LoadSpec(filepath.Join(root, "network", "one-thing.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := network.ExtraOrganizations(def, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return extra
 }
 
 // Record types and purposes of the "one thing" test.
@@ -65,8 +81,9 @@ type matters struct {
 // representative, attested by market regulation, grants the school-bus permit matter
 // to transport and education.
 func TestOneThingMatters(t *testing.T) {
+	orgs := oneThingOrgs(t)
 	n := nettest.Start(t, nettest.Options{BasePort: portMatters, Mutate: func(s *network.Spec) {
-		s.Organizations = append(s.Organizations, mattersOrgs...)
+		s.Organizations = append(s.Organizations, orgs...)
 	}})
 	m := &matters{flow: &flow{peers: map[string]*client.Gateway{}}, depts: map[string]*actor{}}
 	for _, o := range n.Profile.Organizations {
