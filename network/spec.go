@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -383,6 +384,21 @@ func (s *Spec) Org(name string) (OrgSpec, bool) {
 		}
 	}
 	return OrgSpec{}, false
+}
+
+// ExtraOrganizations returns the organisations of s after those of base, refusing
+// (error) a spec whose first organisations are not exactly base's: a spec that
+// extends another one, such as network/one-thing.yaml the default.
+func ExtraOrganizations(base, s *Spec) ([]OrgSpec, error) {
+	if len(s.Organizations) < len(base.Organizations) {
+		return nil, fmt.Errorf("spec has %d organisations, fewer than the %d of its base", len(s.Organizations), len(base.Organizations))
+	}
+	for i, o := range base.Organizations {
+		if !reflect.DeepEqual(o, s.Organizations[i]) {
+			return nil, fmt.Errorf("organisation %d (%s) differs from its base's (%s)", i, s.Organizations[i].Name, o.Name)
+		}
+	}
+	return s.Organizations[len(base.Organizations):], nil
 }
 
 // Active lists the organisations that are not retired, in spec order.
