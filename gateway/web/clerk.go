@@ -316,6 +316,11 @@ func (s *Server) recordWith(w http.ResponseWriter, r *http.Request, d recordData
 	}
 	rec, gerr := s.opts.Service.GetRecord(r.Context(), cs.principal, id)
 	if gerr != nil {
+		// The record is out of sight (e.g. the grant that showed it was revoked): the
+		// refusal of the form, if any, is what the clerk needs to read.
+		if err != nil {
+			gerr = err
+		}
 		s.fail(w, r, l, gerr)
 		return
 	}

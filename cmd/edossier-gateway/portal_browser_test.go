@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway/web"
+	"github.com/edossier-city/edossier/gateway/web/browsertest"
+	"github.com/edossier-city/edossier/network/nettest"
+)
+
+// portalBasePort is the browser test's network (main's numbering).
+const portalBasePort = 23800
+
+// tab is one Chromium tab on the portal with a record of every request it sent and
+// every response it got.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	shot string // screenshot folder ("" = none)
+
+	mu        sync.Mutex
+	requests  []*network.Request
+	documents []*network.Response
+}
+
+func newTab(t *testing.T, base string) *tab {
+	ctx := browsertest.New(t, 390, 844)
+	b := &tab{t: t, ctx: ctx, base: base}
+	reqs := chromedp.Events(ctx, network.RequestWillBeSent)
+	resps := chromedp.Events(ctx, network.ResponseReceived)
+	go func() {
+		for ev, err := range reqs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.requests = append(b.requests, ev.Request)
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		for ev, err := range resps {
+			if err != nil {
+				return
+			}
+			if ev.Type == network.ResourceTypeDocument {
+				b.mu.Lock()
+				b.documents = append(b.documents, ev.Response)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	if root, err := nettest.Root(); err == nil {
+		b.shot = filepath.Join(root, ".edossier", "screenshots")
+		_ = os.MkdirAll(b.shot, 0o755)
+	}
+	return b
+}
+
+// do runs steps with a deadline.
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		b.t.Fatalf("browser at %s: %v\n%s", loc, err, html)
+	}
+}
+
+func (b *tab) eval(js string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	return b.eval(fmt.Sprintf(`(document.querySelector(%q) || {textContent: "<none>"}).textContent.trim()`, sel))
+}
+
+// screenshot writes the page at 390x844 and 1366x768 into .edossier/screenshots.
+func (b *tab) screenshot(name string) {
+	b.t.Helper()
+	if b.shot == "" {
+		return
+	}
+	for _, size := range [][2]int64{{390, 844}, {1366, 768}} {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]))
+		var png []byte
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		cancel()
+		if err != nil {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		_ = os.WriteFile(filepath.Join(b.shot, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1])), png, 0o644)
+	}
+	b.do(chromedp.EmulateViewport(390, 844))
+}
+
+func (b *tab) sent() []*network.Request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*network.Request(nil), b.requests...)
+}
+
+// TestPortalInBrowser drives the portal in real Chromium against a real network: the
+// verifier's file is hashed in the browser (no request carries its bytes; a one-byte
+// change is not verified), every page has the CSP and frame headers, the language
+// switch, the clerk's sign-in with its cookie flags, resolve and append through the
+// pages (a note with <script> shown as text), a forged CSRF token refused, and the
+// read of a file under the citizen's grant (bytes equal), refused after the citizen
+// revoked it.
+func TestPortalInBrowser(t *testing.T) {
+	e := startEnvWith(t, portalBasePort, nil)
+	health, social := e.keys.Departments["health"], e.keys.Departments["social"]
+	b := newTab(t, e.url)
+
+	// A record appended through the API; the verifier has its file.
+	original := make([]byte, 64<<10)
+	rand.Read(original)
+	baby := newCitizen(t, e.resolve(health, personID(801)))
+	r := e.appendRecord(health, baby.subjectID, "birth-medical-certificate", "", original, "")
+	expectStatus(t, r, 201)
+	var rec recordResult
+	r.json(t, &rec)
+	dir := t.TempDir()
+	origPath, changedPath := filepath.Join(dir, "birth.pdf"), filepath.Join(dir, "birth-changed.pdf")
+	changed := bytes.Clone(original)
+	changed[len(changed)/2] ^= 1
+	os.WriteFile(origPath, original, 0o600)
+	os.WriteFile(changedPath, changed, 0o600)
+
+	t.Run("verifier", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/verify"), chromedp.WaitVisible(chromedp.ID("file")))
+		b.screenshot("verify")
+		before := len(b.sent())
+		b.do(chromedp.SetUploadFiles(chromedp.ID("file"), []string{origPath}), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if st := b.eval(`document.getElementById("verdict").dataset.status`); st != "verified" {
+			t.Fatalf("original file: %s", st)
+		}
+		if got := b.text("#cid-shown"); got != rec.Record.CID {
+			t.Fatalf("browser CID %s, gateway CID %s", got, rec.Record.CID)
+		}
+		if issuer := b.text(".issuer"); issuer == "" || issuer == "HealthMSP" {
+			t.Fatalf("issuer shown as %q, want its registered name", issuer)
+		}
+		b.screenshot("verified")
+		b.do(chromedp.Navigate(e.url+"/zh/verify"), chromedp.WaitVisible(chromedp.ID("file")),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{changedPath}), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if st := b.eval(`document.getElementById("verdict").dataset.status`); st != "not_found" {
+			t.Fatalf("one byte changed: %s", st)
+		}
+		// No request carried the file: every request since the drop is a GET without a
+		// body, and the CID went in a URL.
+		reqs := b.sent()[before:]
+		sawCID := false
+		for _, q := range reqs {
+			if q.Method != "GET" || q.HasPostData || len(q.PostDataEntries) > 0 {
+				t.Errorf("request with a body: %s %s", q.Method, q.URL)
+			}
+			if strings.Contains(q.URL, rec.Record.CID) {
+				sawCID = true
+			}
+		}
+		if !sawCID || len(reqs) < 4 {
+			t.Fatalf("requests seen %d, CID sent %v: the network record is not working", len(reqs), sawCID)
+		}
+		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID+"/slip"), chromedp.WaitVisible(chromedp.CSS("svg.qr")))
+		b.screenshot("slip")
+	})
+
+	t.Run("language switch", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if lang := b.eval(`document.documentElement.lang`); lang != "zh-CN" || b.text("#verdict .big") != "有效" {
+			t.Fatalf("zh page: %s %s", lang, b.text("#verdict .big"))
+		}
+		b.do(chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #verdict`)))
+		if got := b.text("#verdict .big"); got != "Valid" {
+			t.Fatalf("en page: %s", got)
+		}
+		b.screenshot("verified-en")
+		// The language is remembered for language-neutral QR links.
+		b.do(chromedp.Navigate(e.url+"/verify/"+rec.Record.CID), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #verdict`)))
+		b.do(chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] #verdict`)))
+	})
+
+	var recordID string
+	t.Run("clerk appends", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/clerk"), chromedp.WaitVisible(chromedp.ID("apiKey")))
+		b.screenshot("signin")
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		loc := b.eval(`location.href`)
+		if strings.Contains(loc, health) || strings.Contains(b.eval(`document.documentElement.outerHTML`), health) {
+			t.Fatal("the API key is in the URL or the page")
+		}
+		cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{e.url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session *network.Cookie
+		for _, c := range cookies.Cookies {
+			if c.Name == "edossier_session" {
+				session = c
+			}
+		}
+		if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict || session.Session ||
+			session.Expires < float64(time.Now().Add(29*time.Minute).Unix()) || session.Expires > float64(time.Now().Add(31*time.Minute).Unix()) {
+			t.Fatalf("session cookie %+v", session)
+		}
+		if v := b.eval(`document.cookie`); strings.Contains(v, "edossier_session") {
+			t.Fatalf("session cookie readable by scripts: %q", v)
+		}
+		b.screenshot("clerk")
+
+		b.do(chromedp.SendKeys(chromedp.ID("idNumber"), personID(802)), chromedp.Submit(chromedp.ID("idNumber")), chromedp.WaitVisible(chromedp.ID("subject-id")))
+		subjectID := b.text("#subject-id")
+		if want := e.resolve(health, personID(802)); subjectID != want {
+			t.Fatalf("resolved %s, API %s", subjectID, want)
+		}
+		baby = newCitizen(t, subjectID)
+		birth := []byte("%PDF-1.7 birth medical certificate appended through the portal\n")
+		os.WriteFile(filepath.Join(dir, "born.pdf"), birth, 0o600)
+		note := `<script>window.__injected = 1</script>新生儿`
+		b.do(chromedp.SetValue(chromedp.ID("type"), "birth-medical-certificate"), chromedp.SendKeys(chromedp.ID("note"), note),
+			chromedp.SetUploadFiles(chromedp.ID("append-file"), []string{filepath.Join(dir, "born.pdf")}),
+			chromedp.Submit(chromedp.ID("append-file")), chromedp.WaitVisible(chromedp.ID("record-status")))
+		if st := b.eval(`document.getElementById("record-status").dataset.status`); st != "active" {
+			t.Fatalf("appended record status %s", st)
+		}
+		if got := b.text("#record-note"); got != note {
+			t.Fatalf("note shown as %q", got)
+		}
+		if v := b.eval(`String(window.__injected)`); v != "undefined" {
+			t.Fatal("the note's script ran")
+		}
+		recordID = b.text("#record-id")
+		b.screenshot("record")
+		r := e.jsonCall("GET", "/v1/records/"+recordID, health, nil)
+		expectStatus(t, r, 200)
+		var got struct {
+			wire.Record
+			Note string `json:"note"`
+		}
+		r.json(t, &got)
+		if got.SubjectID != subjectID || got.Note != note || got.Type != "birth-medical-certificate" {
+			t.Fatalf("record through the API: %s", r.body)
+		}
+		c, _, _ := wire.CIDOf(bytes.NewReader(birth))
+		if got.CID != c.String() {
+			t.Fatalf("stored CID %s, file CID %s", got.CID, c)
+		}
+
+		// A forged CSRF token: refused in the page's language with its code, the record
+		// stays active.
+		b.do(chromedp.SetValue(chromedp.CSS(`#revoke-form input[name="csrf"]`), "forged"),
+			chromedp.Submit(chromedp.ID("reason")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "forbidden" {
+			t.Fatalf("forged CSRF: %s", code)
+		}
+		r = e.jsonCall("GET", "/v1/records/"+recordID, health, nil)
+		if r.json(t, &got); got.Status != "active" {
+			t.Fatalf("record after a forged revoke: %s", got.Status)
+		}
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/dossier/"+subjectID), chromedp.WaitVisible(chromedp.CSS("table.records")))
+		b.screenshot("dossier")
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+	})
+
+	t.Run("social reads under a grant", func(t *testing.T) {
+		b.t = t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		e.t = t
+		e.bindKey(baby)
+		now := time.Now()
+		purpose := "social-insurance-enrolment"
+		r := e.do(e.signed(baby, "POST", "/v1/dossiers/"+baby.subjectID+"/grants",
+			baby.grant(t, "g-portal-1", "SocialSecurityMSP", purpose, []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(24*time.Hour)), now))
+		expectStatus(t, r, 201)
+
+		downloads := t.TempDir()
+		if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)}); err != nil {
+			t.Fatal(err)
+		}
+		progress := chromedp.BrowserEvents(b.ctx, browser.DownloadProgress)
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), social), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
+			chromedp.SendKeys(chromedp.ID("grantId"), "g-portal-1"), chromedp.SetValue(chromedp.ID("purpose"), purpose),
+			chromedp.Submit(chromedp.ID("grantId")))
+		var file string
+		deadline, cancel := context.WithTimeout(b.ctx, time.Minute)
+		defer cancel()
+		for ev, err := range progress {
+			if err != nil || deadline.Err() != nil {
+				t.Fatalf("no download: %v", err)
+			}
+			if ev.State == browser.DownloadProgressStateCompleted {
+				file = filepath.Join(downloads, ev.GUID)
+				break
+			}
+			if ev.State == browser.DownloadProgressStateCanceled {
+				t.Fatal("download cancelled")
+			}
+		}
+		got, err := os.ReadFile(file)
+		if err != nil || !bytes.Equal(got, []byte("%PDF-1.7 birth medical certificate appended through the portal\n")) {
+			t.Fatalf("downloaded %q, %v", got, err)
+		}
+		// The citizen sees the read in the access log, then revokes the grant.
+		r = e.do(e.signed(baby, "GET", "/v1/dossiers/"+baby.subjectID+"/access-log", nil, time.Now()))
+		expectStatus(t, r, 200)
+		var log wire.AccessPage
+		r.json(t, &log)
+		if len(log.Entries) == 0 || log.Entries[0].Kind != wire.AccessFile || log.Entries[0].RecordID != recordID || log.Entries[0].GrantID != "g-portal-1" {
+			t.Fatalf("access log %s", r.body)
+		}
+		expectStatus(t, e.do(e.signed(baby, "POST", "/v1/grants/g-portal-1/revoke", baby.revocation(t, "g-portal-1"), time.Now())), 200)
+		// The same form again (the page is still there): refused, nothing downloaded.
+		b.do(chromedp.Submit(chromedp.ID("grantId")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "revoked" {
+			t.Fatalf("read after the revocation: %s", code)
+		}
+		b.screenshot("read-refused")
+		if entries, _ := os.ReadDir(downloads); len(entries) != 1 {
+			t.Fatalf("%d downloads, want 1", len(entries))
+		}
+	})
+
+	t.Run("headers on every page", func(t *testing.T) {
+		b.mu.Lock()
+		docs := append([]*network.Response(nil), b.documents...)
+		b.mu.Unlock()
+		if len(docs) < 10 {
+			t.Fatalf("only %d documents recorded", len(docs))
+		}
+		for _, d := range docs {
+			h := map[string]string{}
+			for k, v := range d.Headers {
+				h[strings.ToLower(k)] = fmt.Sprint(v)
+			}
+			if h["content-security-policy"] != web.ContentSecurityPolicy || h["x-frame-options"] != "DENY" {
+				t.Errorf("%s: CSP %q, X-Frame-Options %q", d.URL, h["content-security-policy"], h["x-frame-options"])
+			}
+		}
+	})
+}
