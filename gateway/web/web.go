@@ -43,6 +43,7 @@ type Service interface {
 	RevokeRecord(ctx context.Context, p gateway.Principal, recordID, reason string) (*service.RecordResult, error)
 	SupersedeRecord(ctx context.Context, p gateway.Principal, oldID string, in service.AppendInput) (*service.SupersedeResult, error)
 	ReadContent(ctx context.Context, p gateway.Principal, recordID, grantID, purpose string) (*service.Content, error)
+	BindSubjectKey(ctx context.Context, p gateway.Principal, documentB64, popSignature string) (*service.KeyResult, error)
 }
 
 // Keys authenticates API keys (the gateway's key store).
@@ -54,6 +55,9 @@ type Keys interface {
 type Options struct {
 	Service Service
 	Keys    Keys
+	// Platform is the operator identity whose view of the registry (departments,
+	// record types, purposes: public facts) the citizen's grant form shows.
+	Platform gateway.Principal
 	// SessionTTL is how long a clerk's session lasts after sign-in (default 30 minutes).
 	SessionTTL time.Duration
 	// SecureCookies marks cookies Secure even on plain-HTTP requests (set it behind a
@@ -91,6 +95,7 @@ type Server struct {
 	sessions *sessions
 	limiter  *limiter
 	static   fs.FS
+	pending  *pendingKeys
 }
 
 // New builds the portal.
@@ -109,7 +114,8 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, mux: http.NewServeMux(), cat: cat, pages: map[string]*template.Template{},
-		sessions: newSessions(o.SessionTTL, o.Now), limiter: newLimiter(o.VerifyRate, o.VerifyBurst)}
+		sessions: newSessions(o.SessionTTL, o.Now), limiter: newLimiter(o.VerifyRate, o.VerifyBurst),
+		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
 	s.static, _ = fs.Sub(staticFS, "static")
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -160,6 +166,13 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/revoke", s.lang(l, s.clerk(s.revoke)))
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/supersede", s.lang(l, s.clerk(s.supersede)))
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/content", s.lang(l, s.clerk(s.readContent)))
+		m.HandleFunc("GET "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bindings)))
+		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
+
+		m.HandleFunc("GET "+p+"/citizen", s.lang(l, s.citizenHome))
+		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
+		m.HandleFunc("GET "+p+"/citizen/key/{keyId}", s.lang(l, s.keyPage))
+		m.HandleFunc("GET "+p+"/citizen/grant", s.lang(l, s.grantForm))
 	}
 }
 
@@ -287,8 +300,11 @@ type page struct {
 	Error     *pageError
 	Notice    string
 	Data      any
-	cat       catalogue
-	loc       *time.Location
+	// Script is what the page's browser module needs (messages, registry names), as
+	// a JSON data block (not executable; the CSP allows no inline script).
+	Script any
+	cat    catalogue
+	loc    *time.Location
 }
 
 // pageError is an error as the page shows it: a sentence in the page's language and
@@ -315,6 +331,19 @@ func (p *page) Date(v string) string {
 		return fmt.Sprintf("%d年%d月%d日 %02d:%02d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute())
 	}
 	return t.Format("2 January 2006 15:04")
+}
+
+// RegName is a registry entry's name in the page's language: the catalogue's
+// "<kind>.<code>" if it has one (the registry keeps one name per code), else the
+// registered name.
+func (p *page) RegName(kind, code, registered string) string {
+	if v, ok := p.cat[kind+"."+code]; ok {
+		return v
+	}
+	if registered != "" {
+		return registered
+	}
+	return code
 }
 
 // NewKey is a fresh idempotency key for a form that appends.

@@ -125,6 +125,13 @@ func (f *fakeService) ReadContent(ctx context.Context, p gateway.Principal, id, 
 	return &service.Content{Record: wire.Record{RecordID: id, Size: 5, MediaType: "application/pdf"}, Body: io.NopCloser(strings.NewReader("%PDF!"))}, nil
 }
 
+func (f *fakeService) BindSubjectKey(ctx context.Context, p gateway.Principal, doc, pop string) (*service.KeyResult, error) {
+	if p.MSPID != "PoliceMSP" {
+		return nil, gateway.Errorf(gateway.CodeForbidden, "not an identity authority")
+	}
+	return &service.KeyResult{Key: wire.SubjectKey{KeyID: "k"}, Receipt: gateway.Receipt{Channel: "datashare", TxID: "tx", Block: 3}}, nil
+}
+
 type fakeKeys struct {
 	mu      sync.Mutex
 	revoked map[string]bool
