@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -43,6 +44,21 @@ func newTab(t *testing.T, base string) *tab {
 	b := &tab{t: t, ctx: ctx, base: base}
 	reqs := chromedp.Events(ctx, network.RequestWillBeSent)
 	resps := chromedp.Events(ctx, network.ResponseReceived)
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			if d := ev.ExceptionDetails; d != nil {
+				msg := d.Text
+				if d.Exception != nil {
+					msg += " " + d.Exception.Description
+				}
+				t.Logf("browser exception: %s (%s:%d)", msg, d.URL, d.LineNumber)
+			}
+		}
+	}()
 	go func() {
 		for ev, err := range reqs {
 			if err != nil {
@@ -245,7 +261,7 @@ func TestPortalInBrowser(t *testing.T) {
 		if want := e.resolve(health, personID(802)); subjectID != want {
 			t.Fatalf("resolved %s, API %s", subjectID, want)
 		}
-		baby = newCitizen(t, subjectID)
+		baby = newCitizen(t, subjectID) // only its subject ID: the key is made in the browser
 		birth := []byte("%PDF-1.7 birth medical certificate appended through the portal\n")
 		os.WriteFile(filepath.Join(dir, "born.pdf"), birth, 0o600)
 		note := `<script>window.__injected = 1</script>新生儿`
@@ -294,19 +310,64 @@ func TestPortalInBrowser(t *testing.T) {
 		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
 	})
 
-	t.Run("social reads under a grant", func(t *testing.T) {
+	t.Run("newborn in the browser", func(t *testing.T) {
 		b.t = t
 		if recordID == "" {
 			t.Skip("no record appended")
 		}
 		e.t = t
-		e.bindKey(baby)
-		now := time.Now()
 		purpose := "social-insurance-enrolment"
-		r := e.do(e.signed(baby, "POST", "/v1/dossiers/"+baby.subjectID+"/grants",
-			baby.grant(t, "g-portal-1", "SocialSecurityMSP", purpose, []string{"birth-medical-certificate"}, now.Add(-time.Minute), now.Add(24*time.Hour)), now))
-		expectStatus(t, r, 201)
+		// The parent's phone (its own browser) makes the device key.
+		phone := newTab(t, e.url)
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")))
+		phone.screenshot("citizen-new")
+		phone.do(chromedp.SendKeys(chromedp.ID("new-subject"), baby.subjectID), chromedp.Click(chromedp.CSS("#create-key button")),
+			chromedp.WaitVisible(chromedp.ID("fingerprint")))
+		fp := phone.text("#fingerprint")
+		phone.screenshot("citizen-key")
+		if strings.Contains(phone.eval(`document.documentElement.outerHTML`), "PRIVATE") {
+			t.Fatal("a private key in the page")
+		}
+		// The identity authority's counter binds it; health may not.
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+strings.ReplaceAll(fp, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "forbidden" {
+			t.Fatalf("health binding a key: %s", code)
+		}
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Departments["police"]), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+strings.ReplaceAll(fp, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)))
+		b.screenshot("bindings")
+		b.do(chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-key")))
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
 
+		// The phone sees the dossier and grants social security, after seeing the
+		// exact document it signs.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+		phone.screenshot("citizen")
+		phone.do(chromedp.Click(chromedp.ID("grant-link")), chromedp.WaitVisible(chromedp.ID("grantee")),
+			chromedp.SetValue(chromedp.ID("grantee"), "SocialSecurityMSP"),
+			chromedp.Click(chromedp.CSS(`input[name="type"][value="birth-medical-certificate"]`)),
+			chromedp.SetValue(chromedp.ID("purpose"), purpose), chromedp.Submit(chromedp.ID("days")),
+			chromedp.WaitVisible(chromedp.ID("sign-grant")))
+		for i := 0; i < 50 && phone.text("#grant-json") == ""; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		shown := phone.text("#grant-json")
+		for _, want := range []string{`"grantee": "SocialSecurityMSP"`, `"birth-medical-certificate"`, `"purpose": "` + purpose + `"`, `"subjectId": "` + baby.subjectID + `"`} {
+			if !strings.Contains(shown, want) {
+				t.Fatalf("the document shown lacks %s:\n%s", want, shown)
+			}
+		}
+		phone.screenshot("grant")
+		phone.do(chromedp.Click(chromedp.ID("sign-grant")), chromedp.WaitVisible(chromedp.CSS(`.notice`)), chromedp.WaitVisible(chromedp.CSS("#grants li")))
+		grantID := phone.eval(`new URL(location.href).searchParams.get("granted")`)
+		if !strings.HasPrefix(grantID, "g-") {
+			t.Fatalf("grant ID %q", grantID)
+		}
+
+		// Social security's clerk reads the file under it.
 		downloads := t.TempDir()
 		if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)}); err != nil {
@@ -315,7 +376,7 @@ func TestPortalInBrowser(t *testing.T) {
 		progress := chromedp.BrowserEvents(b.ctx, browser.DownloadProgress)
 		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), social), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
 			chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
-			chromedp.SendKeys(chromedp.ID("grantId"), "g-portal-1"), chromedp.SetValue(chromedp.ID("purpose"), purpose),
+			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose),
 			chromedp.Submit(chromedp.ID("grantId")))
 		var file string
 		deadline, cancel := context.WithTimeout(b.ctx, time.Minute)
@@ -336,16 +397,14 @@ func TestPortalInBrowser(t *testing.T) {
 		if err != nil || !bytes.Equal(got, []byte("%PDF-1.7 birth medical certificate appended through the portal\n")) {
 			t.Fatalf("downloaded %q, %v", got, err)
 		}
-		// The citizen sees the read in the access log, then revokes the grant.
-		r = e.do(e.signed(baby, "GET", "/v1/dossiers/"+baby.subjectID+"/access-log", nil, time.Now()))
-		expectStatus(t, r, 200)
-		var log wire.AccessPage
-		r.json(t, &log)
-		if len(log.Entries) == 0 || log.Entries[0].Kind != wire.AccessFile || log.Entries[0].RecordID != recordID || log.Entries[0].GrantID != "g-portal-1" {
-			t.Fatalf("access log %s", r.body)
-		}
-		expectStatus(t, e.do(e.signed(baby, "POST", "/v1/grants/g-portal-1/revoke", baby.revocation(t, "g-portal-1"), time.Now())), 200)
-		// The same form again (the page is still there): refused, nothing downloaded.
+
+		// The phone sees the read in its timeline and revokes the grant.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="file"][data-record="`+recordID+`"]`)))
+		phone.screenshot("citizen-timeline")
+		phone.do(chromedp.Click(chromedp.CSS(`button[data-grant="`+grantID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#grants li")),
+			chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="`+grantID+`"]`)))
+
+		// The same read form again (the page is still there): refused, nothing downloaded.
 		b.do(chromedp.Submit(chromedp.ID("grantId")), chromedp.WaitVisible(chromedp.CSS(".error")))
 		if code := b.text(".error code"); code != "revoked" {
 			t.Fatalf("read after the revocation: %s", code)
