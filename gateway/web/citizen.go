@@ -223,7 +223,12 @@ func (s *Server) publicNames(r *http.Request) (*names, []wire.Department, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	n.Types = reg.RecordTypes
+	pg := &page{cat: s.cat[langFrom(r)]}
+	n.Types = nil
+	for _, t := range reg.RecordTypes {
+		t.Name = pg.RegName("type", t.Code, t.Name)
+		n.Types = append(n.Types, t)
+	}
 	var deps []wire.Department
 	for _, d := range reg.Departments {
 		if d.Active {

@@ -63,17 +63,23 @@ func (s *Server) names(r *http.Request, p gateway.Principal) (*names, error) {
 			accredited[a.RecordType] = true
 		}
 	}
+	pg := &page{cat: s.cat[langFrom(r)]}
 	for _, t := range reg.RecordTypes {
+		t.Name = pg.RegName("type", t.Code, t.Name)
 		n.type_[t.Code] = t.Name
 		if accredited[t.Code] {
 			n.Types = append(n.Types, t)
 		}
 	}
 	for _, d := range reg.Departments {
-		n.dept[d.MSPID] = d.Name
+		n.dept[d.MSPID] = pg.RegName("dept", d.MSPID, d.Name)
 	}
-	for _, x := range reg.Reasons {
-		n.reason[x.Code] = x.Name
+	for i, x := range n.Reasons {
+		n.Reasons[i].Name = pg.RegName("reason", x.Code, x.Name)
+		n.reason[x.Code] = n.Reasons[i].Name
+	}
+	for i, x := range n.Purposes {
+		n.Purposes[i].Name = pg.RegName("purpose", x.Code, x.Name)
 	}
 	return n, nil
 }

@@ -255,7 +255,8 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	b.signin(deptKey)
 	for _, path := range []string{"/", "/zh/", "/en/", "/zh/verify", "/en/verify", "/zh/verify/" + goodCID, "/en/verify/" + goodCID + "/slip",
 		"/verify/" + goodCID, "/zh/clerk/signin", "/zh/clerk", "/zh/clerk/dossier/" + subject, "/zh/clerk/records/" + recordID,
-		"/static/style.css", "/static/verify.js", "/static/nope.js", "/nope", "/zh/verify/not-a-cid"} {
+		"/static/style.css", "/static/verify.js", "/static/nope.js", "/nope", "/zh/verify/not-a-cid",
+		"/zh/citizen", "/en/citizen/grant", "/zh/citizen/key/" + strings.Repeat("ab", 32), "/zh/clerk/bindings", "/static/citizen.js", "/static/citizen-page.js"} {
 		rec := b.get(path)
 		h := rec.Header()
 		if h.Get("Content-Security-Policy") != ContentSecurityPolicy || h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" {
