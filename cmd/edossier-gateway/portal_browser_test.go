@@ -207,7 +207,13 @@ func TestPortalInBrowser(t *testing.T) {
 		if !sawCID || len(reqs) < 4 {
 			t.Fatalf("requests seen %d, CID sent %v: the network record is not working", len(reqs), sawCID)
 		}
-		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID+"/slip"), chromedp.WaitVisible(chromedp.CSS("svg.qr")))
+		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID+"/slip"), chromedp.WaitVisible(chromedp.CSS("img.qr")))
+		for i := 0; i < 50 && b.eval(`String(document.querySelector("img.qr").naturalWidth)`) == "0"; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if w := b.eval(`String(document.querySelector("img.qr").naturalWidth)`); w == "0" {
+			t.Fatal("the slip's QR code did not load")
+		}
 		b.screenshot("slip")
 	})
 

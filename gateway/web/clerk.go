@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"html/template"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -293,7 +292,6 @@ type recordData struct {
 	Record  *service.RecordView
 	Names   *names
 	Link    string
-	QR      template.HTML
 	Own     bool
 	Form    appendForm
 	Reason  string
@@ -338,12 +336,6 @@ func (s *Server) recordWith(w http.ResponseWriter, r *http.Request, d recordData
 	d.Record, d.Names, d.Own = rec, n, rec.Issuer == cs.principal.MSPID
 	d.Link = s.verifyURL(r, rec.CID)
 	p := s.newPage(r, "record.title", nil)
-	qr, qerr := qrSVG(d.Link, p.T("verify.qr"))
-	if qerr != nil {
-		s.fail(w, r, l, gateway.Wrap(gateway.CodeInternal, qerr, "qr code"))
-		return
-	}
-	d.QR = qr
 	p.Data = d
 	status := http.StatusOK
 	if err != nil {

@@ -1,7 +1,7 @@
 package web
 
 import (
-	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,7 +19,6 @@ type verifyData struct {
 	CID    string
 	Result *service.Verification
 	Link   string
-	QR     template.HTML
 }
 
 // verifyForm shows the drop zone and the CID field; ?cid= (the form without a file)
@@ -49,14 +48,8 @@ func (s *Server) verification(w http.ResponseWriter, r *http.Request, name, titl
 		s.failOn(w, r, "verify", "verify.title", verifyData{CID: c}, err)
 		return
 	}
-	link := s.verifyURL(r, c)
 	p := s.newPage(r, titleKey, nil)
-	qr, err := qrSVG(link, p.T("verify.qr"))
-	if err != nil {
-		s.fail(w, r, langFrom(r), gateway.Wrap(gateway.CodeInternal, err, "qr code"))
-		return
-	}
-	p.Data = verifyData{CID: c, Result: v, Link: link, QR: qr}
+	p.Data = verifyData{CID: c, Result: v, Link: s.verifyURL(r, c)}
 	s.renderPage(w, r, http.StatusOK, name, p)
 }
 
@@ -66,6 +59,25 @@ func (s *Server) verifyResult(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) verifySlip(w http.ResponseWriter, r *http.Request) {
 	s.verification(w, r, "slip", "slip.title")
+}
+
+// verifyQR is the QR code of a CID's verification link as an SVG image. A CID's link
+// never changes, so browsers keep it (immutable); pages refer to it with <img>, which
+// keeps the cost of drawing it out of every page view.
+func (s *Server) verifyQR(w http.ResponseWriter, r *http.Request) {
+	c := r.PathValue("cid")
+	if _, err := wire.ParseCID(c); err != nil {
+		s.fail(w, r, s.langOf(r), gateway.Errorf(gateway.CodeInvalid, "not a content ID"))
+		return
+	}
+	svg, err := qrSVG(s.verifyURL(r, c), "")
+	if err != nil {
+		s.fail(w, r, s.langOf(r), gateway.Wrap(gateway.CodeInternal, err, "qr code"))
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = io.WriteString(w, string(svg))
 }
 
 // verifyURL is the absolute, language-neutral verification link of a CID.

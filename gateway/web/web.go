@@ -147,6 +147,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.root)
 	m.HandleFunc("GET /verify/{cid}", s.verifyLink)
+	m.HandleFunc("GET /qr/verify/{cid}", s.verifyQR)
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(s.serveStatic)))
 	for _, l := range languages {
 		p := "/" + l

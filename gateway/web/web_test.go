@@ -256,7 +256,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	for _, path := range []string{"/", "/zh/", "/en/", "/zh/verify", "/en/verify", "/zh/verify/" + goodCID, "/en/verify/" + goodCID + "/slip",
 		"/verify/" + goodCID, "/zh/clerk/signin", "/zh/clerk", "/zh/clerk/dossier/" + subject, "/zh/clerk/records/" + recordID,
 		"/static/style.css", "/static/verify.js", "/static/nope.js", "/nope", "/zh/verify/not-a-cid",
-		"/zh/citizen", "/en/citizen/grant", "/zh/citizen/key/" + strings.Repeat("ab", 32), "/zh/clerk/bindings", "/static/citizen.js", "/static/citizen-page.js"} {
+		"/zh/citizen", "/en/citizen/grant", "/zh/citizen/key/" + strings.Repeat("ab", 32), "/zh/clerk/bindings", "/qr/verify/" + goodCID, "/static/citizen.js", "/static/citizen-page.js"} {
 		rec := b.get(path)
 		h := rec.Header()
 		if h.Get("Content-Security-Policy") != ContentSecurityPolicy || h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" {
@@ -358,7 +358,7 @@ func TestVerifyPages(t *testing.T) {
 	b := f.browser()
 	rec := b.get("/zh/verify/" + goodCID)
 	body := rec.Body.String()
-	for _, want := range []string{"市卫生健康委员会", "出生医学证明", "2026年11月20日 10:03", "有效", "区块 7", "<svg", "/verify/" + goodCID, `data-status="verified"`} {
+	for _, want := range []string{"市卫生健康委员会", "出生医学证明", "2026年11月20日 10:03", "有效", "区块 7", `src="/qr/verify/` + goodCID + `"`, "/verify/" + goodCID, `data-status="verified"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("zh result lacks %q", want)
 		}
@@ -373,8 +373,17 @@ func TestVerifyPages(t *testing.T) {
 		}
 	}
 	slip := b.get("/en/verify/" + goodCID + "/slip").Body.String()
-	if !strings.Contains(slip, "<svg") || !strings.Contains(slip, "Verification slip") {
+	if !strings.Contains(slip, `src="/qr/verify/`+goodCID+`"`) || !strings.Contains(slip, "Verification slip") {
 		t.Error("slip without QR code")
+	}
+	// The QR image: an SVG of the link, cached for good; only for a CID.
+	qr := b.get("/qr/verify/" + goodCID)
+	if qr.Code != 200 || qr.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(qr.Body.String(), "<svg") ||
+		!strings.Contains(qr.Header().Get("Cache-Control"), "immutable") {
+		t.Errorf("QR image: %d %v", qr.Code, qr.Header())
+	}
+	if r := b.get("/qr/verify/not-a-cid"); r.Code != 400 {
+		t.Errorf("QR of a non-CID: %d", r.Code)
 	}
 	other := "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	if r := b.get("/en/verify/" + other); r.Code != 200 || !strings.Contains(r.Body.String(), `data-status="not_found"`) {
