@@ -121,7 +121,9 @@ const fsTopDirFlag = 0x00020000
 
 // startBenchEnv starts the network and the gateway (VerifyRate unlimited for the
 // benchmarks) and connects the baselines.
-func startBenchEnv(b *testing.B) *benchEnv { return startBenchEnvAt(b, benchBasePort, benchGatewayPort) }
+func startBenchEnv(b *testing.B) *benchEnv {
+	return startBenchEnvAt(b, benchBasePort, benchGatewayPort)
+}
 
 // startBenchEnvAt is startBenchEnv with a network at basePort and the gateway on
 // gatewayPort (both moved by EDOSSIER_TEST_PORT_SHIFT).
