@@ -234,7 +234,8 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	portal, err := web.New(web.Options{
-		Service: svc, Keys: keys, Platform: gateway.Principal{Role: gateway.RoleOperator, Org: platform.Org, MSPID: platformOrg.MSPID, User: platform.User},
+		Service: svc, Keys: keys, Admin: svc, KeyAdmin: keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser},
+		Platform:   gateway.Principal{Role: gateway.RoleOperator, Org: platform.Org, MSPID: platformOrg.MSPID, User: platform.User},
 		SessionTTL: cfg.PortalSessionTTL, SecureCookies: cfg.PortalSecureCookies,
 		MaxUpload: cfg.MaxUpload, VerifyRate: rate.Limit(cfg.VerifyRate), VerifyBurst: cfg.VerifyBurst, PublicURL: cfg.PublicURL,
 	})

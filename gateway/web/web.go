@@ -55,6 +55,9 @@ type Keys interface {
 type Options struct {
 	Service Service
 	Keys    Keys
+	// Admin and KeyAdmin serve the operator's pages (nil: they answer unavailable).
+	Admin    Admin
+	KeyAdmin service.KeyAdmin
 	// Platform is the operator identity whose view of the registry (departments,
 	// record types, purposes: public facts) the citizen's grant form shows.
 	Platform gateway.Principal
@@ -167,6 +170,8 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/revoke", s.lang(l, s.clerk(s.revoke)))
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/supersede", s.lang(l, s.clerk(s.supersede)))
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/content", s.lang(l, s.clerk(s.readContent)))
+		m.HandleFunc("GET "+p+"/clerk/admin", s.lang(l, s.clerk(s.admin)))
+		m.HandleFunc("POST "+p+"/clerk/admin/{what}", s.lang(l, s.clerk(s.adminPost)))
 		m.HandleFunc("GET "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bindings)))
 		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
 
