@@ -138,6 +138,51 @@ func (b *tab) screenshot(name string) {
 	b.do(chromedp.EmulateViewport(390, 844))
 }
 
+// axeSource is axe-core's script (make deps-npm installs it), "" if missing.
+func axeSource(t *testing.T) string {
+	root, err := nettest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, ".edossier", "node", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core missing (make deps-npm): %v", err)
+		}
+		t.Logf("axe-core missing (make deps-npm installs it): accessibility not checked")
+		return ""
+	}
+	return string(src)
+}
+
+// axe runs axe-core on the current page (injected through DevTools, which the page's
+// CSP does not govern) and reports serious and critical violations.
+func (b *tab) axe(src, name string) {
+	b.t.Helper()
+	if src == "" {
+		return
+	}
+	for _, v := range b.axeViolations(src, name) {
+		b.t.Errorf("accessibility, %s: %s", name, v)
+	}
+}
+
+func (b *tab) axeViolations(src, name string) []string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`typeof axe === "undefined" ? (0, eval)(`+fmt.Sprintf("%q", src)+`) : 0`)); err != nil {
+		b.t.Fatalf("inject axe-core: %v", err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => v.impact + " " + v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", ")))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe-core on %s: %v", name, err)
+	}
+	return found
+}
+
 func (b *tab) sent() []*network.Request {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -234,6 +279,7 @@ func TestPortalInBrowser(t *testing.T) {
 	})
 
 	var recordID string
+	phone := newTab(t, e.url) // the parent's phone: its own browser and profile
 	t.Run("clerk appends", func(t *testing.T) {
 		b.t = t
 		b.do(chromedp.Navigate(e.url+"/zh/clerk"), chromedp.WaitVisible(chromedp.ID("apiKey")))
@@ -324,7 +370,7 @@ func TestPortalInBrowser(t *testing.T) {
 		e.t = t
 		purpose := "social-insurance-enrolment"
 		// The parent's phone (its own browser) makes the device key.
-		phone := newTab(t, e.url)
+		phone.t = t
 		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")))
 		phone.screenshot("citizen-new")
 		phone.do(chromedp.SendKeys(chromedp.ID("new-subject"), baby.subjectID), chromedp.Click(chromedp.CSS("#create-key button")),
@@ -418,6 +464,53 @@ func TestPortalInBrowser(t *testing.T) {
 		b.screenshot("read-refused")
 		if entries, _ := os.ReadDir(downloads); len(entries) != 1 {
 			t.Fatalf("%d downloads, want 1", len(entries))
+		}
+	})
+
+	t.Run("accessibility", func(t *testing.T) {
+		src := axeSource(t)
+		if src == "" {
+			t.Skip("no axe-core")
+		}
+		b.t = t
+		// The operator's pages need the operator.
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/signin"), chromedp.WaitVisible(chromedp.ID("apiKey")))
+		b.axe(src, "signin zh")
+		// The checker can fail: an image without a text alternative is critical.
+		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("main").append(Object.assign(document.createElement("img"), {src: "/qr/verify/` + rec.Record.CID + `"}))`))
+		if v := b.axeViolations(src, "signin with a broken image"); len(v) == 0 || !strings.Contains(strings.Join(v, " "), "image-alt") {
+			t.Fatalf("axe-core found no missing alt text: %v", v)
+		}
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Operator), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		pages := []struct {
+			tab  *tab
+			path string
+		}{
+			{b, "/"}, {b, "/verify"}, {b, "/verify/" + rec.Record.CID}, {b, "/verify/" + rec.Record.CID + "/slip"}, {b, "/verify/not-a-cid"},
+			{b, "/clerk"}, {b, "/clerk/dossier/" + baby.subjectID}, {b, "/clerk/records/" + recordID}, {b, "/clerk/bindings?fingerprint=0000000000000000"},
+			{b, "/clerk/admin"},
+		}
+		if recordID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen"}, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen/grant?subjectId=" + baby.subjectID + "&grantee=SocialSecurityMSP&type=birth-medical-certificate&purpose=social-insurance-enrolment&days=30&preview=1"})
+		}
+		for _, lang := range []string{"zh", "en"} {
+			for _, pg := range pages {
+				pg.tab.t = t
+				pg.tab.do(chromedp.Navigate(e.url+"/"+lang+pg.path), chromedp.WaitReady(chromedp.CSS("footer")))
+				if pg.tab == phone {
+					time.Sleep(500 * time.Millisecond) // the module fills the page
+				}
+				pg.tab.axe(src, lang+pg.path)
+			}
+		}
+		if !t.Failed() {
+			t.Logf("axe-core: no serious or critical violation on %d pages", 2*len(pages)+1)
 		}
 	})
 
