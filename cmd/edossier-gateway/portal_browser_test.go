@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/web"
@@ -181,6 +182,29 @@ func (b *tab) axeViolations(src, name string) []string {
 		b.t.Fatalf("axe-core on %s: %v", name, err)
 	}
 	return found
+}
+
+// tabTo presses Tab until the JavaScript condition holds (at most 40 times).
+func (b *tab) tabTo(cond string) {
+	b.t.Helper()
+	b.keysUntil(kb.Tab, cond)
+}
+
+// arrowTo presses the down arrow until the condition holds (a list by keyboard).
+func (b *tab) arrowTo(cond string) {
+	b.t.Helper()
+	b.keysUntil(kb.ArrowDown, cond)
+}
+
+func (b *tab) keysUntil(key, cond string) {
+	b.t.Helper()
+	for range 40 {
+		if b.eval(`String(`+cond+`)`) == "true" {
+			return
+		}
+		b.do(chromedp.KeyEvent(key))
+	}
+	b.t.Fatalf("keyboard: %s never held (focus on %s)", cond, b.eval(`document.activeElement.outerHTML.slice(0, 120)`))
 }
 
 func (b *tab) sent() []*network.Request {
@@ -398,11 +422,17 @@ func TestPortalInBrowser(t *testing.T) {
 		// exact document it signs.
 		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
 		phone.screenshot("citizen")
-		phone.do(chromedp.Click(chromedp.ID("grant-link")), chromedp.WaitVisible(chromedp.ID("grantee")),
-			chromedp.SetValue(chromedp.ID("grantee"), "SocialSecurityMSP"),
-			chromedp.Click(chromedp.CSS(`input[name="type"][value="birth-medical-certificate"]`)),
-			chromedp.SetValue(chromedp.ID("purpose"), purpose), chromedp.Submit(chromedp.ID("days")),
-			chromedp.WaitVisible(chromedp.ID("sign-grant")))
+		// The grant form, by keyboard only: Tab to each field, arrows in the lists, Space
+		// on the check box, Enter on the buttons.
+		phone.do(chromedp.Click(chromedp.ID("grant-link")), chromedp.WaitVisible(chromedp.ID("grantee")))
+		phone.tabTo(`document.activeElement.id === "grantee"`)
+		phone.arrowTo(`document.activeElement.value === "SocialSecurityMSP"`)
+		phone.tabTo(`document.activeElement.value === "birth-medical-certificate"`)
+		phone.do(chromedp.KeyEvent(" "))
+		phone.tabTo(`document.activeElement.id === "purpose"`)
+		phone.arrowTo(`document.activeElement.value === "` + purpose + `"`)
+		phone.tabTo(`document.activeElement.type === "submit"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("sign-grant")))
 		for i := 0; i < 50 && phone.text("#grant-json") == ""; i++ {
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -413,7 +443,8 @@ func TestPortalInBrowser(t *testing.T) {
 			}
 		}
 		phone.screenshot("grant")
-		phone.do(chromedp.Click(chromedp.ID("sign-grant")), chromedp.WaitVisible(chromedp.CSS(`.notice`)), chromedp.WaitVisible(chromedp.CSS("#grants li")))
+		phone.tabTo(`document.activeElement.id === "sign-grant"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`.notice`)), chromedp.WaitVisible(chromedp.CSS("#grants li")))
 		grantID := phone.eval(`new URL(location.href).searchParams.get("granted")`)
 		if !strings.HasPrefix(grantID, "g-") {
 			t.Fatalf("grant ID %q", grantID)
