@@ -24,8 +24,8 @@ type Admin interface {
 	Unaccredit(ctx context.Context, p gateway.Principal, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error)
 	DefinePurpose(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Purpose], error)
 	DefineReason(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Reason], error)
-	ListAPIKeys(p gateway.Principal, keys service.KeyAdmin) ([]service.APIKey, error)
-	RevokeAPIKey(p gateway.Principal, keys service.KeyAdmin, id string) (*service.APIKey, error)
+	ListAPIKeys(p gateway.Principal) ([]service.APIKey, error)
+	RevokeAPIKey(p gateway.Principal, id string) (*service.APIKey, error)
 }
 
 type adminData struct {
@@ -51,10 +51,8 @@ func (s *Server) adminWith(w http.ResponseWriter, r *http.Request, form map[stri
 		return
 	}
 	d.Registry = reg
-	if s.opts.KeyAdmin != nil {
-		if keys, kerr := s.opts.Admin.ListAPIKeys(cs.principal, s.opts.KeyAdmin); kerr == nil {
-			d.Keys = keys
-		}
+	if keys, kerr := s.opts.Admin.ListAPIKeys(cs.principal); kerr == nil {
+		d.Keys = keys
 	}
 	p := s.newPage(r, "admin.title", d)
 	status := http.StatusOK
@@ -94,11 +92,7 @@ func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) {
 	case "reasons":
 		_, err = a.DefineReason(ctx, cs.principal, form["code"], form["name"])
 	case "revoke-key":
-		if s.opts.KeyAdmin == nil {
-			err = gateway.Errorf(gateway.CodeUnavailable, "API key administration is not configured")
-		} else {
-			_, err = a.RevokeAPIKey(cs.principal, s.opts.KeyAdmin, f("keyId"))
-		}
+		_, err = a.RevokeAPIKey(cs.principal, f("keyId"))
 	default:
 		err = gateway.Errorf(gateway.CodeNotFound, "no such operator form")
 	}

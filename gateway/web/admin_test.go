@@ -49,10 +49,10 @@ func (a *fakeAdmin) DefinePurpose(_ context.Context, p gateway.Principal, code, 
 func (a *fakeAdmin) DefineReason(_ context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Reason], error) {
 	return &service.AdminResult[wire.Reason]{}, a.op(p, "reason "+code)
 }
-func (a *fakeAdmin) ListAPIKeys(p gateway.Principal, _ service.KeyAdmin) ([]service.APIKey, error) {
+func (a *fakeAdmin) ListAPIKeys(p gateway.Principal) ([]service.APIKey, error) {
 	return []service.APIKey{{ID: "dept", Role: gateway.RoleDepartment, Org: "health", User: "clerk1"}}, nil
 }
-func (a *fakeAdmin) RevokeAPIKey(p gateway.Principal, _ service.KeyAdmin, id string) (*service.APIKey, error) {
+func (a *fakeAdmin) RevokeAPIKey(p gateway.Principal, id string) (*service.APIKey, error) {
 	return &service.APIKey{}, a.op(p, "revoke "+id)
 }
 
@@ -60,7 +60,6 @@ func TestOperatorPages(t *testing.T) {
 	f := newFixture(t)
 	adm := &fakeAdmin{}
 	f.srv.opts.Admin = adm
-	f.srv.opts.KeyAdmin = struct{ service.KeyAdmin }{} // the fake admin never calls it
 	op := f.browser()
 	csrf := op.signin(opKey)
 	page := op.get("/en/clerk/admin").Body.String()

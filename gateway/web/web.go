@@ -55,9 +55,8 @@ type Keys interface {
 type Options struct {
 	Service Service
 	Keys    Keys
-	// Admin and KeyAdmin serve the operator's pages (nil: they answer unavailable).
-	Admin    Admin
-	KeyAdmin service.KeyAdmin
+	// Admin serves the operator's pages (nil: they answer unavailable).
+	Admin Admin
 	// Platform is the operator identity whose view of the registry (departments,
 	// record types, purposes: public facts) the citizen's grant form shows.
 	Platform gateway.Principal
