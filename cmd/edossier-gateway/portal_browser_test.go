@@ -34,6 +34,8 @@ type tab struct {
 	ctx  context.Context
 	base string
 	shot string // screenshot folder ("" = none)
+	// downloads is the folder the tab's downloads go to ("" until the first).
+	downloads string
 
 	mu        sync.Mutex
 	requests  []*network.Request
@@ -182,6 +184,39 @@ func (b *tab) axeViolations(src, name string) []string {
 		b.t.Fatalf("axe-core on %s: %v", name, err)
 	}
 	return found
+}
+
+// download runs trigger and returns the bytes of the download it starts (the files go
+// to a folder of the tab's own).
+func (b *tab) download(t *testing.T, trigger chromedp.Action[chromedp.Void]) []byte {
+	t.Helper()
+	if b.downloads == "" {
+		b.downloads = t.TempDir()
+		if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: b.downloads, EventsEnabled: new(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	b.do(trigger)
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("no download: %v", err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			got, err := os.ReadFile(filepath.Join(b.downloads, ev.GUID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		case browser.DownloadProgressStateCanceled:
+			t.Fatal("download cancelled")
+		}
+	}
+	return nil
 }
 
 // tabTo presses Tab until the JavaScript condition holds (at most 40 times).
@@ -422,6 +457,12 @@ func TestPortalInBrowser(t *testing.T) {
 		// exact document it signs.
 		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
 		phone.screenshot("citizen")
+		// Its own file, read with a signed request (logged as a self access first).
+		phone.do(chromedp.Click(chromedp.CSS("#records tbody button")), chromedp.WaitVisible(chromedp.CSS("#records tbody a[download]")))
+		if got := phone.download(t, chromedp.Click(chromedp.CSS("#records tbody a[download]"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
+			t.Fatalf("own file: %q", got)
+		}
+
 		// The grant form, by keyboard only: Tab to each field, arrows in the lists, Space
 		// on the check box, Enter on the buttons.
 		phone.do(chromedp.Click(chromedp.ID("grant-link")), chromedp.WaitVisible(chromedp.ID("grantee")))
@@ -451,34 +492,12 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 
 		// Social security's clerk reads the file under it.
-		downloads := t.TempDir()
-		if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)}); err != nil {
-			t.Fatal(err)
-		}
-		progress := chromedp.BrowserEvents(b.ctx, browser.DownloadProgress)
 		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), social), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
 			chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
-			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose),
-			chromedp.Submit(chromedp.ID("grantId")))
-		var file string
-		deadline, cancel := context.WithTimeout(b.ctx, time.Minute)
-		defer cancel()
-		for ev, err := range progress {
-			if err != nil || deadline.Err() != nil {
-				t.Fatalf("no download: %v", err)
-			}
-			if ev.State == browser.DownloadProgressStateCompleted {
-				file = filepath.Join(downloads, ev.GUID)
-				break
-			}
-			if ev.State == browser.DownloadProgressStateCanceled {
-				t.Fatal("download cancelled")
-			}
-		}
-		got, err := os.ReadFile(file)
-		if err != nil || !bytes.Equal(got, []byte("%PDF-1.7 birth medical certificate appended through the portal\n")) {
-			t.Fatalf("downloaded %q, %v", got, err)
+			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose))
+		got := b.download(t, chromedp.Submit(chromedp.ID("grantId")))
+		if !bytes.Equal(got, []byte("%PDF-1.7 birth medical certificate appended through the portal\n")) {
+			t.Fatalf("downloaded %q", got)
 		}
 
 		// The phone sees the read in its timeline and revokes the grant.
@@ -493,7 +512,7 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("read after the revocation: %s", code)
 		}
 		b.screenshot("read-refused")
-		if entries, _ := os.ReadDir(downloads); len(entries) != 1 {
+		if entries, _ := os.ReadDir(b.downloads); len(entries) != 1 {
 			t.Fatalf("%d downloads, want 1", len(entries))
 		}
 	})
