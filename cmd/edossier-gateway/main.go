@@ -45,6 +45,7 @@ import (
 	"github.com/edossier-city/edossier/gateway/identity"
 	"github.com/edossier-city/edossier/gateway/service"
 	"github.com/edossier-city/edossier/gateway/subject"
+	"github.com/edossier-city/edossier/gateway/web"
 	"github.com/edossier-city/edossier/network/connfile"
 )
 
@@ -121,6 +122,8 @@ type Gateway struct {
 	blobs    *blob.Store
 	enroller *ca.Enroller
 	server   *api.Server
+	portal   *web.Server
+	handler  http.Handler // the REST API and the portal on one port (see mount)
 	svc      *service.Service
 	keys     *identity.KeyStore
 	profile  *connfile.Profile
@@ -230,11 +233,23 @@ func Open(cfg Config) (*Gateway, error) {
 		enroller.Close()
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, svc: svc, keys: keys, profile: profile}, nil
+	portal, err := web.New(web.Options{
+		Service: svc, Keys: keys, Admin: svc,
+		Platform:   gateway.Principal{Role: gateway.RoleOperator, Org: platform.Org, MSPID: platformOrg.MSPID, User: platform.User},
+		SessionTTL: cfg.PortalSessionTTL, SecureCookies: cfg.PortalSecureCookies,
+		MaxUpload: cfg.MaxUpload, VerifyRate: rate.Limit(cfg.VerifyRate), VerifyBurst: cfg.VerifyBurst, PublicURL: cfg.PublicURL,
+	})
+	if err != nil {
+		ledger.Close()
+		enroller.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, portal: portal,
+		handler: mount(server, portal), svc: svc, keys: keys, profile: profile}, nil
 }
 
 // Handler is the HTTP handler (tests serve it with httptest).
-func (g *Gateway) Handler() http.Handler { return g.server }
+func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Run serves until ctx is done, then drains requests in flight.
 func (g *Gateway) Run(ctx context.Context) error {
@@ -251,7 +266,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           g.server,
+		Handler:           g.handler,
 		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
 		ReadTimeout:       g.cfg.ReadTimeout,
 		WriteTimeout:      g.cfg.WriteTimeout,
