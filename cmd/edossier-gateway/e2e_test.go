@@ -43,6 +43,8 @@ type env struct {
 	keys DemoKeys
 	http *http.Client
 	snap *client.Gateway // operator connection for ledger heights
+	cfg  Config
+	stop func() // stops the running gateway
 }
 
 func startEnv(t *testing.T, maxUpload int64) *env {
@@ -77,7 +79,18 @@ func startEnvOn(t *testing.T, o nettest.Options, edit func(*Config)) *env {
 	if edit != nil {
 		edit(&cfg)
 	}
-	g, err := Open(cfg)
+	e := &env{t: t, n: n, http: &http.Client{Timeout: 2 * time.Minute}, snap: n.Gateway(t, "operator", "ops"), cfg: cfg}
+	e.startGateway()
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// startGateway opens and runs a gateway with e.cfg (on a new listener), waits until it
+// is ready and reads the demo keys.
+func (e *env) startGateway() {
+	t := e.t
+	t.Helper()
+	g, err := Open(e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,15 +102,15 @@ func startEnvOn(t *testing.T, o nettest.Options, edit func(*Config)) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
+	e.g, e.url = g, "http://"+ln.Addr().String()
+	e.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("gateway run: %v", err)
 		}
 		g.Close()
-	})
-	e := &env{t: t, n: n, g: g, url: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 2 * time.Minute},
-		snap: n.Gateway(t, "operator", "ops")}
+		e.stop = func() {}
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		resp, err := e.http.Get(e.url + "/readyz")
@@ -112,14 +125,13 @@ func startEnvOn(t *testing.T, o nettest.Options, edit func(*Config)) *env {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	b, err := os.ReadFile(cfg.DemoKeysFile)
+	b, err := os.ReadFile(e.cfg.DemoKeysFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &e.keys); err != nil {
 		t.Fatal(err)
 	}
-	return e
 }
 
 // response is a decoded HTTP answer.
