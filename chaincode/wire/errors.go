@@ -45,6 +45,10 @@ const (
 	CodeBadSignature Code = "bad_signature"
 	// CodeUnknownKey: no public key is bound to the subject.
 	CodeUnknownKey Code = "unknown_key"
+	// CodeBadProof: a batch leaf and its inclusion proof do not lead to the
+	// anchored root of the batch they name (a forged or altered leaf, a leaf of
+	// another batch, index, issuer or context, a wrong or truncated proof).
+	CodeBadProof Code = "bad_proof"
 	// CodeInternal: the ledger API or a cross-channel call failed unexpectedly.
 	// Retrying may help; the request itself was not judged.
 	CodeInternal Code = "internal"
@@ -54,7 +58,7 @@ const (
 var Codes = []Code{
 	CodeInvalid, CodeNotFound, CodeForbidden, CodeConflict, CodeExpired,
 	CodeNotYetValid, CodeRevoked, CodeOutOfScope, CodeRecordInactive,
-	CodeBadSignature, CodeUnknownKey, CodeInternal,
+	CodeBadSignature, CodeUnknownKey, CodeBadProof, CodeInternal,
 }
 
 // Known reports whether c is one of the codes above.
