@@ -137,7 +137,7 @@ func cidDigest(s string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := c.Hash()          // multihash: code, length, digest
+	h := c.Hash()             // multihash: code, length, digest
 	return h[len(h)-32:], nil // ParseCID checked sha2-256, 32 bytes
 }
 
@@ -550,6 +550,14 @@ type BatchRecord struct {
 	BatchID string `json:"batchId"`
 	Index   uint64 `json:"index"`
 	Root    string `json:"root"`
+}
+
+// BatchSupersedeResult is returned by SupersedeBatchRecord.
+type BatchSupersedeResult struct {
+	// Superseded is the batch record, now with status superseded.
+	Superseded BatchRecord `json:"superseded"`
+	// Record is the new (single) record, linked by its supersedes field.
+	Record Record `json:"record"`
 }
 
 // RecordOf returns the Record a proven leaf stands for.
