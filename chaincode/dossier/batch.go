@@ -19,7 +19,7 @@ import (
 // this channel is hashed in. Called across channels the stub still names this
 // chaincode's channel.
 func batchContext(tx *txInfo, batchID, issuer string) wire.BatchContext {
-	return wire.BatchContext{Channel: tx.stub.GetChannelID(), Chaincode: ContractName, BatchID: batchID, Issuer: issuer}
+	return wire.BatchContext{Channel: tx.stub.GetChannelID(), Chaincode: wire.DossierContract, BatchID: batchID, Issuer: issuer}
 }
 
 func batchKey(id string) string { return ccutil.MustKey(objBatch, id) }

@@ -38,6 +38,10 @@ import (
 // every batch leaf; a new leaf layout gets a new tag.
 const BatchLeafTag = "edossier.batch-leaf.v1"
 
+// DossierContract is the contract name in every leaf's context (the dossier
+// contract's namespace, whatever name its chaincode is deployed under).
+const DossierContract = "dossier"
+
 // batchMagic starts the compact encoding of an AnchorBatch argument.
 const batchMagic = "EDB1"
 

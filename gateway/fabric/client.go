@@ -424,6 +424,8 @@ func mapWireCode(c wire.Code) gateway.Code {
 		return gateway.CodeBadSignature
 	case wire.CodeUnknownKey:
 		return gateway.CodeUnknownKey
+	case wire.CodeBadProof:
+		return gateway.CodeBadProof
 	}
 	return gateway.CodeInternal
 }
