@@ -134,3 +134,40 @@ func (s *Server) readBatchContent(c *gin.Context) {
 	}
 	s.sendContent(c, content)
 }
+
+// supersedeBatchRecord takes multipart/form-data: a "proof" part (wire.BatchProof),
+// then the parts of an append (metadata, optional note, file).
+func (s *Server) supersedeBatchRecord(c *gin.Context) {
+	mr, err := s.multipartReader(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	pp, err := nextPart(mr, "proof")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	raw, err := readSmallPart(pp, wire.MaxBatchProofBytes)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var proof wire.BatchProof
+	if err := decodeStrict(raw, &proof); err != nil {
+		abort(c, err)
+		return
+	}
+	var res *service.BatchSupersedeResult
+	err = s.readAppendFrom(c, mr, "", func(in service.AppendInput) error {
+		var err error
+		res, err = s.svc.SupersedeBatchRecord(c.Request.Context(), principal(c), proof, in)
+		return err
+	})
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}

@@ -139,6 +139,7 @@ func (s *Server) routes() {
 	v1.GET("/batches/:batchId", s.getBatch)
 	v1.POST("/batch-records/revoke", s.revokeBatchRecord)
 	v1.POST("/batch-records/content", s.readBatchContent)
+	v1.POST("/batch-records/supersede", s.supersedeBatchRecord)
 
 	// Verifiers (public, rate-limited).
 	v1.POST("/verify", s.rateLimit, s.verifyFile)

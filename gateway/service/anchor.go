@@ -276,3 +276,60 @@ func (s *Service) actorOrPlatform(p gateway.Principal) gateway.Actor {
 	}
 	return s.cfg.Platform
 }
+
+// BatchSupersedeResult is the answer to SupersedeBatchRecord.
+type BatchSupersedeResult struct {
+	Superseded wire.BatchRecord `json:"superseded"`
+	Record     wire.Record      `json:"record"`
+	Receipt    gateway.Receipt  `json:"receipt"`
+}
+
+// SupersedeBatchRecord (the batch's issuer) replaces one record of a batch, proved by
+// its leaf and inclusion proof, with a new single record (its file stored as for an
+// append). The batch record gets its sparse status key; the new record links back.
+func (s *Service) SupersedeBatchRecord(ctx context.Context, p gateway.Principal, proof wire.BatchProof, in AppendInput) (*BatchSupersedeResult, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	bl, err := s.batches()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProof(&proof); err != nil {
+		return nil, err
+	}
+	id, err := s.recordID(p, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.request(id, in)
+	if err != nil {
+		return nil, err
+	}
+	// The proof and the issuer are judged before the file is stored.
+	br, err := bl.GetBatchRecord(ctx, p.Actor(), proof)
+	if err != nil {
+		return nil, err
+	}
+	if br.Record.Issuer != p.MSPID {
+		return nil, gateway.Errorf(gateway.CodeForbidden, "batch %s was anchored by %s; only the issuer may change its records", proof.BatchID, br.Record.Issuer)
+	}
+	files := s.newRequestFiles()
+	defer files.finish()
+	info, err := files.put(ctx, in.File)
+	if err != nil {
+		return nil, err
+	}
+	req.CID, req.Size = info.CID, info.Size
+	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+		return nil, err
+	}
+	if err := files.commit(ctx); err != nil {
+		return nil, err
+	}
+	res, receipt, err := bl.SupersedeBatchRecord(ctx, p.Actor(), proof, req)
+	if err != nil {
+		return nil, err // the stored file stays (an encrypted orphan), as for a batch
+	}
+	return &BatchSupersedeResult{Superseded: res.Superseded, Record: res.Record, Receipt: receipt}, nil
+}
