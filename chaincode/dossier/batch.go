@@ -192,8 +192,15 @@ func ownBatchRecord(tx *txInfo, proof string, extra ...string) (*wire.BatchProof
 }
 
 // putBatchStatus writes a batch record's sparse status key with the issuer's
-// key-level endorsement policy and emits BatchRecordChanged.
-func (c *Contract) putBatchStatus(tx *txInfo, pc *ccutil.PolicyCache, p *wire.BatchProof, st *wire.BatchRecordStatus, newRec *wire.RecordRef) error {
+// key-level endorsement policy and emits BatchRecordChanged. It also writes the batch
+// key again, unchanged: a new status key falls under the chaincode's endorsement
+// policy only, while the batch key's own policy (the issuer) then applies to the whole
+// transaction, so no set of other organisations can revoke or supersede a batch record
+// without the issuer's peer, as with single records.
+func (c *Contract) putBatchStatus(tx *txInfo, pc *ccutil.PolicyCache, a *wire.BatchAnchor, p *wire.BatchProof, st *wire.BatchRecordStatus, newRec *wire.RecordRef) error {
+	if err := ccutil.PutJSON(tx.stub, batchKey(a.BatchID), a); err != nil {
+		return err
+	}
 	key := batchStatusKey(p.BatchID, p.Index)
 	if err := ccutil.PutJSON(tx.stub, key, st); err != nil {
 		return err
@@ -241,7 +248,7 @@ func (c *Contract) RevokeBatchRecord(ctx contractapi.TransactionContextInterface
 	st = &wire.BatchRecordStatus{BatchID: a.BatchID, Index: p.Index, RecordID: p.Leaf.RecordID,
 		Status: wire.StatusRevoked, Reason: reason, StatusChangedAt: tx.now, StatusTxID: tx.txID}
 	pc := ccutil.PolicyCache{Role: c.role}
-	if err := c.putBatchStatus(tx, &pc, p, st, nil); err != nil {
+	if err := c.putBatchStatus(tx, &pc, a, p, st, nil); err != nil {
 		return nil, err
 	}
 	return batchRecordOf(p, a, st), nil
@@ -299,7 +306,7 @@ func (c *Contract) SupersedeBatchRecord(ctx contractapi.TransactionContextInterf
 	st = &wire.BatchRecordStatus{BatchID: a.BatchID, Index: p.Index, RecordID: p.Leaf.RecordID,
 		Status: wire.StatusSuperseded, SupersededBy: req.RecordID, StatusChangedAt: tx.now, StatusTxID: tx.txID}
 	r := ref(&newRec)
-	if err := c.putBatchStatus(tx, &pc, p, st, &r); err != nil {
+	if err := c.putBatchStatus(tx, &pc, a, p, st, &r); err != nil {
 		return nil, err
 	}
 	if err := tx.stub.FinishWriteBatch(); err != nil {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	fabclient "github.com/hyperledger/fabric-gateway/pkg/client"
+
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/client"
 )
@@ -119,6 +121,7 @@ func TestImportAnchor(t *testing.T) {
 		t.Skip("starts a Fabric network")
 	}
 	e := startCLIEnv(t, anchorBasePort)
+	t.Setenv(envGateway, e.url)
 	ctx := context.Background()
 	health := &client.Client{BaseURL: e.url, APIKey: e.keys.Departments["health"]}
 	civil := &client.Client{BaseURL: e.url, APIKey: e.keys.Departments["civil"]}
@@ -285,6 +288,28 @@ func TestImportAnchor(t *testing.T) {
 		t.Fatalf("after supersede: %+v %v", br, err)
 	}
 
+	// Trust: a revocation that the issuer's peer did not endorse is invalidated by the
+	// batch key's endorsement policy, even when the other organisations endorse it.
+	var others []string
+	for _, o := range e.n.Spec().Organizations {
+		if o.MSPID != a0.Issuer {
+			others = append(others, o.MSPID)
+		}
+	}
+	p3 := proofOf(t, a0, l0, 300)
+	p3doc, _ := json.Marshal(p3)
+	prop, err := e.n.Gateway(t, "health", "clerk").GetNetwork("municipal").GetContractWithName("dossier", "dossier").
+		NewProposal("RevokeBatchRecord", fabclient.WithArguments(string(p3doc), "issued-in-error"), fabclient.WithEndorsingOrganizations(others...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := submitAndWait(ctx, prop); err == nil || !strings.Contains(err.Error(), "ENDORSEMENT_POLICY_FAILURE") {
+		t.Fatalf("revocation endorsed by %v without the issuer: %v (status %+v), want ENDORSEMENT_POLICY_FAILURE", others, err, st)
+	}
+	if br, err = public.VerifyBatchRecord(ctx, p3); err != nil || br.Record.Status != wire.StatusActive {
+		t.Fatalf("after the refused revocation: %+v %v", br, err)
+	}
+
 	// 5. Read a batch record under a grant; the access is logged.
 	kdir := t.TempDir()
 	i := 8 // line 9: subject 0, in batch 0
@@ -324,4 +349,25 @@ func TestImportAnchor(t *testing.T) {
 	if _, _, err := civil.ReadBatchContent(ctx, pf, grant.Grant.GrantID, "household-registration"); problemCode(err) != "422 bad_proof" {
 		t.Errorf("forged leaf under the grant: %v", problemCode(err))
 	}
+}
+
+// submitAndWait endorses, submits and waits; an invalidated transaction is an error
+// naming its validation code.
+func submitAndWait(ctx context.Context, p *fabclient.Proposal) (*fabclient.Status, error) {
+	tx, err := p.EndorseWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := tx.SubmitWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Successful {
+		return st, fmt.Errorf("transaction %s invalid: %s", st.TransactionID, st.Code)
+	}
+	return st, nil
 }

@@ -245,6 +245,14 @@ func (s *Service) ReadBatchContent(ctx context.Context, p gateway.Principal, pro
 	if err := wire.ValidateCode("purpose", purpose); err != nil {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "purpose must be a registered purpose code: %s", wire.AsError(err).Message)
 	}
+	// A CID-only batch record's file is kept by the issuer's archive: say so before
+	// anything is logged.
+	if _, err := s.blobs.Stat(proof.Leaf.CID); err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeNotFound {
+			return nil, gateway.Errorf(gateway.CodeNotFound, "the file of batch record %s is not in the platform's blob store (anchored by CID only; the issuer's archive keeps it)", proof.Leaf.RecordID)
+		}
+		return nil, err
+	}
 	entry, receipt, err := bl.RecordBatchAccess(ctx, p.Actor(), grantID, proof, purpose)
 	if err != nil {
 		return nil, err
