@@ -110,19 +110,19 @@ func TestAnchorBatchRefusals(t *testing.T) {
 		parts []string
 		code  gateway.Code
 	}{
-		"citizen":          {gateway.Principal{Role: gateway.RoleCitizen}, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, []string{"a"}, gateway.CodeForbidden},
-		"no batch id":      {health, AnchorInput{Records: []AnchorItem{ok}}, []string{"a"}, gateway.CodeInvalid},
-		"empty":            {health, AnchorInput{BatchID: "b"}, nil, gateway.CodeInvalid},
-		"oversized":        {health, AnchorInput{BatchID: "b", Records: make([]AnchorItem, wire.MaxAnchorBatch+1)}, nil, gateway.CodeInvalid},
-		"file and cid":     {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", CID: c, SubjectID: subj, Type: "birth"}}}, []string{"a"}, gateway.CodeInvalid},
-		"neither":          {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{SubjectID: subj, Type: "birth"}}}, nil, gateway.CodeInvalid},
-		"raw id number":    {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: "110101202611201235", Type: "birth"}}}, []string{"a"}, gateway.CodeRawIDNumber},
-		"not accredited":   {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: subj, Type: "licence"}}}, []string{"a"}, gateway.CodeForbidden},
-		"file twice":       {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok, ok}}, []string{"a"}, gateway.CodeInvalid},
-		"missing part":     {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, nil, gateway.CodeInvalid},
-		"unknown part":     {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, []string{"a", "zz"}, gateway.CodeInvalid},
-		"record id twice":  {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", RecordID: "x", SubjectID: subj, Type: "birth"}, {File: "b", RecordID: "x", SubjectID: subj, Type: "birth"}}}, []string{"a", "b"}, gateway.CodeInvalid},
-		"bad media type":   {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: subj, Type: "birth", MediaType: "pdf"}}}, []string{"a"}, gateway.CodeInvalid},
+		"citizen":         {gateway.Principal{Role: gateway.RoleCitizen}, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, []string{"a"}, gateway.CodeForbidden},
+		"no batch id":     {health, AnchorInput{Records: []AnchorItem{ok}}, []string{"a"}, gateway.CodeInvalid},
+		"empty":           {health, AnchorInput{BatchID: "b"}, nil, gateway.CodeInvalid},
+		"oversized":       {health, AnchorInput{BatchID: "b", Records: make([]AnchorItem, wire.MaxAnchorBatch+1)}, nil, gateway.CodeInvalid},
+		"file and cid":    {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", CID: c, SubjectID: subj, Type: "birth"}}}, []string{"a"}, gateway.CodeInvalid},
+		"neither":         {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{SubjectID: subj, Type: "birth"}}}, nil, gateway.CodeInvalid},
+		"raw id number":   {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: "110101202611201235", Type: "birth"}}}, []string{"a"}, gateway.CodeRawIDNumber},
+		"not accredited":  {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: subj, Type: "licence"}}}, []string{"a"}, gateway.CodeForbidden},
+		"file twice":      {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok, ok}}, []string{"a"}, gateway.CodeInvalid},
+		"missing part":    {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, nil, gateway.CodeInvalid},
+		"unknown part":    {health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, []string{"a", "zz"}, gateway.CodeInvalid},
+		"record id twice": {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", RecordID: "x", SubjectID: subj, Type: "birth"}, {File: "b", RecordID: "x", SubjectID: subj, Type: "birth"}}}, []string{"a", "b"}, gateway.CodeInvalid},
+		"bad media type":  {health, AnchorInput{BatchID: "b", Records: []AnchorItem{{File: "a", SubjectID: subj, Type: "birth", MediaType: "pdf"}}}, []string{"a"}, gateway.CodeInvalid},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
