@@ -437,6 +437,13 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(im.dir, path)
 	}
+	if im.skipProbe {
+		// --anchor: the workers open every file anyway (in parallel); a file they
+		// cannot read makes its line bad there.
+		return importEntry{line: l.line, path: path, item: client.BatchItem{
+			SubjectID: subject, Type: typ, Note: note, MediaType: mediaType, ValidUntil: req.ValidUntil, IdempotencyKey: key,
+		}}, nil
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return importEntry{}, fmt.Errorf("file %s: %v", file, errors.Unwrap(err))
@@ -544,6 +551,9 @@ type importer struct {
 	types    map[string]bool // defined record types; nil when unknown
 	log      io.Writer
 	prog     *progress // set by run: messages from concurrent batches go through it
+	// skipProbe: check does not stat and open the file (runAnchor's reader; --strict
+	// still probes every file first).
+	skipProbe bool
 }
 
 // batchOutcome is what became of a batch: committed entries (created or not), bad

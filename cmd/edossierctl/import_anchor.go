@@ -63,6 +63,7 @@ func (im *importer) runAnchor(ctx context.Context, path string, cp *checkpoint) 
 	im.prog = prog
 	start := time.Now()
 	size := im.o.batchSize
+	im.skipProbe = true
 
 	jobs := make(chan anchorJob, im.o.parallel)
 	outcomes := make(chan batchOutcome, im.o.parallel)
