@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -139,6 +140,7 @@ func (e *benchEnv) rawAnchor(b *testing.B, subjects []string, chain string, infl
 		b.Fatalf("raw AnchorBatch: %v", err)
 	}
 	used := e.cpuTime(b).minus(cpu0)
+	slices.Sort(lat)
 	time.Sleep(2 * time.Second)
 	grown := dirSize(b, chain) - size0
 	s := &runStats{name: fmt.Sprintf("anchor: raw AnchorBatch x%d", leavesPer), conc: inflight, ops: txs * leavesPer, elapsed: elapsed,
