@@ -17,6 +17,7 @@ import (
 	"time"
 
 	fabclient "github.com/hyperledger/fabric-gateway/pkg/client"
+	"google.golang.org/grpc/status"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/client"
@@ -260,6 +261,31 @@ func TestImportAnchor(t *testing.T) {
 		{SubjectID: subjects[0], Type: "vaccination-record", CID: l0[0].CID, Size: l0[0].Size}}}, nil); problemCode(err) != "403 forbidden" {
 		t.Errorf("civil anchoring vaccination records: %v", problemCode(err))
 	}
+	// The chaincode refuses it too, sent past the gateway with fabric-gateway.
+	enc, err := wire.EncodeBatch(&wire.Batch{BatchID: "b-civil-2", Leaves: l0[:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	civilCC := e.n.Gateway(t, "civil", "clerk").GetNetwork("municipal").GetContractWithName("dossier", "dossier")
+	if _, err := civilCC.SubmitTransaction("AnchorBatch", string(enc)); chaincodeCode(err) != wire.CodeForbidden {
+		t.Errorf("AnchorBatch by civil through fabric-gateway: %v, want forbidden", err)
+	}
+	// Empty and oversized batches: 400 invalid, nothing stored.
+	for name, n := range map[string]int{"empty": 0, "oversized": wire.MaxAnchorBatch + 1} {
+		recs := make([]client.AnchorItem, n)
+		for i := range recs {
+			recs[i] = client.AnchorItem{SubjectID: subjects[0], Type: "vaccination-record", CID: l0[0].CID, Size: 1}
+		}
+		head, _ := json.Marshal(client.AnchorInput{BatchID: "b-" + name, Records: recs})
+		var body bytes.Buffer
+		body.WriteString("--x\r\nContent-Disposition: form-data; name=\"batch\"\r\nContent-Type: application/json\r\n\r\n")
+		body.Write(head)
+		body.WriteString("\r\n--x--\r\n")
+		req, _ := health.NewRequest(ctx, "POST", "/v1/batches", &body, "multipart/form-data; boundary=x")
+		if _, err := health.Do(req); problemCode(err) != "400 invalid" {
+			t.Errorf("%s batch: %v, want 400 invalid", name, problemCode(err))
+		}
+	}
 	// Duplicate batch ID with other records.
 	if _, err := health.AnchorBatch(ctx, client.AnchorInput{BatchID: a0.BatchID, Records: []client.AnchorItem{
 		{SubjectID: subjects[0], Type: "vaccination-record", CID: l0[0].CID, Size: l0[0].Size}}}, nil); problemCode(err) != "409 conflict" {
@@ -370,4 +396,22 @@ func submitAndWait(ctx context.Context, p *fabclient.Proposal) (*fabclient.Statu
 		return st, fmt.Errorf("transaction %s invalid: %s", st.TransactionID, st.Code)
 	}
 	return st, nil
+}
+
+// chaincodeCode is the wire code of a fabric-gateway error (the chaincode's answer is
+// in the gRPC status details).
+func chaincodeCode(err error) wire.Code {
+	if err == nil {
+		return ""
+	}
+	if st, ok := status.FromError(err); ok {
+		for _, d := range st.Details() {
+			if m, ok := d.(interface{ GetMessage() string }); ok {
+				if we, ok := wire.ParseError(m.GetMessage()); ok {
+					return we.Code
+				}
+			}
+		}
+	}
+	return wire.AsError(err).Code
 }
