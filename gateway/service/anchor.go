@@ -9,9 +9,9 @@ import (
 	"github.com/edossier-city/edossier/gateway"
 )
 
-// BatchLedger is what batch anchoring needs from Fabric (implemented by
-// gateway/fabric). Errors as for Ledger; a proof that does not lead to the anchored
-// root is CodeBadProof.
+// BatchLedger holds the Merkle batches of the municipal channel and the grant-checked
+// reads of batch records (anchor.go). Errors as for Ledger; a proof that does not lead
+// to the anchored root is CodeBadProof.
 type BatchLedger interface {
 	// EndorseAnchorBatch endorses dossier AnchorBatch with the compact encoding of a
 	// batch (wire.EncodeBatch); Submit commits it.
@@ -25,14 +25,8 @@ type BatchLedger interface {
 	MunicipalChannel() string
 }
 
-// batches returns the ledger's batch operations (CodeUnavailable when the adapter has
-// none, as in unit tests with a fake ledger).
-func (s *Service) batches() (BatchLedger, error) {
-	if bl, ok := s.ledger.(BatchLedger); ok {
-		return bl, nil
-	}
-	return nil, gateway.Errorf(gateway.CodeUnavailable, "this gateway's ledger adapter cannot anchor batches")
-}
+// batches returns the ledger's batch operations.
+func (s *Service) batches() (BatchLedger, error) { return s.ledger, nil }
 
 // AnchorItem is one record of a batch anchor. Either File names the multipart part
 // that carries its file (the gateway stores it: the bulk path into the blob store), or

@@ -32,22 +32,6 @@ func (f *fakeBatchLedger) EndorseAnchorBatch(_ context.Context, _ gateway.Actor,
 	a := &wire.BatchAnchor{BatchID: b.BatchID, Size: uint64(len(b.Leaves)), Issuer: "HealthMSP", TxID: "tx-b"}
 	return &fakePending[wire.BatchAnchor]{l: f.fakeLedger, v: a, txID: "tx-b", cids: cids, apply: func() { f.batches = append(f.batches, b) }}, nil
 }
-func (f *fakeBatchLedger) GetBatch(context.Context, gateway.Actor, string) (*wire.BatchAnchor, error) {
-	panic("unused")
-}
-func (f *fakeBatchLedger) GetBatchRecord(context.Context, gateway.Actor, wire.BatchProof) (*wire.BatchRecord, error) {
-	panic("unused")
-}
-func (f *fakeBatchLedger) RevokeBatchRecord(context.Context, gateway.Actor, wire.BatchProof, string) (*wire.BatchRecord, gateway.Receipt, error) {
-	panic("unused")
-}
-func (f *fakeBatchLedger) SupersedeBatchRecord(context.Context, gateway.Actor, wire.BatchProof, wire.AppendRequest) (*wire.BatchSupersedeResult, gateway.Receipt, error) {
-	panic("unused")
-}
-func (f *fakeBatchLedger) RecordBatchAccess(context.Context, gateway.Actor, string, wire.BatchProof, string) (*wire.AccessEntry, gateway.Receipt, error) {
-	panic("unused")
-}
-func (f *fakeBatchLedger) MunicipalChannel() string { return "municipal" }
 
 func newBatchFakes() (*fakeBatchLedger, *fakeBlobs, *Service) {
 	b := &fakeBlobs{data: map[string][]byte{}}
@@ -135,10 +119,5 @@ func TestAnchorBatchRefusals(t *testing.T) {
 				t.Fatalf("blobs %d, staged %d, transactions %d", b.count(), b.staged, l.appended)
 			}
 		})
-	}
-	// A ledger adapter without batch operations: unavailable, not a panic.
-	_, _, s := newFakes()
-	if _, err := s.AnchorBatch(context.Background(), health, AnchorInput{BatchID: "b", Records: []AnchorItem{ok}}, anchorParts("a")); gateway.ErrorCode(err) != gateway.CodeUnavailable {
-		t.Fatalf("no batch ledger: %v", err)
 	}
 }
