@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -39,21 +38,7 @@ func (s *Server) anchorBatch(c *gin.Context) {
 		return
 	}
 	var total int64
-	next := func() (string, string, io.Reader, error) {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return "", "", nil, io.EOF
-		}
-		if err != nil {
-			return "", "", nil, readError(err)
-		}
-		return p.FormName(), p.Header.Get("Content-Type"), readerFunc(func(b []byte) (int, error) {
-			n, err := uploadReader{p}.Read(b)
-			total += int64(n)
-			return n, err
-		}), nil
-	}
-	res, err := s.svc.AnchorBatch(c.Request.Context(), principal(c), in, next)
+	res, err := s.svc.AnchorBatch(c.Request.Context(), principal(c), in, fileParts(mr, &total))
 	s.opts.Metrics.BlobBytes("in", total)
 	if err != nil {
 		abort(c, err)

@@ -25,9 +25,6 @@ type BatchLedger interface {
 	MunicipalChannel() string
 }
 
-// batches returns the ledger's batch operations.
-func (s *Service) batches() (BatchLedger, error) { return s.ledger, nil }
-
 // AnchorItem is one record of a batch anchor. Either File names the multipart part
 // that carries its file (the gateway stores it: the bulk path into the blob store), or
 // CID and Size give the file's content ID where the archive keeps the file (nothing is
@@ -76,10 +73,7 @@ func (s *Service) AnchorBatch(ctx context.Context, p gateway.Principal, in Ancho
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
-	bl, err := s.batches()
-	if err != nil {
-		return nil, err
-	}
+	bl := s.ledger
 	if err := wire.ValidateID("batchId", in.BatchID); err != nil {
 		return nil, wireErr(err)
 	}
@@ -176,10 +170,7 @@ func (s *Service) AnchorBatch(ctx context.Context, p gateway.Principal, in Ancho
 
 // GetBatch returns an anchored batch (public: no record data).
 func (s *Service) GetBatch(ctx context.Context, p gateway.Principal, batchID string) (*wire.BatchAnchor, error) {
-	bl, err := s.batches()
-	if err != nil {
-		return nil, err
-	}
+	bl := s.ledger
 	if err := wire.ValidateID("batchId", batchID); err != nil {
 		return nil, wireErr(err)
 	}
@@ -190,10 +181,7 @@ func (s *Service) GetBatch(ctx context.Context, p gateway.Principal, batchID str
 // anchored root and returns the record with its status (public, like verification by
 // CID: the caller holds the leaf). CodeBadProof if the proof does not lead to the root.
 func (s *Service) VerifyBatchRecord(ctx context.Context, p gateway.Principal, proof wire.BatchProof) (*wire.BatchRecord, error) {
-	bl, err := s.batches()
-	if err != nil {
-		return nil, err
-	}
+	bl := s.ledger
 	if err := checkProof(&proof); err != nil {
 		return nil, err
 	}
@@ -206,10 +194,7 @@ func (s *Service) RevokeBatchRecord(ctx context.Context, p gateway.Principal, pr
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, gateway.Receipt{}, err
 	}
-	bl, err := s.batches()
-	if err != nil {
-		return nil, gateway.Receipt{}, err
-	}
+	bl := s.ledger
 	if err := checkProof(&proof); err != nil {
 		return nil, gateway.Receipt{}, err
 	}
@@ -226,10 +211,7 @@ func (s *Service) ReadBatchContent(ctx context.Context, p gateway.Principal, pro
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
-	bl, err := s.batches()
-	if err != nil {
-		return nil, err
-	}
+	bl := s.ledger
 	if err := checkProof(&proof); err != nil {
 		return nil, err
 	}
@@ -293,10 +275,7 @@ func (s *Service) SupersedeBatchRecord(ctx context.Context, p gateway.Principal,
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
-	bl, err := s.batches()
-	if err != nil {
-		return nil, err
-	}
+	bl := s.ledger
 	if err := checkProof(&proof); err != nil {
 		return nil, err
 	}
