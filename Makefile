@@ -87,8 +87,12 @@ bench: tools ## Gateway benchmarks on a real network beside raw Fabric baselines
 	go test ./cmd/edossier-gateway -run '^$$' -bench Gateway -benchtime $(BENCHTIME) -timeout 60m
 
 .PHONY: bench-import
-bench-import: tools ## Import 100,000 files of 1 KiB with edossierctl import beside raw AppendRecords (about 5 min)
-	EDOSSIER_BENCH_RSS=0 EDOSSIER_BENCH_IMPORT=100000 go test ./cmd/edossier-gateway -run '^$$' -bench 'Gateway/^$$' -timeout 30m
+bench-import: tools ## Import 100,000 files of 1 KiB with edossierctl import (per record, then in Merkle batches) beside raw AppendRecords / AnchorBatch (about 10 min)
+	EDOSSIER_BENCH_RSS=0 EDOSSIER_BENCH_IMPORT=100000 go test ./cmd/edossier-gateway -run '^$$' -bench 'Gateway/^$$' -timeout 45m
+
+.PHONY: bench-anchor
+bench-anchor: tools ## Only the batch-anchoring rows of bench-import (per-record sample, --anchor, --anchor --cid-only, raw AnchorBatch)
+	EDOSSIER_BENCH_RSS=0 EDOSSIER_BENCH_IMPORT=100000 EDOSSIER_BENCH_ANCHOR_ONLY=1 go test ./cmd/edossier-gateway -run '^$$' -bench 'Gateway/^$$' -timeout 45m
 
 .PHONY: lint
 lint: ## gofmt and go vet

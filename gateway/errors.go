@@ -36,6 +36,7 @@ const (
 	CodeOutOfScope     Code = "out_of_scope"    // record not covered by the grant
 	CodeUnknownKey     Code = "unknown_key"     // no key bound to the subject
 	CodeUnknownMatter  Code = "unknown_matter"  // a matter version that is not defined or no longer current
+	CodeBadProof       Code = "bad_proof"       // a batch leaf and proof do not lead to the anchored root
 	CodeTooLarge       Code = "too_large"       // upload above the limit
 	CodeUnsupported    Code = "unsupported_media_type"
 	CodeRateLimited    Code = "rate_limited"

@@ -30,6 +30,8 @@ func WireCode(c wire.Code) Code {
 		return CodeUnknownKey
 	case wire.CodeUnknownMatter:
 		return CodeUnknownMatter
+	case wire.CodeBadProof:
+		return CodeBadProof
 	}
 	return CodeInternal
 }

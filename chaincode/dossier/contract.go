@@ -81,19 +81,22 @@ func (c *Contract) GetEvaluateTransactions() []string {
 	return []string{
 		"GetDepartment", "ListDepartments", "GetRecordType", "ListRecordTypes",
 		"ListAccreditations", "GetRegistry", "GetPurpose", "ListPurposes", "GetReason", "ListReasons", "GetMatter", "ListMatters", "GetRecord", "ListDossier", "FindByCID", "GetRecordHistory",
+		"GetBatch", "GetBatchRecord",
 	}
 }
 
 // Key layout (object types of composite keys).
 const (
-	objDept       = "dept"           // (mspId) -> Department
-	objRecordType = "rtype"          // (code) -> RecordType
-	objAccr       = "accr"           // (mspId, typeCode) -> Accreditation
-	objPurpose    = "purpose"        // (code) -> Purpose
-	objReason     = "reason"         // (code) -> Reason
-	objRecord     = "record"         // (recordId) -> Record
-	objCIDIndex   = "cid~record"     // (cid, recordId) -> 0x00
-	objSubjIndex  = "subject~record" // (subjectId, typeCode, recordId) -> 0x00
+	objDept        = "dept"           // (mspId) -> Department
+	objRecordType  = "rtype"          // (code) -> RecordType
+	objAccr        = "accr"           // (mspId, typeCode) -> Accreditation
+	objPurpose     = "purpose"        // (code) -> Purpose
+	objReason      = "reason"         // (code) -> Reason
+	objRecord      = "record"         // (recordId) -> Record
+	objCIDIndex    = "cid~record"     // (cid, recordId) -> 0x00
+	objSubjIndex   = "subject~record" // (subjectId, typeCode, recordId) -> 0x00
+	objBatch       = "batch"          // (batchId) -> BatchAnchor
+	objBatchStatus = "bstatus"        // (batchId, index) -> BatchRecordStatus (changed records only)
 )
 
 // MaxFindResults caps FindByCID.

@@ -55,10 +55,51 @@ func loadForAccess(stub shim.ChaincodeStubInterface, grantID string) (*wire.Gran
 // writes one new key per entry and emits AccessRecorded.
 func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, grantID, recordID, purpose string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
-	if err := wire.ValidateID("grantId", grantID); err != nil {
+	if err := wire.ValidateID("recordId", recordID); err != nil {
 		return nil, err
 	}
-	if err := wire.ValidateID("recordId", recordID); err != nil {
+	return c.recordAccess(ctx, grantID, purpose, func(stub shim.ChaincodeStubInterface) (*wire.Record, error) {
+		b, err := c.callDossier(stub, "GetRecord", recordID)
+		if err != nil {
+			return nil, err
+		}
+		var rec wire.Record
+		if err := ccutil.Unmarshal(b, &rec); err != nil {
+			return nil, err
+		}
+		return &rec, nil
+	})
+}
+
+// RecordBatchAccess is RecordAccess for a record of an anchored batch, given
+// as its wire.BatchProof document (leaf and inclusion proof): the dossier
+// contract, read across channels, checks the proof against the batch's
+// anchored root (bad_proof, not_found) and gives the record's status; then
+// every rule of RecordAccess applies (grant, grantee, scope, status, purpose)
+// and the same access-log entry is written.
+func (c *Contract) RecordBatchAccess(ctx contractapi.TransactionContextInterface, grantID, proof, purpose string) (_ *wire.AccessEntry, err error) {
+	defer ccutil.Guard(&err)
+	if len(proof) > wire.MaxBatchProofBytes {
+		return nil, wire.Errorf(wire.CodeInvalid, "proof larger than %d bytes", wire.MaxBatchProofBytes)
+	}
+	return c.recordAccess(ctx, grantID, purpose, func(stub shim.ChaincodeStubInterface) (*wire.Record, error) {
+		b, err := c.callDossier(stub, "GetBatchRecord", proof)
+		if err != nil {
+			return nil, err
+		}
+		var br wire.BatchRecord
+		if err := ccutil.Unmarshal(b, &br); err != nil {
+			return nil, err
+		}
+		return &br.Record, nil
+	})
+}
+
+// recordAccess is the one rule of a grant-checked file read; load reads the
+// record (single or batch) once the grant and the grantee are checked.
+func (c *Contract) recordAccess(ctx contractapi.TransactionContextInterface, grantID, purpose string,
+	load func(shim.ChaincodeStubInterface) (*wire.Record, error)) (*wire.AccessEntry, error) {
+	if err := wire.ValidateID("grantId", grantID); err != nil {
 		return nil, err
 	}
 	if purpose != "" {
@@ -93,15 +134,12 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if dept == nil || !dept.Active {
 		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
 	}
-	b, err := c.callDossier(stub, "GetRecord", recordID)
+	rec, err := load(stub)
 	if err != nil {
 		return nil, err
 	}
-	var rec wire.Record
-	if err := ccutil.Unmarshal(b, &rec); err != nil {
-		return nil, err
-	}
-	if !st.CoversFor(who.MSPID, &rec) {
+	recordID := rec.RecordID
+	if !st.CoversFor(who.MSPID, rec) {
 		return nil, wire.Errorf(wire.CodeOutOfScope, "record %s is not covered by grant %s", recordID, grantID)
 	}
 	if rec.Status != wire.StatusActive {

@@ -49,6 +49,10 @@ const (
 	// not defined, or that is no longer the matter's current version (new consent is
 	// given only to what the matter asks today; grants signed before stay as signed).
 	CodeUnknownMatter Code = "unknown_matter"
+	// CodeBadProof: a batch leaf and its inclusion proof do not lead to the
+	// anchored root of the batch they name (a forged or altered leaf, a leaf of
+	// another batch, index, issuer or context, a wrong or truncated proof).
+	CodeBadProof Code = "bad_proof"
 	// CodeInternal: the ledger API or a cross-channel call failed unexpectedly.
 	// Retrying may help; the request itself was not judged.
 	CodeInternal Code = "internal"
@@ -58,7 +62,7 @@ const (
 var Codes = []Code{
 	CodeInvalid, CodeNotFound, CodeForbidden, CodeConflict, CodeExpired,
 	CodeNotYetValid, CodeRevoked, CodeOutOfScope, CodeRecordInactive,
-	CodeBadSignature, CodeUnknownKey, CodeUnknownMatter, CodeInternal,
+	CodeBadSignature, CodeUnknownKey, CodeUnknownMatter, CodeBadProof, CodeInternal,
 }
 
 // Known reports whether c is one of the codes above.

@@ -73,6 +73,10 @@ func (e *benchEnv) importBench(b *testing.B, health *client.Client, records, inf
 		b.Fatal(err)
 	}
 
+	if os.Getenv("EDOSSIER_BENCH_ANCHOR_ONLY") == "1" {
+		e.anchorBench(b, ctl, keyFile, subjects, records, inflight)
+		return
+	}
 	contract := e.rawHealth.GetNetwork("municipal").GetContractWithName("dossier", "dossier")
 	rawRecords := 2 * inflight * importBatch // two transactions per slot per round
 	var seq atomic.Uint64
@@ -159,6 +163,7 @@ func (e *benchEnv) importBench(b *testing.B, health *client.Client, records, inf
 
 	e.batchLimits(b, contract, subjects)
 	e.importCapacity(b, ctl, dir, min(records, 20_000), inflight)
+	e.anchorBench(b, ctl, keyFile, subjects, records, inflight)
 }
 
 // manifestPart is one part of a split manifest.

@@ -47,6 +47,8 @@ type importOptions struct {
 	strict    bool
 	interval  time.Duration
 	attempts  int
+	anchor    bool // legacy load: Merkle batches (import_anchor.go)
+	cidOnly   bool // with anchor: the archive keeps the files; anchor their CIDs only
 }
 
 func newImportCmd() *cobra.Command {
@@ -81,16 +83,35 @@ each line's record ID derives from the import's identity (--import-id, default t
 manifest's absolute path), the line number and the line's content. Keep the manifest
 where it is, or pass the same --import-id, to resume.
 
+With --anchor (legacy loads) the lines go to the ledger as Merkle batches: one
+transaction and one ledger key per batch of --batch-size lines (default 8192), the
+records' compact leaves in the transaction; each record is later proved by its leaf
+and inclusion proof (POST /v1/batch-records/verify). The files go to the gateway's
+blob store in one request and one group commit per batch, or, with --cid-only (the
+archive keeps the files), are hashed here and only their CIDs are anchored. Batch k
+covers data lines k*size+1..(k+1)*size and its ID derives from --import-id, the size
+and k, so a rerun (after kill -9 too) anchors every batch exactly once; a batch whose
+lines changed since it was anchored is refused (conflict). Notes and valid_until need
+per-record appends. Keep --batch-size the same across reruns.
+
 The summary counts only records committed on the ledger. Exit codes: 0 every line was
 imported or reported bad; 1 some batches failed (run the import again) or --strict
 found bad lines; 2 bad usage.`,
 		Example: `  edossierctl import --api-key-file health.key archive/manifest.csv
   edossierctl import --api-key-file health.key --parallel 8 --strict scans.ndjson
-  edossierctl import --api-key-file health.key manifest.csv -o json   # summary as JSON`,
+  edossierctl import --api-key-file health.key manifest.csv -o json   # summary as JSON
+  edossierctl import --api-key-file health.key --anchor legacy/2009.csv   # Merkle batches
+  edossierctl import --api-key-file health.key --anchor --cid-only legacy/2009.csv`,
 		Args: exactArgs(1, "one manifest file"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
-			if o.batchSize < 1 || o.batchSize > client.MaxBatch {
-				return usagef("--batch-size must be within 1..%d", client.MaxBatch)
+			if o.anchor && !cmd.Flags().Changed("batch-size") {
+				o.batchSize = DefaultAnchorBatch
+			}
+			if maxSize := map[bool]int{false: client.MaxBatch, true: client.MaxAnchorBatch}[o.anchor]; o.batchSize < 1 || o.batchSize > maxSize {
+				return usagef("--batch-size must be within 1..%d", maxSize)
+			}
+			if o.cidOnly && !o.anchor {
+				return usagef("--cid-only needs --anchor")
 			}
 			if o.parallel < 1 || o.parallel > 64 {
 				return usagef("--parallel must be within 1..64")
@@ -124,6 +145,8 @@ found bad lines; 2 bad usage.`,
 	fl.BoolVar(&o.strict, "strict", false, "check every line first and import nothing if one is bad")
 	fl.DurationVar(&o.interval, "progress-interval", 10*time.Second, "how often to log progress when stderr is not a terminal")
 	fl.IntVar(&o.attempts, "attempts", 8, "tries of a batch while the gateway or the ledger is unavailable")
+	fl.BoolVar(&o.anchor, "anchor", false, fmt.Sprintf("legacy load: anchor Merkle batches (one transaction and one ledger key per batch, --batch-size default %d, at most %d); no notes or valid_until", DefaultAnchorBatch, client.MaxAnchorBatch))
+	fl.BoolVar(&o.cidOnly, "cid-only", false, "with --anchor: the archive keeps the files; hash them here and anchor their CIDs only (nothing is uploaded)")
 	return cmd
 }
 
@@ -395,6 +418,13 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(im.dir, path)
 	}
+	if im.skipProbe {
+		// --anchor: the workers open every file anyway (in parallel); a file they
+		// cannot read makes its line bad there.
+		return importEntry{line: l.line, path: path, item: client.BatchItem{
+			SubjectID: subject, Type: typ, Note: note, MediaType: mediaType, ValidUntil: req.ValidUntil, IdempotencyKey: key,
+		}}, nil
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return importEntry{}, fmt.Errorf("file %s: %v", file, errors.Unwrap(err))
@@ -423,15 +453,16 @@ var errRawIDNumber = errors.New("subject is an ID number or credit code, not a s
 // one "<line> <idempotency key>" per committed record, appended after each batch. It
 // may lag behind the ledger (it is not synced) but never runs ahead of it.
 type checkpoint struct {
-	path string
-	done map[int]string
-	f    *os.File
+	path    string
+	done    map[int]string
+	batches map[int]string // --anchor: batch number -> batch ID ("batch <k> <id>" lines)
+	f       *os.File
 }
 
 const checkpointMagic = "edossier-import-checkpoint v1"
 
 func openCheckpoint(path, identity string, warn io.Writer) (*checkpoint, error) {
-	cp := &checkpoint{path: path, done: map[int]string{}}
+	cp := &checkpoint{path: path, done: map[int]string{}, batches: map[int]string{}}
 	header := checkpointMagic + " " + identity
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
@@ -442,12 +473,14 @@ func openCheckpoint(path, identity string, warn io.Writer) (*checkpoint, error) 
 			var key string
 			if n, _ := fmt.Sscanf(sc.Text(), "%d %s", &line, &key); n == 2 {
 				cp.done[line] = key
+			} else if n, _ := fmt.Sscanf(sc.Text(), "batch %d %s", &line, &key); n == 2 {
+				cp.batches[line] = key
 			}
 		}
 		f.Close()
 		if !ok {
 			fmt.Fprintf(warn, "edossierctl: %s belongs to another import; starting a new checkpoint (the ledger still prevents duplicates)\n", path)
-			cp.done = map[int]string{}
+			cp.done, cp.batches = map[int]string{}, map[int]string{}
 			if err := os.Remove(path); err != nil {
 				return nil, err
 			}
@@ -481,6 +514,12 @@ func (cp *checkpoint) add(entries []importEntry) error {
 	return err
 }
 
+// addBatch records an anchored batch (--anchor).
+func (cp *checkpoint) addBatch(k int, id string) error {
+	_, err := fmt.Fprintf(cp.f, "batch %d %s\n", k, id)
+	return err
+}
+
 func (cp *checkpoint) Close() error { return cp.f.Close() }
 
 // The import.
@@ -493,6 +532,9 @@ type importer struct {
 	types    map[string]bool // defined record types; nil when unknown
 	log      io.Writer
 	prog     *progress // set by run: messages from concurrent batches go through it
+	// skipProbe: check does not stat and open the file (runAnchor's reader; --strict
+	// still probes every file first).
+	skipProbe bool
 }
 
 // batchOutcome is what became of a batch: committed entries (created or not), bad
@@ -504,6 +546,9 @@ type batchOutcome struct {
 	bad       []badLine
 	failed    int
 	fatal     error // stops the import (e.g. the API key is refused)
+	// batchK and batchID name the anchored batch (--anchor) for the checkpoint.
+	batchK  int
+	batchID string
 }
 
 func runImport(ctx context.Context, c *client.Client, manifest string, o importOptions, log io.Writer) (*importSummary, error) {
@@ -559,6 +604,9 @@ func runImport(ctx context.Context, c *client.Client, manifest string, o importO
 		return nil, err
 	}
 	defer cp.Close()
+	if o.anchor {
+		return im.runAnchor(ctx, abs, cp)
+	}
 	return im.run(ctx, abs, cp)
 }
 

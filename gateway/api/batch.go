@@ -2,6 +2,7 @@ package api
 
 import (
 	"io"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -35,7 +36,20 @@ func (s *Server) appendBatch(c *gin.Context) {
 		return
 	}
 	var total int64
-	next := func() (string, string, io.Reader, error) {
+	res, err := s.svc.AppendBatch(c.Request.Context(), principal(c), manifest.Records, fileParts(mr, &total))
+	s.opts.Metrics.BlobBytes("in", total)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+// fileParts yields the remaining parts of a bulk request as files, counting their
+// bytes into total.
+func fileParts(mr *multipart.Reader, total *int64) service.NextFile {
+	return func() (string, string, io.Reader, error) {
 		p, err := mr.NextPart()
 		if err == io.EOF {
 			return "", "", nil, io.EOF
@@ -45,18 +59,10 @@ func (s *Server) appendBatch(c *gin.Context) {
 		}
 		return p.FormName(), p.Header.Get("Content-Type"), readerFunc(func(b []byte) (int, error) {
 			n, err := uploadReader{p}.Read(b)
-			total += int64(n)
+			*total += int64(n)
 			return n, err
 		}), nil
 	}
-	res, err := s.svc.AppendBatch(c.Request.Context(), principal(c), manifest.Records, next)
-	s.opts.Metrics.BlobBytes("in", total)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
 }
 
 type readerFunc func([]byte) (int, error)

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // contentPrefetch is how much of a file readContent authenticates before it sends the
@@ -35,6 +36,11 @@ func (s *Server) readContent(c *gin.Context) {
 		abort(c, err)
 		return
 	}
+	s.sendContent(c, content)
+}
+
+// sendContent streams the file of a committed read (single or batch record).
+func (s *Server) sendContent(c *gin.Context, content *service.Content) {
 	defer content.Body.Close()
 	c.Set(txKey, content.Receipt.TxID)
 	size := content.Record.Size

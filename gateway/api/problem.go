@@ -36,6 +36,8 @@ func statusOf(code gateway.Code) int {
 		return http.StatusUnauthorized
 	case gateway.CodeForbidden, gateway.CodeExpired, gateway.CodeNotYetValid, gateway.CodeRevoked, gateway.CodeOutOfScope:
 		return http.StatusForbidden
+	case gateway.CodeBadProof:
+		return http.StatusUnprocessableEntity
 	case gateway.CodeNotFound:
 		return http.StatusNotFound
 	case gateway.CodeConflict:

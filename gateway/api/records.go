@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +55,11 @@ func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.
 	if err != nil {
 		return err
 	}
+	return s.readAppendFrom(c, mr, subjectID, call)
+}
+
+// readAppendFrom is readAppend on a multipart body whose earlier parts the caller read.
+func (s *Server) readAppendFrom(c *gin.Context, mr *multipart.Reader, subjectID string, call func(service.AppendInput) error) error {
 	mp, err := nextPart(mr, "metadata")
 	if err != nil {
 		return err

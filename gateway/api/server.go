@@ -132,10 +132,16 @@ func (s *Server) routes() {
 	v1.GET("/records/:recordId/history", s.recordHistory)
 	v1.POST("/records/:recordId/revoke", s.revokeRecord)
 	v1.POST("/records/:recordId/supersede", s.supersedeRecord)
+	v1.POST("/batches", s.anchorBatch)
+	v1.GET("/batches/:batchId", s.getBatch)
+	v1.POST("/batch-records/revoke", s.revokeBatchRecord)
+	v1.POST("/batch-records/content", s.readBatchContent)
+	v1.POST("/batch-records/supersede", s.supersedeBatchRecord)
 
 	// Verifiers (public, rate-limited).
 	v1.POST("/verify", s.rateLimit, s.verifyFile)
 	v1.GET("/verify/:cid", s.rateLimit, s.verifyCID)
+	v1.POST("/batch-records/verify", s.rateLimit, s.verifyBatchRecord)
 
 	// Matters ("get one thing done"), public.
 	v1.GET("/matters", s.listMatters)

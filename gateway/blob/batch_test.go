@@ -261,3 +261,56 @@ func TestMoveNoReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommit: a batch of GroupCommitMin blobs or more takes the group-commit path
+// (syncfs on Linux) and ends exactly as a small batch does: every blob readable under
+// its final name, nothing left in the staging directory.
+func TestGroupCommit(t *testing.T) {
+	s := newStore(t, 1<<20)
+	ctx := context.Background()
+	n := GroupCommitMin + 10
+	b := s.NewBatch()
+	files := make([][]byte, n)
+	for i := range files {
+		files[i] = randBytes(t, 1024)
+		if _, err := b.Put(ctx, bytes.NewReader(files[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	infos, err := b.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, info := range infos {
+		if !info.Created || !bytes.Equal(readAll(t, s, info.CID), files[i]) {
+			t.Fatalf("blob %d: %+v", i, info)
+		}
+	}
+	if tf, _ := s.TempFiles(); tf != 0 {
+		t.Fatalf("%d temporary files left", tf)
+	}
+	if c, _, _ := s.Usage(); c != n {
+		t.Fatalf("%d blobs, want %d", c, n)
+	}
+}
+
+func BenchmarkBatchCommit(b *testing.B) {
+	for _, n := range []int{GroupCommitMin - 1, 1024} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			s := newStore(b, 1<<20)
+			ctx := context.Background()
+			for b.Loop() {
+				bt := s.NewBatch()
+				for range n {
+					if _, err := bt.Put(ctx, bytes.NewReader(randBytes(b, 1024))); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := bt.Commit(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1e3, "µs/file")
+		})
+	}
+}

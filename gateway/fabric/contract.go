@@ -380,6 +380,34 @@ func (c *Client) AccessLog(ctx context.Context, a Actor, subjectID string, pageS
 	return evaluateJSON[wire.AccessPage](c, ctx, a, c.sharing("AccessLog", subjectID, strconv.Itoa(pageSize), bookmark))
 }
 
+// Batch anchoring (dossier) and batch reads (sharing).
+
+// EndorseAnchorBatch endorses AnchorBatch with the batch's compact, binary encoding
+// (wire.EncodeBatch) as its one argument.
+func (c *Client) EndorseAnchorBatch(ctx context.Context, a Actor, batch []byte) (gateway.Pending[wire.BatchAnchor], error) {
+	return endorseJSON[wire.BatchAnchor](c, ctx, a, c.dossier("AnchorBatch", string(batch)))
+}
+
+func (c *Client) GetBatch(ctx context.Context, a Actor, batchID string) (*wire.BatchAnchor, error) {
+	return evaluateJSON[wire.BatchAnchor](c, ctx, a, c.dossier("GetBatch", batchID))
+}
+
+func (c *Client) GetBatchRecord(ctx context.Context, a Actor, proof wire.BatchProof) (*wire.BatchRecord, error) {
+	return evaluateJSON[wire.BatchRecord](c, ctx, a, c.dossier("GetBatchRecord", mustJSON(proof)))
+}
+
+func (c *Client) RevokeBatchRecord(ctx context.Context, a Actor, proof wire.BatchProof, reason string) (*wire.BatchRecord, gateway.Receipt, error) {
+	return submitJSON[wire.BatchRecord](c, ctx, a, c.dossier("RevokeBatchRecord", mustJSON(proof), reason))
+}
+
+func (c *Client) SupersedeBatchRecord(ctx context.Context, a Actor, proof wire.BatchProof, req wire.AppendRequest) (*wire.BatchSupersedeResult, gateway.Receipt, error) {
+	return submitJSON[wire.BatchSupersedeResult](c, ctx, a, c.dossier("SupersedeBatchRecord", mustJSON(proof), mustJSON(req)))
+}
+
+func (c *Client) RecordBatchAccess(ctx context.Context, a Actor, grantID string, proof wire.BatchProof, purpose string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordBatchAccess", grantID, mustJSON(proof), purpose))
+}
+
 // Baseline (meta), used by benchmarks as the raw Fabric reference.
 
 func (c *Client) MetaPut(ctx context.Context, a Actor, key, value string) (gateway.Receipt, error) {

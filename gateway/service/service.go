@@ -24,6 +24,7 @@ import (
 // transactions CodeConflict).
 type Ledger interface {
 	RecordLedger
+	BatchLedger
 	RegistryLedger
 	KeyLedger
 	SharingLedger

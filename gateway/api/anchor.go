@@ -1,0 +1,158 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway/service"
+)
+
+// maxBatchPart bounds the "batch" part of POST /v1/batches (wire.MaxAnchorBatch
+// records of a few hundred bytes of JSON each).
+const maxBatchPart = 8 << 20
+
+// anchorBatch takes multipart/form-data: a "batch" part first ({"batchId":...,
+// "records":[{"file":"<part name>"|"cid":...,"subjectId",...}]}), then one part per
+// record that names a file (none for a CID-only batch).
+func (s *Server) anchorBatch(c *gin.Context) {
+	mr, err := s.multipartReader(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	mp, err := nextPart(mr, "batch")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	raw, err := readSmallPart(mp, maxBatchPart)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var in service.AnchorInput
+	if err := decodeStrict(raw, &in); err != nil {
+		abort(c, err)
+		return
+	}
+	var total int64
+	res, err := s.svc.AnchorBatch(c.Request.Context(), principal(c), in, fileParts(mr, &total))
+	s.opts.Metrics.BlobBytes("in", total)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) getBatch(c *gin.Context) {
+	id, err := pathID(c, "batchId")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	b, err := s.svc.GetBatch(c.Request.Context(), principal(c), id)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, b)
+}
+
+// verifyBatchRecord takes a wire.BatchProof (leaf and inclusion proof).
+func (s *Server) verifyBatchRecord(c *gin.Context) {
+	var p wire.BatchProof
+	if err := bindJSON(c, &p); err != nil {
+		abort(c, err)
+		return
+	}
+	r, err := s.svc.VerifyBatchRecord(c.Request.Context(), principal(c), p)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+type batchRevokeBody struct {
+	Proof  wire.BatchProof `json:"proof"`
+	Reason string          `json:"reason"`
+}
+
+func (s *Server) revokeBatchRecord(c *gin.Context) {
+	var b batchRevokeBody
+	if err := bindJSON(c, &b); err != nil {
+		abort(c, err)
+		return
+	}
+	r, receipt, err := s.svc.RevokeBatchRecord(c.Request.Context(), principal(c), b.Proof, b.Reason)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, receipt.TxID)
+	c.JSON(http.StatusOK, gin.H{"record": r, "receipt": receipt})
+}
+
+type batchContentBody struct {
+	Proof   wire.BatchProof `json:"proof"`
+	GrantID string          `json:"grantId"`
+	Purpose string          `json:"purpose"`
+}
+
+// readBatchContent streams a batch record's file under a grant, after the access is
+// committed to the subject's access log.
+func (s *Server) readBatchContent(c *gin.Context) {
+	var b batchContentBody
+	if err := bindJSON(c, &b); err != nil {
+		abort(c, err)
+		return
+	}
+	content, err := s.svc.ReadBatchContent(c.Request.Context(), principal(c), b.Proof, b.GrantID, b.Purpose)
+	if err != nil {
+		s.blobFailure(err)
+		abort(c, err)
+		return
+	}
+	s.sendContent(c, content)
+}
+
+// supersedeBatchRecord takes multipart/form-data: a "proof" part (wire.BatchProof),
+// then the parts of an append (metadata, optional note, file).
+func (s *Server) supersedeBatchRecord(c *gin.Context) {
+	mr, err := s.multipartReader(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	pp, err := nextPart(mr, "proof")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	raw, err := readSmallPart(pp, wire.MaxBatchProofBytes)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var proof wire.BatchProof
+	if err := decodeStrict(raw, &proof); err != nil {
+		abort(c, err)
+		return
+	}
+	var res *service.BatchSupersedeResult
+	err = s.readAppendFrom(c, mr, "", func(in service.AppendInput) error {
+		var err error
+		res, err = s.svc.SupersedeBatchRecord(c.Request.Context(), principal(c), proof, in)
+		return err
+	})
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.Set(txKey, res.Receipt.TxID)
+	c.JSON(http.StatusCreated, res)
+}
