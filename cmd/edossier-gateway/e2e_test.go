@@ -94,7 +94,7 @@ func (e *env) startGateway() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", e.n.GatewayAddr(t, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -332,7 +332,7 @@ func TestBackupRestoreEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", e.n.GatewayAddr(t, 1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/edossier-city/edossier/internal/syncbuf"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -51,12 +50,7 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	dataDir := filepath.Join(dir, "gateway")
 	keysFile := filepath.Join(dir, "keys.json")
 	start := func() (*exec.Cmd, string, *syncbuf.Buffer) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := n.GatewayAddr(t, 0)
 		logs := &syncbuf.Buffer{}
 		cmd := exec.Command(bin, "-listen", addr, "-connectionFile", n.ConnectionFile(), "-dataDir", dataDir,
 			"-kekFile", filepath.Join(dir, "secrets", "kek.hex"), "-subjectSecretFile", filepath.Join(dir, "secrets", "subject.hex"),

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,16 +40,6 @@ type demoKeys struct {
 	Departments map[string]string `json:"departments"`
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startCLIEnv starts a network on basePort (this package uses 23000-23400) and a
 // gateway process on it; both are stopped when t ends.
 func startCLIEnv(t *testing.T, basePort int) *cliEnv {
@@ -68,7 +57,7 @@ func startCLIEnv(t *testing.T, basePort int) *cliEnv {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "gateway")
 	keysFile := filepath.Join(data, "demo-keys.json")
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := n.GatewayAddr(t, 0)
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -279,3 +279,16 @@ func skipShort(t testing.TB) {
 		t.Skip("nettest: real Fabric network; not in the -short tier (run make test)")
 	}
 }
+
+// GatewayAddr is a listen address on 127.0.0.1 for the i-th gateway (i = 0, 1, 2) of a
+// test network: base port + 99 - i, a port no network of up to four chaincodes uses
+// (organisation 5's unused chaincode slots when it has more organisations, beyond its
+// span when it has five), below the kernel's ephemeral range like every port of the
+// network, so no outgoing connection can take it between two starts.
+func (n *Net) GatewayAddr(t testing.TB, i int) string {
+	t.Helper()
+	if i < 0 || i > 2 {
+		t.Fatalf("nettest: GatewayAddr(%d): want 0, 1 or 2", i)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", n.Spec().BasePort+99-i)
+}
