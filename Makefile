@@ -19,11 +19,11 @@ tools: ## Build the pinned Fabric tools into .edossier/tools (first build: minut
 	@./scripts/build-tools.sh
 
 .PHONY: deps
-deps: ## Install the Debian packages the tutorial and its test use (jq, curl) if missing
-	@command -v jq >/dev/null && command -v curl >/dev/null || { \
-	  echo "installing jq and curl with apt-get"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq jq curl; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq jq curl; fi; }
+deps: ## Install the Debian packages the tutorial and the tests use (jq, curl, postgresql) if missing
+	@command -v jq >/dev/null && command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing jq, curl and postgresql with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq jq curl postgresql; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq jq curl postgresql; fi; }
 
 .PHONY: build
 build: ## Build edossierctl and the chaincode server into .edossier/bin

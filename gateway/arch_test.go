@@ -22,7 +22,7 @@ func deps(t *testing.T, pkg string) []string {
 // the use cases never reach Fabric, the chaincode never imports gateway code, and the
 // adapters do not import one another.
 func TestImportRules(t *testing.T) {
-	adapters := []string{"gateway/fabric", "gateway/blob", "gateway/ca", "gateway/identity", "gateway/httpsig", "gateway/subject"}
+	adapters := []string{"gateway/fabric", "gateway/blob", "gateway/ca", "gateway/identity", "gateway/httpsig", "gateway/subject", "gateway/index"}
 	forbid := func(pkg string, bad func(dep string) bool, why string) {
 		t.Helper()
 		for _, d := range deps(t, pkg) {
