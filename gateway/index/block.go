@@ -75,7 +75,7 @@ func ParseBlock(channel string, b *common.Block, namespaces map[string]bool) (*B
 		if i >= len(filter) || peer.TxValidationCode(filter[i]) != peer.TxValidationCode_VALID {
 			continue
 		}
-		writes, txID, ok, err := txWrites(envBytes, namespaces)
+		writes, txID, ok, err := TxWrites(envBytes, namespaces)
 		if err != nil {
 			return nil, fmt.Errorf("block %d transaction %d: %w", out.Number, i, err)
 		}
@@ -91,9 +91,10 @@ func ParseBlock(channel string, b *common.Block, namespaces map[string]bool) (*B
 	return out, nil
 }
 
-// txWrites returns the state writes of an endorser transaction (ok false for other
-// kinds, such as configuration transactions).
-func txWrites(envBytes []byte, namespaces map[string]bool) ([]Write, string, bool, error) {
+// TxWrites returns the transaction ID of an envelope and, for an endorser
+// transaction, its state writes in the given namespaces (ok false for other kinds,
+// such as configuration transactions).
+func TxWrites(envBytes []byte, namespaces map[string]bool) ([]Write, string, bool, error) {
 	env := &common.Envelope{}
 	if err := proto.Unmarshal(envBytes, env); err != nil {
 		return nil, "", false, fmt.Errorf("envelope: %w", err)
