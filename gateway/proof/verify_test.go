@@ -1,13 +1,13 @@
 package proof
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -328,18 +328,22 @@ func TestEveryFieldFlipped(t *testing.T) {
 		}
 	}
 	scalars := map[string]func(b *gateway.ProofBundle){
-		"format":          func(b *gateway.ProofBundle) { b.Format += "x" },
-		"channel":         func(b *gateway.ProofBundle) { b.Channel = "datashare" },
-		"chaincode":       func(b *gateway.ProofBundle) { b.Chaincode = "sharing" },
-		"recordId":        func(b *gateway.ProofBundle) { b.RecordID = "r-0" },
-		"statusAtBlock":   func(b *gateway.ProofBundle) { b.StatusAtBlock = 8 }, // before the revocation's block 9
-		"batch":           func(b *gateway.ProofBundle) { b.Batch = []byte("leaf") },
-		"txId":            func(b *gateway.ProofBundle) { b.Transactions[0].TxID = b.Transactions[1].TxID },
-		"txIndex":         func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 0 },
-		"txIndex range":   func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 5 },
-		"validationCode":  func(b *gateway.ProofBundle) { b.Transactions[0].ValidationCode = int32(peer.TxValidationCode_MVCC_READ_CONFLICT) },
-		"transactions":    func(b *gateway.ProofBundle) { b.Transactions = b.Transactions[:1] },
-		"swapped txs":     func(b *gateway.ProofBundle) { b.Transactions[0], b.Transactions[1] = b.Transactions[1], b.Transactions[0] },
+		"format":        func(b *gateway.ProofBundle) { b.Format += "x" },
+		"channel":       func(b *gateway.ProofBundle) { b.Channel = "datashare" },
+		"chaincode":     func(b *gateway.ProofBundle) { b.Chaincode = "sharing" },
+		"recordId":      func(b *gateway.ProofBundle) { b.RecordID = "r-0" },
+		"statusAtBlock": func(b *gateway.ProofBundle) { b.StatusAtBlock = 8 }, // before the revocation's block 9
+		"batch":         func(b *gateway.ProofBundle) { b.Batch = []byte("leaf") },
+		"txId":          func(b *gateway.ProofBundle) { b.Transactions[0].TxID = b.Transactions[1].TxID },
+		"txIndex":       func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 0 },
+		"txIndex range": func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 5 },
+		"validationCode": func(b *gateway.ProofBundle) {
+			b.Transactions[0].ValidationCode = int32(peer.TxValidationCode_MVCC_READ_CONFLICT)
+		},
+		"transactions": func(b *gateway.ProofBundle) { b.Transactions = b.Transactions[:1] },
+		"swapped txs": func(b *gateway.ProofBundle) {
+			b.Transactions[0], b.Transactions[1] = b.Transactions[1], b.Transactions[0]
+		},
 		"status tx again": func(b *gateway.ProofBundle) { b.Transactions = append(b.Transactions, b.Transactions[1]) },
 	}
 	for name, mutate := range scalars {
@@ -408,10 +412,13 @@ func TestTruncatedProofRefused(t *testing.T) {
 		"a block without its last envelope": func(b *gateway.ProofBundle) { b.Transactions[0].Data = b.Transactions[0].Data[:1] },
 		"no envelopes":                      func(b *gateway.ProofBundle) { b.Transactions[0].Data = nil },
 		"header cut":                        func(b *gateway.ProofBundle) { b.Transactions[0].Header = b.Transactions[0].Header[:5] },
-		"signatures cut":                    func(b *gateway.ProofBundle) { s := b.Transactions[1].Signatures; b.Transactions[1].Signatures = s[:len(s)-10] },
-		"envelope cut":                      func(b *gateway.ProofBundle) { d := b.Transactions[0].Data[1]; b.Transactions[0].Data[1] = d[:len(d)/2] },
-		"record value cut":                  func(b *gateway.ProofBundle) { b.RecordValue = b.RecordValue[:len(b.RecordValue)-1] },
-		"no transactions":                   func(b *gateway.ProofBundle) { b.Transactions = nil },
+		"signatures cut": func(b *gateway.ProofBundle) {
+			s := b.Transactions[1].Signatures
+			b.Transactions[1].Signatures = s[:len(s)-10]
+		},
+		"envelope cut":     func(b *gateway.ProofBundle) { d := b.Transactions[0].Data[1]; b.Transactions[0].Data[1] = d[:len(d)/2] },
+		"record value cut": func(b *gateway.ProofBundle) { b.RecordValue = b.RecordValue[:len(b.RecordValue)-1] },
+		"no transactions":  func(b *gateway.ProofBundle) { b.Transactions = nil },
 	}
 	for name, mutate := range cut {
 		b := clone(genuine)
