@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/service"
 )
 
@@ -39,4 +40,14 @@ func (c *Client) VerifyCID(ctx context.Context, cid string) (*service.Verificati
 		return nil, err
 	}
 	return &v, nil
+}
+
+// RecordProof fetches a record's proof bundle (department, verifier or operator API
+// key), to be kept and checked offline (gateway/proof.Verify).
+func (c *Client) RecordProof(ctx context.Context, recordID string) (*gateway.ProofBundle, error) {
+	var b gateway.ProofBundle
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID)+"/proof", nil, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
 }
