@@ -122,6 +122,11 @@ const fsTopDirFlag = 0x00020000
 // startBenchEnv starts the network and the gateway (VerifyRate unlimited for the
 // benchmarks) and connects the baselines.
 func startBenchEnv(b *testing.B) *benchEnv {
+	return startBenchEnvAt(b, benchBasePort, benchGatewayPort)
+}
+
+// startBenchEnvAt is startBenchEnv on other ports (the gateway's listen port as given).
+func startBenchEnvAt(b *testing.B, basePort, gatewayPort int) *benchEnv {
 	q := &quietTB{TB: b}
 	b.Cleanup(func() {
 		if b.Failed() {
@@ -130,10 +135,10 @@ func startBenchEnv(b *testing.B) *benchEnv {
 			q.mu.Unlock()
 		}
 	})
-	n := nettest.Start(q, nettest.Options{BasePort: benchBasePort})
+	n := nettest.Start(q, nettest.Options{BasePort: basePort})
 	dir := benchDataDir(b, n.Root)
 	cfg := defaultConfig()
-	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", benchGatewayPort)
+	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", gatewayPort)
 	cfg.ConnectionFile = n.ConnectionFile()
 	cfg.DataDir = filepath.Join(dir, "gateway")
 	cfg.KEKFile = filepath.Join(dir, "secrets", "kek.hex")

@@ -117,6 +117,9 @@ func verifyProof(cmd *cobra.Command, f *clientFlags, path, rootsDir string) erro
 			"ordered by", strings.Join(rep.Orderers[0], ", "),
 			"policy", rep.Policy,
 		)
+		for _, u := range rep.Unproven {
+			fmt.Fprintf(w, "  not covered by a signature: %s\n", u)
+		}
 	}); err != nil {
 		return err
 	}

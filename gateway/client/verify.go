@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -50,4 +51,19 @@ func (c *Client) RecordProof(ctx context.Context, recordID string) (*gateway.Pro
 		return nil, err
 	}
 	return &b, nil
+}
+
+// VerifyCIDFrom is VerifyCID from a chosen source: "index" (the gateway's event-fed
+// index only) or "ledger" (the dossier chaincode's CID query); "" lets the gateway
+// choose.
+func (c *Client) VerifyCIDFrom(ctx context.Context, cid, source string) (*service.Verification, error) {
+	path := "/v1/verify/" + seg(cid)
+	if source != "" {
+		path += "?source=" + url.QueryEscape(source)
+	}
+	var v service.Verification
+	if err := c.DoJSON(ctx, http.MethodGet, path, nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }

@@ -84,6 +84,15 @@ type Report struct {
 	// each block.
 	Orderers [][]string `json:"orderers"`
 	Policy   string     `json:"policy"`
+	// Unproven lists what the bundle states without a signature behind it.
+	Unproven []string `json:"unproven"`
+}
+
+// unproven is what no signature in a bundle covers (docs/security.md).
+var unproven = []string{
+	"validation code: set by the committing peer, not signed by the orderers (ask a peer: qscc GetTransactionByID)",
+	"status at block: the serving gateway's statement that no later write of the record was seen up to that block",
+	"certificate expiry and revocation lists at signing time: chains are checked as of each certificate's issue",
 }
 
 // ErrInvalid wraps every reason a bundle is refused.
@@ -150,7 +159,7 @@ func (v *Verifier) Verify(b *gateway.ProofBundle) (*Report, error) {
 		return nil, bad("record value is record %q, bundle names %q", rec.RecordID, b.RecordID)
 	}
 	rep := &Report{Record: rec, Channel: b.Channel, StatusAtBlock: b.StatusAtBlock,
-		Policy: fmt.Sprintf("majority of %d organisations (%s)", len(roots), strings.Join(sortedKeys(roots), ", "))}
+		Policy: fmt.Sprintf("majority of %d organisations (%s)", len(roots), strings.Join(sortedKeys(roots), ", ")), Unproven: unproven}
 	var prevBlock uint64
 	for i, t := range b.Transactions {
 		num, endorsers, orderers, value, err := v.verifyTx(b, &t, rec.Issuer, i > 0)
