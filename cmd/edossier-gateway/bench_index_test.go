@@ -150,4 +150,3 @@ func benchRoots(b *testing.B, e *benchEnv) proof.Roots {
 	}
 	return r
 }
-
