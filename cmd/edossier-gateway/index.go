@@ -41,11 +41,36 @@ func (l ledgerBlocks) BlockByTxID(ctx context.Context, channel, txID string) (*c
 	return l.c.BlockByTxID(ctx, l.platform, channel, txID)
 }
 
-// serviceIndex adapts the index store to service.Index.
-type serviceIndex struct{ s *index.Store }
+// serviceIndex adapts the index store to service.Index. It answers with this
+// gateway's own writes included: when the index does not yet hold the last block in
+// which this gateway saw one of its transactions commit, it waits for the follower (a
+// few milliseconds), up to ownWritesWait; then it reports the index behind and the
+// service asks the chaincode.
+type serviceIndex struct {
+	s *index.Store
+	l *fabric.Client
+}
+
+const ownWritesWait = 2 * time.Second
 
 func (x serviceIndex) RecordsByCID(ctx context.Context, cid string) ([]service.IndexedRecord, service.IndexHeights, error) {
 	rows, h, err := x.s.RecordsByCID(ctx, cid)
+	if err == nil && x.l != nil {
+		if own := x.l.LastCommitted(x.l.MunicipalChannel()); h.Municipal <= own {
+			deadline := time.Now().Add(ownWritesWait)
+			for err == nil && h.Municipal <= own {
+				if time.Now().After(deadline) {
+					return nil, service.IndexHeights{}, fmt.Errorf("the index holds %d blocks, this gateway committed in block %d", h.Municipal, own)
+				}
+				select {
+				case <-ctx.Done():
+					return nil, service.IndexHeights{}, ctx.Err()
+				case <-time.After(2 * time.Millisecond):
+				}
+				rows, h, err = x.s.RecordsByCID(ctx, cid)
+			}
+		}
+	}
 	out := make([]service.IndexedRecord, len(rows))
 	for i, r := range rows {
 		out[i] = service.IndexedRecord{Record: r.Record, Block: r.Block}
@@ -100,7 +125,7 @@ func wireIndex(cfg Config, l *fabric.Client, platform gateway.Actor, svc *servic
 		return nil, nil, err
 	}
 	parts := &indexParts{store: store, follower: index.NewFollower(store, blocks)}
-	svc.UseIndex(serviceIndex{store})
+	svc.UseIndex(serviceIndex{s: store, l: l})
 	status := func(ctx context.Context) (any, bool) {
 		lag, h, err := parts.follower.Lag(ctx)
 		st := map[string]any{"kind": cfg.Index, "heights": map[string]uint64{l.MunicipalChannel(): h.Municipal, l.DatashareChannel(): h.Datashare},

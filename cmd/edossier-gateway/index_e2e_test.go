@@ -325,7 +325,7 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 
 	// Rebuild from the ledger alone into a fresh file: equal to the live index.
 	rebuilt := filepath.Join(dir, "rebuilt.db")
-	out, err := exec.Command(bin, append(common, "rebuild-index", "-indexFile", rebuilt)...).CombinedOutput()
+	out, err := exec.Command(bin, append([]string{"rebuild-index", "-indexFile", rebuilt}, common...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("rebuild-index: %v\n%s", err, out)
 	}
@@ -344,7 +344,7 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 	if !bytes.Equal(liveDump.Bytes(), rebuiltDump.Bytes()) {
 		t.Fatalf("rebuilt index differs from the live one (%d vs %d bytes)", rebuiltDump.Len(), liveDump.Len())
 	}
-	if out, err := exec.Command(bin, append(common, "rebuild-index", "-indexFile", rebuilt)...).CombinedOutput(); err == nil {
+	if out, err := exec.Command(bin, append([]string{"rebuild-index", "-indexFile", rebuilt}, common...)...).CombinedOutput(); err == nil {
 		t.Fatalf("rebuild into a non-empty index succeeded: %s", out)
 	}
 
@@ -361,12 +361,14 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 			t.Fatalf("edossierctl proof: %v\n%s", err, out)
 		}
 		cmd = exec.Command(ctl, "verify", "--proof", file, "--roots", roots, "-o", "json")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		out, _ := cmd.Output()
 		if code := cmd.ProcessState.ExitCode(); code != c.exit {
-			t.Fatalf("verify --proof %s: exit %d, want %d\n%s", c.id, code, c.exit, out)
+			t.Fatalf("verify --proof %s: exit %d, want %d\n%s\n%s", c.id, code, c.exit, out, stderr.String())
 		}
 		var rep proof.Report
-		if err := json.Unmarshal(out, &rep); err != nil || rep.Record.Status != c.status || len(rep.Endorsers[0]) < 3 || len(rep.Orderers[0]) == 0 {
+		if err := json.Unmarshal(out, &rep); err != nil || rep.Record.Status != c.status || len(rep.Endorsers[0]) < 3 || len(rep.Orderers[0]) == 0 || len(rep.Endorsers) != len(b0(t, file).Transactions) {
 			t.Fatalf("report %s: %+v %v", out, rep, err)
 		}
 		var b gateway.ProofBundle
@@ -415,6 +417,16 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 	if _, err := anon.RecordProof(ctx, kept.Record.RecordID); !errors.As(err, &p) || p.Status != http.StatusUnauthorized {
 		t.Fatalf("anonymous proof: %v", err)
 	}
+}
+
+func b0(t *testing.T, file string) *gateway.ProofBundle {
+	t.Helper()
+	var b gateway.ProofBundle
+	raw, err := os.ReadFile(file)
+	if err != nil || json.Unmarshal(raw, &b) != nil {
+		t.Fatalf("bundle %s: %v", file, err)
+	}
+	return &b
 }
 
 func mustRoots(t *testing.T, dir string) proof.Roots {

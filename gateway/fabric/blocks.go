@@ -3,6 +3,7 @@ package fabric
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -53,4 +54,25 @@ func (c *Client) BlockByNumber(ctx context.Context, a Actor, channel string, num
 		return nil, gateway.Wrap(gateway.CodeInternal, err, "decode block")
 	}
 	return &block, nil
+}
+
+func (c *Client) noteCommitted(channel string, block uint64) {
+	v, _ := c.committed.LoadOrStore(channel, new(atomic.Uint64))
+	n := v.(*atomic.Uint64)
+	for {
+		old := n.Load()
+		if block <= old || n.CompareAndSwap(old, block) {
+			return
+		}
+	}
+}
+
+// LastCommitted is the highest block of a channel that holds a transaction this client
+// submitted and saw committed (0: none yet): an index that wants to answer with this
+// gateway's own writes included must hold it.
+func (c *Client) LastCommitted(channel string) uint64 {
+	if v, ok := c.committed.Load(channel); ok {
+		return v.(*atomic.Uint64).Load()
+	}
+	return 0
 }

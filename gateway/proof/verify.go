@@ -109,10 +109,11 @@ func bad(format string, args ...any) error {
 //     certificate chains to its organisation's root, over the signature metadata and
 //     the header;
 //  2. each transaction: it is at TxIndex in that block, its ID is the hash of its
-//     nonce and creator, its creator (the record's issuer) signed it, it was endorsed
-//     by peers (OU peer) of a majority of the root organisations, each signature
-//     valid over the same proposal response, the issuer's peer among them for a
-//     status change (the record key's key-level policy), the chaincode answered 200,
+//     nonce and creator, its creator (the record's issuer) signed it, every
+//     endorsement is by a peer (OU peer) of a root organisation with a valid signature
+//     over the same proposal response, the append by a majority of the organisations
+//     (the chaincode's policy for a new key), a status change by the issuer's peer (the
+//     record key's key-level policy), the chaincode answered 200,
 //     and the committing peer marked it VALID;
 //  3. the record: the last transaction wrote RecordValue under the record's key, the
 //     append transaction wrote the same record (status aside) with this transaction
@@ -361,11 +362,16 @@ func (v *Verifier) verifyTx(b *gateway.ProofBundle, t *gateway.ProofTx, issuer s
 		}
 		orgs[m] = true
 	}
-	if len(orgs) <= len(roots)/2 {
+	// The policy that governs the record key's write: a new key (the append) falls under
+	// the chaincode's policy, a majority of the organisations; the chaincode gives a
+	// record key the key-level policy "the issuer's peer", which Fabric applies from the
+	// next write on (revocation, supersession) instead of the chaincode's policy.
+	if statusChange {
+		if !orgs[issuer] {
+			return 0, nil, nil, nil, bad("status change not endorsed by the issuer %s", issuer)
+		}
+	} else if len(orgs) <= len(roots)/2 {
 		return 0, nil, nil, nil, bad("endorsed by %d of %d organisations, a majority needs %d", len(orgs), len(roots), len(roots)/2+1)
-	}
-	if statusChange && !orgs[issuer] {
-		return 0, nil, nil, nil, bad("status change not endorsed by the issuer %s", issuer)
 	}
 	var prp peer.ProposalResponsePayload
 	if err := proto.Unmarshal(prpBytes, &prp); err != nil {

@@ -288,6 +288,12 @@ func TestGenuineBundlesAccepted(t *testing.T) {
 			t.Fatalf("status block %d", rep.StatusBlock)
 		}
 	}
+	// A revocation needs only the issuer's peer (the record key's key-level policy).
+	s := w.defaultStory(true)
+	s.revokeEndorsers = []signer{w.orgs["HealthMSP"].peer}
+	if _, err := Verify(w.scenario(t, s), w.roots); err != nil {
+		t.Fatalf("revocation endorsed by the issuer alone: %v", err)
+	}
 }
 
 // TestEveryFieldFlipped flips every byte of every signed or hashed field of a genuine
