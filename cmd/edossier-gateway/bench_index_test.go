@@ -99,6 +99,14 @@ func BenchmarkIndex(b *testing.B) {
 			variant{"gateway verify by CID, index", func(ctx context.Context, _, i int) error {
 				v, err := public.VerifyCIDFrom(ctx, cids[i%len(cids)], "index")
 				return verified(v, err, "index")
+			}},
+			// The index's own capacity: the same lookup in this process, no HTTP.
+			variant{"index lookup, no HTTP", func(ctx context.Context, _, i int) error {
+				recs, _, err := e.g.index.store.RecordsByCID(ctx, cids[i%len(cids)])
+				if err == nil && len(recs) != 1 {
+					err = fmt.Errorf("%d records", len(recs))
+				}
+				return err
 			}})
 		e.keepGroup("verify-cid c=32", rows)
 		rows[3].target = ">=10,000/s"

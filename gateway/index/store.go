@@ -22,6 +22,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 )
@@ -63,6 +64,13 @@ type Store struct {
 	ns Namespaces
 
 	mu sync.Mutex // serialises Apply within this process
+
+	// applied caches each channel's height as this process last saw it in the
+	// database (at open, after each block): a lower bound of the database's, which is
+	// all an answer's "complete up to" needs, without a query per lookup.
+	municipal, datashare atomic.Uint64
+
+	byCID *sql.Stmt // the hot lookup, prepared once
 }
 
 // Record is a record as the index holds it.
@@ -103,11 +111,44 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, er
 			return nil, fmt.Errorf("index schema: %w", err)
 		}
 	}
+	h, err := s.dbHeights(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.municipal.Store(h.Municipal)
+	s.datashare.Store(h.Datashare)
+	if s.byCID, err = db.PrepareContext(ctx, s.q(`SELECT doc, block, status_block FROM records WHERE cid = ? ORDER BY block, record_id`)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
 	return s, nil
 }
 
+// seen raises the cached height of a channel.
+func (s *Store) seen(channel string, height uint64) {
+	var a *atomic.Uint64
+	switch channel {
+	case s.ns.MunicipalChannel:
+		a = &s.municipal
+	case s.ns.DatashareChannel:
+		a = &s.datashare
+	default:
+		return
+	}
+	for {
+		old := a.Load()
+		if height <= old || a.CompareAndSwap(old, height) {
+			return
+		}
+	}
+}
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.byCID.Close()
+	return s.db.Close()
+}
 
 // q rewrites ? placeholders for PostgreSQL.
 func (s *Store) q(query string) string {
@@ -127,8 +168,14 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
-// Heights returns how many blocks of each channel are applied.
-func (s *Store) Heights(ctx context.Context) (Heights, error) {
+// Heights returns how many blocks of each channel are applied (at least: blocks
+// another gateway applied to a shared database since this one last looked may not
+// count yet).
+func (s *Store) Heights(context.Context) (Heights, error) {
+	return Heights{Municipal: s.municipal.Load(), Datashare: s.datashare.Load()}, nil
+}
+
+func (s *Store) dbHeights(ctx context.Context) (Heights, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT channel, next_block FROM checkpoints`)
 	if err != nil {
 		return Heights{}, fmt.Errorf("index: %w", err)
@@ -200,6 +247,7 @@ func (s *Store) Apply(ctx context.Context, b *Block) (applied bool, err error) {
 	}
 	switch {
 	case b.Number < uint64(next):
+		s.seen(b.Channel, uint64(next))
 		return false, nil
 	case b.Number > uint64(next):
 		return false, fmt.Errorf("%w: %s block %d, next is %d", ErrGap, b.Channel, b.Number, next)
@@ -222,6 +270,7 @@ func (s *Store) Apply(ctx context.Context, b *Block) (applied bool, err error) {
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("index: commit: %w", err)
 	}
+	s.seen(b.Channel, b.Number+1)
 	return true, nil
 }
 
@@ -287,6 +336,10 @@ func (s *Store) records(ctx context.Context, where string, args ...any) ([]Recor
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	return scanRecords(rows)
+}
+
+func scanRecords(rows *sql.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
@@ -311,7 +364,11 @@ func (s *Store) RecordsByCID(ctx context.Context, cid string) ([]Record, Heights
 	if err != nil {
 		return nil, h, err
 	}
-	recs, err := s.records(ctx, `cid = ? ORDER BY block, record_id`, cid)
+	rows, err := s.byCID.QueryContext(ctx, cid)
+	if err != nil {
+		return nil, h, fmt.Errorf("index: %w", err)
+	}
+	recs, err := scanRecords(rows)
 	return recs, h, err
 }
 
