@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -46,14 +48,22 @@ func (l ledgerBlocks) BlockByTxID(ctx context.Context, channel, txID string) (*c
 // which this gateway saw one of its transactions commit, it waits for the follower (a
 // few milliseconds), up to ownWritesWait; then it reports the index behind and the
 // service asks the chaincode.
+//
+// Until the follower has caught up once with the heights the channels had when the
+// gateway started (a new or restored index), the index does not answer at all: a
+// partly built index would call recent records unknown.
 type serviceIndex struct {
-	s *index.Store
-	l *fabric.Client
+	s     *index.Store
+	l     *fabric.Client
+	ready *atomic.Bool
 }
 
 const ownWritesWait = 2 * time.Second
 
 func (x serviceIndex) RecordsByCID(ctx context.Context, cid string) ([]service.IndexedRecord, service.IndexHeights, error) {
+	if x.ready != nil && !x.ready.Load() {
+		return nil, service.IndexHeights{}, errors.New("the index is catching up with the ledger")
+	}
 	rows, h, err := x.s.RecordsByCID(ctx, cid)
 	if err == nil && x.l != nil {
 		if own := x.l.LastCommitted(x.l.MunicipalChannel()); h.Municipal <= own {
@@ -111,6 +121,24 @@ func openIndex(ctx context.Context, cfg Config, ns index.Namespaces) (*index.Sto
 type indexParts struct {
 	store    *index.Store
 	follower *index.Follower
+	ready    atomic.Bool // caught up once since start
+}
+
+// follow catches up with the channels' heights, marks the index ready, then follows
+// until ctx ends.
+func (p *indexParts) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := p.follower.CatchUp(ctx); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	p.ready.Store(true)
+	p.follower.Run(ctx)
 }
 
 // wireIndex opens the index (unless off), makes verification read it, enables proofs,
@@ -125,10 +153,10 @@ func wireIndex(cfg Config, l *fabric.Client, platform gateway.Actor, svc *servic
 		return nil, nil, err
 	}
 	parts := &indexParts{store: store, follower: index.NewFollower(store, blocks)}
-	svc.UseIndex(serviceIndex{s: store, l: l})
+	svc.UseIndex(serviceIndex{s: store, l: l, ready: &parts.ready})
 	status := func(ctx context.Context) (any, bool) {
 		lag, h, err := parts.follower.Lag(ctx)
-		st := map[string]any{"kind": cfg.Index, "heights": map[string]uint64{l.MunicipalChannel(): h.Municipal, l.DatashareChannel(): h.Datashare},
+		st := map[string]any{"kind": cfg.Index, "caughtUp": parts.ready.Load(), "heights": map[string]uint64{l.MunicipalChannel(): h.Municipal, l.DatashareChannel(): h.Datashare},
 			"streams": parts.follower.Status()}
 		if err != nil {
 			st["error"] = err.Error()

@@ -280,7 +280,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.index != nil {
 		fctx, stopFollow := context.WithCancel(ctx)
 		defer stopFollow()
-		go g.index.follower.Run(fctx)
+		go g.index.follow(fctx)
 	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String(), "connectionFile", g.cfg.ConnectionFile, "dataDir", g.cfg.DataDir)
 	select {
