@@ -19,14 +19,23 @@ import (
 // pgBasePort is this package's PostgreSQL port in main's numbering.
 const pgBasePort = 25890
 
+// reopen opens a second handle on a store's database (a second gateway sharing it).
+var reopen sync.Map // *Store -> func(t *testing.T) *Store
+
 func TestStoreSQLite(t *testing.T) {
 	runSuite(t, func(t *testing.T) *Store {
-		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "index.db"), DefaultNamespaces)
-		if err != nil {
-			t.Fatal(err)
+		path := filepath.Join(t.TempDir(), "index.db")
+		var opener func(t *testing.T) *Store
+		opener = func(t *testing.T) *Store {
+			s, err := OpenSQLite(t.Context(), path, DefaultNamespaces)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			reopen.Store(s, opener)
+			return s
 		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return opener(t)
 	})
 }
 
@@ -48,12 +57,17 @@ func TestStorePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		admin.Close()
-		s, err := OpenPostgres(t.Context(), strings.Replace(dsn, "/postgres?", "/"+name+"?", 1), DefaultNamespaces)
-		if err != nil {
-			t.Fatal(err)
+		var opener func(t *testing.T) *Store
+		opener = func(t *testing.T) *Store {
+			s, err := OpenPostgres(t.Context(), strings.Replace(dsn, "/postgres?", "/"+name+"?", 1), DefaultNamespaces)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			reopen.Store(s, opener)
+			return s
 		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return opener(t)
 	})
 }
 
@@ -224,6 +238,40 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		applyAll(t, b, m)
 		if da, db := dump(t, a), dump(t, b); da != db {
 			t.Fatalf("dumps differ:\n%s\n---\n%s", da, db)
+		}
+	})
+
+	t.Run("two gateways following into one database: every block once", func(t *testing.T) {
+		a := open(t)
+		o, _ := reopen.Load(a)
+		b := o.(func(t *testing.T) *Store)(t)
+		m, d := fixture()
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for _, s := range []*Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f := NewFollower(s, &fakeSource{chains: map[string]*chain{"municipal": m, "datashare": d}})
+				f.Retry = 0
+				errs <- f.CatchUp(t.Context())
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ref := open(t)
+		applyAll(t, ref, m)
+		applyAll(t, ref, d)
+		if got, want := dump(t, a), dump(t, ref); got != want {
+			t.Fatalf("shared index differs from the reference:\n%s\n---\n%s", got, want)
+		}
+		if h, _ := b.Heights(t.Context()); h != (Heights{Municipal: 4, Datashare: 4}) {
+			t.Fatalf("second gateway's heights %+v", h)
 		}
 	})
 
