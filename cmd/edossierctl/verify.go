@@ -14,7 +14,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	f := &clientFlags{}
-	var cid, kind, idNumber, proofFile, rootsDir string
+	var cid, kind, idNumber, proofFile, rootsDir, source string
 	cmd := &cobra.Command{
 		Use:   "verify FILE [--kind person|enterprise --id-number N] | verify --cid CID | verify --proof FILE --roots DIR",
 		Short: "Verifiers: is this document authentic and still valid? (exit 0 only when verified)",
@@ -54,6 +54,9 @@ credentials.`,
 			if rootsDir != "" {
 				return usagef("--roots works with --proof only")
 			}
+			if source != "" && (cid == "" || (source != "index" && source != "ledger")) {
+				return usagef("--source index|ledger works with --cid only")
+			}
 			switch {
 			case len(args) == 1 && cid != "":
 				return usagef("verify takes a FILE or --cid, not both")
@@ -83,7 +86,7 @@ credentials.`,
 			var v *service.Verification
 			var err error
 			if cid != "" {
-				v, err = c.VerifyCID(cmd.Context(), cid)
+				v, err = c.VerifyCIDFrom(cmd.Context(), cid, source)
 			} else {
 				part, closer, ferr := filePart(cmd, args[0], "")
 				if ferr != nil {
@@ -114,6 +117,7 @@ credentials.`,
 	cmd.Flags().StringVar(&cid, "cid", "", "look up this content ID instead of uploading a file")
 	cmd.Flags().StringVar(&kind, "kind", "", "person or enterprise (with --id-number; default person)")
 	cmd.Flags().StringVar(&idNumber, "id-number", "", "also check that the document is in this person's or enterprise's dossier")
+	cmd.Flags().StringVar(&source, "source", "", "with --cid: index (the gateway's event-fed index only) or ledger (the chaincode's CID query); default: the gateway chooses")
 	cmd.Flags().StringVar(&proofFile, "proof", "", "check this proof bundle offline (from edossierctl proof; - : standard input)")
 	cmd.Flags().StringVar(&rootsDir, "roots", "", "with --proof: folder of the channel organisations' MSP root certificates, <MSP ID>.pem")
 	return cmd
@@ -131,6 +135,12 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 			in = "yes"
 		}
 		fmt.Fprintf(w, "  in the named subject's dossier: %s\n", in)
+	}
+	switch {
+	case v.Source == "index" && v.FreshToBlock != nil:
+		fmt.Fprintf(w, "  answered from the gateway's index, complete up to block %d of municipal\n", *v.FreshToBlock)
+	case v.Source == "ledger":
+		fmt.Fprintln(w, "  answered by the dossier chaincode")
 	}
 	if v.CheckReceipt != nil {
 		fmt.Fprintf(w, "  check logged in the subject's access log: %s\n", receiptText(v.CheckReceipt.Channel, v.CheckReceipt.TxID, v.CheckReceipt.Block))
