@@ -1,7 +1,12 @@
-// Package gateway holds the domain of the e-dossier REST gateway: principals, the
-// application error type with its stable codes, ledger receipts, and the interfaces the
-// service layer needs from its adapters (Fabric, blob store, Fabric CA). Adapters live
-// in sub-packages by technology; HTTP handlers live in gateway/api.
+// Package gateway holds the domain of the e-dossier REST gateway: principals and
+// actors, the application error type with its stable codes (Error, and WireCode, the
+// one table from chaincode/wire codes), ledger receipts, Pending (an endorsed,
+// unsubmitted write) and the blob store's value types and BlobBatch. The use cases and
+// the interfaces they need from their adapters (Ledger, Blobs, Subjects, Users) live in
+// gateway/service; the adapters in sub-packages by technology (gateway/fabric,
+// gateway/blob, gateway/ca, gateway/identity, gateway/subject, gateway/httpsig) return
+// *Error, which the service passes through; HTTP handlers live in gateway/api, which
+// turns codes into statuses in one place.
 package gateway
 
 import (

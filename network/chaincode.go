@@ -163,7 +163,7 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 		return nil
 	}
 	g, _ := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		g.Go(func() error {
 			for _, cc := range pending {
 				out, err := n.run(n.bin("peer"), []string{"lifecycle", "chaincode", "install", n.packagePath(cc, o)}, n.adminEnv(o))
@@ -179,19 +179,8 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 	}
 	g, _ = errgroup.WithContext(ctx)
 	for _, cc := range pending {
-		for _, o := range n.spec.Organizations {
-			g.Go(func() error {
-				args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--channelID", cc.Channel, "--name", cc.Name,
-					"--version", cc.Version, "--package-id", n.state.PackageIDs[cc.Name][o.Name], "--sequence", "1"}, n.ordererArgs()...)
-				if cc.EndorsementPolicy != "" {
-					args = append(args, "--signature-policy", cc.EndorsementPolicy)
-				}
-				out, err := n.run(n.bin("peer"), args, n.adminEnv(o))
-				if err != nil && strings.Contains(out, "unchanged content") {
-					return nil
-				}
-				return err
-			})
+		for _, o := range n.spec.Active() {
+			g.Go(func() error { return n.approve(cc, o) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -205,12 +194,27 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 			if cc.EndorsementPolicy != "" {
 				args = append(args, "--signature-policy", cc.EndorsementPolicy)
 			}
-			for i, o := range n.spec.Organizations {
-				args = append(args, "--peerAddresses", fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(i).Peer), "--tlsRootCertFiles", n.caCert(o))
+			for _, o := range n.spec.Active() {
+				args = append(args, "--peerAddresses", fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).Peer), "--tlsRootCertFiles", n.caCert(o))
 			}
 			_, err := n.run(n.bin("peer"), args, n.adminEnv(n.spec.Operator()))
 			return err
 		})
 	}
 	return g.Wait()
+}
+
+// approve approves chaincode definition cc (sequence 1) for organisation o; approving
+// an unchanged definition again is not an error.
+func (n *Network) approve(cc ChaincodeSpec, o OrgSpec) error {
+	args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--channelID", cc.Channel, "--name", cc.Name,
+		"--version", cc.Version, "--package-id", n.state.PackageIDs[cc.Name][o.Name], "--sequence", "1"}, n.ordererArgs()...)
+	if cc.EndorsementPolicy != "" {
+		args = append(args, "--signature-policy", cc.EndorsementPolicy)
+	}
+	out, err := n.run(n.bin("peer"), args, n.adminEnv(o))
+	if err != nil && strings.Contains(out, "unchanged content") {
+		return nil
+	}
+	return err
 }

@@ -87,6 +87,13 @@ func (n *Network) adminClient() (*http.Client, error) {
 // joinOrderer joins orderer j to a channel through the channel participation API
 // (what osnadmin does), unless it is a member already.
 func (n *Network) joinOrderer(j int, channel string) error {
+	return n.joinOrdererBlock(j, channel, n.blockPath(channel))
+}
+
+// joinOrdererBlock joins orderer j to a channel with the given config block: the
+// genesis block at set-up, the channel's latest config block for an orderer added
+// later (it then pulls the earlier blocks from the other orderers).
+func (n *Network) joinOrdererBlock(j int, channel, blockFile string) error {
 	c, err := n.adminClient()
 	if err != nil {
 		return err
@@ -98,7 +105,7 @@ func (n *Network) joinOrderer(j int, channel string) error {
 			return nil
 		}
 	}
-	block, err := os.ReadFile(n.blockPath(channel))
+	block, err := os.ReadFile(blockFile)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func (n *Network) renderConfigtx() error {
 		consenters = append(consenters, consenter{"127.0.0.1", n.spec.OrdererPorts(j).Listen, crt, crt})
 	}
 	var appOrgs []orgDef
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		appOrgs = append(appOrgs, n.orgDefinition(o, false))
 	}
 	profiles := map[string]any{}
@@ -201,7 +201,9 @@ func (n *Network) renderConfigtx() error {
 			},
 		}
 	}
-	out, err := yaml.Marshal(map[string]any{"Profiles": profiles})
+	// Organizations lets `configtxgen -printOrg` print an organisation's definition for a
+	// channel configuration update (reconfig.go).
+	out, err := yaml.Marshal(map[string]any{"Profiles": profiles, "Organizations": appOrgs})
 	if err != nil {
 		return err
 	}
@@ -225,6 +227,7 @@ func (n *Network) ordererEnv(j int) []string {
 		"ORDERER_GENERAL_LOCALMSPID=" + op.MSPID,
 		"ORDERER_GENERAL_LOCALMSPDIR=" + n.nodeMSP(op, name),
 		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none",
+		"ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL=4s", // the peers' delivery keepalive (peerEnv)
 		"ORDERER_GENERAL_TLS_ENABLED=true",
 		"ORDERER_GENERAL_TLS_CERTIFICATE=" + crt,
 		"ORDERER_GENERAL_TLS_PRIVATEKEY=" + key,
@@ -276,6 +279,12 @@ func (n *Network) peerEnv(o OrgSpec) []string {
 		"CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:" + itoa(p.PeerOperations),
 		"CORE_METRICS_PROVIDER=prometheus",
 		"CORE_CHAINCODE_EXECUTETIMEOUT=30s",
+		// A peer takes blocks from one orderer at a time. If that orderer hangs (frozen,
+		// partitioned) with the connection open, gRPC keepalive finds out within 10 s
+		// and the peer switches orderer; the default (60 s + 20 s) stalls every commit
+		// status for that long. The orderers accept pings this often (ordererEnv).
+		"CORE_PEER_KEEPALIVE_DELIVERYCLIENT_INTERVAL=5s",
+		"CORE_PEER_KEEPALIVE_DELIVERYCLIENT_TIMEOUT=5s",
 	}
 }
 

@@ -159,8 +159,7 @@ func (n *Network) enrollOrg(ctx context.Context, o OrgSpec) error {
 	ids := []enrollee{{id: "peer0", typ: "peer", msp: n.nodeMSP(o, "peer0"), tls: n.nodeTLS(o, "peer0"), host: PeerName(o)}}
 	if o.Role == RoleOperator {
 		for j := 0; j < n.spec.Ordering.Orderers; j++ {
-			name := OrdererName(j)
-			ids = append(ids, enrollee{id: name, typ: "orderer", msp: n.nodeMSP(o, name), tls: n.nodeTLS(o, name), host: name})
+			ids = append(ids, n.ordererEnrollee(j))
 		}
 	}
 	// The admin also gets a TLS client certificate (the orderer admin API requires mutual TLS).
@@ -168,12 +167,36 @@ func (n *Network) enrollOrg(ctx context.Context, o OrgSpec) error {
 	for _, u := range o.Users {
 		ids = append(ids, enrollee{id: u, typ: "client", msp: n.userMSP(o, u)})
 	}
+	if err := n.enrollIdentities(ctx, o, ids); err != nil {
+		return err
+	}
+	return n.writeOrgMSP(o)
+}
+
+// ordererEnrollee is orderer j's node identity, with its TLS certificate.
+func (n *Network) ordererEnrollee(j int) enrollee {
+	op, name := n.spec.Operator(), OrdererName(j)
+	return enrollee{id: name, typ: "orderer", msp: n.nodeMSP(op, name), tls: n.nodeTLS(op, name), host: name}
+}
+
+// enrollIdentities registers ids with o's CA (the registrar is enrolled already) and
+// enrolls each, with a TLS certificate where it has a TLS folder. An identity that a
+// run interrupted after its registration gets a new secret instead.
+func (n *Network) enrollIdentities(ctx context.Context, o OrgSpec, ids []enrollee) error {
+	host := strings.TrimPrefix(n.caURL(o), "https://")
+	tlsArgs := []string{"--tls.certfiles", n.caCert(o)}
+	clientHome := []string{"FABRIC_CA_CLIENT_HOME=" + filepath.Join(n.orgDir(o), "ca-client")}
 	secrets := map[string]string{}
 	for _, e := range ids {
 		s := randomSecret()
 		secrets[e.id] = s
-		if _, err := n.run(n.bin("fabric-ca-client"), append([]string{"register", "-u", "https://" + host,
-			"-M", n.registrar(o), "--id.name", e.id, "--id.secret", s, "--id.type", e.typ}, tlsArgs...), clientHome); err != nil {
+		out, err := n.run(n.bin("fabric-ca-client"), append([]string{"register", "-u", "https://" + host,
+			"-M", n.registrar(o), "--id.name", e.id, "--id.secret", s, "--id.type", e.typ}, tlsArgs...), clientHome)
+		if err != nil && strings.Contains(out, "already registered") {
+			_, err = n.run(n.bin("fabric-ca-client"), append([]string{"identity", "modify", e.id, "-u", "https://" + host,
+				"-M", n.registrar(o), "--secret", s}, tlsArgs...), clientHome)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -181,6 +204,14 @@ func (n *Network) enrollOrg(ctx context.Context, o OrgSpec) error {
 	g.SetLimit(3)
 	for _, e := range ids {
 		g.Go(func() error {
+			// Leftovers of an interrupted enrolment would leave two keys.
+			for _, d := range []string{e.msp, e.tls, e.tls + "-enroll"} {
+				if d != "" && d != "-enroll" {
+					if err := os.RemoveAll(d); err != nil {
+						return err
+					}
+				}
+			}
 			url := "https://" + e.id + ":" + secrets[e.id] + "@" + host
 			if _, err := n.run(n.bin("fabric-ca-client"), append([]string{"enroll", "-u", url, "-M", e.msp,
 				"--csr.cn", e.id}, tlsArgs...), clientHome); err != nil {
@@ -204,10 +235,7 @@ func (n *Network) enrollOrg(ctx context.Context, o OrgSpec) error {
 			return n.finishTLS(o, raw, e.tls)
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return n.writeOrgMSP(o)
+	return g.Wait()
 }
 
 const nodeOUConfig = `NodeOUs:

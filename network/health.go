@@ -220,7 +220,7 @@ var followWait = 30 * time.Second
 // naming it and why.
 func (n *Network) waitOrderersFollow(ctx context.Context) error {
 	var names []string
-	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+	for j := 0; j < n.liveOrderers(); j++ {
 		names = append(names, OrdererName(j))
 	}
 	for attempt := 0; ; attempt++ {

@@ -32,14 +32,16 @@ type Options struct {
 
 // Network drives one network described by a spec in one home folder.
 type Network struct {
-	spec     *Spec
-	home     string
-	tools    string
-	ccBin    string
-	progress io.Writer
-	state    *State
-	lockFile *os.File
-	mu       sync.Mutex // guards state
+	spec       *Spec
+	home       string
+	tools      string
+	ccBin      string
+	progress   io.Writer
+	state      *State
+	lockFile   *os.File
+	mu         sync.Mutex // guards state
+	joined     []string   // organisations the last Up added live
+	retiredNow []string   // organisations the last Up retired
 }
 
 // State is what the network remembers between commands (home/state.json).
@@ -48,6 +50,16 @@ type State struct {
 	Steps      map[string]bool              `json:"steps"`
 	PackageIDs map[string]map[string]string `json:"packageIds"` // chaincode -> org -> package ID
 	Procs      map[string]Proc              `json:"processes"`
+	// Added lists the organisations added to the running network by a spec change
+	// (reconfig.go); their set-up steps are recorded per organisation.
+	Added []string `json:"added,omitempty"`
+	// RestartChaincodes is set by a spec change that changes the chaincode servers'
+	// environment (the authorities); the next start restarts every chaincode server.
+	RestartChaincodes bool `json:"restartChaincodes,omitempty"`
+	// Consenters is the number of orderers in the channels' Raft membership (orderer0
+	// up to orderer<Consenters-1>); a spec change moves it towards the spec's count one
+	// orderer at a time (ordering.go). 0: not set up yet.
+	Consenters int `json:"consenters,omitempty"`
 }
 
 // setProc records a started process. Waiters read the table concurrently.
@@ -255,17 +267,18 @@ func (n *Network) Status() (*Status, error) {
 // expectedProcs lists the process names of a fully running network, in start order.
 func (n *Network) expectedProcs() []string {
 	var names []string
-	for _, o := range n.spec.Organizations {
+	active := n.spec.Active()
+	for _, o := range active {
 		names = append(names, "ca."+o.Name)
 	}
 	for j := 0; j < n.spec.Ordering.Orderers; j++ {
 		names = append(names, OrdererName(j))
 	}
-	for _, o := range n.spec.Organizations {
+	for _, o := range active {
 		names = append(names, PeerName(o))
 	}
 	for _, cc := range n.spec.Chaincodes {
-		for _, o := range n.spec.Organizations {
+		for _, o := range active {
 			names = append(names, ChaincodeServerName(cc.Name, o))
 		}
 	}

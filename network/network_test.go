@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edossier-city/edossier/internal/syncbuf"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -327,24 +327,6 @@ func TestFailedUpStopsWhatItStarted(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWatchRestartsCrashedProcesses: `network up --watch` restarts crashed processes
 // by itself and logs each restart; beyond its restart budget it gives up with an error.
 func TestWatchRestartsCrashedProcesses(t *testing.T) {
@@ -353,7 +335,7 @@ func TestWatchRestartsCrashedProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log syncbuf.Buffer
 	w, err := network.New(network.Options{Spec: n.Spec(), Home: n.Home(), ToolsDir: nettest.ToolsDir(n.Root), ChaincodeBin: ccBin, Progress: &log})
 	if err != nil {
 		t.Fatal(err)

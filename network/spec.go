@@ -42,7 +42,7 @@ const DefaultRecoveryDelay = 72 * time.Hour
 // representativeAuthority, in spec order.
 func (s *Spec) RepresentativeAuthorities() []string {
 	var out []string
-	for _, o := range s.Organizations {
+	for _, o := range s.Active() {
 		if o.RepresentativeAuthority {
 			out = append(out, o.MSPID)
 		}
@@ -54,7 +54,7 @@ func (s *Spec) RepresentativeAuthorities() []string {
 // identityAuthority, in spec order.
 func (s *Spec) IdentityAuthorities() []string {
 	var out []string
-	for _, o := range s.Organizations {
+	for _, o := range s.Active() {
 		if o.IdentityAuthority {
 			out = append(out, o.MSPID)
 		}
@@ -76,6 +76,12 @@ type OrgSpec struct {
 	// RepresentativeAuthority marks a department (never the operator) whose
 	// transactions attest enterprises' legal representatives (market regulation).
 	RepresentativeAuthority bool `yaml:"representativeAuthority"`
+	// Retired marks a department that left the network: it keeps its place in the
+	// list (ports are assigned by position) but is no member of any channel and runs no
+	// process. Its records stay readable and verifiable; it can no longer endorse,
+	// append or read. Retiring is for good: a returning department comes back as a new
+	// organisation under a new name and MSP ID.
+	Retired bool `yaml:"retired"`
 }
 
 // OrderingSpec configures the Raft ordering service run by the operator organisation.
@@ -249,6 +255,9 @@ func (s *Spec) Validate() error {
 			if o.IdentityAuthority || o.RepresentativeAuthority {
 				add("%s (%s): the operator cannot be an identity or representative authority (no single organisation may bind subject keys or delegations)", where, o.Name)
 			}
+			if o.Retired {
+				add("%s (%s): the operator cannot be retired", where, o.Name)
+			}
 		case RoleDepartment:
 		default:
 			add("%s (%s): unknown role %q (want operator or department)", where, o.Name, o.Role)
@@ -362,4 +371,15 @@ func (s *Spec) Org(name string) (OrgSpec, bool) {
 		}
 	}
 	return OrgSpec{}, false
+}
+
+// Active lists the organisations that are not retired, in spec order.
+func (s *Spec) Active() []OrgSpec {
+	out := make([]OrgSpec, 0, len(s.Organizations))
+	for _, o := range s.Organizations {
+		if !o.Retired {
+			out = append(out, o)
+		}
+	}
+	return out
 }

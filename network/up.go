@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,12 +80,10 @@ func bindFailure(err error) bool {
 }
 
 func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
-	if h := n.specHash(); n.state.SpecHash == "" {
-		n.state.SpecHash = h
-	} else if n.state.SpecHash != h {
-		return fmt.Errorf("the network in %s was set up from a different spec; run `edossierctl network clean` first", n.home)
+	if err := n.reconcileSpec(); err != nil {
+		return err
 	}
-	if n.allRunning() && n.state.Steps[stepDeployed] {
+	if n.allRunning() && n.setUp() {
 		var orderers []string
 		for j := 0; j < n.spec.Ordering.Orderers; j++ {
 			orderers = append(orderers, OrdererName(j))
@@ -137,6 +136,9 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 		{"join orderers to channels", n.upOrdererJoin},
 		{"wait for Raft leaders", n.waitRaftLeaders},
 		{"wait for orderers to follow their clusters", n.waitOrderersFollow},
+		{"add new organisations to the channels", n.upMembers},
+		{"retire organisations", n.upRetire},
+		{"change the ordering service", n.upOrdering},
 		{"start peers", n.upPeers},
 		{"join peers to channels", n.upPeerJoin},
 		{"start chaincode servers", n.upChaincodeServers},
@@ -161,8 +163,33 @@ func (n *Network) upOnce(ctx context.Context, start time.Time) (err error) {
 			n.say("        done in %.1fs", d.Seconds())
 		}
 	}
+	if err := n.saveSpecSnapshot(); err != nil {
+		return err
+	}
 	n.say("network %s ready in %.1fs; connection file: %s", n.spec.Name, time.Since(start).Seconds(), n.ConnectionFile())
 	return nil
+}
+
+// setUp reports whether every set-up step is done for every organisation.
+func (n *Network) setUp() bool {
+	if !n.state.Steps[stepDeployed] {
+		return false
+	}
+	for _, o := range n.spec.Active() {
+		if !n.orgDone(stepCrypto, o) || !n.orgDone(stepDeployed, o) ||
+			(slices.Contains(n.state.Added, o.Name) && !n.state.Steps[orgStep(stepMember, o)]) {
+			return false
+		}
+	}
+	for _, o := range n.spec.Organizations {
+		if o.Retired && !n.state.Steps[orgStep(stepRetired, o)] {
+			return false
+		}
+	}
+	if n.state.Consenters != 0 && n.state.Consenters != n.spec.Ordering.Orderers {
+		return false
+	}
+	return !n.state.RestartChaincodes
 }
 
 type procError struct {
@@ -275,8 +302,21 @@ func (n *Network) upCAs(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, o := range n.spec.Active() {
+		if n.state.Steps[stepCrypto] && !n.orgDone(stepCrypto, o) {
+			// An organisation added live whose enrolment did not finish: start its
+			// crypto over (its CA database holds the half-done registrations).
+			if p, ok := n.state.Procs["ca."+o.Name]; ok {
+				_ = n.stopProc(p, 5*time.Second)
+				delete(n.state.Procs, "ca."+o.Name)
+			}
+			if err := os.RemoveAll(n.orgDir(o)); err != nil {
+				return err
+			}
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		name := "ca." + o.Name
 		if err := n.startIfDown(name, func() error { return n.startCA(o) }); err != nil {
 			return err
@@ -302,17 +342,28 @@ func (n *Network) wrapLog(name string, err error) error {
 }
 
 func (n *Network) upCrypto(ctx context.Context) error {
-	if n.state.Steps[stepCrypto] {
+	var todo []OrgSpec
+	for _, o := range n.spec.Active() {
+		if !n.orgDone(stepCrypto, o) {
+			todo = append(todo, o)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	for _, o := range n.spec.Organizations {
+	for _, o := range todo {
 		g.Go(func() error { return n.enrollOrg(ctx, o) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	n.state.Steps[stepCrypto] = true
+	for _, o := range todo {
+		if slices.Contains(n.state.Added, o.Name) {
+			n.state.Steps[orgStep(stepCrypto, o)] = true
+		}
+	}
 	return n.saveState()
 }
 
@@ -329,7 +380,7 @@ func (n *Network) upGenesis(context.Context) error {
 
 func (n *Network) upOrderers(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+	for j := 0; j < n.liveOrderers(); j++ {
 		name := OrdererName(j)
 		if err := n.startIfDown(name, func() error {
 			_, err := n.startProc(name, "orderer", n.bin("orderer"), nil, n.ordererEnv(j))
@@ -349,7 +400,7 @@ func (n *Network) upOrderers(ctx context.Context) error {
 }
 
 func (n *Network) upOrdererJoin(context.Context) error {
-	for j := 0; j < n.spec.Ordering.Orderers; j++ {
+	for j := 0; j < n.liveOrderers(); j++ {
 		for _, c := range n.spec.Channels {
 			key := joinStep(OrdererName(j), c.Name)
 			if n.state.Steps[key] {
@@ -366,7 +417,8 @@ func (n *Network) upOrdererJoin(context.Context) error {
 
 func (n *Network) upPeers(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for i, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
+		i := n.orgIndex(o)
 		name := PeerName(o)
 		if err := n.startIfDown(name, func() error {
 			_, err := n.startProc(name, "peer", n.bin("peer"), []string{"node", "start"}, n.peerEnv(o))
@@ -389,7 +441,7 @@ func (n *Network) upPeers(ctx context.Context) error {
 func (n *Network) upPeerJoin(ctx context.Context) error {
 	g, _ := errgroup.WithContext(ctx)
 	done := make(chan string, len(n.spec.Organizations)*len(n.spec.Channels))
-	for _, o := range n.spec.Organizations {
+	for _, o := range n.spec.Active() {
 		g.Go(func() error {
 			for _, c := range n.spec.Channels {
 				key := joinStep(PeerName(o), c.Name)
@@ -416,12 +468,25 @@ func (n *Network) upPeerJoin(ctx context.Context) error {
 }
 
 func (n *Network) upChaincodeServers(ctx context.Context) error {
+	if n.state.RestartChaincodes {
+		// A spec change altered the servers' environment: restart every one of them.
+		for _, cc := range n.spec.Chaincodes {
+			for _, o := range n.spec.Active() {
+				if p, ok := n.state.Procs[ChaincodeServerName(cc.Name, o)]; ok {
+					_ = n.stopProc(p, 5*time.Second)
+					delete(n.state.Procs, ChaincodeServerName(cc.Name, o))
+				}
+			}
+		}
+		n.state.RestartChaincodes = false
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, cc := range n.spec.Chaincodes {
 		if n.state.PackageIDs[cc.Name] == nil {
 			n.state.PackageIDs[cc.Name] = map[string]string{}
 		}
-		for i, o := range n.spec.Organizations {
+		for _, o := range n.spec.Active() {
+			i := n.orgIndex(o)
 			id, err := n.buildPackage(cc, o)
 			if err != nil {
 				return err
@@ -442,14 +507,16 @@ func (n *Network) upChaincodeServers(ctx context.Context) error {
 }
 
 func (n *Network) upDeploy(ctx context.Context) error {
-	if n.state.Steps[stepDeployed] {
-		return nil
+	if !n.state.Steps[stepDeployed] {
+		if err := n.deployChaincodes(ctx); err != nil {
+			return err
+		}
+		n.state.Steps[stepDeployed] = true
+		if err := n.saveState(); err != nil {
+			return err
+		}
 	}
-	if err := n.deployChaincodes(ctx); err != nil {
-		return err
-	}
-	n.state.Steps[stepDeployed] = true
-	return n.saveState()
+	return n.deployAdded(ctx)
 }
 
 // writeConnectionFile writes the profile the gateway, the CLI and the tests read.
@@ -464,8 +531,8 @@ func (n *Network) writeConnectionFile() error {
 		}
 		p.Channels = append(p.Channels, ch)
 	}
-	for i, o := range n.spec.Organizations {
-		ports := n.spec.OrgPorts(i)
+	for _, o := range n.spec.Active() {
+		ports := n.spec.OrgPorts(n.orgIndex(o))
 		org := connfile.Organization{
 			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title, IdentityAuthority: o.IdentityAuthority,
 			Peer: connfile.Node{Name: PeerName(o), Endpoint: fmt.Sprintf("127.0.0.1:%d", ports.Peer), TLSRootCert: n.caCert(o)},

@@ -11,7 +11,7 @@ if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$stamp_want" ]]; then
   echo "fabric tools: pinned versions already built in $out/bin (stamp $stamp_want)"
   exit 0
 fi
-echo "fabric tools: building peer, orderer, configtxgen, osnadmin, fabric-ca-server, fabric-ca-client"
+echo "fabric tools: building peer, orderer, configtxgen, configtxlator, osnadmin, fabric-ca-server, fabric-ca-client"
 echo "fabric tools: pinned in network/tools/go.mod; the first build downloads and compiles Fabric and takes 2-5 minutes"
 rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/config"
 cd "$tools_mod"
@@ -22,6 +22,7 @@ go build -o "$out.tmp/bin/" \
   github.com/hyperledger/fabric/cmd/peer \
   github.com/hyperledger/fabric/cmd/orderer \
   github.com/hyperledger/fabric/cmd/configtxgen \
+  github.com/hyperledger/fabric/cmd/configtxlator \
   github.com/hyperledger/fabric/cmd/osnadmin \
   github.com/hyperledger/fabric-ca/cmd/fabric-ca-server \
   github.com/hyperledger/fabric-ca/cmd/fabric-ca-client

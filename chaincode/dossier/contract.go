@@ -80,7 +80,7 @@ func New(cfg Config) *Contract {
 func (c *Contract) GetEvaluateTransactions() []string {
 	return []string{
 		"GetDepartment", "ListDepartments", "GetRecordType", "ListRecordTypes",
-		"ListAccreditations", "GetPurpose", "ListPurposes", "GetReason", "ListReasons", "GetMatter", "ListMatters", "GetRecord", "ListDossier", "FindByCID", "GetRecordHistory",
+		"ListAccreditations", "GetRegistry", "GetPurpose", "ListPurposes", "GetReason", "ListReasons", "GetMatter", "ListMatters", "GetRecord", "ListDossier", "FindByCID", "GetRecordHistory",
 	}
 }
 

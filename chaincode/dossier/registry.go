@@ -298,3 +298,28 @@ func (c *Contract) ListAccreditations(ctx contractapi.TransactionContextInterfac
 	}
 	return ccutil.ScanJSON[wire.Accreditation](ctx.GetStub(), objAccr, attrs)
 }
+
+// GetRegistry returns the whole registry in one read-only call (departments, record
+// types, all accreditations, purposes, reasons), so that a reader makes one query
+// instead of one per department.
+func (c *Contract) GetRegistry(ctx contractapi.TransactionContextInterface) (_ *wire.Registry, err error) {
+	defer ccutil.Guard(&err)
+	stub := ctx.GetStub()
+	reg := &wire.Registry{}
+	if reg.Departments, err = ccutil.ScanJSON[wire.Department](stub, objDept, nil); err != nil {
+		return nil, err
+	}
+	if reg.RecordTypes, err = ccutil.ScanJSON[wire.RecordType](stub, objRecordType, nil); err != nil {
+		return nil, err
+	}
+	if reg.Accreditations, err = ccutil.ScanJSON[wire.Accreditation](stub, objAccr, nil); err != nil {
+		return nil, err
+	}
+	if reg.Purposes, err = ccutil.ScanJSON[wire.Purpose](stub, objPurpose, nil); err != nil {
+		return nil, err
+	}
+	if reg.Reasons, err = ccutil.ScanJSON[wire.Reason](stub, objReason, nil); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}

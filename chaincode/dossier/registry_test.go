@@ -1,6 +1,7 @@
 package dossier_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +288,20 @@ func TestRegistryQueries(t *testing.T) {
 		t.Fatalf("got %+v", h)
 	}
 	e.Code(e.DossierQ(e.Outsider, "ListAccreditations", "bad msp"), wire.CodeInvalid)
+	// GetRegistry answers the same lists in one query.
+	reg := cctest.Decode[wire.Registry](t, e.OK(e.DossierQ(e.Outsider, "GetRegistry")))
+	types := cctest.Decode[[]wire.RecordType](t, e.OK(e.DossierQ(e.Outsider, "ListRecordTypes")))
+	purposes := cctest.Decode[[]wire.Purpose](t, e.OK(e.DossierQ(e.Outsider, "ListPurposes")))
+	reasons := cctest.Decode[[]wire.Reason](t, e.OK(e.DossierQ(e.Outsider, "ListReasons")))
+	if !reflect.DeepEqual(reg, wire.Registry{Departments: ds, RecordTypes: types, Accreditations: all, Purposes: purposes, Reasons: reasons}) {
+		t.Fatalf("GetRegistry %+v differs from the lists", reg)
+	}
+}
+
+func TestGetRegistryEmpty(t *testing.T) {
+	e := cctest.NewEnv(t)
+	got := string(e.OK(e.DossierQ(e.Outsider, "GetRegistry")))
+	if got != `{"departments":[],"recordTypes":[],"accreditations":[],"purposes":[],"reasons":[]}` {
+		t.Fatalf("empty registry encodes as %s", got)
+	}
 }

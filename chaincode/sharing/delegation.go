@@ -1,6 +1,8 @@
 package sharing
 
 import (
+	"time"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -64,15 +66,13 @@ func (c *Contract) attesters(relation string) []string {
 func (c *Contract) BindDelegation(ctx contractapi.TransactionContextInterface, statement, delegateSignature string) (_ *wire.Delegation, err error) {
 	defer ccutil.Guard(&err)
 	doc := []byte(statement)
-	st, end, issued, err := wire.ParseDelegationStatement(doc)
+	var end time.Time
+	st, now, nowS, err := ccutil.ParseStatement(ctx, doc, func(b []byte) (wire.DelegationStatement, time.Time, error) {
+		st, e, issued, err := wire.ParseDelegationStatement(b)
+		end = e
+		return st, issued, err
+	})
 	if err != nil {
-		return nil, err
-	}
-	now, nowS, err := ccutil.TxTime(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := wire.CheckStatementTime(issued, now); err != nil {
 		return nil, err
 	}
 	if !end.After(now) || end.Sub(now) > wire.MaxDelegationSpan {
@@ -134,15 +134,8 @@ func (c *Contract) BindDelegation(ctx contractapi.TransactionContextInterface, s
 func (c *Contract) RevokeDelegation(ctx contractapi.TransactionContextInterface, document, signature string) (_ *wire.Delegation, err error) {
 	defer ccutil.Guard(&err)
 	doc := []byte(document)
-	r, issued, err := wire.ParseDelegationRevocation(doc)
+	r, now, nowS, err := ccutil.ParseStatement(ctx, doc, wire.ParseDelegationRevocation)
 	if err != nil {
-		return nil, err
-	}
-	now, nowS, err := ccutil.TxTime(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := wire.CheckStatementTime(issued, now); err != nil {
 		return nil, err
 	}
 	org, err := ccutil.CreatorMSP(ctx)

@@ -135,15 +135,8 @@ func (c *Contract) ApproveConsentRequest(ctx contractapi.TransactionContextInter
 func (c *Contract) DeclineConsentRequest(ctx contractapi.TransactionContextInterface, document, signature string) (_ *wire.ConsentRequest, err error) {
 	defer ccutil.Guard(&err)
 	doc := []byte(document)
-	d, issued, err := wire.ParseConsentDecline(doc)
+	d, _, nowS, err := ccutil.ParseStatement(ctx, doc, wire.ParseConsentDecline)
 	if err != nil {
-		return nil, err
-	}
-	now, nowS, err := ccutil.TxTime(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := wire.CheckStatementTime(issued, now); err != nil {
 		return nil, err
 	}
 	r, err := loadOpenRequest(ctx, d.RequestID)

@@ -59,6 +59,13 @@ func CIDOf(r io.Reader) (cid.Cid, int64, error) {
 	return CIDFromSHA256(h.Sum(nil)), n, nil
 }
 
+// SHA256Of returns the sha2-256 digest of a CID that ParseCID accepted (the last 32
+// bytes of its multihash).
+func SHA256Of(c cid.Cid) []byte {
+	h := c.Hash()
+	return append([]byte(nil), h[len(h)-mhSHA2_256Len:]...)
+}
+
 // CIDFromSHA256 wraps a sha2-256 digest (32 bytes) into a CIDv1 raw CID.
 // It panics if the digest has the wrong length (a programming error).
 func CIDFromSHA256(digest []byte) cid.Cid {

@@ -150,6 +150,17 @@ type Reason struct {
 	Name string `json:"name"`
 }
 
+// Registry is the whole issuer registry in one answer (dossier GetRegistry): every
+// department, record type, accreditation (active and withdrawn), purpose and reason,
+// each ordered by its key.
+type Registry struct {
+	Departments    []Department    `json:"departments"`
+	RecordTypes    []RecordType    `json:"recordTypes"`
+	Accreditations []Accreditation `json:"accreditations"`
+	Purposes       []Purpose       `json:"purposes"`
+	Reasons        []Reason        `json:"reasons"`
+}
+
 // Accreditation says whether a department may issue a record type.
 type Accreditation struct {
 	MSPID      string `json:"mspId"`

@@ -442,3 +442,34 @@ func TestGrantLiveAtAndCovers(t *testing.T) {
 		t.Fatal("Covers(nil)")
 	}
 }
+
+// TestPlaceholderAppend: the placeholder CID is the CID of zero bytes, and the media
+// type rule picks the first named type, without parameters.
+func TestPlaceholderAppend(t *testing.T) {
+	c, n, err := CIDOf(strings.NewReader(""))
+	if err != nil || n != 0 || c.String() != EmptyCID {
+		t.Fatalf("EmptyCID %s, CID of nothing %s", EmptyCID, c)
+	}
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, DefaultMediaType},
+		{[]string{"", ""}, DefaultMediaType},
+		{[]string{"", "application/pdf"}, "application/pdf"},
+		{[]string{"Text/Plain; charset=utf-8", "application/pdf"}, "text/plain"},
+		{[]string{"not a type"}, "not a type"},
+	} {
+		if got := MediaTypeOf(tc.in...); got != tc.want {
+			t.Errorf("MediaTypeOf(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	sid := "p-" + strings.Repeat("a", 32)
+	req, err := PlaceholderAppend("r-1", sid, "birth", "application/pdf", "", true)
+	if err != nil || req.CID != EmptyCID || req.NoteCID != EmptyCID || req.Size != 0 {
+		t.Fatalf("%+v %v", req, err)
+	}
+	if _, err := PlaceholderAppend("r-1", sid, "birth", "not a type", "", false); AsError(err) == nil || AsError(err).Code != CodeInvalid {
+		t.Fatalf("bad media type: %v", err)
+	}
+}

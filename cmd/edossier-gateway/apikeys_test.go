@@ -25,10 +25,9 @@ func keyGateway(t *testing.T, keyFile string, refresh time.Duration) *api.Server
 		t.Fatal(err)
 	}
 	s, err := api.New(api.Options{
-		Service:  service.New(nil, nil, nil, service.Config{}),
-		Keys:     keys,
-		KeyAdmin: keyAdmin{keys: keys, org: "operator", mspID: "OperatorMSP", user: "ops"},
-		Nonces:   httpsig.NewMemoryNonceStore(0),
+		Service: service.New(nil, nil, nil, service.Config{KeyAdmin: keyAdmin{keys: keys, org: "operator", mspID: "OperatorMSP", user: "ops"}}),
+		Keys:    keys,
+		Nonces:  httpsig.NewMemoryNonceStore(0),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -426,7 +426,7 @@ func (e *benchEnv) importCapacity(b *testing.B, ctl, dir string, records, inflig
 		if err != nil {
 			b.Fatal(err)
 		}
-		var blobs service.Blobs = blobAdapter{store}
+		var blobs service.Blobs = store
 		if !v.batch {
 			blobs = perFileBlobs{blobs, store}
 		}

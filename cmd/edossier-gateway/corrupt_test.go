@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,7 +59,7 @@ func newCorruptRig(t *testing.T) *corruptRig {
 	}
 	t.Cleanup(func() { st.Close() })
 	r := &corruptRig{store: st, dir: dir, reg: prometheus.NewRegistry(), sizes: map[string]int64{}}
-	svc := service.New(contentLedger{sizes: r.sizes}, blobAdapter{st}, nil, service.Config{})
+	svc := service.New(contentLedger{sizes: r.sizes}, st, nil, service.Config{})
 	h, err := api.New(api.Options{
 		Service: svc,
 		Keys: keysFunc(func(string) (gateway.Principal, error) {
@@ -275,23 +272,6 @@ func TestCorruptBlobReads(t *testing.T) {
 		status, _, body, err := r.read(t, cid)
 		if status != 200 || err != nil || !bytes.Equal(body, want) {
 			t.Fatalf("intact %s after the others: %d %v, %d bytes", cid, status, err, len(body))
-		}
-	}
-}
-
-// TestBlobErrCodes: a full disk is storage_full (507), a damaged blob blob_corrupt.
-func TestBlobErrCodes(t *testing.T) {
-	full := fmt.Errorf("blob: %w", &os.PathError{Op: "write", Path: "/x/tmp/put-1.partial", Err: syscall.ENOSPC})
-	quota := fmt.Errorf("blob: %w", &os.PathError{Op: "write", Path: "/x", Err: syscall.EDQUOT})
-	for err, want := range map[error]gateway.Code{
-		full:                                 gateway.CodeStorageFull,
-		quota:                                gateway.CodeStorageFull,
-		fmt.Errorf("%w: x", blob.ErrCorrupt): gateway.CodeBlobCorrupt,
-		blob.ErrNotFound:                     gateway.CodeNotFound,
-		errors.New("other"):                  gateway.CodeInternal,
-	} {
-		if got := gateway.ErrorCode(blobErr(err)); got != want {
-			t.Errorf("%v: %s, want %s", err, got, want)
 		}
 	}
 }

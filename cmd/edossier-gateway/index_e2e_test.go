@@ -25,6 +25,7 @@ import (
 	"github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/index"
 	"github.com/edossier-city/edossier/gateway/proof"
+	"github.com/edossier-city/edossier/internal/syncbuf"
 	"github.com/edossier-city/edossier/network/nettest"
 )
 
@@ -35,7 +36,7 @@ const indexBasePort = 25500
 type gatewayProc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func startGatewayProc(t *testing.T, bin string, args ...string) *gatewayProc {
@@ -46,7 +47,7 @@ func startGatewayProc(t *testing.T, bin string, args ...string) *gatewayProc {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &gatewayProc{url: "http://" + addr, logs: &syncBuffer{}}
+	p := &gatewayProc{url: "http://" + addr, logs: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"-listen", addr, "-logFormat", "text", "-logLevel", "warn", "-verifyRate", "100000", "-verifyBurst", "100000"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

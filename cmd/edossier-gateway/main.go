@@ -200,20 +200,23 @@ func Open(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
-	svc := service.New(ledger, blobAdapter{store}, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
-		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
-			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow},
-		NoteKey: service.NoteKey(subjectSecret), BookmarkKey: service.BookmarkKey(subjectSecret)})
-	ix, indexStatus, err := wireIndex(cfg, ledger, platform, svc)
-	if err != nil {
-		ledger.Close()
-		return nil, fmt.Errorf("index: %w", err)
-	}
 	enroller, err := ca.New(profile, wallet, filepath.Join(cfg.DataDir, "ca-client"))
 	if err != nil {
 		ledger.Close()
 		return nil, err
+	}
+	platform := gateway.Actor{Org: cfg.PlatformOrg, User: cfg.PlatformUser}
+	svc := service.New(ledger, store, deriver, service.Config{Platform: platform, OrphanGrace: cfg.OrphanGrace, PrecheckAbove: cfg.PrecheckAbove,
+		Ownership: service.OwnershipLimits{PerKeyInterval: cfg.OwnershipCheckInterval, PerKeyBurst: cfg.OwnershipCheckBurst,
+			PerDocument: cfg.OwnershipChecksPerDocument, Window: cfg.OwnershipCheckWindow},
+		NoteKey: service.NoteKey(subjectSecret), BookmarkKey: service.BookmarkKey(subjectSecret),
+		Users:    users{enroller: enroller, keys: keys},
+		KeyAdmin: keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser}})
+	ix, indexStatus, err := wireIndex(cfg, ledger, platform, svc)
+	if err != nil {
+		ledger.Close()
+		enroller.Close()
+		return nil, fmt.Errorf("index: %w", err)
 	}
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
@@ -224,8 +227,6 @@ func Open(cfg Config) (*Gateway, error) {
 	server, err := api.New(api.Options{
 		Service:         svc,
 		Keys:            keys,
-		Users:           users{enroller: enroller, keys: keys},
-		KeyAdmin:        keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser},
 		SubjectKey:      svc.SubjectKeyResolver(30 * time.Second).Key,
 		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
 		SignatureMaxAge: cfg.SignatureMaxAge,

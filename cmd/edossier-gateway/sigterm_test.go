@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/edossier-city/edossier/internal/syncbuf"
 	"io"
 	"mime/multipart"
 	"net"
@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,14 +50,14 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "gateway")
 	keysFile := filepath.Join(dir, "keys.json")
-	start := func() (*exec.Cmd, string, *syncBuffer) {
+	start := func() (*exec.Cmd, string, *syncbuf.Buffer) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		cmd := exec.Command(bin, "-listen", addr, "-connectionFile", n.ConnectionFile(), "-dataDir", dataDir,
 			"-kekFile", filepath.Join(dir, "secrets", "kek.hex"), "-subjectSecretFile", filepath.Join(dir, "secrets", "subject.hex"),
 			"-demoKeysFile", keysFile, "-shutdownTimeout", "2s", "-logFormat", "text", "-logLevel", "info")
@@ -181,22 +180,4 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "swept temporary upload files") {
 		t.Errorf("restart did not report the sweep:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a child process writes into it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

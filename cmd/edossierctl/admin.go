@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -58,17 +59,22 @@ func newRegistryCmd(f *clientFlags) *cobra.Command {
   edossierctl admin registry -o json | jq -r '.accreditations[] | select(.active) | "\(.mspId) \(.recordType)"'`,
 		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			c, err := f.staffClient(cmd)
-			if err != nil {
-				return err
-			}
-			reg, err := c.Registry(cmd.Context())
+			reg, err := f.registry(cmd)
 			if err != nil {
 				return err
 			}
 			return f.emit(cmd, reg, func(w io.Writer) { printRegistry(w, reg) })
 		}),
 	}
+}
+
+// registry reads the registry through the gateway (staff API key).
+func (f *clientFlags) registry(cmd *cobra.Command) (*service.Registry, error) {
+	c, err := f.staffClient(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return c.Registry(cmd.Context())
 }
 
 func printRegistry(w io.Writer, reg *service.Registry) {
@@ -79,11 +85,7 @@ func printRegistry(w io.Writer, reg *service.Registry) {
 	}
 	t.flush()
 	fmt.Fprintln(w, "\nRecord types")
-	t = newTable(w, "  CODE", "NAME")
-	for _, r := range reg.RecordTypes {
-		t.row("  "+r.Code, r.Name)
-	}
-	t.flush()
+	printCodes(w, "  ", codesOf(reg.RecordTypes, func(r wire.RecordType) [2]string { return [2]string{r.Code, r.Name} }))
 	fmt.Fprintln(w, "\nAccreditations")
 	t = newTable(w, "  MSP", "RECORD TYPE", "ACTIVE")
 	for _, a := range reg.Accreditations {
@@ -91,15 +93,33 @@ func printRegistry(w io.Writer, reg *service.Registry) {
 	}
 	t.flush()
 	fmt.Fprintln(w, "\nPurposes")
-	t = newTable(w, "  CODE", "NAME")
-	for _, p := range reg.Purposes {
-		t.row("  "+p.Code, p.Name)
-	}
-	t.flush()
+	printCodes(w, "  ", purposeCodes(reg))
 	fmt.Fprintln(w, "\nReasons")
-	t = newTable(w, "  CODE", "NAME")
-	for _, r := range reg.Reasons {
-		t.row("  "+r.Code, r.Name)
+	printCodes(w, "  ", reasonCodes(reg))
+}
+
+// codesOf lists registry entries as (code, name) rows.
+func codesOf[T any](list []T, row func(T) [2]string) [][2]string {
+	out := make([][2]string, len(list))
+	for i, v := range list {
+		out[i] = row(v)
+	}
+	return out
+}
+
+func purposeCodes(reg *service.Registry) [][2]string {
+	return codesOf(reg.Purposes, func(p wire.Purpose) [2]string { return [2]string{p.Code, p.Name} })
+}
+
+func reasonCodes(reg *service.Registry) [][2]string {
+	return codesOf(reg.Reasons, func(r wire.Reason) [2]string { return [2]string{r.Code, r.Name} })
+}
+
+// printCodes prints a CODE / NAME table, each line after indent.
+func printCodes(w io.Writer, indent string, rows [][2]string) {
+	t := newTable(w, indent+"CODE", "NAME")
+	for _, r := range rows {
+		t.row(indent+r[0], r[1])
 	}
 	t.flush()
 }
@@ -151,32 +171,16 @@ func newCodeListCmd(f *clientFlags, kind string) *cobra.Command {
 		Example: "  edossierctl admin " + kind + "s list --api-key-file operator.key\n  edossierctl admin " + kind + "s list -o json",
 		Args:    noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			c, err := f.staffClient(cmd)
+			reg, err := f.registry(cmd)
 			if err != nil {
 				return err
 			}
-			reg, err := c.Registry(cmd.Context())
-			if err != nil {
-				return err
-			}
-			var rows [][2]string
 			var out any = reg.Purposes
-			for _, p := range reg.Purposes {
-				rows = append(rows, [2]string{p.Code, p.Name})
-			}
+			rows := purposeCodes(reg)
 			if kind == "reason" {
-				rows, out = nil, reg.Reasons
-				for _, r := range reg.Reasons {
-					rows = append(rows, [2]string{r.Code, r.Name})
-				}
+				out, rows = reg.Reasons, reasonCodes(reg)
 			}
-			return f.emit(cmd, out, func(w io.Writer) {
-				t := newTable(w, "CODE", "NAME")
-				for _, r := range rows {
-					t.row(r[0], r[1])
-				}
-				t.flush()
-			})
+			return f.emit(cmd, out, func(w io.Writer) { printCodes(w, "", rows) })
 		}),
 	}
 }

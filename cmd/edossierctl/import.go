@@ -365,15 +365,6 @@ func lineKey(identity string, l manifestLine) string {
 	return "import-" + strings.ToLower(b32.EncodeToString(h.Sum(nil)[:20]))
 }
 
-// placeholderCID stands for the file while the metadata is checked.
-var placeholderCID = func() string {
-	c, _, err := wire.CIDOf(strings.NewReader(""))
-	if err != nil {
-		panic(err)
-	}
-	return c.String()
-}()
-
 // check turns a manifest line into an entry, or says what is wrong with it: the checks
 // of the chaincode that need no ledger, the record type against the registry (when
 // known), and the file (a readable regular file).
@@ -393,18 +384,8 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	if len(note) > wire.MaxNoteBytes {
 		return importEntry{}, fmt.Errorf("note longer than %d bytes", wire.MaxNoteBytes)
 	}
-	if mediaType == "" {
-		mediaType = mime.TypeByExtension(filepath.Ext(file))
-	}
-	if mediaType == "" {
-		mediaType = "application/octet-stream"
-	}
-	if mt, _, err := mime.ParseMediaType(mediaType); err == nil {
-		mediaType = mt
-	}
-	req := wire.AppendRequest{RecordID: "r-check", SubjectID: subject, Type: typ, CID: placeholderCID, MediaType: mediaType,
-		ValidUntil: validUntil}
-	if err := req.Normalize(); err != nil {
+	req, err := wire.PlaceholderAppend("r-check", subject, typ, wire.MediaTypeOf(mediaType, mime.TypeByExtension(filepath.Ext(file))), validUntil, false)
+	if err != nil {
 		return importEntry{}, errors.New(wire.AsError(err).Message)
 	}
 	if im.types != nil && !im.types[typ] {
@@ -427,7 +408,7 @@ func (im *importer) check(l manifestLine, key string) (importEntry, error) {
 	}
 	fh.Close()
 	return importEntry{line: l.line, path: path, item: client.BatchItem{
-		SubjectID: subject, Type: typ, Note: note, MediaType: mediaType, ValidUntil: req.ValidUntil,
+		SubjectID: subject, Type: typ, Note: note, MediaType: req.MediaType, ValidUntil: req.ValidUntil,
 		IdempotencyKey: key,
 	}}, nil
 }

@@ -1,5 +1,11 @@
-// Command edossierctl is the e-dossier command line: it runs the Fabric network and
-// (with later commands) administers and uses the ledger through the gateway.
+// Command edossierctl is the e-dossier command line. "network" runs the Fabric network
+// on this machine (certificate authorities, orderers, peers, chaincode servers) and
+// "gateway" the REST gateway; every other command talks to a gateway over REST
+// (gateway/client) with an API key or a subject's signing key: citizens' keys,
+// delegations, consents and grants; departments' appends, reads, revocations and bulk
+// "import"; verification; and "admin" (registry, matters, users, verifiers, API keys).
+// Flags are read here only; docs/cli.md is the reference. Exit codes: 0 success, 1 the
+// command failed, 2 bad usage, 3 verify: not verified.
 package main
 
 import (

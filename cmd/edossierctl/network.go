@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -69,6 +70,16 @@ to the operator. SIGINT or SIGTERM stops the supervisor, not the network.`,
 			}
 			if err := n.Up(c.Context()); err != nil {
 				return err
+			}
+			if j := n.Joined(); len(j) > 0 {
+				fmt.Printf("added to the running network: %s\n"+
+					"A running gateway serves them only after a restart (edossierctl gateway stop && edossierctl gateway start;\n"+
+					"the demo set-up then registers them as departments and issues their API keys; otherwise:\n"+
+					"edossierctl admin department add --msp MSPID --name NAME --code CODE, then accreditations).\n", strings.Join(j, ", "))
+			}
+			if r := n.RetiredNow(); len(r) > 0 {
+				fmt.Printf("retired: %s (no longer on any channel; their records stay readable and verifiable).\n"+
+					"Deactivate them in the registry too: edossierctl admin department deactivate MSPID\n", strings.Join(r, ", "))
 			}
 			if err := printStatus(n, "text"); err != nil && !f.watch {
 				return err

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/gateway"
-	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // jsonCall decodes the body into req, runs f and answers with status.
@@ -108,21 +107,9 @@ type userReq struct {
 }
 
 func (s *Server) createUser(c *gin.Context) {
-	if s.opts.Users == nil {
-		abort(c, gateway.Errorf(gateway.CodeUnavailable, "user enrolment is not configured"))
-		return
-	}
 	jsonCall(c, http.StatusCreated, func(r *userReq) (any, error) {
-		return s.svc.CreateUser(c.Request.Context(), principal(c), s.opts.Users, r.Org, r.User, r.Role, r.Label)
+		return s.svc.CreateUser(c.Request.Context(), principal(c), r.Org, r.User, r.Role, r.Label)
 	})
-}
-
-func (s *Server) keyAdmin(c *gin.Context) (service.KeyAdmin, bool) {
-	if s.opts.KeyAdmin == nil {
-		abort(c, gateway.Errorf(gateway.CodeUnavailable, "API key administration is not configured"))
-		return nil, false
-	}
-	return s.opts.KeyAdmin, true
 }
 
 type verifierReq struct {
@@ -131,21 +118,13 @@ type verifierReq struct {
 }
 
 func (s *Server) createVerifier(c *gin.Context) {
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
 	jsonCall(c, http.StatusCreated, func(r *verifierReq) (any, error) {
-		return s.svc.CreateVerifier(principal(c), keys, r.Name, r.Label)
+		return s.svc.CreateVerifier(principal(c), r.Name, r.Label)
 	})
 }
 
 func (s *Server) listAPIKeys(c *gin.Context) {
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
-	list, err := s.svc.ListAPIKeys(principal(c), keys)
+	list, err := s.svc.ListAPIKeys(principal(c))
 	if err != nil {
 		abort(c, err)
 		return
@@ -159,11 +138,7 @@ func (s *Server) revokeAPIKey(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	keys, ok := s.keyAdmin(c)
-	if !ok {
-		return
-	}
-	k, err := s.svc.RevokeAPIKey(principal(c), keys, id)
+	k, err := s.svc.RevokeAPIKey(principal(c), id)
 	if err != nil {
 		abort(c, err)
 		return

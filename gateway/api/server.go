@@ -35,9 +35,6 @@ type Ready func(ctx context.Context) error
 type Options struct {
 	Service *service.Service
 	Keys    Keys
-	Users   service.Users
-	// KeyAdmin lists, revokes and issues API keys (nil: those routes answer unavailable).
-	KeyAdmin service.KeyAdmin
 	// SubjectKey resolves the active subject key a request signature names (keyid
 	// "<subjectId>/<keyId>", see service.KeyRef).
 	SubjectKey func(ctx context.Context, keyRef string) (*ecdsa.PublicKey, error)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/edossier-city/edossier/gateway"
 )
 
 // syncWorkers bounds the fsyncs a batch commit runs at once. Concurrent
@@ -31,24 +33,24 @@ type Batch struct {
 	done  bool
 }
 
-// NewBatch starts an empty batch.
-func (s *Store) NewBatch() *Batch {
-	return &Batch{s: s, buf: newBuffer()}
-}
+// NewBatch starts an empty batch (a *Batch).
+func (s *Store) NewBatch() gateway.BlobBatch { return s.newBatch() }
+
+func (s *Store) newBatch() *Batch { return &Batch{s: s, buf: newBuffer()} }
 
 // Put encrypts r into a temporary file of the batch and returns its CID and
 // size (Created is only known after Commit). Errors and limits are those of
 // Store.Put; a failed Put leaves the batch's other blobs staged.
-func (b *Batch) Put(ctx context.Context, r io.Reader) (Info, error) {
+func (b *Batch) Put(ctx context.Context, r io.Reader) (gateway.BlobInfo, error) {
 	if b.done {
-		return Info{}, errors.New("blob: batch already committed or aborted")
+		return gateway.BlobInfo{}, b.s.codeErr(errors.New("blob: batch already committed or aborted"))
 	}
 	st, err := b.s.stage(ctx, r, b.buf, false)
 	if err != nil {
-		return Info{}, err
+		return gateway.BlobInfo{}, b.s.codeErr(err)
 	}
 	b.items = append(b.items, st)
-	return Info{CID: st.cid, Size: st.size}, nil
+	return gateway.BlobInfo{CID: st.cid, Size: st.size}, nil
 }
 
 // Len returns the number of staged blobs.
@@ -59,7 +61,12 @@ func (b *Batch) Len() int { return len(b.items) }
 // content. On error the batch is aborted; blobs already linked stay (they are
 // valid, like those of a transaction that failed) and are reported in the
 // returned slice with Created set, so that the caller can drop them.
-func (b *Batch) Commit(ctx context.Context) ([]Info, error) {
+func (b *Batch) Commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
+	out, err := b.commit(ctx)
+	return out, b.s.codeErr(err)
+}
+
+func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	if b.done {
 		return nil, errors.New("blob: batch already committed or aborted")
 	}
@@ -75,7 +82,7 @@ func (b *Batch) Commit(ctx context.Context) ([]Info, error) {
 		return nil, err
 	}
 	// 2. Final names.
-	out := make([]Info, len(b.items))
+	out := make([]gateway.CommittedBlob, len(b.items))
 	dirs := map[string]bool{}
 	for i := range b.items {
 		st := &b.items[i]
@@ -83,7 +90,7 @@ func (b *Batch) Commit(ctx context.Context) ([]Info, error) {
 		if err != nil {
 			return out[:i], err
 		}
-		out[i] = Info{CID: st.cid, Size: st.size, Created: created}
+		out[i] = gateway.CommittedBlob{BlobInfo: gateway.BlobInfo{CID: st.cid, Size: st.size}, Created: created}
 		dirs[dir] = true
 	}
 	// 3. The directory entries.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edossier-city/edossier/gateway"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,12 +23,12 @@ func TestBatchCommit(t *testing.T) {
 	files := [][]byte{randBytes(t, 1), randBytes(t, 70000), existing, randBytes(t, 0), nil}
 	files[4] = files[1] // the same content twice in one batch
 	b := s.NewBatch()
-	staged := make([]Info, len(files))
+	staged := make([]gateway.BlobInfo, len(files))
 	for i, f := range files {
 		if staged[i], err = b.Put(ctx, bytes.NewReader(f)); err != nil {
 			t.Fatal(err)
 		}
-		if staged[i].CID != referenceCID(t, f) || staged[i].Size != int64(len(f)) || staged[i].Created {
+		if staged[i].CID != referenceCID(t, f) || staged[i].Size != int64(len(f)) {
 			t.Fatalf("staged %d: %+v", i, staged[i])
 		}
 		// Staged content is not visible before the commit.
@@ -35,8 +36,8 @@ func TestBatchCommit(t *testing.T) {
 			t.Fatalf("staged blob %d visible before commit: %v", i, err)
 		}
 	}
-	if b.Len() != len(files) {
-		t.Fatalf("Len %d", b.Len())
+	if b.(*Batch).Len() != len(files) {
+		t.Fatalf("Len %d", b.(*Batch).Len())
 	}
 	infos, err := b.Commit(ctx)
 	if err != nil {
@@ -82,8 +83,8 @@ func TestBatchAbortAndFailures(t *testing.T) {
 	if _, err := b.Put(ctx, errReader{errors.New("broken")}); err == nil {
 		t.Fatal("broken reader accepted")
 	}
-	if b.Len() != 1 {
-		t.Fatalf("Len %d, want 1", b.Len())
+	if b.(*Batch).Len() != 1 {
+		t.Fatalf("Len %d, want 1", b.(*Batch).Len())
 	}
 	if tf, _ := s.TempFiles(); tf != 1 {
 		t.Fatalf("%d temporary files, want 1", tf)

@@ -78,8 +78,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/go-cid"
-	"github.com/multiformats/go-multihash"
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
 	"github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
@@ -187,17 +187,6 @@ type stagingFile interface {
 }
 
 func osCreateTemp(dir, pattern string) (stagingFile, error) { return os.CreateTemp(dir, pattern) }
-
-// Info describes a stored blob.
-type Info struct {
-	CID  string // CIDv1, raw, sha2-256, base32
-	Size int64  // plaintext size in bytes
-	// Created is true when Put stored new content, false when a valid blob
-	// with that CID was already there (Stat and Open leave it false). It is
-	// not a licence to delete the blob when a later step fails: a concurrent
-	// Put of the same content may rely on it (see the package doc).
-	Created bool
-}
 
 // Open opens (creating if needed) a store in o.Dir.
 func Open(o Options) (*Store, error) {
@@ -343,41 +332,18 @@ func ValidateCID(str string) error {
 	return err
 }
 
-// parseCID validates str and returns the sha2-256 digest.
+// parseCID validates str (wire.ParseCID: the one canonical form) and returns its
+// sha2-256 digest.
 func parseCID(str string) ([]byte, error) {
-	// A canonical CIDv1 raw sha2-256 in base32 is 59 characters; reject early
-	// anything that cannot be one before handing it to the decoder.
-	if len(str) != 59 || str[0] != 'b' {
-		return nil, ErrInvalidCID
-	}
-	c, err := cid.Decode(str)
+	c, err := wire.ParseCID(str)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
+		return nil, fmt.Errorf("%w: %s", ErrInvalidCID, wire.AsError(err).Message)
 	}
-	if c.Version() != 1 || c.Type() != cid.Raw {
-		return nil, fmt.Errorf("%w: not a CIDv1 with raw codec", ErrInvalidCID)
-	}
-	dm, err := multihash.Decode(c.Hash())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCID, err)
-	}
-	if dm.Code != multihash.SHA2_256 || dm.Length != sha256.Size || len(dm.Digest) != sha256.Size {
-		return nil, fmt.Errorf("%w: not a sha2-256 multihash", ErrInvalidCID)
-	}
-	if c.String() != str {
-		return nil, fmt.Errorf("%w: not in canonical form", ErrInvalidCID)
-	}
-	return dm.Digest, nil
+	return wire.SHA256Of(c), nil
 }
 
 // cidOf builds the canonical CID string of a sha2-256 digest.
-func cidOf(digest []byte) (string, error) {
-	mh, err := multihash.Encode(digest, multihash.SHA2_256)
-	if err != nil {
-		return "", err
-	}
-	return cid.NewCidV1(cid.Raw, mh).String(), nil
-}
+func cidOf(digest []byte) string { return wire.CIDFromSHA256(digest).String() }
 
 // pathOf returns the final path of a validated CID.
 func (s *Store) pathOf(cidStr string, digest []byte) (dir, file string) {
@@ -391,17 +357,13 @@ func (s *Store) lockFor(digest []byte) *sync.Mutex {
 
 // Sum computes the Info (CID and size) of a stream without storing it, with
 // the same limit semantics as Put. It is what "verify by upload" needs.
-func Sum(ctx context.Context, r io.Reader, maxSize int64) (Info, error) {
+func Sum(ctx context.Context, r io.Reader, maxSize int64) (gateway.BlobInfo, error) {
 	h := sha256.New()
 	n, err := copyLimited(ctx, h, r, maxSize, make([]byte, bufSize), nil)
 	if err != nil {
-		return Info{}, err
+		return gateway.BlobInfo{}, err
 	}
-	c, err := cidOf(h.Sum(nil))
-	if err != nil {
-		return Info{}, err
-	}
-	return Info{CID: c, Size: n}, nil
+	return gateway.BlobInfo{CID: cidOf(h.Sum(nil)), Size: n}, nil
 }
 
 // copyLimited copies r to w (and to h if not nil) with buf, failing with
@@ -443,25 +405,30 @@ func copyLimited(ctx context.Context, w io.Writer, r io.Reader, max int64, buf [
 // done ctx (checked between 64 KiB chunks and before the commit) fails with
 // ctx.Err(); in both cases, as on any error, nothing is left behind. Memory
 // use does not depend on the size of the stream.
-func (s *Store) Put(ctx context.Context, r io.Reader) (Info, error) {
+func (s *Store) Put(ctx context.Context, r io.Reader) (gateway.CommittedBlob, error) {
+	info, err := s.put(ctx, r)
+	return info, s.codeErr(err)
+}
+
+func (s *Store) put(ctx context.Context, r io.Reader) (gateway.CommittedBlob, error) {
 	st, err := s.stage(ctx, r, newBuffer(), true)
 	if err != nil {
-		return Info{}, err
+		return gateway.CommittedBlob{}, err
 	}
 	// On success the file has moved to its final name; otherwise (an error, or
 	// the same content was there already) the temporary file goes.
 	defer st.discard()
 	if err := ctx.Err(); err != nil {
-		return Info{}, err
+		return gateway.CommittedBlob{}, err
 	}
 	created, dir, err := s.install(&st)
 	if err != nil {
-		return Info{}, err
+		return gateway.CommittedBlob{}, err
 	}
 	if err := syncDir(dir); err != nil {
-		return Info{}, fmt.Errorf("blob: %w", err)
+		return gateway.CommittedBlob{}, fmt.Errorf("blob: %w", err)
 	}
-	return Info{CID: st.cid, Size: st.size, Created: created}, nil
+	return gateway.CommittedBlob{BlobInfo: gateway.BlobInfo{CID: st.cid, Size: st.size}, Created: created}, nil
 }
 
 // staged is a blob written to a temporary file, not yet under its final name.
@@ -613,10 +580,7 @@ func (s *Store) encrypter(params *aesgcmhkdf.Parameters, f stagingFile, n int) (
 
 // seal returns the CID of a digest and the file header holding the wrapped data key.
 func (s *Store) seal(handle *keyset.Handle, digest []byte, size int64) (string, []byte, error) {
-	cidStr, err := cidOf(digest)
-	if err != nil {
-		return "", nil, err
-	}
+	cidStr := cidOf(digest)
 	hdr, err := s.header(handle, cidStr, size)
 	return cidStr, hdr, err
 }
@@ -767,27 +731,32 @@ func (s *Store) unwrap(wrapped, aad []byte) (h *keyset.Handle, retired bool, err
 }
 
 // stat opens the file at path and authenticates its header.
-func (s *Store) stat(cidStr, path string) (Info, error) {
+func (s *Store) stat(cidStr, path string) (gateway.BlobInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Info{}, ErrNotFound
+			return gateway.BlobInfo{}, ErrNotFound
 		}
-		return Info{}, fmt.Errorf("blob: %w", err)
+		return gateway.BlobInfo{}, fmt.Errorf("blob: %w", err)
 	}
 	defer f.Close()
 	_, size, err := s.readHeader(f, cidStr)
 	if err != nil {
-		return Info{}, err
+		return gateway.BlobInfo{}, err
 	}
-	return Info{CID: cidStr, Size: size}, nil
+	return gateway.BlobInfo{CID: cidStr, Size: size}, nil
 }
 
 // Stat returns the Info of a stored blob after authenticating its header.
-func (s *Store) Stat(cidStr string) (Info, error) {
+func (s *Store) Stat(cidStr string) (gateway.BlobInfo, error) {
+	info, err := s.statCID(cidStr)
+	return info, s.codeErr(err)
+}
+
+func (s *Store) statCID(cidStr string) (gateway.BlobInfo, error) {
 	digest, err := parseCID(cidStr)
 	if err != nil {
-		return Info{}, err
+		return gateway.BlobInfo{}, err
 	}
 	_, path := s.pathOf(cidStr, digest)
 	return s.stat(cidStr, path)
@@ -798,34 +767,42 @@ func (s *Store) Stat(cidStr string) (Info, error) {
 // ErrCorrupt (never wrong bytes followed by io.EOF); the caller must treat a
 // non-EOF error as failure of the whole transfer. The caller closes the
 // reader.
-func (s *Store) Open(cidStr string) (io.ReadCloser, Info, error) {
+func (s *Store) Open(cidStr string) (io.ReadCloser, gateway.BlobInfo, error) {
+	rc, info, err := s.open(cidStr)
+	if err != nil {
+		return nil, info, s.codeErr(err)
+	}
+	return rc, info, nil
+}
+
+func (s *Store) open(cidStr string) (*reader, gateway.BlobInfo, error) {
 	digest, err := parseCID(cidStr)
 	if err != nil {
-		return nil, Info{}, err
+		return nil, gateway.BlobInfo{}, err
 	}
 	_, path := s.pathOf(cidStr, digest)
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Info{}, ErrNotFound
+			return nil, gateway.BlobInfo{}, ErrNotFound
 		}
-		return nil, Info{}, fmt.Errorf("blob: %w", err)
+		return nil, gateway.BlobInfo{}, fmt.Errorf("blob: %w", err)
 	}
 	handle, size, err := s.readHeader(f, cidStr)
 	if err != nil {
 		f.Close()
-		return nil, Info{}, err
+		return nil, gateway.BlobInfo{}, err
 	}
 	primitive, err := streamingaead.New(handle)
 	if err != nil {
 		f.Close()
-		return nil, Info{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, gateway.BlobInfo{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	src := &fileReader{r: io.NewSectionReader(f, headerSize, 1<<62)}
 	dec, err := primitive.NewDecryptingReader(src, []byte(streamAAD))
 	if err != nil {
 		f.Close()
-		return nil, Info{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, gateway.BlobInfo{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return &reader{
 		f:      f,
@@ -834,7 +811,8 @@ func (s *Store) Open(cidStr string) (io.ReadCloser, Info, error) {
 		h:      sha256.New(),
 		digest: digest,
 		size:   size,
-	}, Info{CID: cidStr, Size: size}, nil
+		s:      s,
+	}, gateway.BlobInfo{CID: cidStr, Size: size}, nil
 }
 
 // fileReader remembers I/O errors of the underlying file so that they are not
@@ -853,6 +831,7 @@ func (f *fileReader) Read(p []byte) (int, error) {
 }
 
 type reader struct {
+	s      *Store
 	f      *os.File
 	src    *fileReader
 	dec    io.Reader
@@ -863,7 +842,17 @@ type reader struct {
 	err    error
 }
 
+// Read streams the plaintext; its errors are *gateway.Error (blob_corrupt for a file
+// that fails authentication or its CID while it is read), io.EOF at the end.
 func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.read(p)
+	if err != nil && err != io.EOF {
+		return n, r.s.codeErr(err)
+	}
+	return n, err
+}
+
+func (r *reader) read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
@@ -905,7 +894,9 @@ func (r *reader) Close() error { return r.f.Close() }
 
 // Delete crypto-erases a blob: the wrapped data key is overwritten and synced,
 // then the file is removed. It returns ErrNotFound if there is no such blob.
-func (s *Store) Delete(cidStr string) error {
+func (s *Store) Delete(cidStr string) error { return s.codeErr(s.delete(cidStr)) }
+
+func (s *Store) delete(cidStr string) error {
 	digest, err := parseCID(cidStr)
 	if err != nil {
 		return err

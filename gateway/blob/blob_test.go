@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"github.com/edossier-city/edossier/gateway"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,7 +131,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal("Created false for new content")
 			}
 			st, err := s.Stat(info.CID)
-			if err != nil || st.CID != info.CID || st.Size != info.Size || st.Created {
+			if err != nil || st.CID != info.CID || st.Size != info.Size {
 				t.Fatalf("Stat = %+v, %v; want %+v", st, err, info)
 			}
 			if got := readAll(t, s, info.CID); !bytes.Equal(got, data) {
@@ -229,7 +230,7 @@ func TestConcurrentPutSameContent(t *testing.T) {
 	s := newStore(t, 1<<20)
 	data := randBytes(t, 3*segmentSize+5)
 	const n = 8
-	infos := make([]Info, n)
+	infos := make([]gateway.CommittedBlob, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -268,7 +269,7 @@ func TestConcurrentPutDifferentContent(t *testing.T) {
 	s := newStore(t, 1<<20)
 	const n = 8
 	datas := make([][]byte, n)
-	infos := make([]Info, n)
+	infos := make([]gateway.CommittedBlob, n)
 	errs := make([]error, n)
 	for i := range n {
 		datas[i] = randBytes(t, 1000*i+1)

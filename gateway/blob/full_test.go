@@ -110,7 +110,7 @@ func TestSweepStagingOfACrash(t *testing.T) {
 		return s
 	}
 	stageOne := func(s *Store) *Batch {
-		b := s.NewBatch()
+		b := s.newBatch()
 		if _, err := b.Put(context.Background(), bytes.NewReader(randBytes(t, 100<<10))); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -110,10 +111,7 @@ func writeBatch(mw *multipart.Writer, manifest []byte, items []BatchItem, open f
 	}
 	buf := make([]byte, 32<<10)
 	for i, it := range items {
-		mt := it.MediaType
-		if mt == "" {
-			mt = "application/octet-stream"
-		}
+		mt := wire.MediaTypeOf(it.MediaType)
 		f, err := open(i)
 		if err != nil {
 			return &FileError{Index: i, Err: err}

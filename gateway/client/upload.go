@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -70,10 +71,7 @@ func writeMultipart(mw *multipart.Writer, fields []formField, f FilePart, withBo
 			return err
 		}
 	}
-	mt := f.MediaType
-	if mt == "" {
-		mt = "application/octet-stream"
-	}
+	mt := wire.MediaTypeOf(f.MediaType)
 	w, err := mw.CreatePart(partHeader("file", baseName(f.Name), mt))
 	if err != nil {
 		return err

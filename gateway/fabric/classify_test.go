@@ -53,17 +53,3 @@ func TestClassify(t *testing.T) {
 		t.Errorf("refusal message %q, want the chaincode's %q", gateway.ErrorMessage(got), refusal.Message)
 	}
 }
-
-func TestMapWireCode(t *testing.T) {
-	for w, g := range map[wire.Code]gateway.Code{
-		wire.CodeInvalid: gateway.CodeInvalid, wire.CodeNotFound: gateway.CodeNotFound, wire.CodeForbidden: gateway.CodeForbidden,
-		wire.CodeConflict: gateway.CodeConflict, wire.CodeExpired: gateway.CodeExpired, wire.CodeNotYetValid: gateway.CodeNotYetValid,
-		wire.CodeRevoked: gateway.CodeRevoked, wire.CodeRecordInactive: gateway.CodeRevoked, wire.CodeOutOfScope: gateway.CodeOutOfScope,
-		wire.CodeBadSignature: gateway.CodeBadSignature, wire.CodeUnknownKey: gateway.CodeUnknownKey, wire.CodeInternal: gateway.CodeInternal,
-		wire.Code("new_code"): gateway.CodeInternal,
-	} {
-		if got := mapWireCode(w); got != g {
-			t.Errorf("%s -> %s, want %s", w, got, g)
-		}
-	}
-}

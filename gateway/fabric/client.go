@@ -350,7 +350,7 @@ func classify(err error) error {
 	}
 	// A chaincode refusal: the wire error JSON is in the message or the details.
 	if we, ok := chaincodeError(err); ok {
-		return gateway.Wrap(mapWireCode(we.Code), err, "%s", we.Message)
+		return gateway.Wrap(gateway.WireCode(we.Code), err, "%s", we.Message)
 	}
 	var endorseErr *client.EndorseError
 	var submitErr *client.SubmitError
@@ -402,30 +402,4 @@ func chaincodeError(err error) (*wire.Error, bool) {
 		}
 	}
 	return nil, false
-}
-
-func mapWireCode(c wire.Code) gateway.Code {
-	switch c {
-	case wire.CodeInvalid:
-		return gateway.CodeInvalid
-	case wire.CodeNotFound:
-		return gateway.CodeNotFound
-	case wire.CodeForbidden:
-		return gateway.CodeForbidden
-	case wire.CodeConflict:
-		return gateway.CodeConflict
-	case wire.CodeExpired:
-		return gateway.CodeExpired
-	case wire.CodeNotYetValid:
-		return gateway.CodeNotYetValid
-	case wire.CodeRevoked, wire.CodeRecordInactive:
-		return gateway.CodeRevoked
-	case wire.CodeOutOfScope:
-		return gateway.CodeOutOfScope
-	case wire.CodeBadSignature:
-		return gateway.CodeBadSignature
-	case wire.CodeUnknownKey:
-		return gateway.CodeUnknownKey
-	}
-	return gateway.CodeInternal
 }

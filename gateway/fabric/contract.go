@@ -241,6 +241,11 @@ func (c *Client) ListReasons(ctx context.Context, a Actor) ([]wire.Reason, error
 	return *v, nil
 }
 
+// Registry reads the whole registry in one query (dossier GetRegistry).
+func (c *Client) Registry(ctx context.Context, a Actor) (*wire.Registry, error) {
+	return evaluateJSON[wire.Registry](c, ctx, a, c.dossier("GetRegistry"))
+}
+
 func (c *Client) ListAccreditations(ctx context.Context, a Actor, mspID string) ([]wire.Accreditation, error) {
 	v, err := evaluateJSON[[]wire.Accreditation](c, ctx, a, c.dossier("ListAccreditations", mspID))
 	if err != nil {

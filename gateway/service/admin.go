@@ -83,46 +83,17 @@ func (s *Service) DefineReason(ctx context.Context, p gateway.Principal, code, n
 	})
 }
 
-// Departments lists departments, record types and accreditations (any authenticated
-// department or operator).
-type Registry struct {
-	Departments    []wire.Department    `json:"departments"`
-	RecordTypes    []wire.RecordType    `json:"recordTypes"`
-	Accreditations []wire.Accreditation `json:"accreditations"`
-	Purposes       []wire.Purpose       `json:"purposes"`
-	Reasons        []wire.Reason        `json:"reasons"`
-}
+// Registry is the issuer registry: departments, record types, accreditations,
+// purposes and reasons.
+type Registry = wire.Registry
 
-// Registry returns the issuer registry.
+// Registry returns the issuer registry (any authenticated department or operator), read
+// in one ledger query.
 func (s *Service) Registry(ctx context.Context, p gateway.Principal) (*Registry, error) {
 	if err := requireRole(p, gateway.RoleOperator, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
-	deps, err := s.ledger.ListDepartments(ctx, p.Actor())
-	if err != nil {
-		return nil, err
-	}
-	types, err := s.ledger.ListRecordTypes(ctx, p.Actor())
-	if err != nil {
-		return nil, err
-	}
-	purposes, err := s.ledger.ListPurposes(ctx, p.Actor())
-	if err != nil {
-		return nil, err
-	}
-	reasons, err := s.ledger.ListReasons(ctx, p.Actor())
-	if err != nil {
-		return nil, err
-	}
-	reg := &Registry{Departments: deps, RecordTypes: types, Accreditations: []wire.Accreditation{}, Purposes: purposes, Reasons: reasons}
-	for _, d := range deps {
-		acc, err := s.ledger.ListAccreditations(ctx, p.Actor(), d.MSPID)
-		if err != nil {
-			return nil, err
-		}
-		reg.Accreditations = append(reg.Accreditations, acc...)
-	}
-	return reg, nil
+	return s.ledger.Registry(ctx, p.Actor())
 }
 
 // NewUser is the answer to creating a department user: the key is shown only here.
@@ -136,10 +107,14 @@ type NewUser struct {
 }
 
 // CreateUser registers and enrolls a user with its organisation's Fabric CA and issues
-// an API key for it (operator only).
-func (s *Service) CreateUser(ctx context.Context, p gateway.Principal, users Users, org, user string, role gateway.Role, label string) (*NewUser, error) {
+// an API key for it (operator only) through Config.Users.
+func (s *Service) CreateUser(ctx context.Context, p gateway.Principal, org, user string, role gateway.Role, label string) (*NewUser, error) {
 	if err := requireRole(p, gateway.RoleOperator); err != nil {
 		return nil, err
+	}
+	users := s.cfg.Users
+	if users == nil {
+		return nil, gateway.Errorf(gateway.CodeUnavailable, "user enrolment is not configured")
 	}
 	if role == "" {
 		role = gateway.RoleDepartment

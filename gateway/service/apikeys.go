@@ -51,10 +51,23 @@ func ownsKey(p gateway.Principal, k APIKey) bool {
 	return false
 }
 
+// keyAdmin checks p's role, then returns Config.KeyAdmin (unavailable if not
+// configured).
+func (s *Service) keyAdmin(p gateway.Principal, roles ...gateway.Role) (KeyAdmin, error) {
+	if err := requireRole(p, roles...); err != nil {
+		return nil, err
+	}
+	if s.cfg.KeyAdmin == nil {
+		return nil, gateway.Errorf(gateway.CodeUnavailable, "API key administration is not configured")
+	}
+	return s.cfg.KeyAdmin, nil
+}
+
 // ListAPIKeys lists the keys p may manage (operator: all; department: its
 // organisation's department keys), oldest first.
-func (s *Service) ListAPIKeys(p gateway.Principal, keys KeyAdmin) ([]APIKey, error) {
-	if err := requireRole(p, gateway.RoleOperator, gateway.RoleDepartment); err != nil {
+func (s *Service) ListAPIKeys(p gateway.Principal) ([]APIKey, error) {
+	keys, err := s.keyAdmin(p, gateway.RoleOperator, gateway.RoleDepartment)
+	if err != nil {
 		return nil, err
 	}
 	out := []APIKey{}
@@ -69,8 +82,9 @@ func (s *Service) ListAPIKeys(p gateway.Principal, keys KeyAdmin) ([]APIKey, err
 // RevokeAPIKey revokes a key: the operator any key, a department only its own
 // organisation's department keys (forbidden otherwise). Every gateway sharing the key
 // file refuses the key within its refresh interval.
-func (s *Service) RevokeAPIKey(p gateway.Principal, keys KeyAdmin, id string) (*APIKey, error) {
-	if err := requireRole(p, gateway.RoleOperator, gateway.RoleDepartment); err != nil {
+func (s *Service) RevokeAPIKey(p gateway.Principal, id string) (*APIKey, error) {
+	keys, err := s.keyAdmin(p, gateway.RoleOperator, gateway.RoleDepartment)
+	if err != nil {
 		return nil, err
 	}
 	if err := wire.ValidateID("keyId", id); err != nil {
@@ -99,8 +113,9 @@ type NewVerifier struct {
 // CreateVerifier issues an API key for a verifier organisation (operator only). name is
 // a code ([A-Za-z0-9._:-]); it is what the platform names as the checker of the
 // verifier's ownership checks in subjects' access logs.
-func (s *Service) CreateVerifier(p gateway.Principal, keys KeyAdmin, name, label string) (*NewVerifier, error) {
-	if err := requireRole(p, gateway.RoleOperator); err != nil {
+func (s *Service) CreateVerifier(p gateway.Principal, name, label string) (*NewVerifier, error) {
+	keys, err := s.keyAdmin(p, gateway.RoleOperator)
+	if err != nil {
 		return nil, err
 	}
 	if err := wire.ValidateCode("name", name); err != nil {

@@ -111,7 +111,7 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 			return nil, err
 		}
 		if items[i].MediaType == "" && mt != "" {
-			reqs[i].MediaType = mt
+			reqs[i].MediaType = wire.MediaTypeOf(mt)
 			if err := reqs[i].Normalize(); err != nil {
 				return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: %s", i, wire.AsError(err).Message)
 			}

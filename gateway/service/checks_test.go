@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -75,7 +74,7 @@ func (f subjectsFunc) SubjectID(kind, id string) (string, error) { return f(kind
 
 var testSubjects = subjectsFunc(func(kind, id string) (string, error) {
 	if kind != "person" || id == "" || id == "bad" {
-		return "", errors.New("not a valid ID number")
+		return "", gateway.Errorf(gateway.CodeInvalid, "not a valid ID number")
 	}
 	return testSubj(id), nil
 })
@@ -341,18 +340,19 @@ func (f *fakeKeyAdmin) IssueVerifierKey(name, label string) (string, APIKey, err
 }
 
 func TestAPIKeyAdministration(t *testing.T) {
-	_, _, s := newFakes()
+	fl, b, _ := newFakes()
 	ka := &fakeKeyAdmin{keys: map[string]APIKey{
 		"health1": {ID: "health1", Role: gateway.RoleDepartment, MSPID: "HealthMSP"},
 		"health2": {ID: "health2", Role: gateway.RoleDepartment, MSPID: "HealthMSP"},
 		"social1": {ID: "social1", Role: gateway.RoleDepartment, MSPID: "SocialMSP"},
 		"op1":     {ID: "op1", Role: gateway.RoleOperator, MSPID: "OperatorMSP"},
 	}}
+	s := New(fl, b, nil, Config{OrphanGrace: fakeGrace, KeyAdmin: ka})
 	health := gateway.Principal{Role: gateway.RoleDepartment, MSPID: "HealthMSP", KeyID: "health1"}
-	if list, err := s.ListAPIKeys(health, ka); err != nil || len(list) != 2 {
+	if list, err := s.ListAPIKeys(health); err != nil || len(list) != 2 {
 		t.Fatalf("health lists %+v %v", list, err)
 	}
-	if list, err := s.ListAPIKeys(oper, ka); err != nil || len(list) != 4 {
+	if list, err := s.ListAPIKeys(oper); err != nil || len(list) != 4 {
 		t.Fatalf("operator lists %+v %v", list, err)
 	}
 	for _, c := range []struct {
@@ -369,7 +369,7 @@ func TestAPIKeyAdministration(t *testing.T) {
 		{"verifier", bank, "health2", gateway.CodeForbidden},
 		{"citizen", gateway.Principal{Role: gateway.RoleCitizen, SubjectID: testSubj("1")}, "health2", gateway.CodeForbidden},
 	} {
-		if _, err := s.RevokeAPIKey(c.p, ka, c.id); gateway.ErrorCode(err) != c.code {
+		if _, err := s.RevokeAPIKey(c.p, c.id); gateway.ErrorCode(err) != c.code {
 			t.Errorf("%s: %v, want %s", c.name, err, c.code)
 		}
 	}
@@ -378,32 +378,26 @@ func TestAPIKeyAdministration(t *testing.T) {
 			t.Fatalf("a refusal revoked %s", k.ID)
 		}
 	}
-	if k, err := s.RevokeAPIKey(health, ka, "health2"); err != nil || !k.Revoked || k.RevokedBy != "health1" {
+	if k, err := s.RevokeAPIKey(health, "health2"); err != nil || !k.Revoked || k.RevokedBy != "health1" {
 		t.Fatalf("own organisation's key: %+v %v", k, err)
 	}
-	if k, err := s.RevokeAPIKey(oper, ka, "social1"); err != nil || !k.Revoked {
+	if k, err := s.RevokeAPIKey(oper, "social1"); err != nil || !k.Revoked {
 		t.Fatalf("operator: %+v %v", k, err)
 	}
 	// Verifier keys: operator only, name is a code.
-	if _, err := s.CreateVerifier(health, ka, "city-bank", ""); gateway.ErrorCode(err) != gateway.CodeForbidden {
+	if _, err := s.CreateVerifier(health, "city-bank", ""); gateway.ErrorCode(err) != gateway.CodeForbidden {
 		t.Fatalf("department issues a verifier key: %v", err)
 	}
-	if _, err := s.CreateVerifier(oper, ka, "City Bank\n", ""); gateway.ErrorCode(err) != gateway.CodeInvalid {
+	if _, err := s.CreateVerifier(oper, "City Bank\n", ""); gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Fatalf("bad verifier name: %v", err)
 	}
-	v, err := s.CreateVerifier(oper, ka, "city-bank", "loans")
+	v, err := s.CreateVerifier(oper, "city-bank", "loans")
 	if err != nil || v.Key == "" || v.Verifier != "city-bank" || v.Role != gateway.RoleVerifier {
 		t.Fatalf("verifier key: %+v %v", v, err)
 	}
 }
 
 // The registry names a verify answer carries (none in these tests).
-func (l *logLedger) ListRecordTypes(context.Context, gateway.Actor) ([]wire.RecordType, error) {
-	return nil, nil
-}
-func (l *logLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Department, error) {
-	return nil, nil
-}
-func (l *logLedger) ListReasons(context.Context, gateway.Actor) ([]wire.Reason, error) {
-	return nil, nil
+func (l *logLedger) Registry(context.Context, gateway.Actor) (*wire.Registry, error) {
+	return &wire.Registry{}, nil
 }

@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 )
 
@@ -54,6 +56,18 @@ func (f *requestFiles) put(ctx context.Context, r io.Reader) (BlobInfo, error) {
 		f.staged = append(f.staged, info)
 	}
 	return info, err
+}
+
+// stage stages the file of an append or supersede and its note, and puts their CIDs
+// and the file's size into req.
+func (f *requestFiles) stage(ctx context.Context, p gateway.Principal, req *wire.AppendRequest, in AppendInput) error {
+	info, err := f.put(ctx, in.File)
+	if err != nil {
+		return err
+	}
+	req.CID, req.Size = info.CID, info.Size
+	req.NoteCID, err = f.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != "")
+	return err
 }
 
 // commit makes the staged files durable (once: later calls do nothing). Their CIDs count
@@ -141,4 +155,68 @@ func (s *Service) dropBlobLater(cid string, attempt int) {
 			retry()
 		}
 	})
+}
+
+// dropBlob schedules the removal of a blob that this request added for a transaction
+// that did not commit. The removal happens after a grace period, and only if no request
+// in flight uses the same content and no record on the ledger references it: a
+// concurrent append of the same file must never lose its blob. The ledger is asked
+// without holding the in-flight lock (a slow ledger must not stall every commit); a
+// request that takes the content in the meantime cancels the removal. Blobs whose
+// removal was scheduled when the gateway stopped stay as harmless orphans (encrypted,
+// unreferenced).
+func (s *Service) dropBlob(cid string) { s.dropBlobLater(cid, 1) }
+
+// inflight counts requests between staging a blob and the end of their transaction,
+// and watches the content whose removal is being decided.
+type inflight struct {
+	mu       sync.Mutex
+	n        map[string]int
+	checking map[string]bool // CID -> a request took it during the check
+}
+
+func (f *inflight) acquire(cid string) {
+	f.mu.Lock()
+	f.n[cid]++
+	if _, ok := f.checking[cid]; ok {
+		f.checking[cid] = true
+	}
+	f.mu.Unlock()
+}
+
+func (f *inflight) release(cid string) {
+	f.mu.Lock()
+	if f.n[cid]--; f.n[cid] <= 0 {
+		delete(f.n, cid)
+	}
+	f.mu.Unlock()
+}
+
+// startCheck begins deciding whether cid can go: false if a request uses it or another
+// check of it is under way.
+func (f *inflight) startCheck(cid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.checking[cid]; busy || f.n[cid] > 0 {
+		return false
+	}
+	f.checking[cid] = false
+	return true
+}
+
+// finishCheck ends the check of cid and runs remove (under the lock) if the content is
+// unreferenced and no request took it since startCheck; it reports whether a request
+// took it or holds it (then the decision is put off, see dropBlobLater).
+func (f *inflight) finishCheck(cid string, unreferenced bool, remove func()) (busy bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	taken := f.checking[cid]
+	delete(f.checking, cid)
+	if taken || f.n[cid] > 0 {
+		return true
+	}
+	if unreferenced {
+		remove()
+	}
+	return false
 }

@@ -173,26 +173,18 @@ func (s *Service) names(ctx context.Context, recs []wire.Record) (types, depts, 
 		}
 	}
 	if stale {
-		ts, err := s.ledger.ListRecordTypes(ctx, s.cfg.Platform)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		ds, err := s.ledger.ListDepartments(ctx, s.cfg.Platform)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		rs, err := s.ledger.ListReasons(ctx, s.cfg.Platform)
+		reg, err := s.ledger.Registry(ctx, s.cfg.Platform)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		n.types, n.depts, n.reasons = map[string]string{}, map[string]string{}, map[string]string{}
-		for _, t := range ts {
+		for _, t := range reg.RecordTypes {
 			n.types[t.Code] = t.Name
 		}
-		for _, d := range ds {
+		for _, d := range reg.Departments {
 			n.depts[d.MSPID] = d.Name
 		}
-		for _, r := range rs {
+		for _, r := range reg.Reasons {
 			n.reasons[r.Code] = r.Name
 		}
 		n.at = now

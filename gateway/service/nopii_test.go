@@ -202,14 +202,12 @@ func (verifyLedger) TxBlock(context.Context, gateway.Actor, string, string) (uin
 	return 3, nil
 }
 func (verifyLedger) MunicipalChannel() string { return "municipal" }
-func (verifyLedger) ListRecordTypes(context.Context, gateway.Actor) ([]wire.RecordType, error) {
-	return []wire.RecordType{{Code: "birth", Name: "Birth medical certificate"}}, nil
-}
-func (verifyLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Department, error) {
-	return []wire.Department{{MSPID: "HealthMSP", Name: "Health Commission", Code: "health", Active: true}}, nil
-}
-func (verifyLedger) ListReasons(context.Context, gateway.Actor) ([]wire.Reason, error) {
-	return []wire.Reason{{Code: "issued-in-error", Name: "Issued in error"}}, nil
+func (verifyLedger) Registry(context.Context, gateway.Actor) (*wire.Registry, error) {
+	return &wire.Registry{
+		RecordTypes: []wire.RecordType{{Code: "birth", Name: "Birth medical certificate"}},
+		Departments: []wire.Department{{MSPID: "HealthMSP", Name: "Health Commission", Code: "health", Active: true}},
+		Reasons:     []wire.Reason{{Code: "issued-in-error", Name: "Issued in error"}},
+	}, nil
 }
 
 // TestVerifyAnswerHasNoFreeText: the public answer names codes and their registered

@@ -2,11 +2,7 @@ package service
 
 import (
 	"context"
-	"errors"
 	"io"
-	"mime"
-	"sync"
-	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
@@ -53,55 +49,24 @@ func (s *Service) ResolveSubject(p gateway.Principal, kind, idNumber string) (st
 	}
 	id, err := s.subjects.SubjectID(kind, idNumber)
 	if err != nil {
-		return "", subjectErr(err)
+		return "", err
 	}
 	return id, nil
 }
 
 // request builds and validates the chaincode request for meta; the CID and size are
-// placeholders until the file is stored.
+// placeholders until the file is stored (wire.PlaceholderAppend).
 func (s *Service) request(recordID string, in AppendInput) (wire.AppendRequest, error) {
-	mt := in.Meta.MediaType
-	if mt == "" {
-		mt = in.FileMediaType
-	}
-	if mt == "" {
-		mt = "application/octet-stream"
-	}
-	if parsed, _, err := mime.ParseMediaType(mt); err == nil {
-		mt = parsed
-	}
 	if err := CheckSubjectID("subjectId", in.Meta.SubjectID); err != nil {
 		return wire.AppendRequest{}, err
 	}
 	if err := checkNote(in.Meta.Note); err != nil {
 		return wire.AppendRequest{}, err
 	}
-	req := wire.AppendRequest{
-		RecordID: recordID, SubjectID: in.Meta.SubjectID, Type: in.Meta.Type,
-		MediaType: mt, ValidUntil: in.Meta.ValidUntil, CID: emptyCID, Size: 0,
-	}
-	if in.Meta.Note != "" {
-		req.NoteCID = emptyCID // placeholder until the note is stored
-	}
-	if err := req.Normalize(); err != nil {
-		return req, wireErr(err)
-	}
-	return req, nil
+	req, err := wire.PlaceholderAppend(recordID, in.Meta.SubjectID, in.Meta.Type,
+		wire.MediaTypeOf(in.Meta.MediaType, in.FileMediaType), in.Meta.ValidUntil, in.Meta.Note != "")
+	return req, wireErr(err)
 }
-
-// emptyCID is the CID of zero bytes, a valid placeholder for checks before upload.
-var emptyCID = func() string {
-	c, _, err := wire.CIDOf(eofReader{})
-	if err != nil {
-		panic(err)
-	}
-	return c.String()
-}()
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 	if key == "" {
@@ -111,70 +76,6 @@ func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 		return "", gateway.Errorf(gateway.CodeInvalid, "Idempotency-Key longer than %d bytes", MaxIdempotencyKeyLen)
 	}
 	return idempotentRecordID(p.MSPID, key), nil
-}
-
-// dropBlob schedules the removal of a blob that this request added for a transaction
-// that did not commit. The removal happens after a grace period, and only if no request
-// in flight uses the same content and no record on the ledger references it: a
-// concurrent append of the same file must never lose its blob. The ledger is asked
-// without holding the in-flight lock (a slow ledger must not stall every commit); a
-// request that takes the content in the meantime cancels the removal. Blobs whose
-// removal was scheduled when the gateway stopped stay as harmless orphans (encrypted,
-// unreferenced).
-func (s *Service) dropBlob(cid string) { s.dropBlobLater(cid, 1) }
-
-// inflight counts requests between staging a blob and the end of their transaction,
-// and watches the content whose removal is being decided.
-type inflight struct {
-	mu       sync.Mutex
-	n        map[string]int
-	checking map[string]bool // CID -> a request took it during the check
-}
-
-func (f *inflight) acquire(cid string) {
-	f.mu.Lock()
-	f.n[cid]++
-	if _, ok := f.checking[cid]; ok {
-		f.checking[cid] = true
-	}
-	f.mu.Unlock()
-}
-
-func (f *inflight) release(cid string) {
-	f.mu.Lock()
-	if f.n[cid]--; f.n[cid] <= 0 {
-		delete(f.n, cid)
-	}
-	f.mu.Unlock()
-}
-
-// startCheck begins deciding whether cid can go: false if a request uses it or another
-// check of it is under way.
-func (f *inflight) startCheck(cid string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, busy := f.checking[cid]; busy || f.n[cid] > 0 {
-		return false
-	}
-	f.checking[cid] = false
-	return true
-}
-
-// finishCheck ends the check of cid and runs remove (under the lock) if the content is
-// unreferenced and no request took it since startCheck; it reports whether a request
-// took it or holds it (then the decision is put off, see dropBlobLater).
-func (f *inflight) finishCheck(cid string, unreferenced bool, remove func()) (busy bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	taken := f.checking[cid]
-	delete(f.checking, cid)
-	if taken || f.n[cid] > 0 {
-		return true
-	}
-	if unreferenced {
-		remove()
-	}
-	return false
 }
 
 // AppendRecord stores the file and appends its record; 2xx only after both are
@@ -202,12 +103,7 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	info, err := files.put(ctx, in.File)
-	if err != nil {
-		return nil, err
-	}
-	req.CID, req.Size = info.CID, info.Size
-	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+	if err := files.stage(ctx, p, &req, in); err != nil {
 		return nil, err
 	}
 	endorse := func() (gateway.Pending[wire.Record], error) { return s.ledger.EndorseAppend(ctx, p.Actor(), req) }
@@ -289,37 +185,6 @@ func (s *Service) GetRecord(ctx context.Context, p gateway.Principal, recordID s
 		return nil, err
 	}
 	return s.view(rec)
-}
-
-// visibleRecord loads a record for a department or the operator: not_found unless the
-// caller may see it (the chaincode decides, and the gateway checks again with the same
-// rule).
-func (s *Service) visibleRecord(ctx context.Context, p gateway.Principal, recordID string) (*wire.Record, error) {
-	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {
-		return nil, err
-	}
-	if err := wire.ValidateID("recordId", recordID); err != nil {
-		return nil, wireErr(err)
-	}
-	rec, err := s.ledger.GetRecord(ctx, p.Actor(), recordID)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.grantsFor(ctx, p, rec.SubjectID)
-	if err != nil {
-		return nil, err
-	}
-	if !g.visible(rec) {
-		return nil, recordNotFound(recordID)
-	}
-	return rec, nil
-}
-
-// recordNotFound is the answer for a record the caller may not see: the chaincode's
-// answer for a record that does not exist, word for word, so the two cannot be told
-// apart.
-func recordNotFound(recordID string) error {
-	return gateway.Errorf(gateway.CodeNotFound, "record %s does not exist", recordID)
 }
 
 // logMetadata commits a department's read of records it did not issue (under its
@@ -476,12 +341,7 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	info, err := files.put(ctx, in.File)
-	if err != nil {
-		return nil, err
-	}
-	req.CID, req.Size = info.CID, info.Size
-	if req.NoteCID, err = files.putNote(ctx, p, req.RecordID, in.Meta.Note, in.IdempotencyKey != ""); err != nil {
+	if err := files.stage(ctx, p, &req, in); err != nil {
 		return nil, err
 	}
 	res, receipt, err := commitAndSubmit(ctx, files, func() (gateway.Pending[wire.SupersedeResult], error) {
@@ -544,66 +404,4 @@ func (s *Service) openContent(rec *wire.Record, entry *wire.AccessEntry, receipt
 		return nil, err
 	}
 	return &Content{Record: *rec, Entry: *entry, Receipt: receipt, Body: body}, nil
-}
-
-// grantView is what a caller may see of one subject's dossier.
-type grantView struct {
-	p      gateway.Principal
-	now    time.Time
-	grants []wire.GrantState
-}
-
-// grantsFor loads the live grants of a subject for a department caller.
-func (s *Service) grantsFor(ctx context.Context, p gateway.Principal, subjectID string) (*grantView, error) {
-	g := &grantView{p: p, now: s.cfg.Now()}
-	if p.Role != gateway.RoleDepartment {
-		return g, nil
-	}
-	bookmark := ""
-	for i := 0; i < 50; i++ {
-		page, err := s.ledger.ListGrants(ctx, s.cfg.Platform, subjectID, wire.MaxPageSize, bookmark)
-		if err != nil {
-			var ge *gateway.Error
-			if errors.As(err, &ge) && ge.Code == gateway.CodeNotFound {
-				return g, nil
-			}
-			return nil, err
-		}
-		for _, gr := range page.Grants {
-			if gr.Status == wire.GrantActive && gr.Grantee == p.MSPID {
-				g.grants = append(g.grants, gr)
-			}
-		}
-		if page.Bookmark == "" {
-			break
-		}
-		bookmark = page.Bookmark
-	}
-	return g, nil
-}
-
-func (g *grantView) visible(r *wire.Record) bool {
-	switch g.p.Role {
-	case gateway.RoleOperator:
-		return true
-	case gateway.RoleDepartment:
-		if r.Issuer == g.p.MSPID {
-			return true
-		}
-		for i := range g.grants {
-			if g.grants[i].LiveAt(g.now) && g.grants[i].Covers(r) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// subjectErr classifies a subject-ID derivation failure: bad input is invalid.
-func subjectErr(err error) error {
-	var ge *gateway.Error
-	if errors.As(err, &ge) {
-		return err
-	}
-	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
 }

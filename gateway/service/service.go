@@ -17,11 +17,22 @@ import (
 	"github.com/edossier-city/edossier/gateway"
 )
 
-// Ledger is what the service needs from Fabric (implemented by gateway/fabric).
-// Writes return only after the transaction committed VALID, with its receipt; errors
-// are *gateway.Error (chaincode refusals keep their code; unreachable Fabric is
-// CodeUnavailable; invalidated transactions CodeConflict).
+// Ledger is what the service needs from Fabric (implemented by gateway/fabric), split
+// by use case; every method is used by the service. Writes return only after the
+// transaction committed VALID, with its receipt; errors are *gateway.Error (chaincode
+// refusals keep their code; unreachable Fabric is CodeUnavailable; invalidated
+// transactions CodeConflict).
 type Ledger interface {
+	RecordLedger
+	RegistryLedger
+	KeyLedger
+	SharingLedger
+	AccessLedger
+}
+
+// RecordLedger holds the records of the municipal channel (records.go, batch.go,
+// verify.go).
+type RecordLedger interface {
 	// CheckAppend and CheckSupersede run the chaincode's checks without committing.
 	CheckAppend(ctx context.Context, a gateway.Actor, req wire.AppendRequest) error
 	CheckSupersede(ctx context.Context, a gateway.Actor, oldID string, req wire.AppendRequest) error
@@ -35,23 +46,34 @@ type Ledger interface {
 	ListDossier(ctx context.Context, a gateway.Actor, subjectID, recordType string, pageSize int, bookmark string) (*wire.RecordPage, error)
 	FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error)
 	RecordHistory(ctx context.Context, a gateway.Actor, recordID string) ([]wire.RecordVersion, error)
+	// TxBlock is the block of a committed transaction (receipts of idempotent retries
+	// and verifications); MunicipalChannel names the records' channel.
+	TxBlock(ctx context.Context, a gateway.Actor, channel, txID string) (uint64, error)
+	MunicipalChannel() string
+}
 
+// RegistryLedger holds the registries of the dossier chaincode: departments, record
+// types, accreditations, purposes, reasons and matters (admin.go, matters.go).
+type RegistryLedger interface {
 	RegisterDepartment(ctx context.Context, a gateway.Actor, mspID, name, code string) (*wire.Department, gateway.Receipt, error)
 	DeactivateDepartment(ctx context.Context, a gateway.Actor, mspID string) (*wire.Department, gateway.Receipt, error)
 	DefineRecordType(ctx context.Context, a gateway.Actor, code, name string) (*wire.RecordType, gateway.Receipt, error)
 	Accredit(ctx context.Context, a gateway.Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error)
 	Unaccredit(ctx context.Context, a gateway.Actor, mspID, recordType string) (*wire.Accreditation, gateway.Receipt, error)
-	ListDepartments(ctx context.Context, a gateway.Actor) ([]wire.Department, error)
-	ListRecordTypes(ctx context.Context, a gateway.Actor) ([]wire.RecordType, error)
-	ListAccreditations(ctx context.Context, a gateway.Actor, mspID string) ([]wire.Accreditation, error)
 	DefinePurpose(ctx context.Context, a gateway.Actor, code, name string) (*wire.Purpose, gateway.Receipt, error)
 	DefineReason(ctx context.Context, a gateway.Actor, code, name string) (*wire.Reason, gateway.Receipt, error)
-	ListPurposes(ctx context.Context, a gateway.Actor) ([]wire.Purpose, error)
+	// Registry reads the whole registry in one query.
+	Registry(ctx context.Context, a gateway.Actor) (*wire.Registry, error)
+	// ListAccreditations lists one department's accreditations (bulk appends).
+	ListAccreditations(ctx context.Context, a gateway.Actor, mspID string) ([]wire.Accreditation, error)
 	DefineMatter(ctx context.Context, a gateway.Actor, d wire.MatterDefinition) (*wire.Matter, gateway.Receipt, error)
 	GetMatter(ctx context.Context, a gateway.Actor, code string, version int) (*wire.Matter, error)
 	ListMatters(ctx context.Context, a gateway.Actor) ([]wire.Matter, error)
-	ListReasons(ctx context.Context, a gateway.Actor) ([]wire.Reason, error)
+}
 
+// KeyLedger holds subjects' device keys and delegations on the data-sharing channel
+// (keys.go, delegation.go).
+type KeyLedger interface {
 	BindSubjectKey(ctx context.Context, a gateway.Actor, document, popSignature string) (*wire.SubjectKey, gateway.Receipt, error)
 	AddSubjectKey(ctx context.Context, a gateway.Actor, document, signature, popSignature string) (*wire.SubjectKey, gateway.Receipt, error)
 	RemoveSubjectKey(ctx context.Context, a gateway.Actor, document, signature string) (*wire.SubjectKey, gateway.Receipt, error)
@@ -64,6 +86,11 @@ type Ledger interface {
 	BindDelegation(ctx context.Context, a gateway.Actor, statement, delegateSignature string) (*wire.Delegation, gateway.Receipt, error)
 	RevokeDelegation(ctx context.Context, a gateway.Actor, document, signature string) (*wire.Delegation, gateway.Receipt, error)
 	ListDelegations(ctx context.Context, a gateway.Actor, subjectID string) ([]wire.Delegation, error)
+}
+
+// SharingLedger holds consent requests and grants on the data-sharing channel
+// (sharing.go, requests.go, visibility.go).
+type SharingLedger interface {
 	RequestConsent(ctx context.Context, a gateway.Actor, in wire.ConsentRequestInput) (*wire.ConsentRequest, gateway.Receipt, error)
 	ApproveConsentRequest(ctx context.Context, a gateway.Actor, requestID, document, signature string) (*wire.GrantState, gateway.Receipt, error)
 	DeclineConsentRequest(ctx context.Context, a gateway.Actor, document, signature string) (*wire.ConsentRequest, gateway.Receipt, error)
@@ -71,8 +98,12 @@ type Ledger interface {
 	ListConsentRequests(ctx context.Context, a gateway.Actor, subjectID string) ([]wire.ConsentRequest, error)
 	CreateGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
 	RevokeGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
-	GetGrant(ctx context.Context, a gateway.Actor, grantID string) (*wire.GrantState, error)
 	ListGrants(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error)
+}
+
+// AccessLedger commits every read to the subject's access log on the data-sharing
+// channel before the answer (records.go, self.go, checks.go) and reads the log.
+type AccessLedger interface {
 	RecordAccess(ctx context.Context, a gateway.Actor, grantID, recordID, purpose string) (*wire.AccessEntry, gateway.Receipt, error)
 	AccessLog(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.AccessPage, error)
 	// RecordOwnershipCheck commits an ownership check of cid against subjectID's dossier
@@ -86,25 +117,23 @@ type Ledger interface {
 	// subjectID under its grants (action wire.MetadataList, MetadataGet,
 	// MetadataHistory), one entry per record, submitted as the department.
 	RecordMetadataAccess(ctx context.Context, a gateway.Actor, subjectID string, recordIDs []string, action string) ([]wire.AccessEntry, gateway.Receipt, error)
-
-	TxBlock(ctx context.Context, a gateway.Actor, channel, txID string) (uint64, error)
-	Version(ctx context.Context, a gateway.Actor) (string, error)
-	MunicipalChannel() string
-	DatashareChannel() string
 }
 
-// BlobInfo describes a stored blob.
-type BlobInfo struct {
-	CID  string
-	Size int64
-}
+// BlobInfo, CommittedBlob and BlobBatch are the blob store's value types and batch,
+// defined in package gateway so that gateway/blob implements Blobs directly.
+type (
+	BlobInfo      = gateway.BlobInfo
+	CommittedBlob = gateway.CommittedBlob
+	BlobBatch     = gateway.BlobBatch
+)
 
 // Blobs is the content-addressed, encrypted blob store (implemented by gateway/blob).
 // Files are written through a BlobBatch: staged first, durable (fsynced, renamed into
 // place) only on Commit, so that a request the ledger refuses leaves nothing behind.
-// Errors: CodeTooLarge above the size limit, CodeStorageFull when the disk is full
-// (nothing stored), CodeNotFound / CodeInvalid from Open, CodeBlobCorrupt from Open or
-// from reading an opened blob when the stored file fails authentication or its CID.
+// Errors are *gateway.Error, passed through by the service: CodeTooLarge above the
+// size limit, CodeStorageFull when the disk is full (nothing stored), CodeNotFound /
+// CodeInvalid from Open, CodeBlobCorrupt from Open or from reading an opened blob when
+// the stored file fails authentication or its CID.
 type Blobs interface {
 	NewBatch() BlobBatch
 	Open(cid string) (io.ReadCloser, BlobInfo, error)
@@ -112,25 +141,8 @@ type Blobs interface {
 	Delete(cid string) error
 }
 
-// BlobBatch stages files and makes them durable together. Put encrypts a file into a
-// temporary place and returns its CID and size; Commit makes every staged file durable
-// under its final name (fsynced, renamed into place, directory entries synced) and
-// returns the blobs in Put order with whether this
-// batch created each (on error, the ones already in place so far); Abort discards what
-// is staged and not committed. One goroutine uses a BlobBatch.
-type BlobBatch interface {
-	Put(ctx context.Context, r io.Reader) (BlobInfo, error)
-	Commit(ctx context.Context) ([]CommittedBlob, error)
-	Abort()
-}
-
-// CommittedBlob is a blob a batch made durable.
-type CommittedBlob struct {
-	BlobInfo
-	Created bool
-}
-
-// Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject).
+// Subjects derives pseudonymous subject IDs from ID numbers (gateway/subject). Errors
+// are *gateway.Error (invalid for a malformed kind or ID number), passed through.
 type Subjects interface {
 	SubjectID(kind, idNumber string) (string, error)
 }
@@ -158,6 +170,12 @@ type Config struct {
 	// gateway of a platform needs the same key; nil: a random key (retries after a
 	// restart then conflict when they carry a note).
 	NoteKey []byte
+	// Users enrolls department users with their organisation's CA and issues their API
+	// keys (CreateUser); nil: CreateUser answers unavailable.
+	Users Users
+	// KeyAdmin lists, revokes and issues API keys (ListAPIKeys, RevokeAPIKey,
+	// CreateVerifier); nil: those answer unavailable.
+	KeyAdmin KeyAdmin
 	// BookmarkKey (32 bytes) seals listing bookmarks (see BookmarkKey); every gateway
 	// of a platform needs the same key. nil: a random key (bookmarks then do not
 	// survive a restart or cross gateways).
@@ -242,22 +260,14 @@ func requireRole(p gateway.Principal, roles ...gateway.Role) error {
 	return gateway.Errorf(gateway.CodeForbidden, "this operation is not allowed for the %s role", p.Role)
 }
 
-// wireErr converts a wire validation error into a gateway error.
+// wireErr converts an error of a wire validation rule into a gateway error (its code
+// through gateway.WireCode); an error without a wire code is invalid input.
 func wireErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	if we := wire.AsError(err); we != nil {
-		code := gateway.CodeInvalid
-		switch we.Code {
-		case wire.CodeNotFound:
-			code = gateway.CodeNotFound
-		case wire.CodeForbidden:
-			code = gateway.CodeForbidden
-		case wire.CodeConflict:
-			code = gateway.CodeConflict
-		}
-		return gateway.Errorf(code, "%s", we.Message)
+		return gateway.Errorf(gateway.WireCode(we.Code), "%s", we.Message)
 	}
 	return gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
 }

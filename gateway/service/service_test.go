@@ -13,14 +13,15 @@ import (
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service/servicetest"
 )
 
-// fakeLedger implements the parts of Ledger the tests use; the embedded interface
-// panics on anything else. checkErr is the chaincode's verdict (prechecks and
+// fakeLedger implements Ledger: the parts the tests use here, the rest through
+// servicetest.Ledger (an internal error where no test expects a call). checkErr is the chaincode's verdict (prechecks and
 // endorsements); appendErr fails a transaction at commit. durableAtSubmit says whether
 // every file a transaction names was durable when it was submitted.
 type fakeLedger struct {
-	Ledger
+	servicetest.Ledger
 	mu              sync.Mutex
 	blobs           *fakeBlobs
 	checkErr        error

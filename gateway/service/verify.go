@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -74,11 +75,11 @@ type Verification struct {
 // ownership) before the answer is returned.
 func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Reader, kind, idNumber string) (*Verification, error) {
 	if kind == "" && idNumber == "" {
-		c, _, err := wire.CIDOf(r)
+		c, err := hashUpload(r)
 		if err != nil {
-			return nil, gateway.Wrap(gateway.CodeInvalid, err, "could not read the uploaded file")
+			return nil, err
 		}
-		return s.verify(ctx, c.String())
+		return s.verify(ctx, c)
 	}
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleVerifier); err != nil {
 		if gateway.ErrorCode(err) == gateway.CodeUnauthorized {
@@ -88,13 +89,12 @@ func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Read
 	}
 	subjectID, err := s.subjects.SubjectID(kind, idNumber)
 	if err != nil {
-		return nil, subjectErr(err)
+		return nil, err
 	}
-	c, _, err := wire.CIDOf(r)
+	cid, err := hashUpload(r)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.CodeInvalid, err, "could not read the uploaded file")
+		return nil, err
 	}
-	cid := c.String()
 	if err := s.limits.allow(p.KeyID, cid, subjectID, s.cfg.Now()); err != nil {
 		return nil, err
 	}
@@ -111,6 +111,21 @@ func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Read
 		return nil, err
 	}
 	return v.forSubject(subjectID, entry.Result == wire.OwnershipInDossier, receipt), nil
+}
+
+// hashUpload returns the CID of an uploaded file. A read error that already has a code
+// (the upload's size limit: too_large, however the body was sent) keeps it; any other
+// is invalid.
+func hashUpload(r io.Reader) (string, error) {
+	c, _, err := wire.CIDOf(r)
+	if err != nil {
+		var ge *gateway.Error
+		if errors.As(err, &ge) {
+			return "", err
+		}
+		return "", gateway.Wrap(gateway.CodeInvalid, err, "could not read the uploaded file")
+	}
+	return c.String(), nil
 }
 
 // VerifyCID looks up a content ID.

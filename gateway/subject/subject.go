@@ -29,6 +29,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/edossier-city/edossier/gateway"
 	"strings"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -88,12 +89,12 @@ func NewDeriver(secret []byte) (*Deriver, error) {
 }
 
 // SubjectID returns the subject ID of an ID number of the given kind
-// ("person" or "enterprise"). It fails with ErrInvalidKind or
-// ErrInvalidIDNumber.
+// ("person" or "enterprise"). It fails with a *gateway.Error of code invalid wrapping
+// ErrInvalidKind or ErrInvalidIDNumber.
 func (d *Deriver) SubjectID(kind, idNumber string) (string, error) {
 	norm, err := Normalize(kind, idNumber)
 	if err != nil {
-		return "", err
+		return "", gateway.Wrap(gateway.CodeInvalid, err, "%s", err.Error())
 	}
 	prefix := "p-"
 	if kind == KindEnterprise {

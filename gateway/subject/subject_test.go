@@ -3,6 +3,7 @@ package subject
 import (
 	"bytes"
 	"errors"
+	"github.com/edossier-city/edossier/gateway"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestInvalidPersons(t *testing.T) {
 		"44030519900307123ｘ",  // full-width x
 		"91440300MA5FUTR2XX",  // a credit code
 	} {
-		if sid, err := d.SubjectID(KindPerson, id); !errors.Is(err, ErrInvalidIDNumber) {
+		if sid, err := d.SubjectID(KindPerson, id); !errors.Is(err, ErrInvalidIDNumber) || gateway.ErrorCode(err) != gateway.CodeInvalid {
 			t.Errorf("SubjectID(person, %q) = %q, %v", id, sid, err)
 		}
 	}

@@ -199,6 +199,18 @@ func (n *Net) Reload(t testing.TB) {
 
 // teardown removes the network and fails the test if any of its processes survived.
 func (n *Net) teardown(t testing.TB) {
+	if t.Failed() {
+		// Keep the processes' logs of a failed test; everything else goes.
+		kept, err := os.MkdirTemp("", "edossier-failed-logs-")
+		if err == nil {
+			err = os.CopyFS(kept, os.DirFS(filepath.Join(n.Home(), "logs")))
+		}
+		if err != nil {
+			t.Logf("nettest: keeping the logs failed: %v", err)
+		} else {
+			t.Logf("nettest: the network's logs are kept in %s", kept)
+		}
+	}
 	pids, _ := n.PIDs()
 	if err := n.Clean(); err != nil {
 		t.Errorf("network clean: %v", err)

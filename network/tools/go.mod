@@ -6,6 +6,7 @@ tool (
 	github.com/hyperledger/fabric-ca/cmd/fabric-ca-client
 	github.com/hyperledger/fabric-ca/cmd/fabric-ca-server
 	github.com/hyperledger/fabric/cmd/configtxgen
+	github.com/hyperledger/fabric/cmd/configtxlator
 	github.com/hyperledger/fabric/cmd/orderer
 	github.com/hyperledger/fabric/cmd/osnadmin
 	github.com/hyperledger/fabric/cmd/peer

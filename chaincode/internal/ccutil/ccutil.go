@@ -50,6 +50,26 @@ func TxTime(ctx contractapi.TransactionContextInterface) (time.Time, string, err
 	return t, wire.FormatTime(t), nil
 }
 
+// ParseStatement parses a signed statement with parse (which returns it and its
+// issue time), reads the transaction time and refuses a statement issued too far from
+// it (wire.CheckStatementTime: expired or not yet valid). It returns the statement and
+// the transaction time, as time and as its wire string.
+func ParseStatement[T any](ctx contractapi.TransactionContextInterface, doc []byte, parse func([]byte) (T, time.Time, error)) (T, time.Time, string, error) {
+	var zero T
+	st, issued, err := parse(doc)
+	if err != nil {
+		return zero, time.Time{}, "", err
+	}
+	now, nowS, err := TxTime(ctx)
+	if err != nil {
+		return zero, time.Time{}, "", err
+	}
+	if err := wire.CheckStatementTime(issued, now); err != nil {
+		return zero, time.Time{}, "", err
+	}
+	return st, now, nowS, nil
+}
+
 // CreatorMSP returns the MSP ID of the transaction creator.
 func CreatorMSP(ctx contractapi.TransactionContextInterface) (string, error) {
 	ci := ctx.GetClientIdentity()
