@@ -208,6 +208,7 @@ func (s *Store) Next(ctx context.Context, channel string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("index: %w", err)
 	}
+	s.seen(channel, uint64(n))
 	return uint64(n), nil
 }
 
