@@ -19,11 +19,29 @@ tools: ## Build the pinned Fabric tools into .edossier/tools (first build: minut
 	@./scripts/build-tools.sh
 
 .PHONY: deps
-deps: ## Install the Debian packages the tutorial and the tests use (jq, curl, postgresql) if missing
-	@command -v jq >/dev/null && command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  echo "installing jq, curl and postgresql with apt-get"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq jq curl postgresql; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq jq curl postgresql; fi; }
+# Debian packages the project uses: jq and curl (the tutorial and its test), chromium and
+# a CJK font (the portal's browser tests, gateway/web/browser), postgresql (the index's
+# PostgreSQL tests start a throw-away server). Installed only if missing.
+DEB_PKGS := jq curl chromium fonts-noto-cjk postgresql
+deps: ## Install the Debian packages the tutorial and the tests use (jq, curl, chromium, fonts-noto-cjk, postgresql) if missing
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi; fi
+	@$(MAKE) --no-print-directory deps-npm
+
+# axe-core, the accessibility checker the portal's browser tests run on every page
+# (pinned; installed with npm into .edossier/node, nothing of it runs in the product).
+AXE_VERSION := 4.14.1
+AXE_JS      := .edossier/node/node_modules/axe-core/axe.min.js
+.PHONY: deps-npm
+deps-npm: ## Install axe-core (npm, pinned) for the portal's accessibility tests if missing
+	@test -f $(AXE_JS) && grep -q '"version": "$(AXE_VERSION)"' .edossier/node/node_modules/axe-core/package.json || { \
+	  command -v npm >/dev/null || { echo "installing npm with apt-get"; \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; else sudo apt-get update -qq && sudo apt-get install -y -qq npm; fi; }; \
+	  echo "installing axe-core $(AXE_VERSION) with npm into .edossier/node"; \
+	  mkdir -p .edossier/node && npm install --silent --no-audit --no-fund --prefix .edossier/node axe-core@$(AXE_VERSION); }
 
 .PHONY: build
 build: ## Build edossierctl and the chaincode server into .edossier/bin

@@ -35,6 +35,7 @@ const (
 	CodeRevoked        Code = "revoked"         // grant or record revoked
 	CodeOutOfScope     Code = "out_of_scope"    // record not covered by the grant
 	CodeUnknownKey     Code = "unknown_key"     // no key bound to the subject
+	CodeUnknownMatter  Code = "unknown_matter"  // a matter version that is not defined or no longer current
 	CodeTooLarge       Code = "too_large"       // upload above the limit
 	CodeUnsupported    Code = "unsupported_media_type"
 	CodeRateLimited    Code = "rate_limited"

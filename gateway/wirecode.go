@@ -28,6 +28,8 @@ func WireCode(c wire.Code) Code {
 		return CodeBadSignature
 	case wire.CodeUnknownKey:
 		return CodeUnknownKey
+	case wire.CodeUnknownMatter:
+		return CodeUnknownMatter
 	}
 	return CodeInternal
 }

@@ -12,7 +12,7 @@ func TestWireCode(t *testing.T) {
 		wire.CodeInvalid: CodeInvalid, wire.CodeNotFound: CodeNotFound, wire.CodeForbidden: CodeForbidden,
 		wire.CodeConflict: CodeConflict, wire.CodeExpired: CodeExpired, wire.CodeNotYetValid: CodeNotYetValid,
 		wire.CodeRevoked: CodeRevoked, wire.CodeRecordInactive: CodeRevoked, wire.CodeOutOfScope: CodeOutOfScope,
-		wire.CodeBadSignature: CodeBadSignature, wire.CodeUnknownKey: CodeUnknownKey, wire.CodeInternal: CodeInternal,
+		wire.CodeBadSignature: CodeBadSignature, wire.CodeUnknownKey: CodeUnknownKey, wire.CodeUnknownMatter: CodeUnknownMatter, wire.CodeInternal: CodeInternal,
 		wire.Code("new_code"): CodeInternal,
 	} {
 		if got := WireCode(w); got != g {

@@ -37,7 +37,7 @@ func (n *Network) buildPackage(cc ChaincodeSpec, o OrgSpec) (string, error) {
 		return "", err
 	}
 	conn, _ := json.MarshalIndent(map[string]any{
-		"address":              fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).Chaincode[cc.Name]),
+		"address":              net.JoinHostPort(n.spec.HostOf(o), itoa(n.spec.OrgPorts(n.orgIndex(o)).Chaincode[cc.Name])),
 		"dial_timeout":         "10s",
 		"tls_required":         true,
 		"client_auth_required": false,
@@ -94,7 +94,7 @@ func (n *Network) startChaincodeServer(cc ChaincodeSpec, o OrgSpec, packageID st
 	tls := n.nodeTLS(o, "peer0")
 	env := []string{
 		"CHAINCODE_ID=" + packageID,
-		"CHAINCODE_SERVER_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).Chaincode[cc.Name]),
+		"CHAINCODE_SERVER_ADDRESS=" + net.JoinHostPort(n.spec.HostOf(o), itoa(n.spec.OrgPorts(n.orgIndex(o)).Chaincode[cc.Name])),
 		"CHAINCODE_CONTRACT=" + cc.Contract,
 		"CHAINCODE_VERSION=" + cc.Version,
 		"CHAINCODE_TLS_CERT=" + filepath.Join(tls, "server.crt"),
@@ -120,10 +120,10 @@ func (n *Network) channelOf(contract string) string {
 	return ""
 }
 
-func (n *Network) waitTCP(ctx context.Context, proc string, port int) error {
+func (n *Network) waitTCP(ctx context.Context, proc, host string, port int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, itoa(port)), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return nil
@@ -144,7 +144,7 @@ func (n *Network) waitTCP(ctx context.Context, proc string, port int) error {
 
 func (n *Network) ordererArgs() []string {
 	op := n.spec.Operator()
-	return []string{"-o", fmt.Sprintf("127.0.0.1:%d", n.spec.OrdererPorts(0).Listen), "--tls", "--cafile", n.caCert(op)}
+	return []string{"-o", net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(0).Listen)), "--tls", "--cafile", n.caCert(op)}
 }
 
 // deployChaincodes installs every package on its organisation's peer, approves the
@@ -195,7 +195,7 @@ func (n *Network) deployChaincodes(ctx context.Context) error {
 				args = append(args, "--signature-policy", cc.EndorsementPolicy)
 			}
 			for _, o := range n.spec.Active() {
-				args = append(args, "--peerAddresses", fmt.Sprintf("127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).Peer), "--tlsRootCertFiles", n.caCert(o))
+				args = append(args, "--peerAddresses", net.JoinHostPort(n.spec.HostOf(o), itoa(n.spec.OrgPorts(n.orgIndex(o)).Peer)), "--tlsRootCertFiles", n.caCert(o))
 			}
 			_, err := n.run(n.bin("peer"), args, n.adminEnv(n.spec.Operator()))
 			return err

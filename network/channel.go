@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -98,7 +99,7 @@ func (n *Network) joinOrdererBlock(j int, channel, blockFile string) error {
 	if err != nil {
 		return err
 	}
-	base := fmt.Sprintf("https://127.0.0.1:%d/participation/v1/channels", n.spec.OrdererPorts(j).Admin)
+	base := fmt.Sprintf("https://%s/participation/v1/channels", net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Admin)))
 	if resp, err := c.Get(base + "/" + channel); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == 200 {
@@ -144,7 +145,7 @@ func (n *Network) RaftLeaders() map[string]int {
 	c := &http.Client{Timeout: time.Second}
 	leaders := map[string]int{}
 	for j := 0; j < n.spec.Ordering.Orderers; j++ {
-		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", n.spec.OrdererPorts(j).Operations))
+		resp, err := c.Get(fmt.Sprintf("http://%s/metrics", net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Operations))))
 		if err != nil {
 			continue
 		}

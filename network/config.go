@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -142,10 +143,10 @@ func (n *Network) orgDefinition(o OrgSpec, orderer bool) orgDef {
 	}
 	if orderer {
 		for j := 0; j < n.spec.Ordering.Orderers; j++ {
-			d.OrdererEndpoints = append(d.OrdererEndpoints, fmt.Sprintf("127.0.0.1:%d", n.spec.OrdererPorts(j).Listen))
+			d.OrdererEndpoints = append(d.OrdererEndpoints, net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Listen)))
 		}
 	} else {
-		d.AnchorPeers = []anchor{{Host: "127.0.0.1", Port: n.spec.OrgPorts(n.orgIndex(o)).Peer}}
+		d.AnchorPeers = []anchor{{Host: n.spec.HostOf(o), Port: n.spec.OrgPorts(n.orgIndex(o)).Peer}}
 	}
 	return d
 }
@@ -158,7 +159,7 @@ func (n *Network) renderConfigtx() error {
 	var consenters []consenter
 	for j := 0; j < n.spec.Ordering.Orderers; j++ {
 		crt := filepath.Join(n.nodeTLS(op, OrdererName(j)), "server.crt")
-		consenters = append(consenters, consenter{"127.0.0.1", n.spec.OrdererPorts(j).Listen, crt, crt})
+		consenters = append(consenters, consenter{n.spec.OrdererHost(), n.spec.OrdererPorts(j).Listen, crt, crt})
 	}
 	var appOrgs []orgDef
 	for _, o := range n.spec.Active() {
@@ -222,7 +223,7 @@ func (n *Network) ordererEnv(j int) []string {
 		"FABRIC_CFG_PATH=" + n.configDir(),
 		"FABRIC_LOGGING_SPEC=info",
 		logFormat,
-		"ORDERER_GENERAL_LISTENADDRESS=127.0.0.1",
+		"ORDERER_GENERAL_LISTENADDRESS=" + n.spec.OrdererHost(),
 		"ORDERER_GENERAL_LISTENPORT=" + itoa(p.Listen),
 		"ORDERER_GENERAL_LOCALMSPID=" + op.MSPID,
 		"ORDERER_GENERAL_LOCALMSPDIR=" + n.nodeMSP(op, name),
@@ -236,14 +237,14 @@ func (n *Network) ordererEnv(j int) []string {
 		"ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=" + key,
 		"ORDERER_GENERAL_CLUSTER_ROOTCAS=[" + ca + "]",
 		"ORDERER_CHANNELPARTICIPATION_ENABLED=true",
-		"ORDERER_ADMIN_LISTENADDRESS=127.0.0.1:" + itoa(p.Admin),
+		"ORDERER_ADMIN_LISTENADDRESS=" + net.JoinHostPort(n.spec.OrdererHost(), itoa(p.Admin)),
 		"ORDERER_ADMIN_TLS_ENABLED=true",
 		"ORDERER_ADMIN_TLS_CERTIFICATE=" + crt,
 		"ORDERER_ADMIN_TLS_PRIVATEKEY=" + key,
 		"ORDERER_ADMIN_TLS_ROOTCAS=[" + ca + "]",
 		"ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true",
 		"ORDERER_ADMIN_TLS_CLIENTROOTCAS=[" + ca + "]",
-		"ORDERER_OPERATIONS_LISTENADDRESS=127.0.0.1:" + itoa(p.Operations),
+		"ORDERER_OPERATIONS_LISTENADDRESS=" + net.JoinHostPort(n.spec.OrdererHost(), itoa(p.Operations)),
 		"ORDERER_METRICS_PROVIDER=prometheus",
 		"ORDERER_FILELEDGER_LOCATION=" + filepath.Join(data, "ledger"),
 		"ORDERER_CONSENSUS_WALDIR=" + filepath.Join(data, "etcdraft", "wal"),
@@ -255,7 +256,8 @@ func (n *Network) ordererEnv(j int) []string {
 func (n *Network) peerEnv(o OrgSpec) []string {
 	p := n.spec.OrgPorts(n.orgIndex(o))
 	tls := n.nodeTLS(o, "peer0")
-	addr := fmt.Sprintf("127.0.0.1:%d", p.Peer)
+	host := n.spec.HostOf(o)
+	addr := net.JoinHostPort(host, itoa(p.Peer))
 	data := filepath.Join(n.home, "data", PeerName(o))
 	return []string{
 		"FABRIC_CFG_PATH=" + n.configDir(),
@@ -264,8 +266,8 @@ func (n *Network) peerEnv(o OrgSpec) []string {
 		"CORE_PEER_ID=" + PeerName(o),
 		"CORE_PEER_ADDRESS=" + addr,
 		"CORE_PEER_LISTENADDRESS=" + addr,
-		"CORE_PEER_CHAINCODEADDRESS=127.0.0.1:" + itoa(p.PeerChaincode),
-		"CORE_PEER_CHAINCODELISTENADDRESS=127.0.0.1:" + itoa(p.PeerChaincode),
+		"CORE_PEER_CHAINCODEADDRESS=" + net.JoinHostPort(host, itoa(p.PeerChaincode)),
+		"CORE_PEER_CHAINCODELISTENADDRESS=" + net.JoinHostPort(host, itoa(p.PeerChaincode)),
 		"CORE_PEER_GOSSIP_BOOTSTRAP=" + addr,
 		"CORE_PEER_GOSSIP_EXTERNALENDPOINT=" + addr,
 		"CORE_PEER_LOCALMSPID=" + o.MSPID,
@@ -276,7 +278,7 @@ func (n *Network) peerEnv(o OrgSpec) []string {
 		"CORE_PEER_TLS_ROOTCERT_FILE=" + filepath.Join(tls, "ca.crt"),
 		"CORE_PEER_FILESYSTEMPATH=" + data,
 		"CORE_LEDGER_SNAPSHOTS_ROOTDIR=" + filepath.Join(data, "snapshots"),
-		"CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:" + itoa(p.PeerOperations),
+		"CORE_OPERATIONS_LISTENADDRESS=" + net.JoinHostPort(host, itoa(p.PeerOperations)),
 		"CORE_METRICS_PROVIDER=prometheus",
 		"CORE_CHAINCODE_EXECUTETIMEOUT=30s",
 		// A peer takes blocks from one orderer at a time. If that orderer hangs (frozen,
@@ -296,7 +298,7 @@ func (n *Network) adminEnv(o OrgSpec) []string {
 		"FABRIC_LOGGING_SPEC=warning",
 		"CORE_PEER_LOCALMSPID=" + o.MSPID,
 		"CORE_PEER_MSPCONFIGPATH=" + n.userMSP(o, "admin"),
-		"CORE_PEER_ADDRESS=127.0.0.1:" + itoa(p.Peer),
+		"CORE_PEER_ADDRESS=" + net.JoinHostPort(n.spec.HostOf(o), itoa(p.Peer)),
 		"CORE_PEER_TLS_ENABLED=true",
 		"CORE_PEER_TLS_ROOTCERT_FILE=" + n.caCert(o),
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func (n *Network) nodeTLS(o OrgSpec, node string) string {
 func (n *Network) bin(name string) string { return filepath.Join(n.tools, "bin", name) }
 
 func (n *Network) caURL(o OrgSpec) string {
-	return fmt.Sprintf("https://127.0.0.1:%d", n.spec.OrgPorts(n.orgIndex(o)).CA)
+	return "https://" + net.JoinHostPort(n.spec.HostOf(o), itoa(n.spec.OrgPorts(n.orgIndex(o)).CA))
 }
 
 func (n *Network) orgIndex(o OrgSpec) int {
@@ -81,14 +82,14 @@ func (n *Network) startCA(o OrgSpec) error {
 	args := []string{"start",
 		"-b", "admin:" + strings.TrimSpace(string(secret)),
 		"--home", n.caHome(o),
-		"--address", "127.0.0.1", "--port", itoa(p.CA),
+		"--address", n.spec.HostOf(o), "--port", itoa(p.CA),
 		"--ca.name", "ca-" + o.Name,
 		"--csr.cn", "ca." + o.Name,
-		"--csr.hosts", "127.0.0.1,localhost,ca." + o.Name,
+		"--csr.hosts", n.tlsHosts(o, "ca."+o.Name),
 		"--tls.enabled",
 	}
 	env := []string{
-		"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS=127.0.0.1:" + itoa(p.CAOperations),
+		"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS=" + net.JoinHostPort(n.spec.HostOf(o), itoa(p.CAOperations)),
 		"FABRIC_CA_SERVER_METRICS_PROVIDER=prometheus",
 	}
 	_, err = n.startProc("ca."+o.Name, "ca", n.bin("fabric-ca-server"), args, env)
@@ -223,10 +224,7 @@ func (n *Network) enrollIdentities(ctx context.Context, o OrgSpec, ids []enrolle
 			if e.tls == "" {
 				return nil
 			}
-			hosts := "127.0.0.1,localhost"
-			if e.host != "" {
-				hosts += "," + e.host
-			}
+			hosts := n.tlsHosts(o, e.host)
 			raw := e.tls + "-enroll"
 			if _, err := n.run(n.bin("fabric-ca-client"), append([]string{"enroll", "-u", url, "-M", raw,
 				"--enrollment.profile", "tls", "--csr.cn", e.id, "--csr.hosts", hosts}, tlsArgs...), clientHome); err != nil {
@@ -317,4 +315,18 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return os.WriteFile(dst, b, mode)
+}
+
+// tlsHosts are the names a TLS certificate of organisation o carries: loopback (the
+// single-host network and tools on the same machine), the organisation's host address
+// and the node's name.
+func (n *Network) tlsHosts(o OrgSpec, name string) string {
+	hosts := []string{"127.0.0.1", "localhost"}
+	if h := n.spec.HostOf(o); h != "127.0.0.1" {
+		hosts = append(hosts, h)
+	}
+	if name != "" {
+		hosts = append(hosts, name)
+	}
+	return strings.Join(hosts, ",")
 }

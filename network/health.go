@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -162,7 +163,7 @@ func (n *Network) sampleOrderers(names []string) ordererSamples {
 		ports := n.spec.OrdererPorts(j)
 		samples := map[string]ordererSample{}
 		metrics := map[string]ordererSample{}
-		if resp, err := plain.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports.Operations)); err == nil {
+		if resp, err := plain.Get(fmt.Sprintf("http://%s/metrics", net.JoinHostPort(n.spec.OrdererHost(), itoa(ports.Operations)))); err == nil {
 			if resp.StatusCode == http.StatusOK {
 				metrics = parseRaftMetrics(resp.Body)
 			}
@@ -171,7 +172,7 @@ func (n *Network) sampleOrderers(names []string) ordererSamples {
 		for _, c := range n.spec.Channels {
 			s := metrics[c.Name]
 			if adminErr == nil {
-				resp, err := admin.Get(fmt.Sprintf("https://127.0.0.1:%d/participation/v1/channels/%s", ports.Admin, c.Name))
+				resp, err := admin.Get(fmt.Sprintf("https://%s/participation/v1/channels/%s", net.JoinHostPort(n.spec.OrdererHost(), itoa(ports.Admin)), c.Name))
 				if err == nil {
 					var info struct {
 						Status string `json:"status"`
@@ -266,7 +267,7 @@ func (n *Network) waitOrderersFollow(ctx context.Context) error {
 			if _, err := n.startProc(name, "orderer", n.bin("orderer"), nil, n.ordererEnv(j)); err != nil {
 				return n.wrapLog(name, err)
 			}
-			url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrdererPorts(j).Operations)
+			url := fmt.Sprintf("http://%s/healthz", net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Operations)))
 			if err := n.waitHTTP(ctx, name, url, 60*time.Second); err != nil {
 				return n.wrapLog(name, err)
 			}

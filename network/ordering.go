@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,17 +72,17 @@ func (n *Network) addOrderer(ctx context.Context, j int) error {
 		return err
 	}
 	ports := n.spec.OrdererPorts(j)
-	endpoint := fmt.Sprintf("127.0.0.1:%d", ports.Listen)
+	endpoint := net.JoinHostPort(n.spec.OrdererHost(), itoa(ports.Listen))
 	cert := base64.StdEncoding.EncodeToString(crt)
 	for _, c := range n.spec.Channels {
-		err := n.updateChannel(ctx, c.Name, "add consenter "+name, func(config map[string]any) (bool, error) {
+		err := n.updateRaft(ctx, c.Name, "add consenter "+name, func(config map[string]any) (bool, error) {
 			cons, eps, err := ordererLists(config, op.MSPID)
 			if err != nil {
 				return false, err
 			}
 			changed := false
 			if consenterIndex(cons.list(), ports.Listen) < 0 {
-				cons.set(append(cons.list(), map[string]any{"host": "127.0.0.1", "port": ports.Listen,
+				cons.set(append(cons.list(), map[string]any{"host": n.spec.OrdererHost(), "port": ports.Listen,
 					"client_tls_cert": cert, "server_tls_cert": cert}))
 				changed = true
 			}
@@ -93,7 +94,7 @@ func (n *Network) addOrderer(ctx context.Context, j int) error {
 		}, func(config map[string]any) (bool, error) {
 			cons, _, err := ordererLists(config, op.MSPID)
 			return err == nil && consenterIndex(cons.list(), ports.Listen) >= 0, err
-		}, false, "")
+		})
 		if err != nil {
 			return fmt.Errorf("add %s to channel %s: %w", name, c.Name, err)
 		}
@@ -104,10 +105,10 @@ func (n *Network) addOrderer(ctx context.Context, j int) error {
 	}); err != nil {
 		return err
 	}
-	if err := n.waitHTTP(ctx, name, fmt.Sprintf("http://127.0.0.1:%d/healthz", ports.Operations), 60*time.Second); err != nil {
+	if err := n.waitHTTP(ctx, name, fmt.Sprintf("http://%s/healthz", net.JoinHostPort(n.spec.OrdererHost(), itoa(ports.Operations))), 60*time.Second); err != nil {
 		return n.wrapLog(name, err)
 	}
-	if err := n.waitTCP(ctx, name, ports.Admin); err != nil {
+	if err := n.waitTCP(ctx, name, n.spec.OrdererHost(), ports.Admin); err != nil {
 		return n.wrapLog(name, err)
 	}
 	for _, c := range n.spec.Channels {
@@ -155,9 +156,9 @@ func (n *Network) addOrderer(ctx context.Context, j int) error {
 func (n *Network) removeOrderer(ctx context.Context, j int) error {
 	op, name := n.spec.Operator(), OrdererName(j)
 	ports := n.spec.OrdererPorts(j)
-	endpoint := fmt.Sprintf("127.0.0.1:%d", ports.Listen)
+	endpoint := net.JoinHostPort(n.spec.OrdererHost(), itoa(ports.Listen))
 	for _, c := range n.spec.Channels {
-		err := n.updateChannel(ctx, c.Name, "remove consenter "+name, func(config map[string]any) (bool, error) {
+		err := n.updateRaft(ctx, c.Name, "remove consenter "+name, func(config map[string]any) (bool, error) {
 			cons, eps, err := ordererLists(config, op.MSPID)
 			if err != nil {
 				return false, err
@@ -182,7 +183,7 @@ func (n *Network) removeOrderer(ctx context.Context, j int) error {
 		}, func(config map[string]any) (bool, error) {
 			cons, _, err := ordererLists(config, op.MSPID)
 			return err == nil && consenterIndex(cons.list(), ports.Listen) < 0, err
-		}, false, "")
+		})
 		if err != nil {
 			return fmt.Errorf("remove %s from channel %s: %w", name, c.Name, err)
 		}
@@ -198,6 +199,27 @@ func (n *Network) removeOrderer(ctx context.Context, j int) error {
 		delete(n.state.Steps, joinStep(name, c.Name))
 	}
 	return os.RemoveAll(filepath.Join(n.home, "data", name))
+}
+
+// updateRaft submits a change of the orderer group (the operator signs). The leader
+// refuses a membership change while it does not yet count every member as active
+// ("configuration will result in quorum loss"), for instance just after an orderer
+// joined: such a refusal is retried for up to a minute.
+func (n *Network) updateRaft(ctx context.Context, channel, what string, edit func(map[string]any) (bool, error),
+	done func(map[string]any) (bool, error)) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := n.updateChannel(ctx, channel, what, edit, done, false, "")
+		if err == nil || !strings.Contains(err.Error(), "quorum loss") || time.Now().After(deadline) {
+			return err
+		}
+		n.say("        %s on %s: the Raft leader does not count every member as active yet; retrying", what, channel)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // jsonList is a list inside a decoded configuration, with a way to replace it.

@@ -124,15 +124,31 @@ func (s *Spec) PortsInUse() []string {
 	}
 	sort.Ints(ports)
 	for _, p := range ports {
-		if portOpen(p) {
+		host, netns := s.placeOf(all[p])
+		if netns == "" && portOpen(host, p) {
 			busy = append(busy, fmt.Sprintf("%d (%s)", p, all[p]))
 		}
 	}
 	return busy
 }
 
-func portOpen(port int) bool {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+// placeOf is the host address and network namespace of a port's owner (an AllPorts
+// value such as "peer0.civil operations" or "orderer1 admin").
+func (s *Spec) placeOf(owner string) (host, netns string) {
+	proc, _, _ := strings.Cut(owner, " ")
+	o := s.Operator()
+	if !strings.HasPrefix(proc, "orderer") {
+		if i := strings.LastIndexByte(proc, '.'); i >= 0 {
+			if org, ok := s.Org(proc[i+1:]); ok {
+				o = org
+			}
+		}
+	}
+	return s.HostOf(o), o.Netns
+}
+
+func portOpen(host string, port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 200*time.Millisecond)
 	if err != nil {
 		return false
 	}
@@ -151,11 +167,11 @@ func PeerName(o OrgSpec) string { return "peer0." + o.Name }
 // ChaincodeServerName is the name of an organisation's chaincode server for a chaincode.
 func ChaincodeServerName(cc string, o OrgSpec) string { return "cc-" + cc + "." + o.Name }
 
-// portBindable reports whether this host can listen on 127.0.0.1:port now, as the
+// portBindable reports whether this host can listen on host:port now, as the
 // process that owns the port will try to (with SO_REUSEADDR, as Go and Fabric listen:
 // a connection in TIME_WAIT does not count, a live client socket on the port does).
-func portBindable(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+func portBindable(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return false
 	}

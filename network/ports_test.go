@@ -50,7 +50,7 @@ func TestWaitPortsNamesClientSocketHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if portOpen(port) {
+	if portOpen("127.0.0.1", port) {
 		t.Fatal("test premise: the client socket's port does not accept connections")
 	}
 
@@ -87,7 +87,7 @@ func freeBase(t *testing.T, s *Spec) int {
 		s.BasePort = base
 		ok := true
 		for p := range s.AllPorts() {
-			if !portBindable(p) {
+			if !portBindable("127.0.0.1", p) {
 				ok = false
 				break
 			}

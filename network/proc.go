@@ -63,6 +63,16 @@ func (n *Network) startProc(name, kind, bin string, args, env []string) (Proc, e
 	defer lf.Close()
 	fmt.Fprintf(lf, "\n==== %s starting %s at %s ====\n", name, filepath.Base(bin), time.Now().Format(time.RFC3339))
 	cmd := exec.Command(bin, args...)
+	_, netns := n.spec.placeOf(name)
+	if netns != "" {
+		// `ip netns exec` enters the namespace and execs the program in place: the PID
+		// and the environment (with the home marker) stay the program's.
+		ip, err := exec.LookPath("ip")
+		if err != nil {
+			return Proc{}, fmt.Errorf("start %s in network namespace %s: %w", name, netns, err)
+		}
+		cmd = exec.Command(ip, append([]string{"netns", "exec", netns, bin}, args...)...)
+	}
 	cmd.Env = append(baseEnv(), env...)
 	cmd.Env = append(cmd.Env, homeMarkerEnv+"="+n.home)
 	cmd.Dir = n.home
@@ -76,8 +86,16 @@ func (n *Network) startProc(name, kind, bin string, args, env []string) (Proc, e
 	go func() { _ = cmd.Wait() }()
 	// The kernel reports exec success to the parent a moment before the new program's
 	// environment is visible in /proc; wait for it so alive() can recognise the process.
-	for i := 0; i < 200; i++ {
-		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid)); err != nil || len(env) > 0 {
+	// Through `ip netns exec`, wait until ip has exec'd the program: while it does,
+	// /proc briefly shows no environment, which alive() would take for an exit.
+	want, _ := filepath.EvalSymlinks(bin)
+	for i := 0; i < 400; i++ {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid))
+		if err != nil {
+			break
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+		if len(env) > 0 && (netns == "" || exe == want) {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)

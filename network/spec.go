@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -82,6 +84,14 @@ type OrgSpec struct {
 	// append or read. Retiring is for good: a returning department comes back as a new
 	// organisation under a new name and MSP ID.
 	Retired bool `yaml:"retired"`
+	// Host is the IP address the organisation's processes listen on and are reached at
+	// (default 127.0.0.1); the orderers run on the operator's host. TLS certificates
+	// name it.
+	Host string `yaml:"host"`
+	// Netns, if set, is the Linux network namespace the organisation's processes run in
+	// (`ip netns exec`), which must exist and hold Host: on one machine, organisations
+	// in their own namespaces behave as separate hosts (TestNetworkAcrossNamespaces).
+	Netns string `yaml:"netns"`
 }
 
 // OrderingSpec configures the Raft ordering service run by the operator organisation.
@@ -249,6 +259,9 @@ func (s *Spec) Validate() error {
 			add("%s (%s): duplicate mspId %q", where, o.Name, o.MSPID)
 		}
 		msps[o.MSPID] = true
+		if o.Host != "" && net.ParseIP(o.Host) == nil {
+			add("%s (%s): host %q: want an IP address", where, o.Name, o.Host)
+		}
 		switch o.Role {
 		case RoleOperator:
 			operators++
@@ -373,6 +386,21 @@ func (s *Spec) Org(name string) (OrgSpec, bool) {
 	return OrgSpec{}, false
 }
 
+// ExtraOrganizations returns the organisations of s after those of base, refusing
+// (error) a spec whose first organisations are not exactly base's: a spec that
+// extends another one, such as network/one-thing.yaml the default.
+func ExtraOrganizations(base, s *Spec) ([]OrgSpec, error) {
+	if len(s.Organizations) < len(base.Organizations) {
+		return nil, fmt.Errorf("spec has %d organisations, fewer than the %d of its base", len(s.Organizations), len(base.Organizations))
+	}
+	for i, o := range base.Organizations {
+		if !reflect.DeepEqual(o, s.Organizations[i]) {
+			return nil, fmt.Errorf("organisation %d (%s) differs from its base's (%s)", i, s.Organizations[i].Name, o.Name)
+		}
+	}
+	return s.Organizations[len(base.Organizations):], nil
+}
+
 // Active lists the organisations that are not retired, in spec order.
 func (s *Spec) Active() []OrgSpec {
 	out := make([]OrgSpec, 0, len(s.Organizations))
@@ -383,3 +411,14 @@ func (s *Spec) Active() []OrgSpec {
 	}
 	return out
 }
+
+// HostOf is the address organisation o listens on and is reached at.
+func (s *Spec) HostOf(o OrgSpec) string {
+	if o.Host != "" {
+		return o.Host
+	}
+	return "127.0.0.1"
+}
+
+// OrdererHost is the address the orderers listen on (the operator's host).
+func (s *Spec) OrdererHost() string { return s.HostOf(s.Operator()) }

@@ -3,6 +3,7 @@ package network
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -164,5 +165,37 @@ func TestPackageIsDeterministic(t *testing.T) {
 	b, _ := tarGz(map[string][]byte{"code.tar.gz": []byte("x"), "metadata.json": []byte("{}")})
 	if string(a) != string(b) {
 		t.Fatal("same files gave different packages (package IDs would change between runs)")
+	}
+}
+
+// TestOneThingSpecIsDefaultPlusDepartments: network/one-thing.yaml is the default
+// network with the four departments of the "one thing" matters added (the ones
+// TestOneThingMatters adds), market regulation as the representative authority.
+func TestOneThingSpecIsDefaultPlusDepartments(t *testing.T) {
+	def, err := LoadSpec("network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSpec("one-thing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := ExtraOrganizations(def, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range extra {
+		names = append(names, o.Name)
+	}
+	if strings.Join(names, ",") != "medins,transport,education,market" {
+		t.Fatalf("extra organisations %v", names)
+	}
+	if got := s.RepresentativeAuthorities(); len(got) != 1 || got[0] != "MarketRegulationMSP" {
+		t.Fatalf("representative authorities %v", got)
+	}
+	s.Organizations = s.Organizations[:len(def.Organizations)]
+	if !reflect.DeepEqual(s, def) {
+		t.Fatalf("one-thing.yaml without its extra departments differs from network.yaml:\n%+v\n%+v", s, def)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -281,7 +282,11 @@ func (n *Network) foreignPorts() []busyPort {
 		if p, ok := n.state.Procs[proc]; ok && n.alive(p) {
 			continue
 		}
-		if portOpen(port) || !portBindable(port) {
+		host, netns := n.spec.placeOf(owner)
+		if netns != "" {
+			continue // another namespace: its ports cannot be checked from here
+		}
+		if portOpen(host, port) || !portBindable(host, port) {
 			busy = append(busy, busyPort{port, owner})
 		}
 	}
@@ -388,12 +393,12 @@ func (n *Network) upOrderers(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrdererPorts(j).Operations)
+		url := fmt.Sprintf("http://%s/healthz", net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Operations)))
 		g.Go(func() error {
 			if err := n.waitHTTP(ctx, name, url, 60*time.Second); err != nil {
 				return n.wrapLog(name, err)
 			}
-			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.OrdererPorts(j).Admin))
+			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.OrdererHost(), n.spec.OrdererPorts(j).Admin))
 		})
 	}
 	return g.Wait()
@@ -426,13 +431,13 @@ func (n *Network) upPeers(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.spec.OrgPorts(i).PeerOperations)
+		url := fmt.Sprintf("http://%s/healthz", net.JoinHostPort(n.spec.HostOf(o), itoa(n.spec.OrgPorts(i).PeerOperations)))
 		g.Go(func() error {
 			// The operations endpoint answers before the gRPC listener accepts.
 			if err := n.waitHTTP(ctx, name, url, 60*time.Second); err != nil {
 				return n.wrapLog(name, err)
 			}
-			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.OrgPorts(i).Peer))
+			return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.HostOf(o), n.spec.OrgPorts(i).Peer))
 		})
 	}
 	return g.Wait()
@@ -497,7 +502,7 @@ func (n *Network) upChaincodeServers(ctx context.Context) error {
 				return err
 			}
 			port := n.spec.OrgPorts(i).Chaincode[cc.Name]
-			g.Go(func() error { return n.wrapLog(name, n.waitTCP(ctx, name, port)) })
+			g.Go(func() error { return n.wrapLog(name, n.waitTCP(ctx, name, n.spec.HostOf(o), port)) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -535,7 +540,7 @@ func (n *Network) writeConnectionFile() error {
 		ports := n.spec.OrgPorts(n.orgIndex(o))
 		org := connfile.Organization{
 			Name: o.Name, MSPID: o.MSPID, Role: o.Role, Title: o.Title, IdentityAuthority: o.IdentityAuthority,
-			Peer: connfile.Node{Name: PeerName(o), Endpoint: fmt.Sprintf("127.0.0.1:%d", ports.Peer), TLSRootCert: n.caCert(o)},
+			Peer: connfile.Node{Name: PeerName(o), Endpoint: net.JoinHostPort(n.spec.HostOf(o), itoa(ports.Peer)), TLSRootCert: n.caCert(o)},
 			CA: connfile.CA{Name: "ca-" + o.Name, URL: n.caURL(o), TLSCert: n.caCert(o),
 				RegistrarID: "admin", RegistrarSecretFile: n.caSecret(o)},
 		}
@@ -553,7 +558,7 @@ func (n *Network) writeConnectionFile() error {
 	op := n.spec.Operator()
 	for j := 0; j < n.spec.Ordering.Orderers; j++ {
 		p.Orderers = append(p.Orderers, connfile.Node{Name: OrdererName(j),
-			Endpoint: fmt.Sprintf("127.0.0.1:%d", n.spec.OrdererPorts(j).Listen), TLSRootCert: n.caCert(op)})
+			Endpoint: net.JoinHostPort(n.spec.OrdererHost(), itoa(n.spec.OrdererPorts(j).Listen)), TLSRootCert: n.caCert(op)})
 	}
 	return p.Save(n.ConnectionFile())
 }

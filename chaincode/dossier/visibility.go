@@ -69,7 +69,7 @@ func (v *viewer) sees(rec *wire.Record) (bool, error) {
 		return false, err
 	}
 	for i := range grants {
-		if grants[i].Grantee == v.msp && grants[i].LiveAt(v.now) && grants[i].Covers(rec) {
+		if grants[i].Allows(v.msp, rec, v.now) {
 			return true, nil
 		}
 	}

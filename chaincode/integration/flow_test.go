@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1347,7 +1348,7 @@ func (f *flow) events(t *testing.T) {
 	ev = readEvents(t, f.health, chDatashare, ccSharing, want)
 	gc := decodeEvent[wire.GrantCreatedEvent](t, ev[created], wire.EventGrantCreated)
 	g := f.grants["g-civil-birth"]
-	if gc != (wire.GrantCreatedEvent{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, ValidFrom: g.Grant.ValidFrom, ExpiresAt: g.Grant.ExpiresAt, TxID: created}) {
+	if !reflect.DeepEqual(gc, wire.GrantCreatedEvent{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, ValidFrom: g.Grant.ValidFrom, ExpiresAt: g.Grant.ExpiresAt, TxID: created}) {
 		t.Fatalf("GrantCreated = %+v", gc)
 	}
 	gr := decodeEvent[wire.GrantRevokedEvent](t, ev[f.grantRevokeTx], wire.EventGrantRevoked)

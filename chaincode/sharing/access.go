@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
@@ -18,15 +19,39 @@ func invertedNanos(t time.Time) (string, error) {
 	return pad(math.MaxInt64-t.UnixNano(), 19), nil
 }
 
+// accessGrant is what RecordAccess reads of a stored grant (wire.GrantState): the
+// signed document's bytes, signature and revocation proof are skipped by the JSON
+// decoder rather than copied into strings, which keeps a grant of many parts (a
+// larger document) about as cheap to read as a single-grantee one.
+type accessGrant struct {
+	GrantID   string     `json:"grantId"`
+	SubjectID string     `json:"subjectId"`
+	Grantee   string     `json:"grantee"`
+	Status    string     `json:"status"`
+	Grant     wire.Grant `json:"grant"`
+	RevokedAt string     `json:"revokedAt"`
+}
+
+// loadForAccess loads the fields of a grant that the coverage rule needs.
+func loadForAccess(stub shim.ChaincodeStubInterface, grantID string) (*wire.GrantState, error) {
+	g, err := ccutil.Load[accessGrant](stub, grantKey(grantID), wire.CodeNotFound, "grant %s does not exist", grantID)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.GrantState{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, Status: g.Status, Grant: g.Grant, RevokedAt: g.RevokedAt}, nil
+}
+
 // RecordAccess records, before any file byte is released, that the
 // creator's organisation reads one record under a grant. It is refused
-// unless: the creator's MSP is the grant's grantee and an active department
+// unless: the grant gives the creator's MSP a part (its single grantee, or one of
+// its parts: a department uses only its own part) and that MSP is an active department
 // (forbidden), the grant exists (not_found) and is not revoked (revoked),
 // validFrom <= tx time (not_yet_valid) < expiresAt (expired), the record
 // exists (not_found), belongs to the grant's subject and is in scope
-// (out_of_scope), and is active (record_inactive; a record past its
+// (out_of_scope; for a grant with parts: in the scope of the creator's part), and is active (record_inactive; a record past its
 // validUntil is still readable). purpose is a registered purpose code
-// (invalid otherwise); "" means the grant's purpose. It
+// (invalid otherwise); "" means the part's purpose. The entry names the grant, and
+// for a grant with parts the part used and the grant's matter. It
 // writes one new key per entry and emits AccessRecorded.
 func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, grantID, recordID, purpose string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
@@ -50,11 +75,12 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	st, err := ccutil.Load[wire.GrantState](stub, grantKey(grantID), wire.CodeNotFound, "grant %s does not exist", grantID)
+	st, err := loadForAccess(stub, grantID)
 	if err != nil {
 		return nil, err
 	}
-	if st.Grantee != who.MSPID {
+	part, pos, ok := st.Grant.PartFor(who.MSPID)
+	if !ok {
 		return nil, wire.Errorf(wire.CodeForbidden, "grant %s is not for %s", grantID, who.MSPID)
 	}
 	if e := st.CheckLive(now); e != nil {
@@ -75,7 +101,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	if err := ccutil.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
-	if !st.Covers(&rec) {
+	if !st.CoversFor(who.MSPID, &rec) {
 		return nil, wire.Errorf(wire.CodeOutOfScope, "record %s is not covered by grant %s", recordID, grantID)
 	}
 	if rec.Status != wire.StatusActive {
@@ -84,8 +110,8 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	// The grant's own purpose was checked against the registry when the grant was
 	// created; only another stated purpose costs a registry lookup.
 	if purpose == "" {
-		purpose = st.Grant.Purpose
-	} else if purpose != st.Grant.Purpose {
+		purpose = part.Purpose
+	} else if purpose != part.Purpose {
 		if err := c.requirePurpose(stub, purpose); err != nil {
 			return nil, err
 		}
@@ -98,7 +124,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 	e := wire.AccessEntry{
 		EntryID: txID, Kind: wire.AccessFile, SubjectID: st.SubjectID, RecordID: recordID, RecordType: rec.Type,
 		GrantID: grantID, Org: who.MSPID, User: who.User, UserID: who.UserID,
-		Purpose: purpose, Time: nowStr, TxID: txID,
+		Purpose: purpose, Part: pos, Matter: st.Grant.Matter, Time: nowStr, TxID: txID,
 	}
 	if err := ccutil.PutJSON(stub, accessKey(st.SubjectID, inv, txID), e); err != nil {
 		return nil, err

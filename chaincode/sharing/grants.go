@@ -84,14 +84,7 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 	if len(existing) > 0 {
 		return nil, wire.Errorf(wire.CodeConflict, "grant ID %s is already used", g.GrantID)
 	}
-	dept, err := c.department(stub, g.Grantee)
-	if err != nil {
-		return nil, err
-	}
-	if dept == nil || !dept.Active {
-		return nil, wire.Errorf(wire.CodeInvalid, "grantee %s is not an active registered department", g.Grantee)
-	}
-	if err := c.requirePurpose(stub, g.Purpose); err != nil {
+	if err := c.checkParties(stub, &g); err != nil {
 		return nil, err
 	}
 	st := wire.GrantState{
@@ -113,11 +106,72 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 	if err := stub.PutState(subjGrantKey(g.SubjectID, g.GrantID), ccutil.IndexValue); err != nil {
 		return nil, ccutil.Internal("writing grant index", err)
 	}
-	ev := wire.GrantCreatedEvent{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, ValidFrom: g.ValidFrom, ExpiresAt: g.ExpiresAt, TxID: st.CreatedTx}
+	ev := wire.GrantCreatedEvent{GrantID: g.GrantID, SubjectID: g.SubjectID, Grantee: g.Grantee, Grantees: grantees(&g), Matter: g.Matter, ValidFrom: g.ValidFrom, ExpiresAt: g.ExpiresAt, TxID: st.CreatedTx}
 	if err := ccutil.SetEvent(stub, wire.EventGrantCreated, ev); err != nil {
 		return nil, err
 	}
 	return &st, nil
+}
+
+// checkParties refuses a grant whose departments are not all active registered
+// departments (invalid), whose purposes are not registered (invalid), or that names
+// a matter version which is not the matter's current one (unknown_matter) or whose
+// parts are not exactly that version's parts (invalid). A matter's purposes were
+// checked when the operator defined it; the matter is read once, across channels.
+func (c *Contract) checkParties(stub shim.ChaincodeStubInterface, g *wire.Grant) error {
+	parts := g.AllParts()
+	if g.Matter != nil {
+		b, err := c.callDossier(stub, "GetMatter", g.Matter.Code, "")
+		if err != nil {
+			if wire.AsError(err).Code == wire.CodeNotFound {
+				return wire.Errorf(wire.CodeUnknownMatter, "matter %s is not defined", g.Matter.Code)
+			}
+			return err
+		}
+		var m wire.Matter
+		if err := ccutil.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		if m.Version != g.Matter.Version {
+			if g.Matter.Version < m.Version {
+				return wire.Errorf(wire.CodeUnknownMatter, "matter %s version %d no longer exists: the current version is %d", m.Code, g.Matter.Version, m.Version)
+			}
+			return wire.Errorf(wire.CodeUnknownMatter, "matter %s has no version %d", m.Code, g.Matter.Version)
+		}
+		if err := m.CheckGrant(g); err != nil {
+			return err
+		}
+	}
+	checked := map[string]bool{}
+	for _, p := range parts {
+		dept, err := c.department(stub, p.Grantee)
+		if err != nil {
+			return err
+		}
+		if dept == nil || !dept.Active {
+			return wire.Errorf(wire.CodeInvalid, "grantee %s is not an active registered department", p.Grantee)
+		}
+		if g.Matter == nil && !checked[p.Purpose] {
+			if err := c.requirePurpose(stub, p.Purpose); err != nil {
+				return err
+			}
+			checked[p.Purpose] = true
+		}
+	}
+	return nil
+}
+
+// grantees lists the departments of a grant with parts (nil for a single grantee,
+// which events carry in Grantee).
+func grantees(g *wire.Grant) []string {
+	if len(g.Parts) == 0 {
+		return nil
+	}
+	out := make([]string, len(g.Parts))
+	for i, p := range g.Parts {
+		out[i] = p.Grantee
+	}
+	return out
 }
 
 // RevokeGrant revokes a grant from a subject-signed revocation document
@@ -169,7 +223,7 @@ func (c *Contract) RevokeGrant(ctx contractapi.TransactionContextInterface, docu
 	if err := ccutil.PutJSON(stub, grantKey(r.GrantID), st); err != nil {
 		return nil, err
 	}
-	ev := wire.GrantRevokedEvent{GrantID: st.GrantID, SubjectID: st.SubjectID, Grantee: st.Grantee, Time: nowStr, TxID: st.RevokedTx}
+	ev := wire.GrantRevokedEvent{GrantID: st.GrantID, SubjectID: st.SubjectID, Grantee: st.Grantee, Grantees: grantees(&st.Grant), Time: nowStr, TxID: st.RevokedTx}
 	if err := ccutil.SetEvent(stub, wire.EventGrantRevoked, ev); err != nil {
 		return nil, err
 	}
@@ -192,7 +246,7 @@ func (c *Contract) GetGrant(ctx contractapi.TransactionContextInterface, grantID
 	if err != nil {
 		return nil, err
 	}
-	if msp != c.cfg.OperatorMSP && msp != st.Grantee {
+	if msp != c.cfg.OperatorMSP && !st.Grant.Names(msp) {
 		return nil, wire.Errorf(wire.CodeNotFound, "grant %s does not exist", grantID)
 	}
 	return st, nil
@@ -240,7 +294,7 @@ func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subje
 		if err := ccutil.Unmarshal(v, &st); err != nil {
 			return nil, err
 		}
-		if msp == c.cfg.OperatorMSP || st.Grantee == msp {
+		if msp == c.cfg.OperatorMSP || st.Grant.Names(msp) {
 			page.Grants = append(page.Grants, st)
 		}
 	}
@@ -300,7 +354,7 @@ func liveGrantsOf(stub shim.ChaincodeStubInterface, subjectID, grantee string, n
 		if err := ccutil.Unmarshal(v, &st); err != nil {
 			return nil, err
 		}
-		if st.Grantee == grantee && st.SubjectID == subjectID && st.LiveAt(now) {
+		if st.Grant.Names(grantee) && st.SubjectID == subjectID && st.LiveAt(now) {
 			out = append(out, st)
 		}
 	}

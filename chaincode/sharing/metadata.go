@@ -86,7 +86,7 @@ func (c *Contract) RecordMetadataAccess(ctx contractapi.TransactionContextInterf
 		}
 		var g *wire.GrantState
 		for j := range grants {
-			if grants[j].Covers(&rec) {
+			if grants[j].CoversFor(who.MSPID, &rec) {
 				g = &grants[j]
 				break
 			}
@@ -94,10 +94,11 @@ func (c *Contract) RecordMetadataAccess(ctx contractapi.TransactionContextInterf
 		if g == nil {
 			return nil, wire.Errorf(wire.CodeOutOfScope, "no live grant of %s covers record %s", who.MSPID, id)
 		}
+		part, pos, _ := g.Grant.PartFor(who.MSPID)
 		entryID := txID + "." + pad(int64(i), 3)
 		e := wire.AccessEntry{EntryID: entryID, Kind: wire.AccessMetadata, Action: action, SubjectID: subjectID,
 			RecordID: id, RecordType: rec.Type, GrantID: g.GrantID, Org: who.MSPID, User: who.User, UserID: who.UserID,
-			Purpose: g.Grant.Purpose, Time: nowStr, TxID: txID}
+			Purpose: part.Purpose, Part: pos, Matter: g.Grant.Matter, Time: nowStr, TxID: txID}
 		if err := ccutil.PutJSON(stub, accessKey(subjectID, inv, entryID), e); err != nil {
 			return nil, err
 		}

@@ -22,8 +22,9 @@ func requestKey(id string) string              { return ccutil.MustKey(objReques
 func subjRequestKey(subject, id string) string { return ccutil.MustKey(objSubjRequest, subject, id) }
 
 // RequestConsent (an active department) asks a subject for the grant in request (a
-// wire.ConsentRequestInput JSON document). The grant's grantee must be the creator;
-// its purpose a registered code; the request expires at most 30 days ahead. Refused:
+// wire.ConsentRequestInput JSON document). The grant must give the creator a part (its
+// grantee, or one of its parts: e.g. civil affairs asks for the whole newborn matter);
+// its departments and purposes registered, its matter version current (unknown_matter); the request expires at most 30 days ahead. Refused:
 // invalid request, forbidden (not an active department, or a grant for another
 // grantee), conflict (grant ID already used). The request ID is the transaction ID.
 func (c *Contract) RequestConsent(ctx contractapi.TransactionContextInterface, request string) (_ *wire.ConsentRequest, err error) {
@@ -51,10 +52,10 @@ func (c *Contract) RequestConsent(ctx contractapi.TransactionContextInterface, r
 	if dept == nil || !dept.Active {
 		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", org)
 	}
-	if in.Grant.Grantee != org {
-		return nil, wire.Errorf(wire.CodeForbidden, "a department asks for access for itself, not for %s", in.Grant.Grantee)
+	if !in.Grant.Names(org) {
+		return nil, wire.Errorf(wire.CodeForbidden, "a department asks for a grant that gives it a part, not only to others")
 	}
-	if err := c.requirePurpose(stub, in.Grant.Purpose); err != nil {
+	if err := c.checkParties(stub, &in.Grant); err != nil {
 		return nil, err
 	}
 	if used, err := stub.GetState(grantKey(in.Grant.GrantID)); err != nil {

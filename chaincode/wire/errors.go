@@ -45,6 +45,10 @@ const (
 	CodeBadSignature Code = "bad_signature"
 	// CodeUnknownKey: no public key is bound to the subject.
 	CodeUnknownKey Code = "unknown_key"
+	// CodeUnknownMatter: a grant or consent request names a matter version that is
+	// not defined, or that is no longer the matter's current version (new consent is
+	// given only to what the matter asks today; grants signed before stay as signed).
+	CodeUnknownMatter Code = "unknown_matter"
 	// CodeInternal: the ledger API or a cross-channel call failed unexpectedly.
 	// Retrying may help; the request itself was not judged.
 	CodeInternal Code = "internal"
@@ -54,7 +58,7 @@ const (
 var Codes = []Code{
 	CodeInvalid, CodeNotFound, CodeForbidden, CodeConflict, CodeExpired,
 	CodeNotYetValid, CodeRevoked, CodeOutOfScope, CodeRecordInactive,
-	CodeBadSignature, CodeUnknownKey, CodeInternal,
+	CodeBadSignature, CodeUnknownKey, CodeUnknownMatter, CodeInternal,
 }
 
 // Known reports whether c is one of the codes above.

@@ -56,18 +56,22 @@ type GrantCreatedEvent struct {
 	GrantID   string `json:"grantId"`
 	SubjectID string `json:"subjectId"`
 	Grantee   string `json:"grantee"`
-	ValidFrom string `json:"validFrom"`
-	ExpiresAt string `json:"expiresAt"`
-	TxID      string `json:"txId"`
+	// Grantees are the departments of a grant with parts (Grantee is then "").
+	Grantees  []string   `json:"grantees,omitempty"`
+	Matter    *MatterRef `json:"matter,omitempty"`
+	ValidFrom string     `json:"validFrom"`
+	ExpiresAt string     `json:"expiresAt"`
+	TxID      string     `json:"txId"`
 }
 
 // GrantRevokedEvent is emitted by RevokeGrant.
 type GrantRevokedEvent struct {
-	GrantID   string `json:"grantId"`
-	SubjectID string `json:"subjectId"`
-	Grantee   string `json:"grantee"`
-	Time      string `json:"time"`
-	TxID      string `json:"txId"`
+	GrantID   string   `json:"grantId"`
+	SubjectID string   `json:"subjectId"`
+	Grantee   string   `json:"grantee"`
+	Grantees  []string `json:"grantees,omitempty"`
+	Time      string   `json:"time"`
+	TxID      string   `json:"txId"`
 }
 
 // AccessRecordedEvent is emitted by RecordAccess, RecordOwnershipCheck and

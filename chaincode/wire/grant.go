@@ -45,31 +45,17 @@ func (g *Grant) normalize() (GrantTimes, error) {
 	if err := ValidateSubjectID("subjectId", g.SubjectID); err != nil {
 		return t, err
 	}
-	if err := ValidateMSPID("grantee", g.Grantee); err != nil {
-		return t, err
-	}
-	if g.Scope.RecordTypes == nil {
-		g.Scope.RecordTypes = []string{}
-	}
-	if g.Scope.RecordIDs == nil {
-		g.Scope.RecordIDs = []string{}
-	}
-	if len(g.Scope.RecordTypes)+len(g.Scope.RecordIDs) == 0 {
-		return t, Errorf(CodeInvalid, "scope must name at least one record type or record ID")
-	}
-	if len(g.Scope.RecordTypes) > MaxScopeTypes {
-		return t, Errorf(CodeInvalid, "scope.recordTypes has more than %d entries", MaxScopeTypes)
-	}
-	if len(g.Scope.RecordIDs) > MaxScopeIDs {
-		return t, Errorf(CodeInvalid, "scope.recordIds has more than %d entries", MaxScopeIDs)
-	}
-	if err := checkList("scope.recordTypes", g.Scope.RecordTypes, ValidateCode); err != nil {
-		return t, err
-	}
-	if err := checkList("scope.recordIds", g.Scope.RecordIDs, ValidateID); err != nil {
-		return t, err
-	}
-	if err := ValidateCode("purpose", g.Purpose); err != nil {
+	if len(g.Parts) == 0 && g.Matter == nil {
+		if err := ValidateMSPID("grantee", g.Grantee); err != nil {
+			return t, err
+		}
+		if err := normalizeScope("scope", &g.Scope); err != nil {
+			return t, err
+		}
+		if err := ValidateCode("purpose", g.Purpose); err != nil {
+			return t, err
+		}
+	} else if err := g.normalizeParts(); err != nil {
 		return t, err
 	}
 	if err := ValidateText("nonce", g.Nonce, MaxNonceLen, false); err != nil {
@@ -88,6 +74,67 @@ func (g *Grant) normalize() (GrantTimes, error) {
 	g.ValidFrom = FormatTime(t.ValidFrom)
 	g.ExpiresAt = FormatTime(t.ExpiresAt)
 	return t, nil
+}
+
+// normalizeScope turns nil scope lists into empty ones and checks the scope names
+// 1..limit distinct, valid record types and IDs.
+func normalizeScope(field string, sc *GrantScope) error {
+	if sc.RecordTypes == nil {
+		sc.RecordTypes = []string{}
+	}
+	if sc.RecordIDs == nil {
+		sc.RecordIDs = []string{}
+	}
+	if len(sc.RecordTypes)+len(sc.RecordIDs) == 0 {
+		return Errorf(CodeInvalid, "%s must name at least one record type or record ID", field)
+	}
+	if len(sc.RecordTypes) > MaxScopeTypes {
+		return Errorf(CodeInvalid, "%s.recordTypes has more than %d entries", field, MaxScopeTypes)
+	}
+	if len(sc.RecordIDs) > MaxScopeIDs {
+		return Errorf(CodeInvalid, "%s.recordIds has more than %d entries", field, MaxScopeIDs)
+	}
+	if err := checkList(field+".recordTypes", sc.RecordTypes, ValidateCode); err != nil {
+		return err
+	}
+	return checkList(field+".recordIds", sc.RecordIDs, ValidateID)
+}
+
+// normalizeParts checks the multi-part form: no single-grantee fields, 1 to
+// MaxMatterParts parts in ascending grantee order (so one department has one part),
+// each a valid grantee, scope and purpose; a matter reference, if any, valid.
+func (g *Grant) normalizeParts() error {
+	if g.Grantee != "" || g.Purpose != "" || len(g.Scope.RecordTypes)+len(g.Scope.RecordIDs) > 0 {
+		return Errorf(CodeInvalid, "a grant with parts has no grantee, scope or purpose of its own")
+	}
+	g.Scope = GrantScope{}
+	if len(g.Parts) == 0 || len(g.Parts) > MaxMatterParts {
+		return Errorf(CodeInvalid, "a grant has 1 to %d parts", MaxMatterParts)
+	}
+	for i := range g.Parts {
+		p := &g.Parts[i]
+		if err := ValidateMSPID("parts.grantee", p.Grantee); err != nil {
+			return err
+		}
+		if i > 0 && p.Grantee <= g.Parts[i-1].Grantee {
+			return Errorf(CodeInvalid, "parts must be ordered by grantee, one part per department (%s after %s)", p.Grantee, g.Parts[i-1].Grantee)
+		}
+		if err := normalizeScope("parts.scope", &p.Scope); err != nil {
+			return err
+		}
+		if err := ValidateCode("parts.purpose", p.Purpose); err != nil {
+			return err
+		}
+	}
+	if g.Matter != nil {
+		if err := ValidateCode("matter.code", g.Matter.Code); err != nil {
+			return err
+		}
+		if g.Matter.Version < 1 || g.Matter.Version > MaxMatterVersions {
+			return Errorf(CodeInvalid, "matter.version must be within 1..%d", MaxMatterVersions)
+		}
+	}
+	return nil
 }
 
 func checkList(field string, list []string, check func(string, string) error) error {
@@ -252,8 +299,42 @@ func SignDocument(priv *ecdsa.PrivateKey, doc []byte) (string, error) {
 
 // The one coverage rule. The sharing contract (RecordAccess,
 // RecordMetadataAccess, CoveringGrants), the dossier contract's visibility and
-// the gateway all decide "may this grantee see this record now" with
-// CheckLive / LiveAt and Covers; no other copy of the rule exists.
+// the gateway all decide "may this department see this record now" with
+// CheckLive / LiveAt and PartFor / CoversFor / Allows; no other copy of the rule
+// exists.
+
+// AllParts returns the grant's parts: Parts, or the single grantee as one part.
+func (g *Grant) AllParts() []GrantPart {
+	if len(g.Parts) > 0 {
+		return g.Parts
+	}
+	return []GrantPart{{Grantee: g.Grantee, Scope: g.Scope, Purpose: g.Purpose}}
+}
+
+// PartFor returns the part of department msp and its 1-based position in Parts (0
+// for a single-grantee grant); ok is false when the grant gives msp nothing. A
+// department only ever uses its own part: the part of another department of the
+// same grant does not exist for it.
+func (g *Grant) PartFor(msp string) (part GrantPart, pos int, ok bool) {
+	if len(g.Parts) == 0 {
+		if g.Grantee == "" || g.Grantee != msp {
+			return GrantPart{}, 0, false
+		}
+		return GrantPart{Grantee: g.Grantee, Scope: g.Scope, Purpose: g.Purpose}, 0, true
+	}
+	for i := range g.Parts {
+		if g.Parts[i].Grantee == msp {
+			return g.Parts[i], i + 1, true
+		}
+	}
+	return GrantPart{}, 0, false
+}
+
+// Names reports whether the grant gives department msp a part.
+func (g *Grant) Names(msp string) bool {
+	_, _, ok := g.PartFor(msp)
+	return ok
+}
 
 // CheckLive reports why the grant does not let its grantee read at time t:
 // nil when it is active and validFrom <= t < expiresAt, else a CodeRevoked,
@@ -286,9 +367,19 @@ func (g *GrantState) CheckLive(t time.Time) *Error {
 // LiveAt reports whether the grant is active and validFrom <= t < expiresAt.
 func (g *GrantState) LiveAt(t time.Time) bool { return g.CheckLive(t) == nil }
 
-// Covers reports whether the grant's scope covers rec: the same subject, and
-// the record's type or its ID in scope. It says nothing about time or status
-// (see LiveAt) nor about the grantee.
-func (g *GrantState) Covers(rec *Record) bool {
-	return rec != nil && rec.SubjectID == g.SubjectID && g.Grant.Scope.InScope(rec.Type, rec.RecordID)
+// CoversFor reports whether department msp's part of the grant covers rec: the
+// grant's subject, and the record's type or ID in that part's scope (never in
+// another department's part). It says nothing about time or status (see LiveAt).
+func (g *GrantState) CoversFor(msp string, rec *Record) bool {
+	if rec == nil || rec.SubjectID != g.SubjectID {
+		return false
+	}
+	p, _, ok := g.Grant.PartFor(msp)
+	return ok && p.Scope.InScope(rec.Type, rec.RecordID)
+}
+
+// Allows reports whether the grant lets department msp see rec at t: live and
+// covering rec in msp's own part.
+func (g *GrantState) Allows(msp string, rec *Record, t time.Time) bool {
+	return g.CoversFor(msp, rec) && g.LiveAt(t)
 }

@@ -1,6 +1,9 @@
 package wire
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // MaxMatterParts bounds the departments of one matter; MaxMatterVersions its versions.
 const (
@@ -98,4 +101,39 @@ func (m *Matter) SameContent(d *MatterDefinition) bool {
 		}
 	}
 	return true
+}
+
+// GrantParts returns the parts a grant for this matter version lists: one per
+// department, in the matter's (department) order, the part's record types as scope
+// and its purpose.
+func (m *Matter) GrantParts() []GrantPart {
+	out := make([]GrantPart, len(m.Parts))
+	for i, p := range m.Parts {
+		types := append([]string{}, p.RecordTypes...)
+		out[i] = GrantPart{Grantee: p.Department, Scope: GrantScope{RecordTypes: types, RecordIDs: []string{}}, Purpose: p.Purpose}
+	}
+	return out
+}
+
+// Ref names this matter version.
+func (m *Matter) Ref() MatterRef { return MatterRef{Code: m.Code, Version: m.Version} }
+
+// CheckGrant refuses (invalid) a grant for this matter version whose parts are not
+// exactly the version's parts (departments, record types in order, no record IDs,
+// purposes): what the subject signs is what the matter asks, nothing more.
+func (m *Matter) CheckGrant(g *Grant) error {
+	if g.Matter == nil || g.Matter.Code != m.Code || g.Matter.Version != m.Version {
+		return Errorf(CodeInvalid, "the grant does not name matter %s version %d", m.Code, m.Version)
+	}
+	want := m.GrantParts()
+	if len(g.Parts) != len(want) {
+		return Errorf(CodeInvalid, "matter %s version %d has %d parts, the grant %d", m.Code, m.Version, len(want), len(g.Parts))
+	}
+	for i, w := range want {
+		p := g.Parts[i]
+		if p.Grantee != w.Grantee || p.Purpose != w.Purpose || len(p.Scope.RecordIDs) != 0 || !slices.Equal(p.Scope.RecordTypes, w.Scope.RecordTypes) {
+			return Errorf(CodeInvalid, "part %d of the grant is not the part of %s in matter %s version %d", i+1, w.Grantee, m.Code, m.Version)
+		}
+	}
+	return nil
 }

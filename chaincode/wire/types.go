@@ -183,18 +183,39 @@ const (
 	RevocationKind = "edossier.grant-revocation.v1"
 )
 
-// Grant is the document a subject signs to give a department access.
+// Grant is the document a subject signs to give one department access (Grantee,
+// Scope, Purpose), or several at once (Parts: a free combination, or the parts of a
+// "one thing" matter named by Matter), with one signature and one expiry. A grant has
+// either the single form or Parts, never both; the single form encodes exactly as it
+// did before parts existed.
 type Grant struct {
 	Kind      string     `json:"kind"`
 	GrantID   string     `json:"grantId"`
 	SubjectID string     `json:"subjectId"`
-	Grantee   string     `json:"grantee"`
-	Scope     GrantScope `json:"scope"`
+	Grantee   string     `json:"grantee,omitempty" metadata:",optional"`
+	Scope     GrantScope `json:"scope,omitzero" metadata:",optional"`
 	// Purpose is a registered purpose code (DefinePurpose).
-	Purpose   string `json:"purpose"`
-	ValidFrom string `json:"validFrom"`
-	ExpiresAt string `json:"expiresAt"`
-	Nonce     string `json:"nonce,omitempty" metadata:",optional"`
+	Purpose string `json:"purpose,omitempty" metadata:",optional"`
+	// Matter pins the matter version the parts are copied from (nil: no matter).
+	Matter *MatterRef `json:"matter,omitempty" metadata:",optional"`
+	// Parts are the departments' parts, ordered by grantee, one per department.
+	Parts     []GrantPart `json:"parts,omitempty" metadata:",optional"`
+	ValidFrom string      `json:"validFrom"`
+	ExpiresAt string      `json:"expiresAt"`
+	Nonce     string      `json:"nonce,omitempty" metadata:",optional"`
+}
+
+// GrantPart is what one department of a multi-part grant may read, and for what.
+type GrantPart struct {
+	Grantee string     `json:"grantee"`
+	Scope   GrantScope `json:"scope"`
+	Purpose string     `json:"purpose"`
+}
+
+// MatterRef names one version of a "one thing" matter.
+type MatterRef struct {
+	Code    string `json:"code"`
+	Version int    `json:"version"`
 }
 
 // Revocation is the document a subject signs to revoke a grant.
@@ -211,8 +232,9 @@ type Revocation struct {
 type GrantState struct {
 	GrantID   string `json:"grantId"`
 	SubjectID string `json:"subjectId"`
-	Grantee   string `json:"grantee"`
-	Status    string `json:"status"`
+	// Grantee is the single grantee ("" for a grant with parts: see Grant.Parts).
+	Grantee string `json:"grantee"`
+	Status  string `json:"status"`
 	// Grant is the parsed document with times normalised to UTC RFC 3339
 	// (ns) and empty scope lists as []. Document is the proof.
 	Grant Grant `json:"grant"`
@@ -310,6 +332,10 @@ type AccessEntry struct {
 	// Purpose is the registered purpose code stated for the read (or the
 	// grant's).
 	Purpose string `json:"purpose"`
+	// Part is the 1-based position of the grant part the read used, for a grant with
+	// parts (0 for a single-grantee grant); Matter the matter version of that grant.
+	Part   int        `json:"part,omitempty" metadata:",optional"`
+	Matter *MatterRef `json:"matter,omitempty" metadata:",optional"`
 	// CID is the document an ownership check asked about ("" otherwise).
 	CID string `json:"cid"`
 	// Checker is who asked an ownership check: the department's MSP ID, or

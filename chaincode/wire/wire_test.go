@@ -409,7 +409,7 @@ func testKeyPEM(t *testing.T) string {
 func TestGrantLiveAtAndCovers(t *testing.T) {
 	from := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	g := &GrantState{GrantID: "g", SubjectID: "p-a", Grantee: "X", Status: GrantActive, Grant: Grant{
-		SubjectID: "p-a", Scope: GrantScope{RecordTypes: []string{"t1"}, RecordIDs: []string{"r9"}},
+		SubjectID: "p-a", Grantee: "X", Scope: GrantScope{RecordTypes: []string{"t1"}, RecordIDs: []string{"r9"}},
 		ValidFrom: FormatTime(from), ExpiresAt: FormatTime(from.Add(time.Hour))}}
 	for _, c := range []struct {
 		at   time.Time
@@ -434,12 +434,15 @@ func TestGrantLiveAtAndCovers(t *testing.T) {
 		{Record{SubjectID: "p-a", Type: "t2", RecordID: "x"}, false},
 		{Record{SubjectID: "p-b", Type: "t1", RecordID: "r9"}, false},
 	} {
-		if got := g.Covers(&c.rec); got != c.want {
-			t.Fatalf("Covers(%+v) = %v", c.rec, got)
+		if got := g.CoversFor("X", &c.rec); got != c.want {
+			t.Fatalf("CoversFor(X, %+v) = %v", c.rec, got)
+		}
+		if g.CoversFor("Y", &c.rec) {
+			t.Fatalf("CoversFor(Y, %+v): another department", c.rec)
 		}
 	}
-	if g.Covers(nil) {
-		t.Fatal("Covers(nil)")
+	if g.CoversFor("X", nil) {
+		t.Fatal("CoversFor(nil)")
 	}
 }
 

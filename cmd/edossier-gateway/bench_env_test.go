@@ -125,7 +125,8 @@ func startBenchEnv(b *testing.B) *benchEnv {
 	return startBenchEnvAt(b, benchBasePort, benchGatewayPort)
 }
 
-// startBenchEnvAt is startBenchEnv on other ports (the gateway's listen port as given).
+// startBenchEnvAt is startBenchEnv with a network at basePort and the gateway on
+// gatewayPort (both moved by EDOSSIER_TEST_PORT_SHIFT).
 func startBenchEnvAt(b *testing.B, basePort, gatewayPort int) *benchEnv {
 	q := &quietTB{TB: b}
 	b.Cleanup(func() {
@@ -138,7 +139,7 @@ func startBenchEnvAt(b *testing.B, basePort, gatewayPort int) *benchEnv {
 	n := nettest.Start(q, nettest.Options{BasePort: basePort})
 	dir := benchDataDir(b, n.Root)
 	cfg := defaultConfig()
-	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", gatewayPort)
+	cfg.Listen = fmt.Sprintf("127.0.0.1:%d", gatewayPort+nettest.PortShift(b))
 	cfg.ConnectionFile = n.ConnectionFile()
 	cfg.DataDir = filepath.Join(dir, "gateway")
 	cfg.KEKFile = filepath.Join(dir, "secrets", "kek.hex")

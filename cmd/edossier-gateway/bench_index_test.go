@@ -16,7 +16,6 @@ import (
 	"github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/proof"
 	"github.com/edossier-city/edossier/gateway/service"
-	"github.com/edossier-city/edossier/network/nettest"
 )
 
 // indexBenchBasePort: BenchmarkIndex's network uses ports 25600-25689, its gateway
@@ -33,7 +32,7 @@ const (
 // verification of a real bundle beside one ECDSA P-256 signature verification.
 // Run: go test ./cmd/edossier-gateway -run '^$' -bench Index -benchtime 20000x
 func BenchmarkIndex(b *testing.B) {
-	e := startBenchEnvAt(b, indexBenchBasePort, indexBenchGatewayPort+nettest.PortShift(b))
+	e := startBenchEnvAt(b, indexBenchBasePort, indexBenchGatewayPort)
 	defer e.table(os.Stdout)
 	ctx := context.Background()
 	health := e.client(e.keys.Departments["health"])

@@ -51,14 +51,18 @@ type Config struct {
 	CommitStatusTimeout time.Duration `yaml:"commitStatusTimeout" help:"Fabric: wait for commit timeout"`
 
 	SignatureMaxAge time.Duration `yaml:"signatureMaxAge" help:"citizens' request signatures: maximum age (and replay window)"`
-	OrphanGrace     time.Duration `yaml:"orphanGrace" help:"how long after a failed transaction its newly stored file is removed (if unreferenced)"`
-	PrecheckAbove   int64         `yaml:"precheckAboveBytes" help:"uploads longer than this (or of unknown length) are checked by the chaincode before the file is read; smaller ones are judged by the endorsement after staging (-1: always check first)"`
-	Index           string        `yaml:"index" help:"event-fed index: sqlite (embedded, the default), postgres (several gateways; indexDsn) or off (verification queries the chaincode)"`
-	IndexFile       string        `yaml:"indexFile" help:"SQLite index file (empty: <dataDir>/index.db)"`
-	IndexDSN        string        `yaml:"indexDsn" help:"PostgreSQL index connection string (index: postgres), e.g. postgres://edossier@127.0.0.1:5432/edossier"`
-	IndexMaxLag     int           `yaml:"indexMaxLag" help:"/readyz answers 503 when the index lags the ledger by more blocks than this (0: report the lag only)"`
-	LogFormat       string        `yaml:"logFormat" help:"log format: json or text"`
-	LogLevel        string        `yaml:"logLevel" help:"log level: debug, info, warn, error"`
+
+	PortalSessionTTL    time.Duration `yaml:"portalSessionTtl" help:"web portal: how long a clerk's session lasts after sign-in"`
+	PortalSecureCookies bool          `yaml:"portalSecureCookies" help:"web portal: mark cookies Secure on plain HTTP too (behind a TLS-terminating proxy; TLS requests always get Secure cookies)"`
+	PublicURL           string        `yaml:"publicUrl" help:"base URL of verification links in QR codes and slips (empty: the request's own scheme and host)"`
+	OrphanGrace         time.Duration `yaml:"orphanGrace" help:"how long after a failed transaction its newly stored file is removed (if unreferenced)"`
+	Index               string        `yaml:"index" help:"event-fed index: sqlite (embedded, the default), postgres (several gateways; indexDsn) or off (verification queries the chaincode)"`
+	IndexFile           string        `yaml:"indexFile" help:"SQLite index file (empty: <dataDir>/index.db)"`
+	IndexDSN            string        `yaml:"indexDsn" help:"PostgreSQL index connection string (index: postgres), e.g. postgres://edossier@127.0.0.1:5432/edossier"`
+	IndexMaxLag         int           `yaml:"indexMaxLag" help:"/readyz answers 503 when the index lags the ledger by more blocks than this (0: report the lag only)"`
+	PrecheckAbove       int64         `yaml:"precheckAboveBytes" help:"uploads longer than this (or of unknown length) are checked by the chaincode before the file is read; smaller ones are judged by the endorsement after staging (-1: always check first)"`
+	LogFormat           string        `yaml:"logFormat" help:"log format: json or text"`
+	LogLevel            string        `yaml:"logLevel" help:"log level: debug, info, warn, error"`
 	// DemoKeysFile, when set, makes the gateway create an operator key and one key per
 	// department client user on first start and write them to this file (make run).
 	DemoKeysFile string `yaml:"demoKeysFile" help:"if set: create demo API keys on first start and write them to this file"`
@@ -87,6 +91,7 @@ func defaultConfig() Config {
 		SubmitTimeout:       10 * time.Second,
 		CommitStatusTimeout: 60 * time.Second,
 		SignatureMaxAge:     5 * time.Minute,
+		PortalSessionTTL:    30 * time.Minute,
 		OrphanGrace:         2 * time.Minute,
 		PrecheckAbove:       1 << 20,
 		APIKeyRefresh:       30 * time.Second,
@@ -175,7 +180,7 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("logFormat %q: json or text", c.LogFormat))
 	}
 	for _, d := range []time.Duration{c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout, c.ShutdownTimeout,
-		c.EvaluateTimeout, c.EndorseTimeout, c.SubmitTimeout, c.CommitStatusTimeout, c.SignatureMaxAge, c.OrphanGrace} {
+		c.EvaluateTimeout, c.EndorseTimeout, c.SubmitTimeout, c.CommitStatusTimeout, c.SignatureMaxAge, c.OrphanGrace, c.PortalSessionTTL} {
 		if d <= 0 {
 			errs = append(errs, errors.New("every timeout must be positive"))
 			break
@@ -227,6 +232,12 @@ func setValue(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetInt(n)
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
 	case float64:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {

@@ -90,3 +90,80 @@ func testConsentRequest(t *testing.T, e *env, health, social string) {
 		"validFrom": wire.FormatTime(now), "expiresAt": wire.FormatTime(now.Add(time.Hour))}, "reference": "app-x", "expiresAt": wire.FormatTime(now.Add(time.Hour))}
 	expectProblem(t, e.jsonCall("POST", "/v1/dossiers/"+c.subjectID+"/consent-requests", social, in), 403, gateway.CodeForbidden)
 }
+
+// testMatterConsent: the newborn matter through the REST API. Civil affairs asks for
+// the matter by its code (the gateway fills in the current version's parts); the
+// parent, as guardian, approves; each department reads within its own part only; the
+// access log grouped by grant names the part of each read; an unknown matter version
+// and a bad groupBy are refused and change nothing; one revocation ends every part.
+func testMatterConsent(t *testing.T, e *env, health, civil, social string) {
+	police := e.keys.Departments["police"]
+	parent := newCitizen(t, e.resolve(health, personID(81)))
+	e.bindKey(parent)
+	baby := e.resolve(health, personID(82))
+	now := time.Now().UTC().Truncate(time.Second)
+	st := wire.DelegationStatement{Kind: wire.DelegationKind, SubjectID: baby, DelegateID: parent.subjectID, Relation: wire.RelationGuardian,
+		EndsAt: wire.FormatTime(now.Add(18 * 365 * 24 * time.Hour)), IssuedAt: wire.FormatTime(now), Nonce: "matter-guardian-0001"}
+	sdoc, _ := wire.Marshal(st)
+	ssig, _ := wire.SignDocument(parent.key, sdoc)
+	expectStatus(t, e.jsonCall("POST", "/v1/delegations", police, map[string]string{"document": base64.StdEncoding.EncodeToString(sdoc), "signature": ssig}), 201)
+	r := e.appendRecord(health, baby, "birth-medical-certificate", "", []byte("%PDF birth of the matter test"), "")
+	expectStatus(t, r, 201)
+	var birth recordResult
+	r.json(t, &birth)
+
+	ask := func(version int) *response {
+		return e.jsonCall("POST", "/v1/dossiers/"+baby+"/consent-requests", civil, map[string]any{
+			"grant": map[string]any{"grantId": "g-matter-rest", "matter": map[string]any{"code": "newborn", "version": version},
+				"validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
+			"reference": "nb-rest-0082", "expiresAt": wire.FormatTime(now.Add(48 * time.Hour))})
+	}
+	before := e.snapshot()
+	expectProblem(t, ask(99), 422, gateway.CodeUnknownMatter)
+	expectProblem(t, e.do(e.signed(parent, "GET", "/v1/dossiers/"+baby+"/access-log?groupBy=org", nil, time.Now())), 400, gateway.CodeInvalid)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("refused requests changed the ledger: %+v -> %+v", before, after)
+	}
+	r = ask(0)
+	expectStatus(t, r, 201)
+	var req service.ConsentRequestResult
+	r.json(t, &req)
+	if req.Request.Grant.Matter == nil || len(req.Request.Grant.Parts) != 4 {
+		t.Fatalf("matter request %s", r.body)
+	}
+	doc, _ := base64.StdEncoding.DecodeString(req.Request.Document)
+	sig, _ := wire.SignDocument(parent.key, doc)
+	expectStatus(t, e.do(e.signed(parent, "POST", "/v1/consent-requests/"+req.Request.RequestID+"/approve",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig}, time.Now())), 201)
+
+	read := func(key, purpose string) *response {
+		return e.jsonCall("GET", "/v1/records/"+birth.Record.RecordID+"/content?grantId=g-matter-rest&purpose="+purpose, key, nil)
+	}
+	expectStatus(t, read(police, "household-registration"), 200)
+	expectStatus(t, read(social, "social-insurance-enrolment"), 200)
+	// Health's part is the household register: the birth certificate (which four other
+	// parts cover) is out of its part.
+	expectProblem(t, read(health, "child-health-record"), 403, gateway.CodeOutOfScope)
+
+	r = e.do(e.signed(parent, "GET", "/v1/dossiers/"+baby+"/access-log?groupBy=grant", nil, time.Now()))
+	expectStatus(t, r, 200)
+	var groups service.AccessGroups
+	r.json(t, &groups)
+	if len(groups.Groups) != 1 || groups.Groups[0].GrantID != "g-matter-rest" || groups.Groups[0].Matter == nil || len(groups.Groups[0].Entries) < 2 {
+		t.Fatalf("access log by grant %s", r.body)
+	}
+	parts := map[int]bool{}
+	for _, en := range groups.Groups[0].Entries {
+		parts[en.Part] = true
+	}
+	if !parts[3] || !parts[4] { // PublicSecurityMSP and SocialSecurityMSP: parts 3 and 4
+		t.Fatalf("parts used %v in %s", parts, r.body)
+	}
+
+	rev, _ := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: "g-matter-rest", SubjectID: baby, IssuedAt: wire.FormatTime(time.Now())})
+	rsig, _ := wire.SignDocument(parent.key, rev)
+	expectStatus(t, e.do(e.signed(parent, "POST", "/v1/grants/g-matter-rest/revoke",
+		map[string]string{"revocation": base64.StdEncoding.EncodeToString(rev), "signature": rsig}, time.Now())), 200)
+	expectProblem(t, read(police, "household-registration"), 403, gateway.CodeRevoked)
+	expectProblem(t, read(social, "social-insurance-enrolment"), 403, gateway.CodeRevoked)
+}

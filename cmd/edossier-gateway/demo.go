@@ -18,6 +18,8 @@ var demoRecordTypes = []struct{ code, name, issuer string }{
 	{"household-register", "Household register record", "civil"},
 	{"marriage-record", "Marriage record", "civil"},
 	{"social-insurance-record", "Social insurance record", "social"},
+	{"business-licence", "Business licence", "market"},
+	{"vehicle-inspection", "Vehicle inspection certificate", "transport"},
 }
 
 // demoPurposes are the purpose codes grants and reads may state in the demo
@@ -31,14 +33,19 @@ var demoPurposes = []struct{ code, name string }{
 	{"identity-verification", "Identity verification"},
 	{"school-enrolment", "School enrolment"},
 	{"marriage-registration", "Marriage registration"},
+	{"child-health-record", "Child health record"},
+	{"medical-insurance-enrolment", "Medical insurance enrolment"},
+	{"school-bus-permit", "School-bus permit"},
 }
 
 // demoMatters are the demo network's "one thing" matters, by organisation name of the
-// network spec. Newborn: the public security bureau registers the household (户口
-// 登记) and the social security bureau enrols the child, both from the birth medical
-// certificate (and the parents' household register), instead of asking for paper.
-// School-bus permit: the checks of the driver before an enterprise may run a school
-// bus, reduced to what the demo network's departments hold.
+// network spec; a part whose organisation the network lacks is left out (the default
+// network has four departments; see docs/network.md#departments-for-one-thing-matters).
+// Newborn (新生儿出生"一件事"): civil affairs registers the birth, the public security
+// bureau the household (户口登记), the social security and medical insurance bureaus
+// enrol the child, the health commission opens its health record, all from the birth
+// medical certificate and the household register instead of paper. School-bus permit
+// (校车使用许可): transport and education check the operating enterprise.
 var demoMatters = []struct {
 	code, name string
 	parts      []struct {
@@ -46,19 +53,22 @@ var demoMatters = []struct {
 		types        []string
 	}
 }{
-	{"newborn", "Newborn: household registration and social insurance in one application", []struct {
+	{"newborn", "Newborn: birth, household, social and medical insurance, child health in one application", []struct {
 		org, purpose string
 		types        []string
 	}{
+		{"civil", "newborn-registration", []string{"birth-medical-certificate"}},
+		{"health", "child-health-record", []string{"household-register"}},
 		{"police", "household-registration", []string{"birth-medical-certificate", "household-register"}},
 		{"social", "social-insurance-enrolment", []string{"birth-medical-certificate", "household-register"}},
+		{"medins", "medical-insurance-enrolment", []string{"birth-medical-certificate"}},
 	}},
-	{"school-bus-permit", "School-bus permit: checks of the driver", []struct {
+	{"school-bus-permit", "School-bus permit: the operating enterprise checked by transport and education", []struct {
 		org, purpose string
 		types        []string
 	}{
-		{"police", "identity-verification", []string{"household-register"}},
-		{"social", "identity-verification", []string{"social-insurance-record"}},
+		{"transport", "school-bus-permit", []string{"business-licence", "vehicle-inspection"}},
+		{"education", "school-bus-permit", []string{"business-licence"}},
 	}},
 }
 

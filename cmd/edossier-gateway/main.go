@@ -48,6 +48,7 @@ import (
 	"github.com/edossier-city/edossier/gateway/identity"
 	"github.com/edossier-city/edossier/gateway/service"
 	"github.com/edossier-city/edossier/gateway/subject"
+	"github.com/edossier-city/edossier/gateway/web"
 	"github.com/edossier-city/edossier/network/connfile"
 )
 
@@ -130,6 +131,8 @@ type Gateway struct {
 	blobs    *blob.Store
 	enroller *ca.Enroller
 	server   *api.Server
+	portal   *web.Server
+	handler  http.Handler // the REST API and the portal on one port (see mount)
 	svc      *service.Service
 	keys     *identity.KeyStore
 	profile  *connfile.Profile
@@ -247,11 +250,23 @@ func Open(cfg Config) (*Gateway, error) {
 		enroller.Close()
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, svc: svc, keys: keys, profile: profile, index: ix}, nil
+	portal, err := web.New(web.Options{
+		Service: svc, Keys: keys, Admin: svc,
+		Platform:   gateway.Principal{Role: gateway.RoleOperator, Org: platform.Org, MSPID: platformOrg.MSPID, User: platform.User},
+		SessionTTL: cfg.PortalSessionTTL, SecureCookies: cfg.PortalSecureCookies,
+		MaxUpload: cfg.MaxUpload, VerifyRate: rate.Limit(cfg.VerifyRate), VerifyBurst: cfg.VerifyBurst, PublicURL: cfg.PublicURL,
+	})
+	if err != nil {
+		ledger.Close()
+		enroller.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, portal: portal,
+		handler: mount(server, portal), svc: svc, keys: keys, profile: profile, index: ix}, nil
 }
 
 // Handler is the HTTP handler (tests serve it with httptest).
-func (g *Gateway) Handler() http.Handler { return g.server }
+func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Run serves until ctx is done, then drains requests in flight.
 func (g *Gateway) Run(ctx context.Context) error {
@@ -268,7 +283,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           g.server,
+		Handler:           g.handler,
 		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
 		ReadTimeout:       g.cfg.ReadTimeout,
 		WriteTimeout:      g.cfg.WriteTimeout,

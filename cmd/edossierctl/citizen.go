@@ -10,6 +10,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/client"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 // writeNewFile creates path with perm and writes data, refusing to replace anything.
@@ -154,16 +157,77 @@ func scopeText(s wire.GrantScope) string {
 }
 
 func printGrant(w io.Writer, g wire.GrantState, extra ...string) {
-	fields(w, "  ", append([]string{
-		"subject", g.SubjectID,
-		"grantee", g.Grantee,
-		"status", g.Status,
-		"scope", scopeText(g.Grant.Scope),
-		"purpose", g.Grant.Purpose,
-		"valid", g.Grant.ValidFrom + " until " + g.Grant.ExpiresAt,
-		"created", g.CreatedAt,
-		"revoked", g.RevokedAt,
-	}, extra...)...)
+	kv := []string{"subject", g.SubjectID}
+	if len(g.Grant.Parts) == 0 {
+		kv = append(kv, "grantee", g.Grantee, "status", g.Status, "scope", scopeText(g.Grant.Scope), "purpose", g.Grant.Purpose)
+	} else {
+		kv = append(kv, "matter", matterText(g.Grant.Matter), "status", g.Status)
+		for i, p := range g.Grant.Parts {
+			kv = append(kv, fmt.Sprintf("part %d", i+1), p.Grantee+": "+scopeText(p.Scope)+"; purpose "+p.Purpose)
+		}
+	}
+	kv = append(kv, "valid", g.Grant.ValidFrom+" until "+g.Grant.ExpiresAt, "signed by", g.SignedBy, "created", g.CreatedAt, "revoked", g.RevokedAt)
+	fields(w, "  ", append(kv, extra...)...)
+}
+
+// matterText is "code@version", or "" without a matter.
+func matterText(m *wire.MatterRef) string {
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s@%d", m.Code, m.Version)
+}
+
+// granteesText names the departments of a grant.
+func granteesText(g wire.Grant) string {
+	var out []string
+	for _, p := range g.AllParts() {
+		out = append(out, p.Grantee)
+	}
+	return strings.Join(out, ",")
+}
+
+// grantScopeText is the scope of a single-grantee grant, or the matter / the number
+// of parts of a grant with parts.
+func grantScopeText(g wire.Grant) string {
+	if len(g.Parts) == 0 {
+		return scopeText(g.Scope)
+	}
+	if g.Matter != nil {
+		return "matter " + matterText(g.Matter)
+	}
+	return fmt.Sprintf("%d parts", len(g.Parts))
+}
+
+// parseMatterFlag parses CODE or CODE@VERSION.
+func parseMatterFlag(v string) (string, int, error) {
+	code, ver, found := strings.Cut(v, "@")
+	n := 0
+	if found {
+		var err error
+		if n, err = strconv.Atoi(ver); err != nil || n < 1 {
+			return "", 0, usagef("--matter %q: the version after @ must be a positive number", v)
+		}
+	}
+	if err := wire.ValidateCode("--matter", code); err != nil {
+		return "", 0, usagef("%s", wire.AsError(err).Message)
+	}
+	return code, n, nil
+}
+
+// parsePartFlags parses --part MSPID:TYPE,TYPE:PURPOSE values into parts ordered by
+// grantee (as a grant needs them).
+func parsePartFlags(vs []string) ([]wire.GrantPart, error) {
+	var out []wire.GrantPart
+	for _, v := range vs {
+		f := strings.Split(v, ":")
+		if len(f) != 3 {
+			return nil, usagef("--part %q: want MSPID:TYPE[,TYPE..]:PURPOSE", v)
+		}
+		out = append(out, wire.GrantPart{Grantee: f[0], Scope: wire.GrantScope{RecordTypes: splitList([]string{f[1]})}, Purpose: f[2]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Grantee < out[j].Grantee })
+	return out, nil
 }
 
 // grantBackdate is how far before now a new grant starts: clocks of the gateway and
@@ -172,30 +236,55 @@ const grantBackdate = time.Minute
 
 func newGrantCmd() *cobra.Command {
 	f := &clientFlags{}
-	var grantee, purpose, id, forSubject string
-	var types, records []string
+	var grantee, purpose, id, forSubject, matter string
+	var types, records, parts []string
 	var days int
 	quiet := false
 	cmd := &cobra.Command{
-		Use:   "grant --grantee MSPID --types T,.. [--records ID,..] --purpose CODE [--days N]",
+		Use:   "grant (--grantee MSPID --types T,.. [--records ID,..] --purpose CODE | --matter CODE[@V] | --part MSPID:T,..:PURPOSE ...) [--days N]",
 		Short: "Citizens: give a department access to records of your dossier (signed with your key)",
 		Long: `grant builds a grant document (grantee, scope, purpose, validity), signs it with your
 subject key and submits it in a signed request. The gateway cannot forge it: the
 chaincode checks your signature against the key the operator bound to your subject.
 The grant covers records of the listed types and/or the listed record IDs, from one
-minute ago (to absorb clock differences) for --days days. Print the grant ID with -q.`,
+minute ago (to absorb clock differences) for --days days. Print the grant ID with -q.
+
+One grant can also cover several departments with one signature and one expiry:
+--matter CODE (or CODE@VERSION) signs every part of a "one thing" matter as the
+registry defines it (see matters CODE: each department reads only its own part);
+--part MSPID:TYPES:PURPOSE, repeated, is a free combination of departments.`,
 		Example: `  edossierctl grant --key me.key --grantee SocialSecurityMSP \
       --types birth-medical-certificate,household-register \
       --purpose social-insurance-enrolment --days 30
-  GRANT=$(edossierctl grant --key me.key --grantee SocialSecurityMSP --records r-abc --purpose identity-verification -q)`,
+  GRANT=$(edossierctl grant --key me.key --grantee SocialSecurityMSP --records r-abc --purpose identity-verification -q)
+  edossierctl grant --key parent.key --for p-baby... --matter newborn --days 30
+  edossierctl grant --key me.key --part HealthMSP:vaccination-record:school-enrolment \
+      --part SocialSecurityMSP:social-insurance-record:identity-verification`,
 		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "grantee", "purpose"); err != nil {
+			types, records := splitList(types), splitList(records)
+			single := grantee != "" || purpose != "" || len(types)+len(records) > 0
+			if (matter != "" && (single || len(parts) > 0)) || (single && len(parts) > 0) {
+				return usagef("give one form: --grantee/--types/--records/--purpose, or --matter, or --part")
+			}
+			if matter == "" && len(parts) == 0 {
+				if err := requireFlags(cmd, "grantee", "purpose"); err != nil {
+					return err
+				}
+				if len(types)+len(records) == 0 {
+					return usagef("grant needs a scope: --types and/or --records")
+				}
+			}
+			gparts, err := parsePartFlags(parts)
+			if err != nil {
 				return err
 			}
-			types, records := splitList(types), splitList(records)
-			if len(types)+len(records) == 0 {
-				return usagef("grant needs a scope: --types and/or --records")
+			var mcode string
+			var mver int
+			if matter != "" {
+				if mcode, mver, err = parseMatterFlag(matter); err != nil {
+					return err
+				}
 			}
 			if days < 1 || days > 3650 {
 				return usagef("--days must be within 1..3650")
@@ -212,10 +301,21 @@ minute ago (to absorb clock differences) for --days days. Print the grant ID wit
 			if forSubject != "" {
 				subject = forSubject // a guardian or legal representative signing for it
 			}
-			g := wire.Grant{Kind: wire.GrantKind, GrantID: id, SubjectID: subject, Grantee: grantee,
-				Scope:   wire.GrantScope{RecordTypes: types, RecordIDs: records},
-				Purpose: purpose, ValidFrom: wire.FormatTime(now.Add(-grantBackdate)),
+			g := wire.Grant{Kind: wire.GrantKind, GrantID: id, SubjectID: subject, ValidFrom: wire.FormatTime(now.Add(-grantBackdate)),
 				ExpiresAt: wire.FormatTime(now.Add(time.Duration(days) * 24 * time.Hour))}
+			switch {
+			case mcode != "":
+				m, err := c.Matter(cmd.Context(), mcode, mver)
+				if err != nil {
+					return err
+				}
+				ref := m.Ref()
+				g.Matter, g.Parts = &ref, m.GrantParts()
+			case len(gparts) > 0:
+				g.Parts = gparts
+			default:
+				g.Grantee, g.Scope, g.Purpose = grantee, wire.GrantScope{RecordTypes: types, RecordIDs: records}, purpose
+			}
 			if _, err := wire.EncodeGrant(g); err != nil {
 				return usagef("%s", wire.AsError(err).Message)
 			}
@@ -244,17 +344,20 @@ minute ago (to absorb clock differences) for --days days. Print the grant ID wit
 	fl.StringVar(&id, "id", "", "grant ID (default: a random g-... ID)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "print only the grant ID")
 	fl.StringVar(&forSubject, "for", "", "grant for this subject, as its guardian or legal representative (see delegation)")
+	fl.StringVar(&matter, "matter", "", `grant every part of this "one thing" matter: CODE (its current version) or CODE@VERSION`)
+	fl.StringArrayVar(&parts, "part", nil, "one department's part of a free combination: MSPID:TYPE[,TYPE..]:PURPOSE (repeat per department)")
 	return cmd
 }
 
 func newRevokeGrantCmd() *cobra.Command {
 	f := &clientFlags{}
-	var reason string
+	var reason, forSubject string
 	cmd := &cobra.Command{
-		Use:   "revoke-grant GRANT_ID [--reason CODE]",
+		Use:   "revoke-grant GRANT_ID [--reason CODE] [--for SUBJECT_ID]",
 		Short: "Citizens: revoke one of your grants (signed with your key)",
 		Long: `revoke-grant signs a revocation of the grant with your subject key and submits it.
-From its commit on, every read under the grant is refused.`,
+From its commit on, every read under the grant is refused, in every part of a grant
+for several departments. --for revokes for the subject you act for.`,
 		Example: `  edossierctl revoke-grant --key me.key g-7f3k... --reason subject-request`,
 		Args:    exactArgs(1, "one grant ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
@@ -262,7 +365,7 @@ From its commit on, every read under the grant is refused.`,
 			if err != nil {
 				return err
 			}
-			res, err := c.RevokeGrant(cmd.Context(), args[0], reason)
+			res, err := c.RevokeGrantFor(cmd.Context(), forSubject, args[0], reason)
 			if err != nil {
 				return err
 			}
@@ -275,6 +378,7 @@ From its commit on, every read under the grant is refused.`,
 	f.addGateway(cmd)
 	f.addCitizen(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (optional): a registered reason code, stored in the signed revocation")
+	cmd.Flags().StringVar(&forSubject, "for", "", "revoke a grant of this subject, as its guardian or legal representative")
 	return cmd
 }
 
@@ -332,30 +436,57 @@ func newGrantsCmd() *cobra.Command {
 		asPage: func(g []wire.GrantState, next string) any { return wire.GrantPage{Grants: g, Bookmark: next} },
 		header: []string{"GRANT", "STATUS", "GRANTEE", "SCOPE", "PURPOSE", "EXPIRES"},
 		row: func(g wire.GrantState) []string {
-			return []string{g.GrantID, g.Status, g.Grantee, scopeText(g.Grant.Scope), g.Grant.Purpose, g.Grant.ExpiresAt}
+			return []string{g.GrantID, g.Status, granteesText(g.Grant), grantScopeText(g.Grant), g.Grant.Purpose, g.Grant.ExpiresAt}
 		},
 	}.command()
 }
 
 func newAccessLogCmd() *cobra.Command {
-	return subjectList[wire.AccessEntry]{
-		use:   "access-log [SUBJECT_ID]",
+	byGrant := false
+	cmd := subjectList[wire.AccessEntry]{
+		use:   "access-log [SUBJECT_ID] [--by-grant]",
 		short: "Citizens: every read of your files: who, when, under which grant, for what (newest first)",
 		example: `  edossierctl access-log --key me.key
-  edossierctl access-log --key me.key -o json`,
+  edossierctl access-log --key me.key -o json
+  edossierctl access-log --key parent.key p-baby... --by-grant   # reads grouped by grant, with the part used`,
 		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.AccessEntry, string, error) {
+			if byGrant {
+				page, err := c.AccessLogByGrant(cmd.Context(), subject, o)
+				if err != nil {
+					return nil, "", err
+				}
+				var all []wire.AccessEntry
+				for _, g := range page.Groups {
+					all = append(all, g.Entries...)
+				}
+				return all, page.Bookmark, nil
+			}
 			page, err := c.AccessLog(cmd.Context(), subject, o)
 			if err != nil {
 				return nil, "", err
 			}
 			return page.Entries, page.Bookmark, nil
 		},
-		asPage: func(e []wire.AccessEntry, next string) any { return wire.AccessPage{Entries: e, Bookmark: next} },
-		header: []string{"TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PURPOSE", "DETAIL", "TX"},
+		asPage: func(e []wire.AccessEntry, next string) any {
+			if byGrant {
+				return service.AccessGroups{Groups: service.GroupByGrant(e), Bookmark: next}
+			}
+			return wire.AccessPage{Entries: e, Bookmark: next}
+		},
+		header: []string{"TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PART", "PURPOSE", "DETAIL", "TX"},
 		row: func(e wire.AccessEntry) []string {
-			return []string{e.Time, accessKind(e), e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, e.Purpose, accessDetail(e), e.TxID}
+			part := ""
+			if e.Part > 0 {
+				part = fmt.Sprint(e.Part)
+				if e.Matter != nil {
+					part += " (" + matterText(e.Matter) + ")"
+				}
+			}
+			return []string{e.Time, accessKind(e), e.Org, e.User, e.RecordID, e.RecordType, e.GrantID, part, e.Purpose, accessDetail(e), e.TxID}
 		},
 	}.command()
+	cmd.Flags().BoolVar(&byGrant, "by-grant", false, "group the entries by grant (the gateway's groupBy=grant), each with the part of the grant it used")
+	return cmd
 }
 
 // accessKind names an access log entry's kind (entries from before kinds are file reads).

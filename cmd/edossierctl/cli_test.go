@@ -94,6 +94,11 @@ func testUsage(t *testing.T) {
 		{"needs --msp, --type", []string{"admin", "accredit", "--api-key", "k"}},
 		{"--role must be", []string{"admin", "user", "add", "--api-key", "k", "--org", "health", "--user", "u", "--role", "root"}},
 		{"invalid argument", []string{"grant", "--days", "many"}},
+		{"give one form", []string{"grant", "--key", file, "--matter", "newborn", "--grantee", "X"}},
+		{"give one form", []string{"grant", "--key", file, "--part", "A:t:p", "--types", "t"}},
+		{"want MSPID:TYPE[,TYPE..]:PURPOSE", []string{"grant", "--key", file, "--part", "HealthMSP:vaccination-record"}},
+		{"the version after @ must be", []string{"grant", "--key", file, "--matter", "newborn@latest"}},
+		{"--matter asks for the matter's parts", []string{"consent", "ask", "--api-key", "k", "--subject", "s", "--reference", "r", "--matter", "newborn", "--purpose", "p"}},
 	}
 	for _, c := range cases {
 		r := e.ctl(t, c.args...)
@@ -766,7 +771,7 @@ func testMatters(t *testing.T, e *cliEnv) {
 	}
 	var m wire.Matter
 	e.okJSON(t, &m, "matters", "newborn")
-	if m.Code != "newborn" || m.Version < 1 || len(m.Parts) != 2 {
+	if m.Code != "newborn" || m.Version < 1 || len(m.Parts) != 4 {
 		t.Fatalf("matter: %+v", m)
 	}
 	def := writeFile(t, dir, "m.json", []byte(`{"code":"cli-matter","name":"CLI matter","parts":[{"department":"HealthMSP","recordTypes":["vaccination-record"],"purpose":"school-enrolment"}]}`))
@@ -827,6 +832,20 @@ func testGuardianAndConsent(t *testing.T, e *cliEnv) {
 	}
 	e.fails(t, exitFailure, "edossierctl: conflict: ", "consent", "approve", "--key", key, "--for", baby, asked.Request.RequestID)
 	e.ok(t, "access-log", "--key", key, baby)
+	// One grant for the newborn matter, and a free combination of two departments,
+	// each signed once by the parent for the baby.
+	mg := strings.TrimSpace(e.ok(t, "grant", "--key", key, "--for", baby, "--matter", "newborn", "-q").stdout)
+	fg := strings.TrimSpace(e.ok(t, "grant", "--key", key, "--for", baby, "--part", "SocialSecurityMSP:birth-medical-certificate:social-insurance-enrolment",
+		"--part", "HealthMSP:household-register:child-health-record", "-q").stdout)
+	e.fails(t, exitFailure, "edossierctl: not_found: ", "grant", "--key", key, "--for", baby, "--matter", "newborn@99")
+	if r := e.ok(t, "grants", "--key", key, baby); !strings.Contains(r.stdout, mg) || !strings.Contains(r.stdout, "matter newborn@") ||
+		!strings.Contains(r.stdout, fg) || !strings.Contains(r.stdout, "2 parts") || !strings.Contains(r.stdout, "HealthMSP,SocialSecurityMSP") {
+		t.Fatalf("grants:\n%s", r)
+	}
+	e.ok(t, "revoke-grant", "--key", key, "--for", baby, mg)
+	if r := e.ok(t, "access-log", "--key", key, baby, "--by-grant", "-o", "json"); !strings.Contains(r.stdout, `"groups"`) {
+		t.Fatalf("access-log --by-grant:\n%s", r)
+	}
 	// The parent ends the relation; its key no longer acts for the baby.
 	e.ok(t, "delegation", "revoke", "--key", key, baby, d.Delegation.DelegationID)
 	e.fails(t, exitFailure, "edossierctl: forbidden: ", "access-log", "--key", key, baby)

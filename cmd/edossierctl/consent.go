@@ -29,27 +29,43 @@ func newConsentCmd() *cobra.Command {
 func printRequest(w io.Writer, r *wire.ConsentRequest) {
 	fmt.Fprintf(w, "consent request %s: %s\n", r.RequestID, r.Status)
 	fields(w, "  ", "subject", r.SubjectID, "requester", r.Requester, "reference", r.Reference,
-		"grant", r.Grant.GrantID, "scope", scopeText(r.Grant.Scope), "purpose", r.Grant.Purpose,
+		"grant", r.Grant.GrantID, "grantees", granteesText(r.Grant), "scope", grantScopeText(r.Grant), "purpose", r.Grant.Purpose,
 		"valid", r.Grant.ValidFrom+" .. "+r.Grant.ExpiresAt, "request expires", r.ExpiresAt, "decided by", r.DecidedBy)
 }
 
 func newConsentAskCmd() *cobra.Command {
 	f := &clientFlags{}
-	var subject, purpose, reference string
+	var subject, purpose, reference, matter string
 	var types, records []string
 	var days, open int
 	cmd := &cobra.Command{
-		Use:     "ask --subject ID (--types T,.. | --records ID,..) --purpose CODE --reference CODE [--days N] [--open DAYS]",
-		Short:   "Departments: ask a citizen for access (the citizen approves by signing exactly this grant)",
-		Example: `  edossierctl consent ask --api-key-file social.key --subject p-... --types birth-medical-certificate --purpose social-insurance-enrolment --reference app-42`,
-		Args:    noArgs,
+		Use:   "ask --subject ID ((--types T,.. | --records ID,..) --purpose CODE | --matter CODE[@V]) --reference CODE [--days N] [--open DAYS]",
+		Short: "Departments: ask a citizen for access (the citizen approves by signing exactly this grant)",
+		Example: `  edossierctl consent ask --api-key-file social.key --subject p-... --types birth-medical-certificate --purpose social-insurance-enrolment --reference app-42
+  edossierctl consent ask --api-key-file civil.key --subject p-baby... --matter newborn --reference nb-2026-001`,
+		Args: noArgs,
 		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
-			if err := requireFlags(cmd, "subject", "purpose", "reference"); err != nil {
+			if err := requireFlags(cmd, "subject", "reference"); err != nil {
 				return err
 			}
 			types, records := splitList(types), splitList(records)
-			if len(types)+len(records) == 0 {
-				return usagef("consent ask needs a scope: --types and/or --records")
+			var mref *wire.MatterRef
+			if matter != "" {
+				if purpose != "" || len(types)+len(records) > 0 {
+					return usagef("--matter asks for the matter's parts: no --types, --records or --purpose")
+				}
+				code, v, err := parseMatterFlag(matter)
+				if err != nil {
+					return err
+				}
+				mref = &wire.MatterRef{Code: code, Version: v}
+			} else {
+				if err := requireFlags(cmd, "purpose"); err != nil {
+					return err
+				}
+				if len(types)+len(records) == 0 {
+					return usagef("consent ask needs a scope: --types and/or --records, or --matter")
+				}
 			}
 			if days < 1 || days > 3650 || open < 1 || open > 30 {
 				return usagef("--days must be within 1..3650 and --open within 1..30")
@@ -61,7 +77,7 @@ func newConsentAskCmd() *cobra.Command {
 			now := time.Now().UTC().Truncate(time.Second)
 			in := wire.ConsentRequestInput{
 				Grant: wire.Grant{Kind: wire.GrantKind, GrantID: newGrantID(), SubjectID: subject,
-					Scope: wire.GrantScope{RecordTypes: types, RecordIDs: records}, Purpose: purpose,
+					Scope: wire.GrantScope{RecordTypes: types, RecordIDs: records}, Purpose: purpose, Matter: mref,
 					ValidFrom: wire.FormatTime(now), ExpiresAt: wire.FormatTime(now.Add(time.Duration(days) * 24 * time.Hour))},
 				Reference: reference, ExpiresAt: wire.FormatTime(now.Add(time.Duration(open) * 24 * time.Hour)),
 			}
@@ -78,7 +94,8 @@ func newConsentAskCmd() *cobra.Command {
 	fl.StringVar(&subject, "subject", "", "the citizen's subject ID (required)")
 	fl.StringSliceVar(&types, "types", nil, "record types asked for")
 	fl.StringSliceVar(&records, "records", nil, "record IDs asked for")
-	fl.StringVar(&purpose, "purpose", "", "purpose code (required)")
+	fl.StringVar(&purpose, "purpose", "", "purpose code (required without --matter)")
+	fl.StringVar(&matter, "matter", "", `ask for every part of this "one thing" matter (CODE: its current version, or CODE@VERSION); the gateway fills in the parts`)
 	fl.StringVar(&reference, "reference", "", "your application's reference, a code (required)")
 	fl.IntVar(&days, "days", 30, "how long the grant would last")
 	fl.IntVar(&open, "open", 7, "days the request stays open")
@@ -104,7 +121,7 @@ func newConsentListCmd() *cobra.Command {
 			return f.emit(cmd, rs, func(w io.Writer) {
 				t := newTable(w, "REQUEST", "STATUS", "REQUESTER", "SCOPE", "PURPOSE", "REFERENCE", "OPEN UNTIL")
 				for _, r := range rs {
-					t.row(r.RequestID, r.Status, r.Requester, scopeText(r.Grant.Scope), r.Grant.Purpose, r.Reference, r.ExpiresAt)
+					t.row(r.RequestID, r.Status, r.Requester, grantScopeText(r.Grant), r.Grant.Purpose, r.Reference, r.ExpiresAt)
 				}
 				t.flush()
 			})

@@ -117,6 +117,13 @@ func testTutorial(t *testing.T, e *cliEnv) {
 		"birth-medical-certificate", "wrote ", "access logged in datashare tx", "VERIFIED  bafkrei", // list, read, verify
 		"SocialSecurityMSP  clerk", "social-insurance-enrolment", // access log
 		"revoked", "edossierctl: revoked: ", "exit code 1", "no file written", // revocation
+		"newborn version", "CivilAffairsMSP", "SocialSecurityMSP", // the matter
+		"guardian", "PublicSecurityMSP", // the guardian relation
+		"pending", "CivilAffairsMSP", "matter newborn@", // the consent request
+		"active", "CivilAffairsMSP,HealthMSP,PublicSecurityMSP,SocialSecurityMSP", "matter newborn@", // the grant
+		"wrote ", "access logged", "wrote ", "access logged", "edossierctl: out_of_scope: ", "exit code 1", // parts
+		"HealthMSP", "2 (newborn@", "PublicSecurityMSP", "3 (newborn@", // access log by grant
+		"edossierctl: revoked: ", "exit code 1", // one revocation ends all parts
 		"NOT VERIFIED (revoked)", "issued-in-error (Issued in error)", "exit code 3", // withdrawal
 	}
 	rest := string(out)

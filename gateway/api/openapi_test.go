@@ -88,6 +88,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 		gateway.CodeTooLarge: 413, gateway.CodeUnsupported: 415, gateway.CodeRateLimited: 429,
 		gateway.CodeUnavailable: 503, gateway.CodeInternal: 500,
 		gateway.CodeStorageFull: 507, gateway.CodeBlobCorrupt: 500, gateway.CodeNotYetValid: 403,
+		gateway.CodeUnknownMatter: 422,
 	}
 	for _, code := range declaredCodes(t) {
 		if _, ok := want[code]; !ok {

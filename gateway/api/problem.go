@@ -40,6 +40,8 @@ func statusOf(code gateway.Code) int {
 		return http.StatusNotFound
 	case gateway.CodeConflict:
 		return http.StatusConflict
+	case gateway.CodeUnknownMatter:
+		return http.StatusUnprocessableEntity
 	case gateway.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case gateway.CodeUnsupported:

@@ -7,6 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/service"
 )
 
 func (s *Server) createGrant(c *gin.Context) {
@@ -83,7 +85,16 @@ func (s *Server) listGrants(c *gin.Context) {
 }
 
 func (s *Server) accessLog(c *gin.Context) {
-	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.AccessPage, error) {
-		return s.svc.AccessLog(ctx, principal(c), subjectID, size, bookmark)
-	})
+	switch c.Query("groupBy") {
+	case "":
+		subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.AccessPage, error) {
+			return s.svc.AccessLog(ctx, principal(c), subjectID, size, bookmark)
+		})
+	case "grant":
+		subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.AccessGroups, error) {
+			return s.svc.AccessLogByGrant(ctx, principal(c), subjectID, size, bookmark)
+		})
+	default:
+		abort(c, gateway.Errorf(gateway.CodeInvalid, "groupBy must be grant (or absent)"))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -66,10 +67,20 @@ func (c *Client) SubmitGrant(ctx context.Context, subjectID string, document []b
 // RevokeGrant signs a revocation of grantID (issued now, with an optional reason) with
 // the client's subject key and submits it.
 func (c *Client) RevokeGrant(ctx context.Context, grantID, reason string) (*service.GrantResult, error) {
+	return c.RevokeGrantFor(ctx, "", grantID, reason)
+}
+
+// RevokeGrantFor revokes a grant of subjectID ("": the client's subject), signed with
+// the client's key: a guardian or legal representative revoking for the subject it
+// acts for.
+func (c *Client) RevokeGrantFor(ctx context.Context, subjectID, grantID, reason string) (*service.GrantResult, error) {
 	if err := c.citizen(); err != nil {
 		return nil, err
 	}
-	doc, err := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: grantID, SubjectID: c.SubjectID,
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	doc, err := wire.EncodeRevocation(wire.Revocation{Kind: wire.RevocationKind, GrantID: grantID, SubjectID: subjectID,
 		IssuedAt: wire.FormatTime(c.now()), Reason: reason})
 	if err != nil {
 		return nil, err
@@ -112,6 +123,18 @@ func (c *Client) AccessLog(ctx context.Context, subjectID string, page PageOptio
 	}
 	var out wire.AccessPage
 	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/access-log", page.query(nil)), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccessLogByGrant is AccessLog with the page's entries grouped by grant.
+func (c *Client) AccessLogByGrant(ctx context.Context, subjectID string, page PageOptions) (*service.AccessGroups, error) {
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	var out service.AccessGroups
+	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/access-log", page.query(url.Values{"groupBy": {"grant"}})), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

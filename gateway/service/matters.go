@@ -40,3 +40,19 @@ func (s *Service) Matter(ctx context.Context, code string, version int) (*wire.M
 	}
 	return s.ledger.GetMatter(ctx, s.cfg.Platform, code, version)
 }
+
+// fillMatter completes a grant that names a matter (version 0: the current one) but
+// lists no parts with that version's parts: exactly what the matter asks. A matter
+// or version that does not exist is unknown_matter.
+func (s *Service) fillMatter(ctx context.Context, g *wire.Grant) error {
+	m, err := s.Matter(ctx, g.Matter.Code, g.Matter.Version)
+	if err != nil {
+		if gateway.ErrorCode(err) == gateway.CodeNotFound {
+			return gateway.Errorf(gateway.CodeUnknownMatter, "matter %s version %d is not defined", g.Matter.Code, g.Matter.Version)
+		}
+		return err
+	}
+	ref := m.Ref()
+	g.Matter, g.Parts = &ref, m.GrantParts()
+	return nil
+}

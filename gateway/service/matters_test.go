@@ -55,3 +55,72 @@ func TestDefineMatter(t *testing.T) {
 		t.Fatalf("bad version: %v", err)
 	}
 }
+
+type consentLedger struct {
+	fakeLedger
+	matter *wire.Matter
+	asked  []wire.ConsentRequestInput
+}
+
+func (m *consentLedger) GetMatter(_ context.Context, _ gateway.Actor, code string, version int) (*wire.Matter, error) {
+	if m.matter == nil || code != m.matter.Code || (version != 0 && version != m.matter.Version) {
+		return nil, gateway.Errorf(gateway.CodeNotFound, "no such matter")
+	}
+	return m.matter, nil
+}
+
+func (m *consentLedger) RequestConsent(_ context.Context, _ gateway.Actor, in wire.ConsentRequestInput) (*wire.ConsentRequest, gateway.Receipt, error) {
+	m.asked = append(m.asked, in)
+	return &wire.ConsentRequest{Grant: in.Grant}, gateway.Receipt{}, nil
+}
+
+// A department asks for a matter by code: the request carries exactly the current
+// version's parts; an unknown matter or version is unknown_matter and asks nothing.
+func TestRequestConsentForAMatter(t *testing.T) {
+	l := &consentLedger{matter: &wire.Matter{Code: "newborn", Version: 3, Parts: []wire.MatterPart{
+		{Department: "CivilMSP", RecordTypes: []string{"birth"}, Purpose: "newborn-registration"},
+		{Department: "HealthMSP", RecordTypes: []string{"household-register"}, Purpose: "child-health-record"},
+	}}}
+	s := New(l, nil, nil, Config{})
+	ctx := context.Background()
+	subject := "p-" + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	in := func(code string, version int) wire.ConsentRequestInput {
+		return wire.ConsentRequestInput{Grant: wire.Grant{Kind: wire.GrantKind, GrantID: "g-1", Matter: &wire.MatterRef{Code: code, Version: version},
+			ValidFrom: "2026-12-01T00:00:00Z", ExpiresAt: "2026-12-31T00:00:00Z"}, Reference: "nb-1", ExpiresAt: "2026-12-08T00:00:00Z"}
+	}
+	for _, c := range []wire.ConsentRequestInput{in("no-such", 0), in("newborn", 2)} {
+		if _, err := s.RequestConsent(ctx, health, subject, c); gateway.ErrorCode(err) != gateway.CodeUnknownMatter {
+			t.Fatalf("matter %+v: %v, want unknown_matter", c.Grant.Matter, err)
+		}
+	}
+	if len(l.asked) != 0 {
+		t.Fatal("refused requests reached the ledger")
+	}
+	res, err := s.RequestConsent(ctx, health, subject, in("newborn", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := res.Request.Grant
+	if g.Matter.Version != 3 || len(g.Parts) != 2 || g.Parts[1].Grantee != "HealthMSP" || g.Grantee != "" || g.SubjectID != subject {
+		t.Fatalf("asked for %+v", g)
+	}
+	if err := l.matter.CheckGrant(&g); err != nil {
+		t.Fatalf("the filled grant is not the matter's: %v", err)
+	}
+}
+
+func TestGroupByGrant(t *testing.T) {
+	nb := &wire.MatterRef{Code: "newborn", Version: 1}
+	entries := []wire.AccessEntry{
+		{EntryID: "1", GrantID: "g-a", Part: 2, Matter: nb}, {EntryID: "2", GrantID: "g-b"}, {EntryID: "3", GrantID: ""},
+		{EntryID: "4", GrantID: "g-a", Part: 1, Matter: nb}, {EntryID: "5", GrantID: "g-b"},
+	}
+	got := GroupByGrant(entries)
+	if len(got) != 3 || got[0].GrantID != "g-a" || got[0].Matter == nil || len(got[0].Entries) != 2 || got[0].Entries[1].EntryID != "4" ||
+		got[1].GrantID != "g-b" || got[1].Matter != nil || len(got[1].Entries) != 2 || got[2].GrantID != "" {
+		t.Fatalf("groups %+v", got)
+	}
+	if g := GroupByGrant(nil); g == nil || len(g) != 0 {
+		t.Fatalf("no entries: %+v", g)
+	}
+}

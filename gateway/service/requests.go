@@ -18,7 +18,8 @@ type ConsentRequestResult struct {
 }
 
 // RequestConsent asks subjectID for in.Grant (a department, for itself: the chaincode
-// refuses another grantee).
+// refuses a grant that gives the caller no part). A grant naming a matter without
+// parts asks for that matter version's parts (version 0: the current version).
 func (s *Service) RequestConsent(ctx context.Context, p gateway.Principal, subjectID string, in wire.ConsentRequestInput) (*ConsentRequestResult, error) {
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
@@ -32,7 +33,11 @@ func (s *Service) RequestConsent(ctx context.Context, p gateway.Principal, subje
 	if in.Grant.SubjectID != subjectID {
 		return nil, gateway.Errorf(gateway.CodeInvalid, "the requested grant names another subject than the path")
 	}
-	if in.Grant.Grantee == "" {
+	if in.Grant.Matter != nil && len(in.Grant.Parts) == 0 {
+		if err := s.fillMatter(ctx, &in.Grant); err != nil {
+			return nil, err
+		}
+	} else if in.Grant.Grantee == "" && len(in.Grant.Parts) == 0 {
 		in.Grant.Grantee = p.MSPID
 	}
 	b, err := wire.Marshal(in)

@@ -491,8 +491,13 @@ func TestVisibility(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	rec := wire.Record{RecordID: "r1", SubjectID: "p-a", Type: "birth", Issuer: "HealthMSP"}
 	grant := func(grantee, subject string, types []string, from, until time.Time, status string) wire.GrantState {
-		return wire.GrantState{Grantee: grantee, SubjectID: subject, Status: status, Grant: wire.Grant{
+		return wire.GrantState{Grantee: grantee, SubjectID: subject, Status: status, Grant: wire.Grant{Grantee: grantee,
 			Scope: wire.GrantScope{RecordTypes: types}, ValidFrom: wire.FormatTime(from), ExpiresAt: wire.FormatTime(until)}}
+	}
+	parts := func(own, other []string) wire.GrantState {
+		return wire.GrantState{SubjectID: "p-a", Status: "active", Grant: wire.Grant{Matter: &wire.MatterRef{Code: "newborn", Version: 1},
+			Parts:     []wire.GrantPart{{Grantee: "CivilMSP", Scope: wire.GrantScope{RecordTypes: other}}, {Grantee: "SocialMSP", Scope: wire.GrantScope{RecordTypes: own}}},
+			ValidFrom: wire.FormatTime(now.Add(-time.Hour)), ExpiresAt: wire.FormatTime(now.Add(time.Hour))}}
 	}
 	social := gateway.Principal{Role: gateway.RoleDepartment, MSPID: "SocialMSP"}
 	cases := []struct {
@@ -510,6 +515,8 @@ func TestVisibility(t *testing.T) {
 		{"other subject", social, []wire.GrantState{grant("SocialMSP", "p-b", []string{"birth"}, now.Add(-time.Hour), now.Add(time.Hour), "active")}, false},
 		{"out of scope", social, []wire.GrantState{grant("SocialMSP", "p-a", []string{"marriage"}, now.Add(-time.Hour), now.Add(time.Hour), "active")}, false},
 		{"citizen", gateway.Principal{Role: gateway.RoleCitizen}, nil, false},
+		{"own part of a matter grant", social, []wire.GrantState{parts([]string{"birth"}, nil)}, true},
+		{"another department's part", social, []wire.GrantState{parts([]string{"marriage"}, []string{"birth"})}, false},
 	}
 	for _, c := range cases {
 		v := &grantView{p: c.p, now: now, grants: c.g}

@@ -150,3 +150,49 @@ func (s *Service) AccessLog(ctx context.Context, p gateway.Principal, subjectID 
 	page.Bookmark = s.marks.seal(p, page.Bookmark, "access-log", subjectID)
 	return page, nil
 }
+
+// AccessGroup is the entries of one page of an access log made under one grant
+// (GrantID "" for entries under no grant: the subject's own reads, ownership checks),
+// with the grant's matter if it has one.
+type AccessGroup struct {
+	GrantID string             `json:"grantId"`
+	Matter  *wire.MatterRef    `json:"matter,omitempty"`
+	Entries []wire.AccessEntry `json:"entries"`
+}
+
+// AccessGroups is one page of an access log grouped by grant.
+type AccessGroups struct {
+	Groups   []AccessGroup `json:"groups"`
+	Bookmark string        `json:"bookmark"`
+}
+
+// AccessLogByGrant is AccessLog with the page's entries grouped by grant, groups in
+// the order of their newest entry, entries newest first; each entry says which part
+// of its grant it used.
+func (s *Service) AccessLogByGrant(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*AccessGroups, error) {
+	page, err := s.AccessLog(ctx, p, subjectID, pageSize, bookmark)
+	if err != nil {
+		return nil, err
+	}
+	return &AccessGroups{Groups: GroupByGrant(page.Entries), Bookmark: page.Bookmark}, nil
+}
+
+// GroupByGrant groups access entries by grant, keeping their order.
+func GroupByGrant(entries []wire.AccessEntry) []AccessGroup {
+	out := []AccessGroup{}
+	at := map[string]int{}
+	for _, e := range entries {
+		i, ok := at[e.GrantID]
+		if !ok {
+			i = len(out)
+			at[e.GrantID] = i
+			out = append(out, AccessGroup{GrantID: e.GrantID, Entries: []wire.AccessEntry{}})
+		}
+		if e.Matter != nil && out[i].Matter == nil {
+			m := *e.Matter
+			out[i].Matter = &m
+		}
+		out[i].Entries = append(out[i].Entries, e)
+	}
+	return out
+}

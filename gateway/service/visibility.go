@@ -64,7 +64,7 @@ func (s *Service) grantsFor(ctx context.Context, p gateway.Principal, subjectID 
 			return nil, err
 		}
 		for _, gr := range page.Grants {
-			if gr.Status == wire.GrantActive && gr.Grantee == p.MSPID {
+			if gr.Status == wire.GrantActive && gr.Grant.Names(p.MSPID) {
 				g.grants = append(g.grants, gr)
 			}
 		}
@@ -85,7 +85,7 @@ func (g *grantView) visible(r *wire.Record) bool {
 			return true
 		}
 		for i := range g.grants {
-			if g.grants[i].LiveAt(g.now) && g.grants[i].Covers(r) {
+			if g.grants[i].Allows(g.p.MSPID, r, g.now) {
 				return true
 			}
 		}

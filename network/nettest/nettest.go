@@ -141,9 +141,7 @@ func Spec(t testing.TB, root string, o Options) *network.Spec {
 // without -short, where a missing Fabric tool fails the test instead.
 func New(t testing.TB, o Options) *Net {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("nettest: real Fabric network; not in the -short tier (run make test)")
-	}
+	skipShort(t)
 	if o.BasePort == 0 {
 		t.Fatal("nettest: Options.BasePort is required")
 	}
@@ -271,4 +269,13 @@ func Height(gw *client.Gateway, channel string) (uint64, error) {
 		return 0, err
 	}
 	return info.GetHeight(), nil
+}
+
+// skipShort skips a real-network test in the -short tier (make test-unit); every such
+// test reaches it through New or Hosts.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("nettest: real Fabric network; not in the -short tier (run make test)")
+	}
 }

@@ -1,0 +1,584 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway/web"
+	"github.com/edossier-city/edossier/gateway/web/browsertest"
+	"github.com/edossier-city/edossier/network/nettest"
+)
+
+// portalBasePort is the browser test's network (main's numbering).
+const portalBasePort = 23800
+
+// tab is one Chromium tab on the portal with a record of every request it sent and
+// every response it got.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	shot string // screenshot folder ("" = none)
+	// downloads is the folder the tab's downloads go to ("" until the first).
+	downloads string
+
+	mu        sync.Mutex
+	requests  []*network.Request
+	documents []*network.Response
+}
+
+func newTab(t *testing.T, base string) *tab {
+	ctx := browsertest.New(t, 390, 844)
+	b := &tab{t: t, ctx: ctx, base: base}
+	reqs := chromedp.Events(ctx, network.RequestWillBeSent)
+	resps := chromedp.Events(ctx, network.ResponseReceived)
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			if d := ev.ExceptionDetails; d != nil {
+				msg := d.Text
+				if d.Exception != nil {
+					msg += " " + d.Exception.Description
+				}
+				t.Logf("browser exception: %s (%s:%d)", msg, d.URL, d.LineNumber)
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range reqs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.requests = append(b.requests, ev.Request)
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		for ev, err := range resps {
+			if err != nil {
+				return
+			}
+			if ev.Type == network.ResourceTypeDocument {
+				b.mu.Lock()
+				b.documents = append(b.documents, ev.Response)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	if root, err := nettest.Root(); err == nil {
+		b.shot = filepath.Join(root, ".edossier", "screenshots")
+		_ = os.MkdirAll(b.shot, 0o755)
+	}
+	return b
+}
+
+// do runs steps with a deadline.
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		b.t.Fatalf("browser at %s: %v\n%s", loc, err, html)
+	}
+}
+
+func (b *tab) eval(js string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	return b.eval(fmt.Sprintf(`(document.querySelector(%q) || {textContent: "<none>"}).textContent.trim()`, sel))
+}
+
+// screenshot writes the page at 390x844 and 1366x768 into .edossier/screenshots.
+func (b *tab) screenshot(name string) {
+	b.t.Helper()
+	if b.shot == "" {
+		return
+	}
+	for _, size := range [][2]int64{{390, 844}, {1366, 768}} {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]))
+		var png []byte
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		cancel()
+		if err != nil {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		_ = os.WriteFile(filepath.Join(b.shot, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1])), png, 0o644)
+	}
+	b.do(chromedp.EmulateViewport(390, 844))
+}
+
+// axeSource is axe-core's script (make deps-npm installs it), "" if missing.
+func axeSource(t *testing.T) string {
+	root, err := nettest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, ".edossier", "node", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core missing (make deps-npm): %v", err)
+		}
+		t.Logf("axe-core missing (make deps-npm installs it): accessibility not checked")
+		return ""
+	}
+	return string(src)
+}
+
+// axe runs axe-core on the current page (injected through DevTools, which the page's
+// CSP does not govern) and reports serious and critical violations.
+func (b *tab) axe(src, name string) {
+	b.t.Helper()
+	if src == "" {
+		return
+	}
+	for _, v := range b.axeViolations(src, name) {
+		b.t.Errorf("accessibility, %s: %s", name, v)
+	}
+}
+
+func (b *tab) axeViolations(src, name string) []string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`typeof axe === "undefined" ? (0, eval)(`+fmt.Sprintf("%q", src)+`) : 0`)); err != nil {
+		b.t.Fatalf("inject axe-core: %v", err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+		.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => v.impact + " " + v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", ")))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe-core on %s: %v", name, err)
+	}
+	return found
+}
+
+// download runs trigger and returns the bytes of the download it starts (the files go
+// to a folder of the tab's own).
+func (b *tab) download(t *testing.T, trigger chromedp.Action[chromedp.Void]) []byte {
+	t.Helper()
+	if b.downloads == "" {
+		b.downloads = t.TempDir()
+		if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: b.downloads, EventsEnabled: new(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	b.do(trigger)
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("no download: %v", err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			got, err := os.ReadFile(filepath.Join(b.downloads, ev.GUID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		case browser.DownloadProgressStateCanceled:
+			t.Fatal("download cancelled")
+		}
+	}
+	return nil
+}
+
+// tabTo presses Tab until the JavaScript condition holds (at most 40 times).
+func (b *tab) tabTo(cond string) {
+	b.t.Helper()
+	b.keysUntil(kb.Tab, cond)
+}
+
+// arrowTo presses the down arrow until the condition holds (a list by keyboard).
+func (b *tab) arrowTo(cond string) {
+	b.t.Helper()
+	b.keysUntil(kb.ArrowDown, cond)
+}
+
+func (b *tab) keysUntil(key, cond string) {
+	b.t.Helper()
+	for range 40 {
+		if b.eval(`String(`+cond+`)`) == "true" {
+			return
+		}
+		b.do(chromedp.KeyEvent(key))
+	}
+	b.t.Fatalf("keyboard: %s never held (focus on %s)", cond, b.eval(`document.activeElement.outerHTML.slice(0, 120)`))
+}
+
+func (b *tab) sent() []*network.Request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*network.Request(nil), b.requests...)
+}
+
+// TestPortalInBrowser drives the portal in real Chromium against a real network: the
+// verifier's file is hashed in the browser (no request carries its bytes; a one-byte
+// change is not verified), every page has the CSP and frame headers, the language
+// switch, the clerk's sign-in with its cookie flags, resolve and append through the
+// pages (a note with <script> shown as text), a forged CSRF token refused, and the
+// read of a file under the citizen's grant (bytes equal), refused after the citizen
+// revoked it.
+func TestPortalInBrowser(t *testing.T) {
+	e := startEnvWith(t, portalBasePort, nil)
+	health, social := e.keys.Departments["health"], e.keys.Departments["social"]
+	b := newTab(t, e.url)
+
+	// A record appended through the API; the verifier has its file.
+	original := make([]byte, 64<<10)
+	rand.Read(original)
+	baby := newCitizen(t, e.resolve(health, personID(801)))
+	r := e.appendRecord(health, baby.subjectID, "birth-medical-certificate", "", original, "")
+	expectStatus(t, r, 201)
+	var rec recordResult
+	r.json(t, &rec)
+	dir := t.TempDir()
+	origPath, changedPath := filepath.Join(dir, "birth.pdf"), filepath.Join(dir, "birth-changed.pdf")
+	changed := bytes.Clone(original)
+	changed[len(changed)/2] ^= 1
+	os.WriteFile(origPath, original, 0o600)
+	os.WriteFile(changedPath, changed, 0o600)
+
+	t.Run("verifier", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/verify"), chromedp.WaitVisible(chromedp.ID("file")))
+		b.screenshot("verify")
+		before := len(b.sent())
+		b.do(chromedp.SetUploadFiles(chromedp.ID("file"), []string{origPath}), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if st := b.eval(`document.getElementById("verdict").dataset.status`); st != "verified" {
+			t.Fatalf("original file: %s", st)
+		}
+		if got := b.text("#cid-shown"); got != rec.Record.CID {
+			t.Fatalf("browser CID %s, gateway CID %s", got, rec.Record.CID)
+		}
+		if issuer := b.text(".issuer"); issuer == "" || issuer == "HealthMSP" {
+			t.Fatalf("issuer shown as %q, want its registered name", issuer)
+		}
+		b.screenshot("verified")
+		b.do(chromedp.Navigate(e.url+"/zh/verify"), chromedp.WaitVisible(chromedp.ID("file")),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{changedPath}), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if st := b.eval(`document.getElementById("verdict").dataset.status`); st != "not_found" {
+			t.Fatalf("one byte changed: %s", st)
+		}
+		// No request carried the file: every request since the drop is a GET without a
+		// body, and the CID went in a URL.
+		reqs := b.sent()[before:]
+		sawCID := false
+		for _, q := range reqs {
+			if q.Method != "GET" || q.HasPostData || len(q.PostDataEntries) > 0 {
+				t.Errorf("request with a body: %s %s", q.Method, q.URL)
+			}
+			if strings.Contains(q.URL, rec.Record.CID) {
+				sawCID = true
+			}
+		}
+		if !sawCID || len(reqs) < 4 {
+			t.Fatalf("requests seen %d, CID sent %v: the network record is not working", len(reqs), sawCID)
+		}
+		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID+"/slip"), chromedp.WaitVisible(chromedp.CSS("img.qr")))
+		for i := 0; i < 50 && b.eval(`String(document.querySelector("img.qr").naturalWidth)`) == "0"; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if w := b.eval(`String(document.querySelector("img.qr").naturalWidth)`); w == "0" {
+			t.Fatal("the slip's QR code did not load")
+		}
+		b.screenshot("slip")
+	})
+
+	t.Run("language switch", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/verify/"+rec.Record.CID), chromedp.WaitVisible(chromedp.ID("verdict")))
+		if lang := b.eval(`document.documentElement.lang`); lang != "zh-CN" || b.text("#verdict .big") != "有效" {
+			t.Fatalf("zh page: %s %s", lang, b.text("#verdict .big"))
+		}
+		b.do(chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #verdict`)))
+		if got := b.text("#verdict .big"); got != "Valid" {
+			t.Fatalf("en page: %s", got)
+		}
+		b.screenshot("verified-en")
+		// The language is remembered for language-neutral QR links.
+		b.do(chromedp.Navigate(e.url+"/verify/"+rec.Record.CID), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #verdict`)))
+		b.do(chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] #verdict`)))
+	})
+
+	var recordID string
+	phone := newTab(t, e.url) // the parent's phone: its own browser and profile
+	t.Run("clerk appends", func(t *testing.T) {
+		b.t = t
+		b.do(chromedp.Navigate(e.url+"/zh/clerk"), chromedp.WaitVisible(chromedp.ID("apiKey")))
+		b.screenshot("signin")
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		loc := b.eval(`location.href`)
+		if strings.Contains(loc, health) || strings.Contains(b.eval(`document.documentElement.outerHTML`), health) {
+			t.Fatal("the API key is in the URL or the page")
+		}
+		cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{e.url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session *network.Cookie
+		for _, c := range cookies.Cookies {
+			if c.Name == "edossier_session" {
+				session = c
+			}
+		}
+		if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict || session.Session ||
+			session.Expires < float64(time.Now().Add(29*time.Minute).Unix()) || session.Expires > float64(time.Now().Add(31*time.Minute).Unix()) {
+			t.Fatalf("session cookie %+v", session)
+		}
+		if v := b.eval(`document.cookie`); strings.Contains(v, "edossier_session") {
+			t.Fatalf("session cookie readable by scripts: %q", v)
+		}
+		b.screenshot("clerk")
+
+		b.do(chromedp.SendKeys(chromedp.ID("idNumber"), personID(802)), chromedp.Submit(chromedp.ID("idNumber")), chromedp.WaitVisible(chromedp.ID("subject-id")))
+		subjectID := b.text("#subject-id")
+		if want := e.resolve(health, personID(802)); subjectID != want {
+			t.Fatalf("resolved %s, API %s", subjectID, want)
+		}
+		baby = newCitizen(t, subjectID) // only its subject ID: the key is made in the browser
+		birth := []byte("%PDF-1.7 birth medical certificate appended through the portal\n")
+		os.WriteFile(filepath.Join(dir, "born.pdf"), birth, 0o600)
+		note := `<script>window.__injected = 1</script>新生儿`
+		b.do(chromedp.SetValue(chromedp.ID("type"), "birth-medical-certificate"), chromedp.SendKeys(chromedp.ID("note"), note),
+			chromedp.SetUploadFiles(chromedp.ID("append-file"), []string{filepath.Join(dir, "born.pdf")}),
+			chromedp.Submit(chromedp.ID("append-file")), chromedp.WaitVisible(chromedp.ID("record-status")))
+		if st := b.eval(`document.getElementById("record-status").dataset.status`); st != "active" {
+			t.Fatalf("appended record status %s", st)
+		}
+		if got := b.text("#record-note"); got != note {
+			t.Fatalf("note shown as %q", got)
+		}
+		if v := b.eval(`String(window.__injected)`); v != "undefined" {
+			t.Fatal("the note's script ran")
+		}
+		recordID = b.text("#record-id")
+		b.screenshot("record")
+		r := e.jsonCall("GET", "/v1/records/"+recordID, health, nil)
+		expectStatus(t, r, 200)
+		var got struct {
+			wire.Record
+			Note string `json:"note"`
+		}
+		r.json(t, &got)
+		if got.SubjectID != subjectID || got.Note != note || got.Type != "birth-medical-certificate" {
+			t.Fatalf("record through the API: %s", r.body)
+		}
+		c, _, _ := wire.CIDOf(bytes.NewReader(birth))
+		if got.CID != c.String() {
+			t.Fatalf("stored CID %s, file CID %s", got.CID, c)
+		}
+
+		// A forged CSRF token: refused in the page's language with its code, the record
+		// stays active.
+		b.do(chromedp.SetValue(chromedp.CSS(`#revoke-form input[name="csrf"]`), "forged"),
+			chromedp.Submit(chromedp.ID("reason")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "forbidden" {
+			t.Fatalf("forged CSRF: %s", code)
+		}
+		r = e.jsonCall("GET", "/v1/records/"+recordID, health, nil)
+		if r.json(t, &got); got.Status != "active" {
+			t.Fatalf("record after a forged revoke: %s", got.Status)
+		}
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/dossier/"+subjectID), chromedp.WaitVisible(chromedp.CSS("table.records")))
+		b.screenshot("dossier")
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+	})
+
+	t.Run("newborn in the browser", func(t *testing.T) {
+		b.t = t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		e.t = t
+		purpose := "social-insurance-enrolment"
+		// The parent's phone (its own browser) makes the device key.
+		phone.t = t
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")))
+		phone.screenshot("citizen-new")
+		phone.do(chromedp.SendKeys(chromedp.ID("new-subject"), baby.subjectID), chromedp.Click(chromedp.CSS("#create-key button")),
+			chromedp.WaitVisible(chromedp.ID("fingerprint")))
+		fp := phone.text("#fingerprint")
+		phone.screenshot("citizen-key")
+		if strings.Contains(phone.eval(`document.documentElement.outerHTML`), "PRIVATE") {
+			t.Fatal("a private key in the page")
+		}
+		// The identity authority's counter binds it; health may not.
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+strings.ReplaceAll(fp, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "forbidden" {
+			t.Fatalf("health binding a key: %s", code)
+		}
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Departments["police"]), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+strings.ReplaceAll(fp, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)))
+		b.screenshot("bindings")
+		b.do(chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-key")))
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+
+		// The phone sees the dossier and grants social security, after seeing the
+		// exact document it signs.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+		phone.screenshot("citizen")
+		// Its own file, read with a signed request (logged as a self access first).
+		phone.do(chromedp.Click(chromedp.CSS("#records tbody button")), chromedp.WaitVisible(chromedp.CSS("#records tbody a[download]")))
+		if got := phone.download(t, chromedp.Click(chromedp.CSS("#records tbody a[download]"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
+			t.Fatalf("own file: %q", got)
+		}
+
+		// The grant form, by keyboard only: Tab to each field, arrows in the lists, Space
+		// on the check box, Enter on the buttons.
+		phone.do(chromedp.Click(chromedp.ID("grant-link")), chromedp.WaitVisible(chromedp.ID("grantee")))
+		phone.tabTo(`document.activeElement.id === "grantee"`)
+		phone.arrowTo(`document.activeElement.value === "SocialSecurityMSP"`)
+		phone.tabTo(`document.activeElement.value === "birth-medical-certificate"`)
+		phone.do(chromedp.KeyEvent(" "))
+		phone.tabTo(`document.activeElement.id === "purpose"`)
+		phone.arrowTo(`document.activeElement.value === "` + purpose + `"`)
+		phone.tabTo(`document.activeElement.type === "submit"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("sign-grant")))
+		for i := 0; i < 50 && phone.text("#grant-json") == ""; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		shown := phone.text("#grant-json")
+		for _, want := range []string{`"grantee": "SocialSecurityMSP"`, `"birth-medical-certificate"`, `"purpose": "` + purpose + `"`, `"subjectId": "` + baby.subjectID + `"`} {
+			if !strings.Contains(shown, want) {
+				t.Fatalf("the document shown lacks %s:\n%s", want, shown)
+			}
+		}
+		phone.screenshot("grant")
+		phone.tabTo(`document.activeElement.id === "sign-grant"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`.notice`)), chromedp.WaitVisible(chromedp.CSS("#grants li")))
+		grantID := phone.eval(`new URL(location.href).searchParams.get("granted")`)
+		if !strings.HasPrefix(grantID, "g-") {
+			t.Fatalf("grant ID %q", grantID)
+		}
+
+		// Social security's clerk reads the file under it.
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), social), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
+			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose))
+		got := b.download(t, chromedp.Submit(chromedp.ID("grantId")))
+		if !bytes.Equal(got, []byte("%PDF-1.7 birth medical certificate appended through the portal\n")) {
+			t.Fatalf("downloaded %q", got)
+		}
+
+		// The phone sees the read in its timeline and revokes the grant.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="file"][data-record="`+recordID+`"]`)))
+		phone.screenshot("citizen-timeline")
+		phone.do(chromedp.Click(chromedp.CSS(`button[data-grant="`+grantID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#grants li")),
+			chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="`+grantID+`"]`)))
+
+		// The same read form again (the page is still there): refused, nothing downloaded.
+		b.do(chromedp.Submit(chromedp.ID("grantId")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if code := b.text(".error code"); code != "revoked" {
+			t.Fatalf("read after the revocation: %s", code)
+		}
+		b.screenshot("read-refused")
+		if entries, _ := os.ReadDir(b.downloads); len(entries) != 1 {
+			t.Fatalf("%d downloads, want 1", len(entries))
+		}
+	})
+
+	t.Run("accessibility", func(t *testing.T) {
+		src := axeSource(t)
+		if src == "" {
+			t.Skip("no axe-core")
+		}
+		b.t = t
+		// The operator's pages need the operator.
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/signin"), chromedp.WaitVisible(chromedp.ID("apiKey")))
+		b.axe(src, "signin zh")
+		// The checker can fail: an image without a text alternative is critical.
+		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("main").append(Object.assign(document.createElement("img"), {src: "/qr/verify/` + rec.Record.CID + `"}))`))
+		if v := b.axeViolations(src, "signin with a broken image"); len(v) == 0 || !strings.Contains(strings.Join(v, " "), "image-alt") {
+			t.Fatalf("axe-core found no missing alt text: %v", v)
+		}
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Operator), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		pages := []struct {
+			tab  *tab
+			path string
+		}{
+			{b, "/"}, {b, "/verify"}, {b, "/verify/" + rec.Record.CID}, {b, "/verify/" + rec.Record.CID + "/slip"}, {b, "/verify/not-a-cid"},
+			{b, "/clerk"}, {b, "/clerk/dossier/" + baby.subjectID}, {b, "/clerk/records/" + recordID}, {b, "/clerk/bindings?fingerprint=0000000000000000"},
+			{b, "/clerk/admin"},
+		}
+		if recordID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen"}, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen/grant?subjectId=" + baby.subjectID + "&grantee=SocialSecurityMSP&type=birth-medical-certificate&purpose=social-insurance-enrolment&days=30&preview=1"})
+		}
+		for _, lang := range []string{"zh", "en"} {
+			for _, pg := range pages {
+				pg.tab.t = t
+				pg.tab.do(chromedp.Navigate(e.url+"/"+lang+pg.path), chromedp.WaitReady(chromedp.CSS("footer")))
+				if pg.tab == phone {
+					time.Sleep(500 * time.Millisecond) // the module fills the page
+				}
+				pg.tab.axe(src, lang+pg.path)
+			}
+		}
+		if !t.Failed() {
+			t.Logf("axe-core: no serious or critical violation on %d pages", 2*len(pages)+1)
+		}
+	})
+
+	t.Run("headers on every page", func(t *testing.T) {
+		b.mu.Lock()
+		docs := append([]*network.Response(nil), b.documents...)
+		b.mu.Unlock()
+		if len(docs) < 10 {
+			t.Fatalf("only %d documents recorded", len(docs))
+		}
+		for _, d := range docs {
+			h := map[string]string{}
+			for k, v := range d.Headers {
+				h[strings.ToLower(k)] = fmt.Sprint(v)
+			}
+			if h["content-security-policy"] != web.ContentSecurityPolicy || h["x-frame-options"] != "DENY" {
+				t.Errorf("%s: CSP %q, X-Frame-Options %q", d.URL, h["content-security-policy"], h["x-frame-options"])
+			}
+		}
+	})
+}

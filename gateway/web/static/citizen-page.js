@@ -1,0 +1,191 @@
+// The citizen's pages: what the server rendered, filled with what the device key may
+// read. Every value from the ledger goes into the page as text (textContent), never as
+// markup.
+import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64 } from "./citizen.js";
+
+const data = JSON.parse(document.getElementById("portal-data").textContent);
+const T = (k) => data.msgs[k] || k;
+const lang = document.documentElement.lang === "en" ? "en" : "zh";
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function date(v) {
+  if (!v) return "";
+  const d = new Date(v);
+  return lang === "zh" ? d.toLocaleString("zh-CN", { dateStyle: "long", timeStyle: "short" }) : d.toLocaleString("en-GB", { dateStyle: "long", timeStyle: "short" });
+}
+
+const typeName = (c) => data.types[c] || c;
+const deptName = (c) => data.depts[c] || c;
+const purposeName = (c) => data.purposes[c] || c;
+
+function showError(box, e) {
+  box.hidden = false;
+  box.replaceChildren(el("p", T("err." + (e.code || "internal"))), el("p", T("error.code") + " " + (e.code || "internal"), "code"));
+}
+
+function row(cells) {
+  const tr = el("tr");
+  for (const c of cells) tr.append(c instanceof Node ? wrap(c) : el("td", c));
+  return tr;
+}
+
+function wrap(node) {
+  const td = el("td");
+  td.append(node);
+  return td;
+}
+
+async function home() {
+  const rec = await loadKey();
+  const err = $("citizen-error");
+  if (!rec) {
+    $("no-key").hidden = false;
+    $("create-key").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const req = await createKey($("new-subject").value.trim());
+        const resp = await fetch(`/${lang}/citizen/key-request`, { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ document: req.document, popSignature: req.popSignature }) });
+        if (!resp.ok) {
+          await forgetKey();
+          throw await resp.json();
+        }
+        location.assign(`/${lang}/citizen/key/${req.keyId}`);
+      } catch (e) {
+        showError(err, e);
+      }
+    });
+    return;
+  }
+  $("has-key").hidden = false;
+  $("my-subject").textContent = rec.subjectId;
+  $("my-key").textContent = rec.keyId.slice(0, 16).replace(/(.{4})/g, "$1 ").trim();
+  $("key-link").href = `/${lang}/citizen/key/${rec.keyId}`;
+  $("grant-link").href = `/${lang}/citizen/grant?subjectId=${encodeURIComponent(rec.subjectId)}`;
+  $("forget-key").addEventListener("click", async () => {
+    if (confirm(T("citizen.forget.confirm"))) {
+      await forgetKey();
+      location.reload();
+    }
+  });
+  const s = encodeURIComponent(rec.subjectId);
+  try {
+    const keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
+    $("bound").hidden = false;
+    const recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
+    const tbody = $("records").querySelector("tbody");
+    for (const r of recs.records) {
+      const dl = el("button", T("citizen.download"), "link");
+      dl.type = "button";
+      dl.addEventListener("click", () => download(rec, r, dl));
+      tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
+    }
+    $("records-empty").hidden = recs.records.length > 0;
+    const grants = await call(rec, "GET", `/v1/dossiers/${s}/grants`);
+    const gl = $("grants");
+    for (const g of grants.grants) {
+      const li = el("li");
+      li.append(el("strong", deptName(g.grantee)), el("span", " · " + g.grant.scope.recordTypes.map(typeName).join(", ") + " · " + purposeName(g.grant.purpose) +
+        " · " + T("citizen.until") + " " + date(g.grant.expiresAt) + " · " + T("grant.status." + g.status)), el("code", " " + g.grantId));
+      if (g.status === "active") {
+        const b = el("button", T("citizen.revoke"), "danger");
+        b.type = "button";
+        b.dataset.grant = g.grantId;
+        b.addEventListener("click", async () => {
+          b.disabled = true;
+          try {
+            await revokeGrant(rec, g.grantId);
+            location.reload();
+          } catch (e) {
+            showError(err, e);
+            b.disabled = false;
+          }
+        });
+        li.append(" ", b);
+      }
+      gl.append(li);
+    }
+    const log = await call(rec, "GET", `/v1/dossiers/${s}/access-log`);
+    const tl = $("timeline");
+    for (const a of log.entries) {
+      const li = el("li");
+      li.dataset.kind = a.kind;
+      li.dataset.record = a.recordId;
+      li.append(el("time", date(a.time)), el("span", " " + (a.kind === "self" ? T("citizen.you") : deptName(a.org) + (a.user ? " (" + a.user + ")" : "")) +
+        " · " + T("access." + a.kind) + (a.recordType ? " · " + typeName(a.recordType) : "") + (a.purpose ? " · " + purposeName(a.purpose) : "")));
+      if (a.grantId) li.append(el("code", " " + a.grantId));
+      tl.append(li);
+    }
+    const events = await call(rec, "GET", `/v1/dossiers/${s}/key-events`);
+    const ke = $("key-events");
+    for (const k of events.events) ke.append(el("li", date(k.time) + " · " + k.type + " · " + k.keyId.slice(0, 16) + " · " + k.by));
+    const rl = $("recoveries");
+    for (const r of keys.recoveries || []) {
+      if (r.status !== "pending") continue;
+      const li = el("li", T("citizen.recovery") + " " + date(r.effectiveAt) + " · " + r.attestedBy + " ");
+      const b = el("button", T("citizen.cancel"), "danger");
+      b.type = "button";
+      b.addEventListener("click", async () => {
+        try {
+          await cancelRecovery(rec, r.recoveryId);
+          location.reload();
+        } catch (e) {
+          showError(err, e);
+        }
+      });
+      li.append(b);
+      rl.append(li);
+    }
+    $("recoveries-box").hidden = rl.children.length === 0;
+  } catch (e) {
+    if (e.code === "unknown_key") {
+      $("unbound").hidden = false;
+      return;
+    }
+    showError(err, e);
+  }
+}
+
+async function download(rec, r, button) {
+  const resp = await signedFetch(rec, "GET", `/v1/records/${encodeURIComponent(r.recordId)}/content`);
+  if (!resp.ok) {
+    showError($("citizen-error"), await resp.json().catch(() => ({})));
+    return;
+  }
+  const a = el("a", T("citizen.save"));
+  a.href = URL.createObjectURL(await resp.blob());
+  a.download = r.recordId;
+  button.replaceWith(a);
+}
+
+async function grantPage() {
+  const rec = await loadKey();
+  const form = $("grant-form");
+  if (rec && form.elements.subjectId && !form.elements.subjectId.value) form.elements.subjectId.value = rec.subjectId;
+  const box = $("grant-doc");
+  if (!box) return;
+  // What is shown is decoded from the very bytes that are signed.
+  const bytes = unb64(box.dataset.document);
+  $("grant-json").textContent = JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2);
+  $("sign-grant").addEventListener("click", async () => {
+    const err = $("citizen-error");
+    if (!rec) return showError(err, { code: "unknown_key" });
+    try {
+      const signature = await signGrant(rec, box.dataset.document);
+      await call(rec, "POST", `/v1/dossiers/${encodeURIComponent(rec.subjectId)}/grants`, { grant: box.dataset.document, signature });
+      location.assign(`/${lang}/citizen?granted=${encodeURIComponent(box.dataset.grant)}`);
+    } catch (e) {
+      showError(err, e);
+    }
+  });
+}
+
+if ($("citizen-home")) home();
+if ($("grant-form")) grantPage();
