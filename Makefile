@@ -20,9 +20,10 @@ tools: ## Build the pinned Fabric tools into .edossier/tools (first build: minut
 
 .PHONY: deps
 # Debian packages the project uses: jq and curl (the tutorial and its test), chromium and
-# a CJK font (the portal's browser tests, gateway/web/browser). Installed only if missing.
-DEB_PKGS := jq curl chromium fonts-noto-cjk
-deps: ## Install the Debian packages the tutorial and the browser tests use (jq, curl, chromium, fonts-noto-cjk) if missing
+# a CJK font (the portal's browser tests, gateway/web/browser), postgresql (the index's
+# PostgreSQL tests start a throw-away server). Installed only if missing.
+DEB_PKGS := jq curl chromium fonts-noto-cjk postgresql
+deps: ## Install the Debian packages the tutorial and the tests use (jq, curl, chromium, fonts-noto-cjk, postgresql) if missing
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing with apt-get"; \

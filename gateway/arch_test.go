@@ -32,7 +32,7 @@ func imports(t *testing.T, pkg string) []string {
 // API and web portal) and the use cases never reach Fabric, the chaincode never imports gateway code, and the
 // adapters do not import one another.
 func TestImportRules(t *testing.T) {
-	adapters := []string{"gateway/fabric", "gateway/blob", "gateway/ca", "gateway/identity", "gateway/httpsig", "gateway/subject"}
+	adapters := []string{"gateway/fabric", "gateway/blob", "gateway/ca", "gateway/identity", "gateway/httpsig", "gateway/subject", "gateway/index"}
 	forbid := func(pkg string, bad func(dep string) bool, why string) {
 		t.Helper()
 		for _, d := range deps(t, pkg) {

@@ -20,8 +20,8 @@ import (
 //	secrets/subject-secret.hex  the subject-ID HMAC secret (subjectSecretFile)
 //	api-keys.json               the API key file (apiKeyFile) when it lies outside dataDir
 //	data/...                    dataDir: blobs, wallet of enrolled identities, CA client
-//	                            state, API keys; without uploads in progress (blobs/tmp)
-//	                            and lock files
+//	                            state, API keys; without uploads in progress (blobs/tmp),
+//	                            lock files and the event-fed index (a cache of the ledger)
 //	manifest.json               size and SHA-256 of every file
 //
 // Idempotency needs no state of its own: a record's ID is derived from the caller and
@@ -95,7 +95,10 @@ func backupGateway(cfg Config, out string, w io.Writer) error {
 	}
 	err = b.AddTree(dataAbs, "data", func(rel string, d fs.DirEntry) bool {
 		abs := filepath.Join(dataAbs, filepath.FromSlash(rel))
-		return skipAbs[abs] || rel == "blobs/tmp" || strings.HasSuffix(rel, ".lock") ||
+		// The index (index.db and its -wal, -shm) is a cache of the ledger: it is not
+		// backed up (a copy taken while the follower writes could be torn); the
+		// restored gateway rebuilds it from the ledger.
+		return skipAbs[abs] || rel == "blobs/tmp" || strings.HasSuffix(rel, ".lock") || strings.HasPrefix(rel, "index.db") ||
 			strings.HasSuffix(rel, ".partial") || strings.HasSuffix(rel, ".tmp")
 	})
 	if err != nil {

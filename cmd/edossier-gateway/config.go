@@ -56,6 +56,10 @@ type Config struct {
 	PortalSecureCookies bool          `yaml:"portalSecureCookies" help:"web portal: mark cookies Secure on plain HTTP too (behind a TLS-terminating proxy; TLS requests always get Secure cookies)"`
 	PublicURL           string        `yaml:"publicUrl" help:"base URL of verification links in QR codes and slips (empty: the request's own scheme and host)"`
 	OrphanGrace         time.Duration `yaml:"orphanGrace" help:"how long after a failed transaction its newly stored file is removed (if unreferenced)"`
+	Index               string        `yaml:"index" help:"event-fed index: sqlite (embedded, the default), postgres (several gateways; indexDsn) or off (verification queries the chaincode)"`
+	IndexFile           string        `yaml:"indexFile" help:"SQLite index file (empty: <dataDir>/index.db)"`
+	IndexDSN            string        `yaml:"indexDsn" help:"PostgreSQL index connection string (index: postgres), e.g. postgres://edossier@127.0.0.1:5432/edossier"`
+	IndexMaxLag         int           `yaml:"indexMaxLag" help:"/readyz answers 503 when the index lags the ledger by more blocks than this (0: report the lag only)"`
 	PrecheckAbove       int64         `yaml:"precheckAboveBytes" help:"uploads longer than this (or of unknown length) are checked by the chaincode before the file is read; smaller ones are judged by the endorsement after staging (-1: always check first)"`
 	LogFormat           string        `yaml:"logFormat" help:"log format: json or text"`
 	LogLevel            string        `yaml:"logLevel" help:"log level: debug, info, warn, error"`
@@ -96,6 +100,7 @@ func defaultConfig() Config {
 		OwnershipCheckBurst:        20,
 		OwnershipChecksPerDocument: 3,
 		OwnershipCheckWindow:       24 * time.Hour,
+		Index:                      "sqlite",
 		LogFormat:                  "json",
 		LogLevel:                   "info",
 	}
@@ -162,6 +167,14 @@ func (c Config) validate() error {
 	}
 	if c.OwnershipCheckInterval <= 0 || c.OwnershipCheckBurst <= 0 || c.OwnershipChecksPerDocument <= 0 || c.OwnershipCheckWindow <= 0 {
 		errs = append(errs, errors.New("ownershipCheckInterval, ownershipCheckBurst, ownershipChecksPerDocument and ownershipCheckWindow must be positive"))
+	}
+	switch {
+	case c.Index != "sqlite" && c.Index != "postgres" && c.Index != "off":
+		errs = append(errs, fmt.Errorf("index %q: sqlite, postgres or off", c.Index))
+	case c.Index == "postgres" && c.IndexDSN == "":
+		errs = append(errs, errors.New("index postgres needs indexDsn"))
+	case c.IndexMaxLag < 0:
+		errs = append(errs, errors.New("indexMaxLag must not be negative"))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("logFormat %q: json or text", c.LogFormat))

@@ -12,6 +12,9 @@
 // `edossier-gateway scrub-blobs [settings]` reads every blob in full (authenticated,
 // hashed against its CID), beside running gateways, changes nothing, lists the CIDs of
 // damaged blobs and exits 1 if there is any.
+//
+// `edossier-gateway rebuild-index [settings]` recreates the event-fed index from the
+// ledger alone into an empty index and prints the SHA-256 of its dump.
 package main
 
 import (
@@ -51,7 +54,7 @@ import (
 
 func main() {
 	args, command := os.Args[1:], ""
-	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "scrub-blobs" || args[0] == "backup" || args[0] == "restore") {
+	if len(args) > 0 && (args[0] == "rewrap-blobs" || args[0] == "scrub-blobs" || args[0] == "backup" || args[0] == "restore" || args[0] == "rebuild-index") {
 		args, command = args[1:], args[0]
 	}
 	var dir string
@@ -87,6 +90,12 @@ func main() {
 	case "rewrap-blobs":
 		if err := rewrapBlobs(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "edossier-gateway rewrap-blobs:", err)
+			os.Exit(1)
+		}
+		return
+	case "rebuild-index":
+		if err := rebuildIndex(ctx, cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "edossier-gateway rebuild-index:", err)
 			os.Exit(1)
 		}
 		return
@@ -128,6 +137,7 @@ type Gateway struct {
 	keys     *identity.KeyStore
 	profile  *connfile.Profile
 	listener net.Listener
+	index    *indexParts // nil: index off (index.go)
 }
 
 // Open wires the gateway from its configuration.
@@ -205,6 +215,12 @@ func Open(cfg Config) (*Gateway, error) {
 		NoteKey: service.NoteKey(subjectSecret), BookmarkKey: service.BookmarkKey(subjectSecret),
 		Users:    users{enroller: enroller, keys: keys},
 		KeyAdmin: keyAdmin{keys: keys, org: platformOrg.Name, mspID: platformOrg.MSPID, user: cfg.PlatformUser}})
+	ix, indexStatus, err := wireIndex(cfg, ledger, platform, svc)
+	if err != nil {
+		ledger.Close()
+		enroller.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -221,6 +237,7 @@ func Open(cfg Config) (*Gateway, error) {
 			_, err := ledger.Version(ctx, platform)
 			return err
 		},
+		IndexStatus:    indexStatus,
 		MaxUpload:      cfg.MaxUpload,
 		VerifyRate:     rate.Limit(cfg.VerifyRate),
 		VerifyBurst:    cfg.VerifyBurst,
@@ -245,7 +262,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, portal: portal,
-		handler: mount(server, portal), svc: svc, keys: keys, profile: profile}, nil
+		handler: mount(server, portal), svc: svc, keys: keys, profile: profile, index: ix}, nil
 }
 
 // Handler is the HTTP handler (tests serve it with httptest).
@@ -276,6 +293,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if g.index != nil {
+		fctx, stopFollow := context.WithCancel(ctx)
+		defer stopFollow()
+		go g.index.follow(fctx)
+	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String(), "connectionFile", g.cfg.ConnectionFile, "dataDir", g.cfg.DataDir)
 	select {
 	case err := <-errc:
@@ -290,6 +312,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Close releases the Fabric connection and the CA client.
 func (g *Gateway) Close() {
+	if g.index != nil {
+		g.index.store.Close()
+	}
 	g.ledger.Close()
 	g.enroller.Close()
 	g.blobs.Close()

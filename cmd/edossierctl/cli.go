@@ -44,7 +44,7 @@ func ledgerCommands() []*cobra.Command {
 		// Departments.
 		newResolveCmd(), newAppendCmd(), newShowCmd(), newListCmd(), newHistoryCmd(), newRevokeCmd(), newSupersedeCmd(), newReadCmd(),
 		// Verifiers.
-		newVerifyCmd(),
+		newVerifyCmd(), newProofCmd(),
 		// Anyone.
 		newMattersCmd(),
 		// Operators.

@@ -14,9 +14,9 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	f := &clientFlags{}
-	var cid, kind, idNumber string
+	var cid, kind, idNumber, proofFile, rootsDir, source string
 	cmd := &cobra.Command{
-		Use:   "verify FILE [--kind person|enterprise --id-number N] | verify --cid CID",
+		Use:   "verify FILE [--kind person|enterprise --id-number N] | verify --cid CID | verify --proof FILE --roots DIR",
 		Short: "Verifiers: is this document authentic and still valid? (exit 0 only when verified)",
 		Long: `verify uploads FILE ("-" reads standard input; the gateway hashes it and keeps
 nothing) or looks up a content ID, and shows who issued the matching record, when,
@@ -28,6 +28,12 @@ it is. Ownership checks need a department's or a verifier organisation's API key
 (--api-key-file), are limited per key and per document, and each is recorded in that
 subject's access log before the answer comes back.
 
+With --proof FILE --roots DIR it checks a proof bundle (from 'edossierctl proof')
+offline, with no network access, against the channel organisations' MSP root
+certificates in DIR (one <MSP ID>.pem file each): the blocks' data hashes and orderer
+signatures, the transactions' creator and endorsements (a majority of the
+organisations; the issuer's peer for a status change) and the record they wrote.
+
 Exit codes: 0 verified; 3 not verified (unknown, revoked, superseded, expired, or not
 in the named subject's dossier); 1 the check itself failed (gateway unreachable,
 invalid input, rate limited...); 2 bad usage. Verification without --id-number needs no
@@ -35,9 +41,22 @@ credentials.`,
 		Example: `  edossierctl verify birth.pdf
   edossierctl verify birth.pdf --kind person --id-number 110101202611201235 --api-key-file bank.key
   edossierctl verify --cid bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
-  edossierctl verify birth.pdf -o json && echo authentic`,
+  edossierctl verify birth.pdf -o json && echo authentic
+  edossierctl verify --proof r-4mzq.proof.json --roots municipal-roots/`,
 		Args: argsRange(0, 1, "one FILE, or --cid CID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
+			if proofFile != "" {
+				if len(args) > 0 || cid != "" || kind != "" || idNumber != "" {
+					return usagef("--proof takes no FILE, --cid or --id-number")
+				}
+				return verifyProof(cmd, f, proofFile, rootsDir)
+			}
+			if rootsDir != "" {
+				return usagef("--roots works with --proof only")
+			}
+			if source != "" && (cid == "" || (source != "index" && source != "ledger")) {
+				return usagef("--source index|ledger works with --cid only")
+			}
 			switch {
 			case len(args) == 1 && cid != "":
 				return usagef("verify takes a FILE or --cid, not both")
@@ -67,7 +86,7 @@ credentials.`,
 			var v *service.Verification
 			var err error
 			if cid != "" {
-				v, err = c.VerifyCID(cmd.Context(), cid)
+				v, err = c.VerifyCIDFrom(cmd.Context(), cid, source)
 			} else {
 				part, closer, ferr := filePart(cmd, args[0], "")
 				if ferr != nil {
@@ -98,6 +117,9 @@ credentials.`,
 	cmd.Flags().StringVar(&cid, "cid", "", "look up this content ID instead of uploading a file")
 	cmd.Flags().StringVar(&kind, "kind", "", "person or enterprise (with --id-number; default person)")
 	cmd.Flags().StringVar(&idNumber, "id-number", "", "also check that the document is in this person's or enterprise's dossier")
+	cmd.Flags().StringVar(&source, "source", "", "with --cid: index (the gateway's event-fed index only) or ledger (the chaincode's CID query); default: the gateway chooses")
+	cmd.Flags().StringVar(&proofFile, "proof", "", "check this proof bundle offline (from edossierctl proof; - : standard input)")
+	cmd.Flags().StringVar(&rootsDir, "roots", "", "with --proof: folder of the channel organisations' MSP root certificates, <MSP ID>.pem")
 	return cmd
 }
 
@@ -113,6 +135,12 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 			in = "yes"
 		}
 		fmt.Fprintf(w, "  in the named subject's dossier: %s\n", in)
+	}
+	switch {
+	case v.Source == "index" && v.FreshToBlock != nil:
+		fmt.Fprintf(w, "  answered from the gateway's index, complete up to block %d of municipal\n", *v.FreshToBlock)
+	case v.Source == "ledger":
+		fmt.Fprintln(w, "  answered by the dossier chaincode")
 	}
 	if v.CheckReceipt != nil {
 		fmt.Fprintf(w, "  check logged in the subject's access log: %s\n", receiptText(v.CheckReceipt.Channel, v.CheckReceipt.TxID, v.CheckReceipt.Block))

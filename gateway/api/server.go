@@ -42,6 +42,9 @@ type Options struct {
 	// SignatureMaxAge bounds how old a signed request may be (and the replay window).
 	SignatureMaxAge time.Duration
 	Ready           Ready
+	// IndexStatus, if set, adds the event-fed index's heights and lag to /readyz
+	// (not ready when the index lags more than allowed).
+	IndexStatus IndexStatus
 	// MaxUpload is the largest file accepted (bytes); 413 above.
 	MaxUpload int64
 	// VerifyRate and VerifyBurst limit public verification per client IP.
@@ -130,6 +133,7 @@ func (s *Server) routes() {
 	v1.GET("/records/:recordId", s.getRecord)
 	v1.GET("/records/:recordId/content", s.readContent)
 	v1.GET("/records/:recordId/history", s.recordHistory)
+	v1.GET("/records/:recordId/proof", s.recordProof)
 	v1.POST("/records/:recordId/revoke", s.revokeRecord)
 	v1.POST("/records/:recordId/supersede", s.supersedeRecord)
 	v1.POST("/batches", s.anchorBatch)
@@ -344,6 +348,17 @@ func (s *Server) readyz(c *gin.Context) {
 			abort(c, gateway.Wrap(gateway.CodeUnavailable, err, "Fabric is not reachable"))
 			return
 		}
+	}
+	if s.opts.IndexStatus != nil {
+		st, ready := s.opts.IndexStatus(ctx)
+		if !ready {
+			c.Header("Content-Type", "application/problem+json")
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"type": "about:blank", "title": "Service Unavailable", "status": http.StatusServiceUnavailable,
+				"code": "unavailable", "detail": "the index lags behind the ledger", "index": st})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready", "index": st})
+		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }

@@ -56,7 +56,7 @@ func (s *Server) verifyFile(c *gin.Context) {
 }
 
 func (s *Server) verifyCID(c *gin.Context) {
-	v, err := s.svc.VerifyCID(c.Request.Context(), c.Param("cid"))
+	v, err := s.svc.VerifyCIDFrom(c.Request.Context(), c.Param("cid"), c.Query("source"))
 	if err != nil {
 		abort(c, err)
 		return

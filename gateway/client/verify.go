@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
+	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/service"
 )
 
@@ -36,6 +38,31 @@ func (c *Client) VerifyFile(ctx context.Context, file FilePart, kind, idNumber s
 func (c *Client) VerifyCID(ctx context.Context, cid string) (*service.Verification, error) {
 	var v service.Verification
 	if err := c.DoJSON(ctx, http.MethodGet, "/v1/verify/"+seg(cid), nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// RecordProof fetches a record's proof bundle (department, verifier or operator API
+// key), to be kept and checked offline (gateway/proof.Verify).
+func (c *Client) RecordProof(ctx context.Context, recordID string) (*gateway.ProofBundle, error) {
+	var b gateway.ProofBundle
+	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID)+"/proof", nil, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// VerifyCIDFrom is VerifyCID from a chosen source: "index" (the gateway's event-fed
+// index only) or "ledger" (the dossier chaincode's CID query); "" lets the gateway
+// choose.
+func (c *Client) VerifyCIDFrom(ctx context.Context, cid, source string) (*service.Verification, error) {
+	path := "/v1/verify/" + seg(cid)
+	if source != "" {
+		path += "?source=" + url.QueryEscape(source)
+	}
+	var v service.Verification
+	if err := c.DoJSON(ctx, http.MethodGet, path, nil, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil

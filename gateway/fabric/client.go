@@ -71,6 +71,7 @@ type Client struct {
 
 	blockMu    sync.Mutex
 	blockCache map[string]uint64 // txID -> block number
+	committed  sync.Map          // channel -> *atomic.Uint64: highest block of this client's own commits
 }
 
 // Dial opens the shared connection. It does not block; readiness is Ping's job.
@@ -254,6 +255,7 @@ func (e *endorsed) submit(ctx context.Context) ([]byte, gateway.Receipt, error) 
 		return nil, receipt, classify(&client.CommitError{TransactionID: st.TransactionID, Code: st.Code})
 	}
 	c.rememberBlock(receipt.TxID, receipt.Block)
+	c.noteCommitted(receipt.Channel, receipt.Block)
 	return e.tx.Result(), receipt, nil
 }
 

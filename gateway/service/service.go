@@ -196,6 +196,8 @@ type Service struct {
 	limits   *ownershipLimiter
 	marks    *bookmarkSealer
 	regNames registryNames
+	index    Index  // nil: verification queries the chaincode (index.go)
+	prover   Prover // nil: no proofs
 }
 
 // New returns a Service.

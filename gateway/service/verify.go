@@ -58,6 +58,12 @@ type Verification struct {
 	// CheckReceipt is where the ownership check was logged in the subject's access log
 	// (channel datashare) before this answer was sent.
 	CheckReceipt *gateway.Receipt `json:"checkReceipt,omitempty"`
+	// Source says where the records came from: "index" (the event-fed index) or
+	// "ledger" (the dossier chaincode's CID query). FreshToBlock, for an index answer,
+	// is the last block of channel municipal the index held: the answer is complete up
+	// to it.
+	Source       string  `json:"source"`
+	FreshToBlock *uint64 `json:"freshToBlock,omitempty"`
 }
 
 // VerifyFile hashes an uploaded document (streamed, not stored) and looks it up.
@@ -124,20 +130,46 @@ func hashUpload(r io.Reader) (string, error) {
 
 // VerifyCID looks up a content ID.
 func (s *Service) VerifyCID(ctx context.Context, cid string) (*Verification, error) {
-	if _, err := wire.ParseCID(cid); err != nil {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "not a CIDv1 (raw, sha2-256) content ID: %s", wire.AsError(err).Message)
-	}
-	return s.verify(ctx, cid)
+	return s.VerifyCIDFrom(ctx, cid, SourceAuto)
 }
 
 // statusRank orders the outcomes: the best record decides a verification's status.
 var statusRank = map[string]int{Unknown: 0, Revoked: 1, Superseded: 2, Expired: 3, Verified: 4}
 
 func (s *Service) verify(ctx context.Context, cid string) (*Verification, error) {
+	return s.verifyFrom(ctx, cid, SourceAuto)
+}
+
+func (s *Service) verifyFrom(ctx context.Context, cid, source string) (*Verification, error) {
+	if source != SourceLedger {
+		v, ok, err := s.verifyIndexed(ctx, cid)
+		switch {
+		case ok:
+			return v, nil
+		case source == SourceIndex && err != nil:
+			return nil, gateway.Wrap(gateway.CodeUnavailable, err, "the index did not answer")
+		case source == SourceIndex:
+			return nil, gateway.Errorf(gateway.CodeUnavailable, "this gateway has no index, or it holds no block yet")
+		}
+	}
 	recs, err := s.ledger.FindByCID(ctx, s.cfg.Platform, cid)
 	if err != nil && gateway.ErrorCode(err) != gateway.CodeNotFound {
 		return nil, err
 	}
+	v, err := s.rateRecords(ctx, cid, recs, func(txID string) (uint64, error) {
+		return s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), txID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.Source = SourceLedger
+	return v, nil
+}
+
+// rateRecords turns the records of a CID into a verification; txBlock names the block
+// of an append transaction.
+func (s *Service) rateRecords(ctx context.Context, cid string, recs []wire.Record, txBlock func(txID string) (uint64, error)) (*Verification, error) {
+	var err error
 	v := &Verification{CID: cid, Status: Unknown, Records: []VerifiedRecord{}}
 	var typeNames, deptNames, reasonNames map[string]string
 	if len(recs) > 0 {
@@ -147,7 +179,7 @@ func (s *Service) verify(ctx context.Context, cid string) (*Verification, error)
 	}
 	now := s.cfg.Now()
 	for _, r := range recs {
-		block, err := s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), r.TxID)
+		block, err := txBlock(r.TxID)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +224,7 @@ func (v *Verification) rate() {
 // and a file recorded only in other dossiers is not_in_dossier, never verified.
 // inDossier is the chaincode's own answer (from the committed check).
 func (v *Verification) forSubject(subjectID string, inDossier bool, receipt gateway.Receipt) *Verification {
-	out := &Verification{CID: v.CID, Records: []VerifiedRecord{}, InDossier: &inDossier, CheckReceipt: &receipt}
+	out := &Verification{CID: v.CID, Records: []VerifiedRecord{}, InDossier: &inDossier, CheckReceipt: &receipt, Source: v.Source, FreshToBlock: v.FreshToBlock}
 	if inDossier {
 		for _, r := range v.Records {
 			if r.subjectID == subjectID {

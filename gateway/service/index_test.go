@@ -1,0 +1,131 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
+)
+
+type fakeIndex struct {
+	recs []IndexedRecord
+	h    IndexHeights
+	err  error
+	n    int
+}
+
+func (f *fakeIndex) RecordsByCID(_ context.Context, cid string) ([]IndexedRecord, IndexHeights, error) {
+	f.n++
+	var out []IndexedRecord
+	for _, r := range f.recs {
+		if r.Record.CID == cid {
+			out = append(out, r)
+		}
+	}
+	return out, f.h, f.err
+}
+
+// countingLedger counts chaincode CID queries.
+type countingLedger struct {
+	verifyLedger
+	finds int
+}
+
+func (c *countingLedger) FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error) {
+	c.finds++
+	return c.verifyLedger.FindByCID(ctx, a, cid)
+}
+
+func TestVerifyFromIndexCarriesFreshness(t *testing.T) {
+	fl, b, _ := newFakes()
+	ledger := &countingLedger{verifyLedger: verifyLedger{fl}}
+	s := New(ledger, b, nil, Config{OrphanGrace: fakeGrace})
+	res, err := s.AppendRecord(context.Background(), health, appendInput("indexed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := fl.records[res.Record.RecordID]
+	ix := &fakeIndex{recs: []IndexedRecord{{Record: rec, Block: 41}}, h: IndexHeights{Municipal: 50, Datashare: 9}}
+	s.UseIndex(ix)
+	ctx := context.Background()
+
+	v, err := s.VerifyCID(ctx, rec.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Source != SourceIndex || v.FreshToBlock == nil || *v.FreshToBlock != 49 || !v.Verified || v.Records[0].Receipt.Block != 41 || ledger.finds != 0 {
+		t.Fatalf("index answer %+v (finds %d)", v, ledger.finds)
+	}
+	// The switch: source=ledger asks the chaincode.
+	v, err = s.VerifyCIDFrom(ctx, rec.CID, SourceLedger)
+	if err != nil || v.Source != SourceLedger || v.FreshToBlock != nil || !v.Verified || ledger.finds != 1 {
+		t.Fatalf("ledger answer %+v %v (finds %d)", v, err, ledger.finds)
+	}
+	// A failing index: auto falls back to the chaincode, source=index is unavailable.
+	ix.err = errors.New("database gone")
+	v, err = s.VerifyCID(ctx, rec.CID)
+	if err != nil || v.Source != SourceLedger || ledger.finds != 2 {
+		t.Fatalf("fallback %+v %v", v, err)
+	}
+	if _, err := s.VerifyCIDFrom(ctx, rec.CID, SourceIndex); gateway.ErrorCode(err) != gateway.CodeUnavailable {
+		t.Fatalf("source=index with a failing index: %v", err)
+	}
+	// An index holding no block yet does not answer.
+	ix.err, ix.h = nil, IndexHeights{}
+	if v, err := s.VerifyCID(ctx, rec.CID); err != nil || v.Source != SourceLedger {
+		t.Fatalf("empty index: %+v %v", v, err)
+	}
+	if _, err := s.VerifyCIDFrom(ctx, rec.CID, "blockchain"); gateway.ErrorCode(err) != gateway.CodeInvalid {
+		t.Fatalf("unknown source: %v", err)
+	}
+	if _, err := s.VerifyCIDFrom(ctx, "not-a-cid", SourceIndex); gateway.ErrorCode(err) != gateway.CodeInvalid {
+		t.Fatalf("bad CID: %v", err)
+	}
+}
+
+type fakeProver struct{ got []wire.Record }
+
+func (f *fakeProver) Build(_ context.Context, rec wire.Record) (*gateway.ProofBundle, error) {
+	f.got = append(f.got, rec)
+	return &gateway.ProofBundle{Format: gateway.ProofFormat, RecordID: rec.RecordID}, nil
+}
+
+func TestRecordProofRoles(t *testing.T) {
+	fl, b, s := newFakes()
+	res, err := s.AppendRecord(context.Background(), health, appendInput("proved"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Record.RecordID
+	if _, err := s.RecordProof(context.Background(), health, id); gateway.ErrorCode(err) != gateway.CodeUnavailable {
+		t.Fatalf("without a prover: %v", err)
+	}
+	p := &fakeProver{}
+	s.UseProver(p)
+	_ = fl
+	_ = b
+	for _, who := range []gateway.Principal{health, {Role: gateway.RoleVerifier, Verifier: "bank"}, {Role: gateway.RoleOperator}} {
+		bundle, err := s.RecordProof(context.Background(), who, id)
+		if err != nil || bundle.RecordID != id {
+			t.Fatalf("%s: %+v %v", who.Role, bundle, err)
+		}
+	}
+	if _, err := s.RecordProof(context.Background(), gateway.Principal{Role: gateway.RolePublic}, id); gateway.ErrorCode(err) != gateway.CodeUnauthorized {
+		t.Fatalf("anonymous: %v", err)
+	}
+	if _, err := s.RecordProof(context.Background(), gateway.Principal{Role: gateway.RoleCitizen}, id); gateway.ErrorCode(err) != gateway.CodeForbidden {
+		t.Fatalf("citizen: %v", err)
+	}
+	if _, err := s.RecordProof(context.Background(), health, strings.Repeat("x", 300)); gateway.ErrorCode(err) != gateway.CodeInvalid {
+		t.Fatalf("bad ID: %v", err)
+	}
+	if _, err := s.RecordProof(context.Background(), health, "r-missing"); gateway.ErrorCode(err) != gateway.CodeNotFound {
+		t.Fatalf("missing record: %v", err)
+	}
+	if len(p.got) != 3 {
+		t.Fatalf("prover called %d times", len(p.got))
+	}
+}
