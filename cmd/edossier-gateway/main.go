@@ -254,7 +254,7 @@ func Open(cfg Config) (*Gateway, error) {
 		Service: svc, Keys: keys, Admin: svc,
 		Platform:   gateway.Principal{Role: gateway.RoleOperator, Org: platform.Org, MSPID: platformOrg.MSPID, User: platform.User},
 		SessionTTL: cfg.PortalSessionTTL, SecureCookies: cfg.PortalSecureCookies,
-		MaxUpload: cfg.MaxUpload, VerifyRate: rate.Limit(cfg.VerifyRate), VerifyBurst: cfg.VerifyBurst, PublicURL: cfg.PublicURL,
+		MaxUpload: cfg.MaxUpload, VerifyRate: rate.Limit(cfg.VerifyRate), VerifyBurst: cfg.VerifyBurst, TrustedProxies: proxies, PublicURL: cfg.PublicURL,
 	})
 	if err != nil {
 		ledger.Close()

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -62,7 +61,7 @@ type Server struct {
 	opts    Options
 	engine  *gin.Engine
 	svc     *service.Service
-	limiter *ipLimiter
+	limiter *Limiter
 	sigs    *httpsig.Verifier
 }
 
@@ -86,7 +85,7 @@ func New(o Options) (*Server, error) {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.ContextWithFallback = true
-	s := &Server{opts: o, engine: e, svc: o.Service, limiter: newIPLimiter(o.VerifyRate, o.VerifyBurst)}
+	s := &Server{opts: o, engine: e, svc: o.Service, limiter: newLimiter(o.VerifyRate, o.VerifyBurst, e)}
 	s.sigs = &httpsig.Verifier{
 		KeyFunc: o.SubjectKey,
 		MaxAge:  o.SignatureMaxAge,
@@ -370,38 +369,4 @@ func (s *Server) rateLimit(c *gin.Context) {
 		return
 	}
 	c.Next()
-}
-
-type ipLimiter struct {
-	limit rate.Limit
-	burst int
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-}
-
-func newIPLimiter(l rate.Limit, burst int) *ipLimiter {
-	if l == 0 {
-		l = rate.Inf
-	}
-	if burst == 0 {
-		burst = 1
-	}
-	return &ipLimiter{limit: l, burst: burst, m: map[string]*rate.Limiter{}}
-}
-
-func (l *ipLimiter) allow(ip string) bool {
-	if l.limit == rate.Inf {
-		return true
-	}
-	l.mu.Lock()
-	lim, ok := l.m[ip]
-	if !ok {
-		if len(l.m) > 100_000 { // bounded memory: forget everyone at once
-			l.m = map[string]*rate.Limiter{}
-		}
-		lim = rate.NewLimiter(l.limit, l.burst)
-		l.m[ip] = lim
-	}
-	l.mu.Unlock()
-	return lim.Allow()
 }

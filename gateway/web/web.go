@@ -28,6 +28,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/edossier-city/edossier/gateway"
+	"github.com/edossier-city/edossier/gateway/api"
 	"github.com/edossier-city/edossier/gateway/service"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// VerifyRate and VerifyBurst limit verification pages per client address (0: none).
 	VerifyRate  rate.Limit
 	VerifyBurst int
+	// TrustedProxies lists proxies whose X-Forwarded-For is believed (empty: none), as
+	// for the REST API.
+	TrustedProxies []string
 	// PublicURL is the base of the verification links in QR codes and slips
 	// ("https://dossier.example.gov"); empty: the request's own scheme and host.
 	PublicURL string
@@ -95,7 +99,7 @@ type Server struct {
 	pages    map[string]*template.Template
 	cat      map[string]catalogue
 	sessions *sessions
-	limiter  *limiter
+	limiter  *api.Limiter
 	static   fs.FS
 	pending  *pendingKeys
 }
@@ -115,8 +119,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	limiter, err := api.NewLimiter(o.VerifyRate, o.VerifyBurst, o.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{opts: o, mux: http.NewServeMux(), cat: cat, pages: map[string]*template.Template{},
-		sessions: newSessions(o.SessionTTL, o.Now), limiter: newLimiter(o.VerifyRate, o.VerifyBurst),
+		sessions: newSessions(o.SessionTTL, o.Now), limiter: limiter,
 		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
 	s.static, _ = fs.Sub(staticFS, "static")
 	if err := s.parseTemplates(); err != nil {
