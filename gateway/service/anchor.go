@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"io"
 	"strconv"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -120,30 +119,12 @@ func (s *Service) AnchorBatch(ctx context.Context, p gateway.Principal, in Ancho
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	seen := make([]bool, n)
-	for {
-		name, _, r, err := next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		i, ok := byFile[name]
-		if !ok || seen[i] {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "file part %q is not in the batch (or sent twice)", name)
-		}
-		seen[i] = true
-		info, err := files.put(ctx, r)
-		if err != nil {
-			return nil, err
-		}
+	err := readBatchFiles(ctx, files, next, byFile, "batch", func(i int, _ string, info BlobInfo) error {
 		leaves[i].CID, leaves[i].Size = info.CID, info.Size
-	}
-	for name, i := range byFile {
-		if !seen[i] {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: file part %q missing", i, name)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	enc, err := wire.EncodeBatch(&wire.Batch{BatchID: in.BatchID, Leaves: leaves})
 	if err != nil {
@@ -279,11 +260,7 @@ func (s *Service) SupersedeBatchRecord(ctx context.Context, p gateway.Principal,
 	if err := checkProof(&proof); err != nil {
 		return nil, err
 	}
-	id, err := s.recordID(p, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.request(id, in)
+	req, err := s.newRequest(p, in)
 	if err != nil {
 		return nil, err
 	}

@@ -121,3 +121,43 @@ func TestAnchorBatchRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestReadBatchFiles: the one file-part rule of both bulk paths (AppendBatch and
+// AnchorBatch): each part once, only named parts, every named part, the first missing
+// one by index named in the refusal.
+func TestReadBatchFiles(t *testing.T) {
+	byFile := map[string]int{"a": 0, "b": 1, "c": 2}
+	cases := map[string]struct {
+		parts []string
+		want  string
+	}{
+		"all":     {[]string{"c", "a", "b"}, ""},
+		"twice":   {[]string{"a", "a"}, `file part "a" is not in the manifest (or sent twice)`},
+		"unknown": {[]string{"a", "zz"}, `file part "zz" is not in the manifest (or sent twice)`},
+		"missing": {[]string{"a"}, `records[1]: file part "b" missing`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, b, s := newBatchFakes()
+			files := s.newRequestFiles()
+			defer files.finish()
+			got := map[int]string{}
+			err := readBatchFiles(context.Background(), files, anchorParts(tc.parts...), byFile, "manifest", func(i int, mt string, info BlobInfo) error {
+				got[i] = info.CID
+				if mt != "application/pdf" {
+					t.Errorf("media type %q", mt)
+				}
+				return nil
+			})
+			if tc.want == "" {
+				if err != nil || len(got) != 3 || b.staged != 3 {
+					t.Fatalf("err %v, stored %v, staged %d", err, got, b.staged)
+				}
+				return
+			}
+			if gateway.ErrorCode(err) != gateway.CodeInvalid || gateway.ErrorMessage(err) != tc.want {
+				t.Fatalf("err = %v, want invalid: %s", err, tc.want)
+			}
+		})
+	}
+}

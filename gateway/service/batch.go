@@ -88,39 +88,22 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 	}
 	files := s.newRequestFiles()
 	defer files.finish()
-	seen := make([]bool, len(items))
-	for {
-		name, mt, r, err := next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		i, ok := byFile[name]
-		if !ok || seen[i] {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "file part %q is not in the manifest (or sent twice)", name)
-		}
-		seen[i] = true
-		info, err := files.put(ctx, r)
-		if err != nil {
-			return nil, err
-		}
+	err := readBatchFiles(ctx, files, next, byFile, "manifest", func(i int, mt string, info BlobInfo) error {
+		var err error
 		reqs[i].CID, reqs[i].Size = info.CID, info.Size
 		if reqs[i].NoteCID, err = files.putNote(ctx, p, reqs[i].RecordID, items[i].Note, items[i].IdempotencyKey != ""); err != nil {
-			return nil, err
+			return err
 		}
 		if items[i].MediaType == "" && mt != "" {
 			reqs[i].MediaType = wire.MediaTypeOf(mt)
 			if err := reqs[i].Normalize(); err != nil {
-				return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: %s", i, wire.AsError(err).Message)
+				return gateway.Errorf(gateway.CodeInvalid, "records[%d]: %s", i, wire.AsError(err).Message)
 			}
 		}
-	}
-	for i, ok := range seen {
-		if !ok {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "records[%d]: file part %q missing", i, items[i].File)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The chaincode judges the whole batch first; every file is durable before the
 	// transaction is submitted.
@@ -140,6 +123,46 @@ func (s *Service) AppendBatch(ctx context.Context, p gateway.Principal, items []
 		out.Records[i] = BatchRecord{File: items[i].File, RecordID: r.RecordID, CID: r.CID, Created: !existing[r.RecordID]}
 	}
 	return out, nil
+}
+
+// readBatchFiles stores the file parts of a bulk request (AppendBatch, AnchorBatch):
+// byFile maps each part name the request's records give to its record's index (what
+// names the request's JSON part in errors). Each part must be one of them, sent once;
+// stored is called with its index, declared media type and stored file; a named part
+// that never came is refused.
+func readBatchFiles(ctx context.Context, files *requestFiles, next NextFile, byFile map[string]int, what string, stored func(i int, mediaType string, info BlobInfo) error) error {
+	seen := map[string]bool{}
+	for {
+		name, mt, r, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		i, ok := byFile[name]
+		if !ok || seen[name] {
+			return gateway.Errorf(gateway.CodeInvalid, "file part %q is not in the %s (or sent twice)", name, what)
+		}
+		seen[name] = true
+		info, err := files.put(ctx, r)
+		if err != nil {
+			return err
+		}
+		if err := stored(i, mt, info); err != nil {
+			return err
+		}
+	}
+	missing, first := "", -1
+	for name, i := range byFile {
+		if !seen[name] && (first < 0 || i < first) {
+			missing, first = name, i
+		}
+	}
+	if first >= 0 {
+		return gateway.Errorf(gateway.CodeInvalid, "records[%d]: file part %q missing", first, missing)
+	}
+	return nil
 }
 
 // checkAccredited refuses a batch whose types the caller may not issue.

@@ -68,6 +68,16 @@ func (s *Service) request(recordID string, in AppendInput) (wire.AppendRequest, 
 	return req, wireErr(err)
 }
 
+// newRequest is request under the record ID of the caller's idempotency key (a new ID
+// without one).
+func (s *Service) newRequest(p gateway.Principal, in AppendInput) (wire.AppendRequest, error) {
+	id, err := s.recordID(p, in.IdempotencyKey)
+	if err != nil {
+		return wire.AppendRequest{}, err
+	}
+	return s.request(id, in)
+}
+
 func (s *Service) recordID(p gateway.Principal, key string) (string, error) {
 	if key == "" {
 		return newRecordID(), nil
@@ -88,11 +98,7 @@ func (s *Service) AppendRecord(ctx context.Context, p gateway.Principal, in Appe
 	if err := requireRole(p, gateway.RoleDepartment); err != nil {
 		return nil, err
 	}
-	id, err := s.recordID(p, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.request(id, in)
+	req, err := s.newRequest(p, in)
 	if err != nil {
 		return nil, err
 	}
@@ -326,11 +332,7 @@ func (s *Service) SupersedeRecord(ctx context.Context, p gateway.Principal, oldI
 	if err := wire.ValidateID("recordId", oldID); err != nil {
 		return nil, wireErr(err)
 	}
-	id, err := s.recordID(p, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.request(id, in)
+	req, err := s.newRequest(p, in)
 	if err != nil {
 		return nil, err
 	}
