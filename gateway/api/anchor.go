@@ -17,35 +17,10 @@ const maxBatchPart = 8 << 20
 // "records":[{"file":"<part name>"|"cid":...,"subjectId",...}]}), then one part per
 // record that names a file (none for a CID-only batch).
 func (s *Server) anchorBatch(c *gin.Context) {
-	mr, err := s.multipartReader(c)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	mp, err := nextPart(mr, "batch")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	raw, err := readSmallPart(mp, maxBatchPart)
-	if err != nil {
-		abort(c, err)
-		return
-	}
 	var in service.AnchorInput
-	if err := decodeStrict(raw, &in); err != nil {
-		abort(c, err)
-		return
-	}
-	var total int64
-	res, err := s.svc.AnchorBatch(c.Request.Context(), principal(c), in, fileParts(mr, &total))
-	s.opts.Metrics.BlobBytes("in", total)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	bulkUpload(s, c, "batch", maxBatchPart, &in, func(next service.NextFile) (*service.AnchorResult, error) {
+		return s.svc.AnchorBatch(c.Request.Context(), principal(c), in, next)
+	}, func(r *service.AnchorResult) string { return r.Receipt.TxID })
 }
 
 func (s *Server) getBatch(c *gin.Context) {
@@ -128,31 +103,13 @@ func (s *Server) supersedeBatchRecord(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	pp, err := nextPart(mr, "proof")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	raw, err := readSmallPart(pp, wire.MaxBatchProofBytes)
-	if err != nil {
-		abort(c, err)
-		return
-	}
 	var proof wire.BatchProof
-	if err := decodeStrict(raw, &proof); err != nil {
+	if err := decodePart(mr, "proof", wire.MaxBatchProofBytes, &proof); err != nil {
 		abort(c, err)
 		return
 	}
-	var res *service.BatchSupersedeResult
-	err = s.readAppendFrom(c, mr, "", func(in service.AppendInput) error {
-		var err error
-		res, err = s.svc.SupersedeBatchRecord(c.Request.Context(), principal(c), proof, in)
-		return err
+	res, err := readAppend(s, c, mr, "", func(in service.AppendInput) (*service.BatchSupersedeResult, error) {
+		return s.svc.SupersedeBatchRecord(c.Request.Context(), principal(c), proof, in)
 	})
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	replyTx(c, http.StatusCreated, res, err, func(r *service.BatchSupersedeResult) string { return r.Receipt.TxID })
 }

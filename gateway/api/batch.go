@@ -13,37 +13,32 @@ import (
 // appendBatch takes multipart/form-data: a "manifest" part first
 // ({"records":[{"file":"<part name>","subjectId",...}]}), then one part per file.
 func (s *Server) appendBatch(c *gin.Context) {
+	var manifest struct {
+		Records []service.BatchItem `json:"records"`
+	}
+	bulkUpload(s, c, "manifest", maxManifestPart, &manifest, func(next service.NextFile) (*service.BatchResult, error) {
+		return s.svc.AppendBatch(c.Request.Context(), principal(c), manifest.Records, next)
+	}, func(r *service.BatchResult) string { return r.Receipt.TxID })
+}
+
+// bulkUpload serves a bulk request (appendBatch, anchorBatch): multipart/form-data whose
+// first part, named part, is a JSON document of at most max bytes decoded into in, and
+// whose other parts are the files that call stores. 201 with call's result; the bytes
+// read count into the blob metrics either way.
+func bulkUpload[T any](s *Server, c *gin.Context, part string, max int64, in any, call func(service.NextFile) (T, error), tx func(T) string) {
 	mr, err := s.multipartReader(c)
 	if err != nil {
 		abort(c, err)
 		return
 	}
-	mp, err := nextPart(mr, "manifest")
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	raw, err := readSmallPart(mp, maxManifestPart)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	var manifest struct {
-		Records []service.BatchItem `json:"records"`
-	}
-	if err := decodeStrict(raw, &manifest); err != nil {
+	if err := decodePart(mr, part, max, in); err != nil {
 		abort(c, err)
 		return
 	}
 	var total int64
-	res, err := s.svc.AppendBatch(c.Request.Context(), principal(c), manifest.Records, fileParts(mr, &total))
+	res, err := call(fileParts(mr, &total))
 	s.opts.Metrics.BlobBytes("in", total)
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	replyTx(c, http.StatusCreated, res, err, tx)
 }
 
 // fileParts yields the remaining parts of a bulk request as files, counting their

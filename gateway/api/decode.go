@@ -70,6 +70,21 @@ func (s *Server) multipartReader(c *gin.Context) (*multipart.Reader, error) {
 	return multipart.NewReader(body, params["boundary"]), nil
 }
 
+// decodePart decodes the next part, which must have the given form name, as a strict
+// JSON document (decodeStrict) of at most max bytes: the metadata of an append, the
+// manifest or batch of a bulk request, the proof of a batch record's supersede.
+func decodePart(mr *multipart.Reader, name string, max int64, v any) error {
+	p, err := nextPart(mr, name)
+	if err != nil {
+		return err
+	}
+	raw, err := readSmallPart(p, max)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(raw, v)
+}
+
 // nextPart returns the next part, which must have the given form name.
 func nextPart(mr *multipart.Reader, name string) (*multipart.Part, error) {
 	p, err := mr.NextPart()

@@ -24,6 +24,12 @@ func docCall[T any](c *gin.Context, status int, f func(ctx context.Context, doc,
 		return
 	}
 	res, err := f(c.Request.Context(), req.Document, req.Signature)
+	replyTx(c, status, res, err, tx)
+}
+
+// replyTx answers res with status, its transaction ID (tx) in the access log, or the
+// problem of err.
+func replyTx[T any](c *gin.Context, status int, res T, err error, tx func(T) string) {
 	if err != nil {
 		abort(c, err)
 		return

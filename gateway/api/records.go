@@ -49,25 +49,26 @@ func (s *Server) resolveSubject(c *gin.Context) {
 }
 
 // readAppend reads "metadata", an optional "note" (free text, kept off-chain), then
-// streams "file" into the service call.
-func (s *Server) readAppend(c *gin.Context, subjectID string, call func(service.AppendInput) error) error {
-	mr, err := s.multipartReader(c)
-	if err != nil {
-		return err
+// streams "file" into call and returns its result. mr is a multipart body whose earlier
+// parts the caller read (nil: the request's body, read from its start).
+func readAppend[T any](s *Server, c *gin.Context, mr *multipart.Reader, subjectID string, call func(service.AppendInput) (T, error)) (T, error) {
+	var res T
+	if mr == nil {
+		var err error
+		if mr, err = s.multipartReader(c); err != nil {
+			return res, err
+		}
 	}
-	return s.readAppendFrom(c, mr, subjectID, call)
+	err := s.readAppendFrom(c, mr, subjectID, func(in service.AppendInput) error {
+		var err error
+		res, err = call(in)
+		return err
+	})
+	return res, err
 }
 
-// readAppendFrom is readAppend on a multipart body whose earlier parts the caller read.
+// readAppendFrom is readAppend's reading, counting the file's bytes into the metrics.
 func (s *Server) readAppendFrom(c *gin.Context, mr *multipart.Reader, subjectID string, call func(service.AppendInput) error) error {
-	mp, err := nextPart(mr, "metadata")
-	if err != nil {
-		return err
-	}
-	raw, err := readSmallPart(mp, maxMetadataPart)
-	if err != nil {
-		return err
-	}
 	var meta struct {
 		SubjectID  string `json:"subjectId"`
 		Type       string `json:"type"`
@@ -75,7 +76,7 @@ func (s *Server) readAppendFrom(c *gin.Context, mr *multipart.Reader, subjectID 
 		MediaType  string `json:"mediaType"`
 		ValidUntil string `json:"validUntil"`
 	}
-	if err := decodeStrict(raw, &meta); err != nil {
+	if err := decodePart(mr, "metadata", maxMetadataPart, &meta); err != nil {
 		return err
 	}
 	if meta.SubjectID != "" {
@@ -141,11 +142,8 @@ func (s *Server) appendRecord(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	var res *service.RecordResult
-	err = s.readAppend(c, subjectID, func(in service.AppendInput) error {
-		var err error
-		res, err = s.svc.AppendRecord(c.Request.Context(), principal(c), in)
-		return err
+	res, err := readAppend(s, c, nil, subjectID, func(in service.AppendInput) (*service.RecordResult, error) {
+		return s.svc.AppendRecord(c.Request.Context(), principal(c), in)
 	})
 	if err != nil {
 		abort(c, err)
@@ -166,18 +164,10 @@ func (s *Server) supersedeRecord(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	var res *service.SupersedeResult
-	err = s.readAppend(c, "", func(in service.AppendInput) error {
-		var err error
-		res, err = s.svc.SupersedeRecord(c.Request.Context(), principal(c), oldID, in)
-		return err
+	res, err := readAppend(s, c, nil, "", func(in service.AppendInput) (*service.SupersedeResult, error) {
+		return s.svc.SupersedeRecord(c.Request.Context(), principal(c), oldID, in)
 	})
-	if err != nil {
-		abort(c, err)
-		return
-	}
-	c.Set(txKey, res.Receipt.TxID)
-	c.JSON(http.StatusCreated, res)
+	replyTx(c, http.StatusCreated, res, err, func(r *service.SupersedeResult) string { return r.Receipt.TxID })
 }
 
 func (s *Server) revokeRecord(c *gin.Context) {
