@@ -25,6 +25,7 @@ type Limiter struct {
 // (l 0: no limit; burst 0: 1). trustedProxies lists the proxies (addresses or CIDRs)
 // whose X-Forwarded-For is believed (empty: none).
 func NewLimiter(l rate.Limit, burst int, trustedProxies []string) (*Limiter, error) {
+	gin.SetMode(gin.ReleaseMode) // as New: no debug banner
 	e := gin.New()
 	if err := e.SetTrustedProxies(trustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)

@@ -47,6 +47,17 @@ func TestVerifyPagesRateLimitedPerClient(t *testing.T) {
 	if c := get("198.51.100.7", "192.0.2.4"); c != http.StatusTooManyRequests {
 		t.Fatalf("untrusted peer escaped the limit with a forged X-Forwarded-For: %d, want 429", c)
 	}
+	// No trusted proxy (the default): every X-Forwarded-For is ignored.
+	s, err = New(Options{Service: f.svc, Keys: f.keys, Now: f.clock.now, VerifyRate: 0.001, VerifyBurst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := get("10.0.0.1", "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("first page without trusted proxies: %d", c)
+	}
+	if c := get("10.0.0.1", "192.0.2.2"); c != http.StatusTooManyRequests {
+		t.Fatalf("X-Forwarded-For believed without trusted proxies: %d, want 429", c)
+	}
 	if _, err := New(Options{Service: f.svc, Keys: f.keys, TrustedProxies: []string{"not an address"}}); err == nil {
 		t.Error("a bad trusted proxy was accepted")
 	}
