@@ -147,20 +147,9 @@ func (c *Client) SupersedeBatchRecord(ctx context.Context, p wire.BatchProof, me
 	if err != nil {
 		return nil, err
 	}
-	md, err := metadataField(meta, meta.SubjectID)
-	if err != nil {
-		return nil, err
-	}
-	req, err := c.newMultipartRequest(ctx, "/v1/batch-records/supersede",
-		[]formField{{name: "proof", contentType: "application/json", value: string(pb)}, md}, file)
-	if err != nil {
-		return nil, err
-	}
-	if meta.IdempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", meta.IdempotencyKey)
-	}
 	var res service.BatchSupersedeResult
-	if _, err := c.sendUpload(req, &res); err != nil {
+	proof := []formField{{name: "proof", contentType: "application/json", value: string(pb)}}
+	if _, err := c.uploadRecord(ctx, "/v1/batch-records/supersede", proof, meta, meta.SubjectID, file, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
