@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -144,41 +142,11 @@ func TestImportAnchor(t *testing.T) {
 	state := manifest + ".import-state"
 	args := []string{"import", "--gateway", e.url, e.as("health"), "--anchor", "--batch-size", fmt.Sprint(size), "--parallel", "2",
 		"--progress-interval", "1s", manifest}
-	cmd := exec.Command(e.ctlBin, args...)
-	var firstErr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &firstErr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(4 * time.Minute)
-	for batchLines(t, state) < 2 {
-		select {
-		case err := <-exited:
-			t.Fatalf("the import ended (%v) before it could be killed\n%s", err, firstErr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("fewer than 2 batches after 4 minutes\n%s", firstErr.String())
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	killedAt := batchLines(t, state)
-	t.Logf("SIGKILL after %d checkpointed batches", killedAt)
+	killedAt := e.killImportMidway(t, args, func() int { return batchLines(t, state) }, 2, "batches", 4*time.Minute)
 	if killedAt >= n/size {
 		t.Fatalf("the import finished before the kill")
 	}
-	r := e.ok(t, append(args[:len(args)-1], "-o", "json", manifest)...)
-	var sum importSummary
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("summary: %v\n%s", err, r)
-	}
+	sum, r := e.importJSON(t, args)
 	t.Logf("resumed: %+v", sum)
 	// Skipped counts the lines of the checkpointed batches' ranges (a bad line there
 	// was reported by the first run).
@@ -211,11 +179,7 @@ func TestImportAnchor(t *testing.T) {
 	if err := os.Remove(state); err != nil {
 		t.Fatal(err)
 	}
-	r = e.ok(t, append(args[:len(args)-1], "-o", "json", manifest)...)
-	sum = importSummary{}
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("summary: %v\n%s", err, r)
-	}
+	sum, r = e.importJSON(t, args)
 	if sum.Imported != n-len(bad) || sum.Existing != n-len(bad) || sum.Created != 0 {
 		t.Fatalf("rerun without checkpoint: %+v\n%s", sum, r)
 	}

@@ -179,6 +179,7 @@ try it:
     -F file=@birth.pdf http://%[1]s/v1/dossiers/$SUBJECT/records
   curl -s -F file=@birth.pdf http://%[1]s/v1/verify
 API: http://%[1]s/v1/openapi.json   guide: docs/api.md
+portal (citizens, clerks with a department key, verifiers): http://%[1]s/zh/ (English: /en/)   guide: docs/portal.md
 `, f.listen, keysFile)
 	return nil
 }

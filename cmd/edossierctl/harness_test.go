@@ -209,6 +209,54 @@ func (e *cliEnv) okJSON(t *testing.T, v any, args ...string) result {
 	return r
 }
 
+// killImportMidway runs the edossierctl binary with args, waits until done() (what its
+// checkpoint holds, in units) reaches want, kills it with SIGKILL and returns done()
+// after the kill. The test fails if the import ends first or is not there within d.
+func (e *cliEnv) killImportMidway(t *testing.T, args []string, done func() int, want int, units string, within time.Duration) int {
+	t.Helper()
+	cmd := exec.Command(e.ctlBin, args...)
+	var firstErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &firstErr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(within)
+	for done() < want {
+		select {
+		case err := <-exited:
+			t.Fatalf("the import ended (%v) before it could be killed: make the manifest larger\n%s", err, firstErr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("fewer than %d %s after %v\n%s", want, units, within, firstErr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	killedAt := done()
+	t.Logf("SIGKILL after %d checkpointed %s", killedAt, units)
+	return killedAt
+}
+
+// importJSON runs an import (args end with the manifest) in-process with -o json, fails
+// the test unless it exits 0, and decodes the summary.
+func (e *cliEnv) importJSON(t *testing.T, args []string) (importSummary, result) {
+	t.Helper()
+	n := len(args) - 1
+	r := e.ok(t, append(args[:n:n], "-o", "json", args[n])...)
+	var sum importSummary
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+		t.Fatalf("summary: %v\n%s", err, r)
+	}
+	return sum, r
+}
+
 // personID returns a valid 18-character PRC resident ID number (ISO 7064 MOD 11-2).
 // The tutorial uses personID(123); the other tests use other numbers.
 func personID(seq int) string {

@@ -531,7 +531,7 @@ type importer struct {
 	identity string
 	types    map[string]bool // defined record types; nil when unknown
 	log      io.Writer
-	prog     *progress // set by run: messages from concurrent batches go through it
+	prog     *progress // set by driveImport: messages from concurrent batches go through it
 	// skipProbe: check does not stat and open the file (runAnchor's reader; --strict
 	// still probes every file first).
 	skipProbe bool
@@ -634,7 +634,64 @@ func (im *importer) checkAll(path string) (int, []badLine, error) {
 	}
 }
 
-func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*importSummary, error) {
+// importRun is one pass over a manifest, shared by the per-record import (run) and the
+// Merkle-batch import (runAnchor): a reader checks lines and hands jobs to workers, the
+// workers send them, and the collector (drive) keeps the counts, reports bad lines and
+// writes the checkpoint.
+type importRun[J any] struct {
+	im   *importer
+	ctx  context.Context
+	sum  *importSummary
+	prog *progress
+	jobs chan J
+	mu   sync.Mutex // guards sum.Bad and sum.RawIDNumbers
+}
+
+// importSteps are what one kind of import does in importRun.
+type importSteps[J any] struct {
+	// line handles one line read from the manifest (after sum.Lines counts it); false
+	// stops reading (the import is cancelled).
+	line func(r *importRun[J], l manifestLine) bool
+	// flush hands on what the reader still holds after the last line.
+	flush func(r *importRun[J])
+	// send sends one job until it is done or given up.
+	send func(ctx context.Context, j J) batchOutcome
+	// save writes what an outcome committed to the checkpoint.
+	save func(out batchOutcome) error
+}
+
+// reportBad records a bad line and prints it.
+func (r *importRun[J]) reportBad(b badLine) {
+	r.mu.Lock()
+	r.sum.Bad = append(r.sum.Bad, b)
+	r.mu.Unlock()
+	r.prog.message(fmt.Sprintf("line %d: %s (skipped)", b.Line, b.Reason))
+}
+
+// refuse reports a line that check refused; it is done.
+func (r *importRun[J]) refuse(l manifestLine, cerr error) {
+	if errors.Is(cerr, errRawIDNumber) {
+		r.mu.Lock()
+		r.sum.RawIDNumbers++
+		r.mu.Unlock()
+	}
+	r.reportBad(badLine{l.line, cerr.Error()})
+	r.prog.add(1)
+}
+
+// hand gives a job to the workers; false when the import is cancelled.
+func (r *importRun[J]) hand(j J) bool {
+	select {
+	case r.jobs <- j:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// driveImport runs one import of the manifest at path (checkpoint cp) with the given steps and returns
+// its summary and the error that ends it (the exit status of edossierctl import).
+func driveImport[J any](ctx context.Context, im *importer, path string, cp *checkpoint, steps importSteps[J]) (*importSummary, error) {
 	m, err := openManifest(path, im.o.format)
 	if err != nil {
 		return nil, err
@@ -651,56 +708,19 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 	defer prog.finish()
 	im.prog = prog
 	start := time.Now()
+	r := &importRun[J]{im: im, ctx: ctx, sum: sum, prog: prog, jobs: make(chan J, im.o.parallel)}
 
-	// The reader checks lines and groups them into batches; workers send them; this
-	// goroutine collects the outcomes, writes the checkpoint and keeps the counts.
-	batches := make(chan []importEntry, im.o.parallel)
 	outcomes := make(chan batchOutcome, im.o.parallel)
 	var readErr error
-	var badMu sync.Mutex
-	reportBad := func(b badLine) {
-		badMu.Lock()
-		sum.Bad = append(sum.Bad, b)
-		badMu.Unlock()
-		prog.message(fmt.Sprintf("line %d: %s (skipped)", b.Line, b.Reason))
-	}
 	go func() {
-		defer close(batches)
-		var batch []importEntry
-		send := func() bool {
-			if len(batch) == 0 {
-				return true
-			}
-			select {
-			case batches <- batch:
-				batch = nil
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
+		defer close(r.jobs)
 		for {
 			l, err := m.next()
 			if err == io.EOF {
 				break
 			}
 			sum.Lines++
-			var key string
-			if l.err == nil {
-				key = lineKey(im.identity, l)
-			}
-			if l.err == nil && cp.done[l.line] == key {
-				sum.Skipped++ // committed by an earlier run: not checked again
-				prog.add(1)
-			} else if e, cerr := im.check(l, key); cerr != nil {
-				if errors.Is(cerr, errRawIDNumber) {
-					badMu.Lock()
-					sum.RawIDNumbers++
-					badMu.Unlock()
-				}
-				reportBad(badLine{l.line, cerr.Error()})
-				prog.add(1)
-			} else if batch = append(batch, e); len(batch) == im.o.batchSize && !send() {
+			if !steps.line(r, l) {
 				return
 			}
 			if err != nil {
@@ -708,15 +728,15 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 				break
 			}
 		}
-		send()
+		steps.flush(r)
 	}()
 	var workers sync.WaitGroup
 	for range im.o.parallel {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for b := range batches {
-				outcomes <- im.commit(ctx, b)
+			for j := range r.jobs {
+				outcomes <- steps.send(ctx, j)
 			}
 		}()
 	}
@@ -735,13 +755,11 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 		sum.Receipts += out.receipts
 		sum.Failed += out.failed
 		for _, b := range out.bad {
-			reportBad(b)
+			r.reportBad(b)
 		}
-		if len(out.committed) > 0 {
-			if err := cp.add(out.committed); err != nil && cpErr == nil {
-				cpErr = err
-				prog.message(fmt.Sprintf("cannot write the checkpoint %s: %v (the import goes on; the ledger prevents duplicates)", cp.path, err))
-			}
+		if err := steps.save(out); err != nil && cpErr == nil {
+			cpErr = err
+			prog.message(fmt.Sprintf("cannot write the checkpoint %s: %v (the import goes on; the ledger prevents duplicates)", cp.path, err))
 		}
 		prog.add(len(out.committed) + len(out.bad) + out.failed)
 		if out.fatal != nil && fatal == nil {
@@ -753,8 +771,8 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 	if sum.Seconds > 0 {
 		sum.Rate = float64(sum.Imported) / sum.Seconds
 	}
-	badMu.Lock()
-	defer badMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	switch {
 	case fatal != nil:
 		return sum, fatal
@@ -770,28 +788,62 @@ func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*impo
 	return sum, nil
 }
 
-// commit sends a batch until it is committed, retrying while the gateway or the ledger
-// is unavailable, dropping lines whose file became unreadable, and isolating the lines
-// the gateway refuses (by record type, then by halves) so that the others still go in.
-func (im *importer) commit(ctx context.Context, batch []importEntry) batchOutcome {
-	var out batchOutcome
-	items := make([]client.BatchItem, len(batch))
-	for i, e := range batch {
-		items[i] = e.item
+// run is the per-record import: batches of up to --batch-size checked lines, each one
+// bulk append; the checkpoint lists committed lines.
+func (im *importer) run(ctx context.Context, path string, cp *checkpoint) (*importSummary, error) {
+	var batch []importEntry
+	flush := func(r *importRun[[]importEntry]) bool {
+		if len(batch) == 0 {
+			return true
+		}
+		if !r.hand(batch) {
+			return false
+		}
+		batch = nil
+		return true
 	}
+	return driveImport(ctx, im, path, cp, importSteps[[]importEntry]{
+		line: func(r *importRun[[]importEntry], l manifestLine) bool {
+			var key string
+			if l.err == nil {
+				key = lineKey(im.identity, l)
+			}
+			if l.err == nil && cp.done[l.line] == key {
+				r.sum.Skipped++ // committed by an earlier run: not checked again
+				r.prog.add(1)
+			} else if e, cerr := im.check(l, key); cerr != nil {
+				r.refuse(l, cerr)
+			} else if batch = append(batch, e); len(batch) == im.o.batchSize {
+				return flush(r)
+			}
+			return true
+		},
+		flush: func(r *importRun[[]importEntry]) { flush(r) },
+		send:  im.commit,
+		save: func(out batchOutcome) error {
+			if len(out.committed) == 0 {
+				return nil
+			}
+			return cp.add(out.committed)
+		},
+	})
+}
+
+// sendBatch sends batch with try until try succeeds, retrying while the gateway or the
+// ledger is unavailable (with the same idempotency keys or batch ID). A line whose file
+// became unreadable is bad and the rest goes again through again; the API key refused
+// stops the import; refused decides about any other refusal (done false: retry).
+func (im *importer) sendBatch(ctx context.Context, batch []importEntry,
+	try func() (batchOutcome, error),
+	again func(rest []importEntry) batchOutcome,
+	refused func(p *client.Problem, attempt int) (out batchOutcome, done bool)) batchOutcome {
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
-			out.failed = len(batch)
-			return out
+			return batchOutcome{failed: len(batch)}
 		}
-		res, err := im.c.AppendBatch(ctx, items, func(i int) (io.ReadCloser, error) { return os.Open(batch[i].path) })
+		out, err := try()
 		if err == nil {
-			out.committed, out.receipts = batch, 1
-			out.created = make([]bool, len(batch))
-			for i, r := range res.Records {
-				out.created[i] = r.Created
-			}
 			return out
 		}
 		var fe *client.FileError
@@ -799,24 +851,26 @@ func (im *importer) commit(ctx context.Context, batch []importEntry) batchOutcom
 		switch {
 		case errors.As(err, &fe) && fe.Index >= 0 && fe.Index < len(batch):
 			// The file changed since it was checked: that line is bad, the rest goes on.
-			out.bad = append(out.bad, badLine{batch[fe.Index].line, fmt.Sprintf("file %s: %v", batch[fe.Index].path, fe.Err)})
+			out := batchOutcome{bad: []badLine{{batch[fe.Index].line, fmt.Sprintf("file %s: %v", batch[fe.Index].path, fe.Err)}}}
 			rest := append(append([]importEntry{}, batch[:fe.Index]...), batch[fe.Index+1:]...)
-			return merge(out, im.commitRest(ctx, rest))
+			if len(rest) == 0 {
+				return out
+			}
+			return merge(out, again(rest))
 		case ctx.Err() != nil:
-			out.failed = len(batch)
-			return out
+			return batchOutcome{failed: len(batch)}
 		case errors.As(err, &p) && p.Status == http.StatusUnauthorized:
-			out.failed, out.fatal = len(batch), err
-			return out
-		case errors.As(err, &p) && !transient(p) && !(p.Status == http.StatusConflict && attempt < 3):
-			return merge(out, im.isolate(ctx, batch, p))
+			return batchOutcome{failed: len(batch), fatal: err}
+		case errors.As(err, &p):
+			if out, done := refused(p, attempt); done {
+				return out
+			}
 		}
 		// Unavailable, rate-limited, a transport failure, a conflict with a concurrent
-		// transaction: try again later, with the same idempotency keys.
+		// transaction: try again later.
 		if attempt >= im.o.attempts {
 			im.prog.message(fmt.Sprintf("batch of lines %d..%d failed after %d attempts: %v", batch[0].line, batch[len(batch)-1].line, attempt, err))
-			out.failed = len(batch)
-			return out
+			return batchOutcome{failed: len(batch)}
 		}
 		select {
 		case <-ctx.Done():
@@ -826,11 +880,32 @@ func (im *importer) commit(ctx context.Context, batch []importEntry) batchOutcom
 	}
 }
 
-func (im *importer) commitRest(ctx context.Context, rest []importEntry) batchOutcome {
-	if len(rest) == 0 {
-		return batchOutcome{}
+// commit sends a batch until it is committed, retrying while the gateway or the ledger
+// is unavailable, dropping lines whose file became unreadable, and isolating the lines
+// the gateway refuses (by record type, then by halves) so that the others still go in.
+func (im *importer) commit(ctx context.Context, batch []importEntry) batchOutcome {
+	items := make([]client.BatchItem, len(batch))
+	for i, e := range batch {
+		items[i] = e.item
 	}
-	return im.commit(ctx, rest)
+	try := func() (batchOutcome, error) {
+		res, err := im.c.AppendBatch(ctx, items, func(i int) (io.ReadCloser, error) { return os.Open(batch[i].path) })
+		if err != nil {
+			return batchOutcome{}, err
+		}
+		out := batchOutcome{committed: batch, receipts: 1, created: make([]bool, len(batch))}
+		for i, r := range res.Records {
+			out.created[i] = r.Created
+		}
+		return out, nil
+	}
+	refused := func(p *client.Problem, attempt int) (batchOutcome, bool) {
+		if transient(p) || (p.Status == http.StatusConflict && attempt < 3) {
+			return batchOutcome{}, false
+		}
+		return im.isolate(ctx, batch, p), true
+	}
+	return im.sendBatch(ctx, batch, try, func(rest []importEntry) batchOutcome { return im.commit(ctx, rest) }, refused)
 }
 
 // isolate splits a refused batch until the refused lines stand alone: by record type
@@ -878,6 +953,9 @@ func merge(a, b batchOutcome) batchOutcome {
 	a.failed += b.failed
 	if a.fatal == nil {
 		a.fatal = b.fatal
+	}
+	if b.batchID != "" { // the anchored batch (--anchor), for the checkpoint
+		a.batchK, a.batchID = b.batchK, b.batchID
 	}
 	return a
 }

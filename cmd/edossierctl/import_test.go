@@ -12,11 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -401,43 +399,13 @@ func TestImportResumesAfterSIGKILL(t *testing.T) {
 		"--progress-interval", "1s", manifest}
 
 	// First run: killed with SIGKILL once some batches are committed.
-	cmd := exec.Command(e.ctlBin, args...)
-	var firstErr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &firstErr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for checkpointed(t, state) < 600 {
-		select {
-		case err := <-exited:
-			t.Fatalf("the import ended (%v) before it could be killed: make the manifest larger\n%s", err, firstErr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("fewer than 600 records committed after 3 minutes\n%s", firstErr.String())
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	killedAt := checkpointed(t, state)
-	t.Logf("SIGKILL after %d checkpointed records", killedAt)
+	killedAt := e.killImportMidway(t, args, func() int { return checkpointed(t, state) }, 600, "records", 3*time.Minute)
 	if killedAt >= files {
 		t.Fatalf("the import finished before the kill (%d records)", killedAt)
 	}
 
 	// Second run: the same command completes the import.
-	r := e.ok(t, append(args[:len(args)-1], "-o", "json", manifest)...)
-	var sum importSummary
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("summary: %v\n%s", err, r)
-	}
+	sum, r := e.importJSON(t, args)
 	t.Logf("resumed: %+v", sum)
 	if sum.Skipped < killedAt || sum.Skipped+sum.Imported != files || sum.Failed != 0 || sum.Lines != files+len(badLines) {
 		t.Fatalf("resumed run: %+v (killed at %d)\n%s", sum, killedAt, r)
@@ -507,11 +475,7 @@ func TestImportResumesAfterSIGKILL(t *testing.T) {
 	if err := os.Remove(state); err != nil {
 		t.Fatal(err)
 	}
-	r = e.ok(t, append(args[:len(args)-1], "-o", "json", manifest)...)
-	sum = importSummary{}
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("summary: %v\n%s", err, r)
-	}
+	sum, r = e.importJSON(t, args)
 	if sum.Imported != files || sum.Existing != files || sum.Created != 0 {
 		t.Fatalf("run without checkpoint: %+v\n%s", sum, r)
 	}
@@ -544,4 +508,19 @@ func checkpointed(t *testing.T, path string) int {
 		n++
 	}
 	return max(n, 0)
+}
+
+// TestMergeKeepsAnchoredBatch: an outcome merged from a retried batch (a line whose
+// file became unreadable, the rest sent again) still names the anchored batch, so the
+// checkpoint records it.
+func TestMergeKeepsAnchoredBatch(t *testing.T) {
+	first := batchOutcome{bad: []badLine{{Line: 7, Reason: "file gone"}}}
+	rest := batchOutcome{committed: []importEntry{{line: 8}}, created: []bool{true}, receipts: 1, batchK: 3, batchID: "b-x"}
+	got := merge(first, rest)
+	if got.batchK != 3 || got.batchID != "b-x" || len(got.bad) != 1 || len(got.committed) != 1 || got.receipts != 1 {
+		t.Fatalf("merged: %+v", got)
+	}
+	if got := merge(rest, batchOutcome{failed: 1}); got.batchID != "b-x" || got.failed != 1 {
+		t.Fatalf("merged the other way: %+v", got)
+	}
 }

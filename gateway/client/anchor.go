@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,70 +52,21 @@ func (c *Client) AnchorBatch(ctx context.Context, in AnchorInput, open func(i in
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	req, err := c.NewRequest(ctx, http.MethodPost, "/v1/batches", pr, mw.FormDataContentType())
-	if err != nil {
-		return nil, err
-	}
-	written := make(chan error, 1)
-	go func() {
-		err := writeAnchor(mw, head, recs, open)
-		pw.CloseWithError(err)
-		written <- err
-	}()
-	resp, err := c.Do(req)
-	pr.Close()
-	var fe *FileError
-	if werr := <-written; errors.As(werr, &fe) {
-		if resp != nil {
-			resp.Body.Close()
+	var parts []streamedPart
+	if open != nil {
+		parts = make([]streamedPart, len(recs))
+		for i, it := range recs {
+			parts[i] = streamedPart{name: it.File, mediaType: "application/octet-stream"}
 		}
-		return nil, fe
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	var res AnchorResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		return nil, fmt.Errorf("client: decode the batch anchor answer: %w", err)
+	if err := c.postStreamed(ctx, "/v1/batches", "batch", head, parts, open, &res, "batch anchor"); err != nil {
+		return nil, err
 	}
 	if len(res.Leaves) != len(recs) {
 		return nil, fmt.Errorf("client: the batch anchor answer lists %d leaves, %d records were sent", len(res.Leaves), len(recs))
 	}
 	return &res, nil
-}
-
-func writeAnchor(mw *multipart.Writer, head []byte, items []AnchorItem, open func(int) (io.ReadCloser, error)) error {
-	w, err := mw.CreatePart(partHeader("batch", "", "application/json"))
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(head); err != nil {
-		return err
-	}
-	if open != nil {
-		buf := make([]byte, 32<<10)
-		for i, it := range items {
-			f, err := open(i)
-			if err != nil {
-				return &FileError{Index: i, Err: err}
-			}
-			err = copyPart(mw, partHeader(it.File, it.File, "application/octet-stream"), f, buf)
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = &FileError{Err: cerr}
-			}
-			var fe *FileError
-			if errors.As(err, &fe) {
-				fe.Index = i
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return mw.Close()
 }
 
 // BatchProof returns the proof document of leaf i of an anchor result (computed
@@ -198,20 +147,9 @@ func (c *Client) SupersedeBatchRecord(ctx context.Context, p wire.BatchProof, me
 	if err != nil {
 		return nil, err
 	}
-	md, err := metadataField(meta, meta.SubjectID)
-	if err != nil {
-		return nil, err
-	}
-	req, err := c.newMultipartRequest(ctx, "/v1/batch-records/supersede",
-		[]formField{{name: "proof", contentType: "application/json", value: string(pb)}, md}, file)
-	if err != nil {
-		return nil, err
-	}
-	if meta.IdempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", meta.IdempotencyKey)
-	}
 	var res service.BatchSupersedeResult
-	if _, err := c.sendUpload(req, &res); err != nil {
+	proof := []formField{{name: "proof", contentType: "application/json", value: string(pb)}}
+	if _, err := c.uploadRecord(ctx, "/v1/batch-records/supersede", proof, meta, meta.SubjectID, file, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil

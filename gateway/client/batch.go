@@ -62,17 +62,44 @@ func (c *Client) AppendBatch(ctx context.Context, items []BatchItem, open func(i
 	if err != nil {
 		return nil, err
 	}
+	parts := make([]streamedPart, len(manifest.Records))
+	for i, it := range manifest.Records {
+		parts[i] = streamedPart{name: it.File, mediaType: wire.MediaTypeOf(it.MediaType)}
+	}
+	var res BatchResult
+	if err := c.postStreamed(ctx, "/v1/records/batch", "manifest", head, parts, open, &res, "bulk append"); err != nil {
+		return nil, err
+	}
+	if len(res.Records) != len(items) {
+		return nil, fmt.Errorf("client: the bulk append answer lists %d records, %d were sent", len(res.Records), len(items))
+	}
+	return &res, nil
+}
+
+// streamedPart is one file part of a streamed request: its part (and file) name and
+// media type.
+type streamedPart struct {
+	name, mediaType string
+}
+
+// postStreamed POSTs a multipart body to path: the JSON part headPart (head), then one
+// part per file, parts[i] with the content open(i) supplies. The files are opened one at
+// a time, in order, and streamed through a pipe, so memory use does not depend on their
+// sizes. A file that cannot be opened or read fails the call with a *FileError (the
+// gateway then commits nothing); refusals come back as *Problem. The answer is decoded
+// into out; what names the request in errors.
+func (c *Client) postStreamed(ctx context.Context, path, headPart string, head []byte, parts []streamedPart, open func(int) (io.ReadCloser, error), out any, what string) error {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
-	req, err := c.NewRequest(ctx, http.MethodPost, "/v1/records/batch", pr, mw.FormDataContentType())
+	req, err := c.NewRequest(ctx, http.MethodPost, path, pr, mw.FormDataContentType())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	written := make(chan error, 1)
 	go func() {
 		// The transport closes pr when the request ends (also on an early answer or an
 		// error), which unblocks this writer.
-		err := writeBatch(mw, head, manifest.Records, open)
+		err := writeParts(mw, headPart, head, parts, open)
 		pw.CloseWithError(err)
 		written <- err
 	}()
@@ -83,40 +110,35 @@ func (c *Client) AppendBatch(ctx context.Context, items []BatchItem, open func(i
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, fe
+		return fe
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var res BatchResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		return nil, fmt.Errorf("client: decode the bulk append answer: %w", err)
-	}
-	if len(res.Records) != len(items) {
-		return nil, fmt.Errorf("client: the bulk append answer lists %d records, %d were sent", len(res.Records), len(items))
-	}
-	return &res, nil
-}
-
-// writeBatch writes the manifest part, then each file part in order, then the closing
-// boundary.
-func writeBatch(mw *multipart.Writer, manifest []byte, items []BatchItem, open func(int) (io.ReadCloser, error)) error {
-	w, err := mw.CreatePart(partHeader("manifest", "", "application/json"))
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(manifest); err != nil {
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("client: decode the %s answer: %w", what, err)
+	}
+	return nil
+}
+
+// writeParts writes the JSON part, then each file part in order, then the closing
+// boundary.
+func writeParts(mw *multipart.Writer, headPart string, head []byte, parts []streamedPart, open func(int) (io.ReadCloser, error)) error {
+	w, err := mw.CreatePart(partHeader(headPart, "", "application/json"))
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
 	buf := make([]byte, 32<<10)
-	for i, it := range items {
-		mt := wire.MediaTypeOf(it.MediaType)
+	for i, p := range parts {
 		f, err := open(i)
 		if err != nil {
 			return &FileError{Index: i, Err: err}
 		}
-		err = copyPart(mw, partHeader(it.File, it.File, mt), f, buf)
+		err = copyPart(mw, partHeader(p.name, p.name, p.mediaType), f, buf)
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = &FileError{Err: cerr}
 		}

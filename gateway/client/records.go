@@ -112,22 +112,29 @@ func metadataField(meta RecordMeta, subjectID string) (formField, error) {
 	return formField{name: "metadata", contentType: "application/json", value: string(b)}, nil
 }
 
-// AppendRecord appends a record with its file to a subject's dossier (departments).
-// The file streams to the gateway; the answer comes after the record committed.
-func (c *Client) AppendRecord(ctx context.Context, subjectID string, meta RecordMeta, file FilePart) (*RecordResult, error) {
-	md, err := metadataField(meta, "")
+// uploadRecord sends the fields, then the record's metadata (subject metaSubject), then
+// its file, as one streamed multipart request to path, with meta's idempotency key;
+// it decodes the answer into out and returns the HTTP status.
+func (c *Client) uploadRecord(ctx context.Context, path string, fields []formField, meta RecordMeta, metaSubject string, file FilePart, out any) (int, error) {
+	md, err := metadataField(meta, metaSubject)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	req, err := c.newMultipartRequest(ctx, "/v1/dossiers/"+seg(subjectID)+"/records", []formField{md}, file)
+	req, err := c.newMultipartRequest(ctx, path, append(fields, md), file)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if meta.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", meta.IdempotencyKey)
 	}
+	return c.sendUpload(req, out)
+}
+
+// AppendRecord appends a record with its file to a subject's dossier (departments).
+// The file streams to the gateway; the answer comes after the record committed.
+func (c *Client) AppendRecord(ctx context.Context, subjectID string, meta RecordMeta, file FilePart) (*RecordResult, error) {
 	var res RecordResult
-	status, err := c.sendUpload(req, &res)
+	status, err := c.uploadRecord(ctx, "/v1/dossiers/"+seg(subjectID)+"/records", nil, meta, "", file, &res)
 	if err != nil {
 		return nil, err
 	}
@@ -138,19 +145,8 @@ func (c *Client) AppendRecord(ctx context.Context, subjectID string, meta Record
 // SupersedeRecord replaces a record of the caller's department by a new one with a new
 // file, atomically. meta.SubjectID must name the old record's subject.
 func (c *Client) SupersedeRecord(ctx context.Context, recordID string, meta RecordMeta, file FilePart) (*service.SupersedeResult, error) {
-	md, err := metadataField(meta, meta.SubjectID)
-	if err != nil {
-		return nil, err
-	}
-	req, err := c.newMultipartRequest(ctx, "/v1/records/"+seg(recordID)+"/supersede", []formField{md}, file)
-	if err != nil {
-		return nil, err
-	}
-	if meta.IdempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", meta.IdempotencyKey)
-	}
 	var res service.SupersedeResult
-	if _, err := c.sendUpload(req, &res); err != nil {
+	if _, err := c.uploadRecord(ctx, "/v1/records/"+seg(recordID)+"/supersede", nil, meta, meta.SubjectID, file, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
