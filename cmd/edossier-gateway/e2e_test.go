@@ -111,19 +111,8 @@ func (e *env) startGateway() {
 		g.Close()
 		e.stop = func() {}
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := e.http.Get(e.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady(e.http, e.url, 2*time.Minute, nil); err != nil {
+		t.Fatal(err)
 	}
 	b, err := os.ReadFile(e.cfg.DemoKeysFile)
 	if err != nil {

@@ -54,20 +54,10 @@ func startGatewayProc(t *testing.T, bin string, args ...string) *gatewayProc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway not ready: %v\n%s", err, p.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitReady(http.DefaultClient, p.url, 2*time.Minute, nil); err != nil {
+		t.Fatalf("%v\n%s", err, p.logs.String())
 	}
+	return p
 }
 
 // readyIndex is the index part of /readyz.

@@ -61,17 +61,8 @@ func TestGatewayAcrossNamespaces(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	e := &env{t: t, n: n, url: "http://" + addr, http: &http.Client{Timeout: 2 * time.Minute}, snap: n.Gateway(t, "operator", "ops")}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := e.http.Get(e.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway in namespace %s not ready: %v\n%s", gwHost.Netns, err, logs.String())
-		}
+	if err := waitReady(e.http, e.url, 2*time.Minute, nil); err != nil {
+		t.Fatalf("gateway in namespace %s: %v\n%s", gwHost.Netns, err, logs.String())
 	}
 	b, err := os.ReadFile(keysFile)
 	if err != nil {

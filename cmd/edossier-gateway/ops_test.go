@@ -344,17 +344,8 @@ func TestBackupRestoreEveryRecord(t *testing.T) {
 	r2 := *e
 	r2.g, r2.url = g, "http://"+ln.Addr().String()
 	restored := &r2
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		resp, err := restored.http.Get(restored.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("restored gateway not ready: %v", err)
-		}
+	if err := waitReady(restored.http, restored.url, time.Minute, nil); err != nil {
+		t.Fatalf("restored gateway: %v", err)
 	}
 	if got := restored.resolve(health, idNumber); got != parent.subjectID {
 		t.Fatalf("restored gateway derives subject ID %s, want %s (subject secret not restored)", got, parent.subjectID)

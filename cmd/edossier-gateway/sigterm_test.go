@@ -61,19 +61,8 @@ func TestSIGTERMLeavesNoStagingFile(t *testing.T) {
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		url := "http://" + addr
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			resp, err := http.Get(url + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("gateway not ready: %v\n%s", err, logs.String())
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := waitReady(http.DefaultClient, url, 2*time.Minute, nil); err != nil {
+			t.Fatalf("%v\n%s", err, logs.String())
 		}
 		return cmd, url, logs
 	}
