@@ -267,38 +267,17 @@ func (c *Contract) ListGrants(ctx contractapi.TransactionContextInterface, subje
 	}
 	stub := ctx.GetStub()
 	var keys []string
-	next, err := ccutil.Page(stub, objSubjGrant, []string{subjectID}, pageSize, bookmark, func(k string, _ []byte) error {
-		id, err := ccutil.LastAttr(k)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, grantKey(id))
-		return nil
+	next, err := ccutil.Page(stub, objSubjGrant, []string{subjectID}, pageSize, bookmark, collectGrantKeys(&keys))
+	if err != nil {
+		return nil, err
+	}
+	grants, err := readGrants(stub, keys, func(st *wire.GrantState) bool {
+		return msp == c.cfg.OperatorMSP || st.Grant.Names(msp)
 	})
 	if err != nil {
 		return nil, err
 	}
-	page := &wire.GrantPage{Grants: []wire.GrantState{}, Bookmark: next}
-	if len(keys) == 0 {
-		return page, nil
-	}
-	vals, err := stub.GetMultipleStates(keys...)
-	if err != nil {
-		return nil, ccutil.Internal("reading grants", err)
-	}
-	for _, v := range vals {
-		var st wire.GrantState
-		if len(v) == 0 {
-			return nil, wire.Errorf(wire.CodeInternal, "grant index points at a missing grant")
-		}
-		if err := ccutil.Unmarshal(v, &st); err != nil {
-			return nil, err
-		}
-		if msp == c.cfg.OperatorMSP || st.Grant.Names(msp) {
-			page.Grants = append(page.Grants, st)
-		}
-	}
-	return page, nil
+	return &wire.GrantPage{Grants: grants, Bookmark: next}, nil
 }
 
 // CoveringGrants returns the subject's grants that name the creator's
@@ -327,17 +306,29 @@ func (c *Contract) CoveringGrants(ctx contractapi.TransactionContextInterface, s
 // liveGrantsOf reads the subject's grants to grantee that are live at now.
 func liveGrantsOf(stub shim.ChaincodeStubInterface, subjectID, grantee string, now time.Time) ([]wire.GrantState, error) {
 	var keys []string
-	err := ccutil.Scan(stub, objSubjGrant, []string{subjectID}, func(k string, _ []byte) error {
+	if err := ccutil.Scan(stub, objSubjGrant, []string{subjectID}, collectGrantKeys(&keys)); err != nil {
+		return nil, err
+	}
+	return readGrants(stub, keys, func(st *wire.GrantState) bool {
+		return st.Grant.Names(grantee) && st.SubjectID == subjectID && st.LiveAt(now)
+	})
+}
+
+// collectGrantKeys turns the entries of a subject's grant index into grant keys.
+func collectGrantKeys(keys *[]string) func(string, []byte) error {
+	return func(k string, _ []byte) error {
 		id, err := ccutil.LastAttr(k)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, grantKey(id))
+		*keys = append(*keys, grantKey(id))
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
+}
+
+// readGrants reads the grants at keys in one call and keeps those keep accepts, in
+// key order; an index entry without its grant is an internal error.
+func readGrants(stub shim.ChaincodeStubInterface, keys []string, keep func(*wire.GrantState) bool) ([]wire.GrantState, error) {
 	out := []wire.GrantState{}
 	if len(keys) == 0 {
 		return out, nil
@@ -354,7 +345,7 @@ func liveGrantsOf(stub shim.ChaincodeStubInterface, subjectID, grantee string, n
 		if err := ccutil.Unmarshal(v, &st); err != nil {
 			return nil, err
 		}
-		if st.Grant.Names(grantee) && st.SubjectID == subjectID && st.LiveAt(now) {
+		if keep(&st) {
 			out = append(out, st)
 		}
 	}
