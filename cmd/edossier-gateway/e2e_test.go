@@ -44,6 +44,7 @@ type env struct {
 	http *http.Client
 	snap *client.Gateway // operator connection for ledger heights
 	cfg  Config
+	slot int    // which nettest.GatewayAddr the gateway listens on
 	stop func() // stops the running gateway
 }
 
@@ -85,8 +86,8 @@ func startEnvOn(t *testing.T, o nettest.Options, edit func(*Config)) *env {
 	return e
 }
 
-// startGateway opens and runs a gateway with e.cfg (on a new listener), waits until it
-// is ready and reads the demo keys.
+// startGateway opens and runs a gateway with e.cfg on e.n.GatewayAddr(e.slot), waits
+// until it is ready and reads the demo keys (if e.cfg writes them).
 func (e *env) startGateway() {
 	t := e.t
 	t.Helper()
@@ -94,7 +95,7 @@ func (e *env) startGateway() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", e.n.GatewayAddr(t, 0))
+	ln, err := net.Listen("tcp", e.n.GatewayAddr(t, e.slot))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +114,9 @@ func (e *env) startGateway() {
 	}
 	if err := waitReady(e.http, e.url, 2*time.Minute, nil); err != nil {
 		t.Fatal(err)
+	}
+	if e.cfg.DemoKeysFile == "" {
+		return
 	}
 	b, err := os.ReadFile(e.cfg.DemoKeysFile)
 	if err != nil {

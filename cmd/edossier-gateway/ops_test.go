@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -328,25 +326,11 @@ func TestBackupRestoreEveryRecord(t *testing.T) {
 	if err := restoreGateway(cfg, gwBackup, io.Discard); err == nil {
 		t.Fatal("gateway restore over a non-empty dataDir accepted")
 	}
-	g, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", e.n.GatewayAddr(t, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.listener = ln
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() { cancel(); <-done; g.Close() }()
-	r2 := *e
-	r2.g, r2.url = g, "http://"+ln.Addr().String()
+	r2 := *e // the same network and API keys, the restored folder
+	r2.cfg, r2.slot = cfg, 1
 	restored := &r2
-	if err := waitReady(restored.http, restored.url, time.Minute, nil); err != nil {
-		t.Fatalf("restored gateway: %v", err)
-	}
+	restored.startGateway()
+	defer restored.stop()
 	if got := restored.resolve(health, idNumber); got != parent.subjectID {
 		t.Fatalf("restored gateway derives subject ID %s, want %s (subject secret not restored)", got, parent.subjectID)
 	}
