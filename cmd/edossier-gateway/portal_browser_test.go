@@ -503,6 +503,10 @@ func TestPortalInBrowser(t *testing.T) {
 		// The phone sees the read in its timeline and revokes the grant.
 		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="file"][data-record="`+recordID+`"]`)))
 		phone.screenshot("citizen-timeline")
+		// Key events in the page's language, the attesting authority by its name.
+		if ev := phone.text("#key-events"); !strings.Contains(ev, "绑定密钥") || !strings.Contains(ev, "市公安局") || strings.Contains(ev, "attestation:") {
+			t.Errorf("key events not shown in Chinese with the authority's name: %q", ev)
+		}
 		phone.do(chromedp.Click(chromedp.CSS(`button[data-grant="`+grantID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#grants li")),
 			chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="`+grantID+`"]`)))
 

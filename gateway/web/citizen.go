@@ -337,7 +337,7 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request) {
 func (s *Server) scriptData(r *http.Request, p *page) map[string]any {
 	msgs := map[string]string{}
 	for k, v := range p.cat {
-		for _, prefix := range []string{"err.", "status.", "access.", "grant.status.", "citizen.", "error.code"} {
+		for _, prefix := range []string{"err.", "status.", "access.", "keyevent.", "grant.status.", "citizen.", "error.code"} {
 			if strings.HasPrefix(k, prefix) {
 				msgs[k] = v
 			}

@@ -125,7 +125,12 @@ async function home() {
     }
     const events = await call(rec, "GET", `/v1/dossiers/${s}/key-events`);
     const ke = $("key-events");
-    for (const k of events.events) ke.append(el("li", date(k.time) + " · " + k.type + " · " + k.keyId.slice(0, 16) + " · " + k.by));
+    // by is "attestation:<MSP ID>", "key:<key ID>" or "recovery:<ID>": shown by name.
+    const by = (b) => {
+      const [kind, id] = [b.slice(0, b.indexOf(":")), b.slice(b.indexOf(":") + 1)];
+      return T("keyevent.by." + kind) + (kind === "attestation" ? deptName(id) : id.slice(0, 16));
+    };
+    for (const k of events.events) ke.append(el("li", date(k.time) + " · " + T("keyevent." + k.type) + " · " + k.keyId.slice(0, 16) + " · " + by(k.by)));
     const rl = $("recoveries");
     for (const r of keys.recoveries || []) {
       if (r.status !== "pending") continue;
