@@ -117,23 +117,7 @@ func TestMetricLabelsBounded(t *testing.T) {
 			s.ServeHTTP(httptest.NewRecorder(), r)
 		}
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	series := map[string]bool{}
-	for _, mf := range mfs {
-		if mf.GetName() != "edossier_http_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			key := ""
-			for _, l := range m.GetLabel() {
-				key += l.GetName() + "=" + l.GetValue() + " "
-			}
-			series[key] = true
-		}
-	}
+	series := requestSeries(t, reg)
 	if len(series) > 3 {
 		t.Fatalf("%d series for 150 requests: %v", len(series), series)
 	}
@@ -189,23 +173,7 @@ func TestObservePortal(t *testing.T) {
 	if got := rec.Header().Get("X-Request-Id"); got != "counter-7" {
 		t.Fatalf("a sane caller request ID is kept: got %q", got)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "edossier_http_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			key := ""
-			for _, l := range m.GetLabel() {
-				key += l.GetName() + "=" + l.GetValue() + " "
-			}
-			got[key] = m.GetCounter().GetValue()
-		}
-	}
+	got := requestSeries(t, reg)
 	want := map[string]float64{
 		"method=GET route=portal /en/verify/{cid} status=200 ":  21,
 		"method=POST route=portal /en/clerk/signin status=403 ": 20,
@@ -219,4 +187,28 @@ func TestObservePortal(t *testing.T) {
 			t.Errorf("%s= %v, want %v (all: %v)", k, got[k], v, got)
 		}
 	}
+}
+
+// requestSeries returns the series of edossier_http_requests_total ("label=value ..."
+// in label order) with their counts.
+func requestSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "edossier_http_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				key += l.GetName() + "=" + l.GetValue() + " "
+			}
+			series[key] = m.GetCounter().GetValue()
+		}
+	}
+	return series
 }
