@@ -107,7 +107,27 @@ func (s *Server) citizenHome(w http.ResponseWriter, r *http.Request) {
 	if g := r.URL.Query().Get("granted"); g != "" {
 		p.Notice = p.T("citizen.granted")
 	}
+	switch r.URL.Query().Get("answer") {
+	case "approved":
+		p.Notice = p.T("citizen.creq.approved")
+	case "declined":
+		p.Notice = p.T("citizen.creq.declined")
+	}
 	s.renderPage(w, r, http.StatusOK, "citizen", p)
+}
+
+// citizenRequest is the shell of a consent request's page: citizen-page.js reads the
+// request with a signed call, shows the grant decoded from the bytes it would sign, and
+// approves (signing exactly those bytes) or declines.
+func (s *Server) citizenRequest(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("requestId")
+	if err := wire.ValidateID("requestId", id); err != nil {
+		s.fail(w, r, langFrom(r), gateway.Errorf(gateway.CodeInvalid, "bad request ID"))
+		return
+	}
+	p := s.newPage(r, "request.title", id)
+	p.Script = s.scriptData(r, p)
+	s.renderPage(w, r, http.StatusOK, "creq", p)
 }
 
 // keyRequest takes a phone's bind statement (JSON {document, popSignature}) and keeps
@@ -337,7 +357,7 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request) {
 func (s *Server) scriptData(r *http.Request, p *page) map[string]any {
 	msgs := map[string]string{}
 	for k, v := range p.cat {
-		for _, prefix := range []string{"err.", "status.", "access.", "keyevent.", "grant.status.", "citizen.", "error.code"} {
+		for _, prefix := range []string{"err.", "status.", "access.", "keyevent.", "grant.status.", "request.status.", "citizen.", "error.code"} {
 			if strings.HasPrefix(k, prefix) {
 				msgs[k] = v
 			}
@@ -355,5 +375,11 @@ func (s *Server) scriptData(r *http.Request, p *page) map[string]any {
 			purposes[x.Code] = p.RegName("purpose", x.Code, x.Name)
 		}
 	}
-	return map[string]any{"msgs": msgs, "types": types, "depts": depts, "purposes": purposes}
+	matters := map[string]string{}
+	if ms, err := s.opts.Service.Matters(r.Context()); err == nil {
+		for _, m := range ms {
+			matters[m.Code] = p.RegName("matter", m.Code, m.Name)
+		}
+	}
+	return map[string]any{"msgs": msgs, "types": types, "depts": depts, "purposes": purposes, "matters": matters}
 }

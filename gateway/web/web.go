@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/api"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -45,6 +46,10 @@ type Service interface {
 	SupersedeRecord(ctx context.Context, p gateway.Principal, oldID string, in service.AppendInput) (*service.SupersedeResult, error)
 	ReadContent(ctx context.Context, p gateway.Principal, recordID, grantID, purpose string) (*service.Content, error)
 	BindSubjectKey(ctx context.Context, p gateway.Principal, documentB64, popSignature string) (*service.KeyResult, error)
+	RequestConsent(ctx context.Context, p gateway.Principal, subjectID string, in wire.ConsentRequestInput) (*service.ConsentRequestResult, error)
+	ConsentRequests(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.ConsentRequest, error)
+	ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error)
+	Matters(ctx context.Context) ([]wire.Matter, error)
 }
 
 // Keys authenticates API keys (the gateway's key store).
@@ -179,6 +184,9 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/content", s.lang(l, s.clerk(s.readContent)))
 		m.HandleFunc("GET "+p+"/clerk/admin", s.lang(l, s.clerk(s.admin)))
 		m.HandleFunc("POST "+p+"/clerk/admin/{what}", s.lang(l, s.clerk(s.adminPost)))
+		m.HandleFunc("GET "+p+"/clerk/requests", s.lang(l, s.clerk(s.requestsPage)))
+		m.HandleFunc("POST "+p+"/clerk/requests", s.lang(l, s.clerk(s.createRequest)))
+		m.HandleFunc("GET "+p+"/clerk/requests/{requestId}", s.lang(l, s.clerk(s.requestPage)))
 		m.HandleFunc("GET "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bindings)))
 		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
 
@@ -186,6 +194,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
 		m.HandleFunc("GET "+p+"/citizen/key/{keyId}", s.lang(l, s.keyPage))
 		m.HandleFunc("GET "+p+"/citizen/grant", s.lang(l, s.grantForm))
+		m.HandleFunc("GET "+p+"/citizen/requests/{requestId}", s.lang(l, s.citizenRequest))
 	}
 }
 
@@ -367,6 +376,7 @@ func (p *page) Path(rest ...string) string { return "/" + p.Lang + strings.Join(
 
 var funcs = template.FuncMap{
 	"pathEscape": url.PathEscape,
+	"parts":      parts,
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string, data any) *page {

@@ -39,6 +39,7 @@ type fakeService struct {
 	note      string
 	revoked   []string
 	reads     []string
+	requests  []wire.ConsentRequest
 }
 
 func (f *fakeService) VerifyCID(ctx context.Context, cid string) (*service.Verification, error) {

@@ -1,7 +1,7 @@
 // The citizen's pages: what the server rendered, filled with what the device key may
 // read. Every value from the ledger goes into the page as text (textContent), never as
 // markup.
-import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64 } from "./citizen.js";
+import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest } from "./citizen.js";
 
 const data = JSON.parse(document.getElementById("portal-data").textContent);
 const T = (k) => data.msgs[k] || k;
@@ -24,6 +24,8 @@ function date(v) {
 const typeName = (c) => data.types[c] || c;
 const deptName = (c) => data.depts[c] || c;
 const purposeName = (c) => data.purposes[c] || c;
+const matterName = (c) => (data.matters && data.matters[c]) || c;
+const open = (r) => r.status === "pending" && new Date(r.expiresAt) > new Date();
 
 function showError(box, e) {
   box.hidden = false;
@@ -88,6 +90,17 @@ async function home() {
       tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
     }
     $("records-empty").hidden = recs.records.length > 0;
+    const reqs = await call(rec, "GET", `/v1/dossiers/${s}/consent-requests`);
+    const rq = $("requests");
+    for (const r of reqs.requests.filter(open)) {
+      const li = el("li");
+      li.dataset.request = r.requestId;
+      const a = el("a", T("citizen.requests.open"));
+      a.href = `/${lang}/citizen/requests/${encodeURIComponent(r.requestId)}`;
+      li.append(el("strong", deptName(r.requester)), el("span", " · " + r.reference + " · " + T("citizen.until") + " " + date(r.expiresAt) + " "), a);
+      rq.append(li);
+    }
+    $("requests-none").hidden = rq.children.length > 0;
     const grants = await call(rec, "GET", `/v1/dossiers/${s}/grants`);
     const gl = $("grants");
     for (const g of grants.grants) {
@@ -192,5 +205,68 @@ async function grantPage() {
   });
 }
 
+// requestPage shows a consent request as exactly the grant that would be signed,
+// decoded from the very bytes Approve signs, and answers it.
+async function requestPage() {
+  const err = $("citizen-error");
+  const rec = await loadKey();
+  if (!rec) return showError(err, { code: "unknown_key" });
+  const box = $("creq");
+  const id = box.dataset.request;
+  let r;
+  try {
+    const list = await call(rec, "GET", `/v1/dossiers/${encodeURIComponent(rec.subjectId)}/consent-requests`);
+    r = list.requests.find((x) => x.requestId === id);
+  } catch (e) {
+    return showError(err, e);
+  }
+  if (!r) {
+    $("creq-missing").hidden = false;
+    return;
+  }
+  box.dataset.document = r.document;
+  const g = JSON.parse(new TextDecoder().decode(unb64(r.document)));
+  $("creq-from").textContent = deptName(r.requester);
+  $("creq-ref").textContent = r.reference;
+  $("creq-expires").textContent = date(r.expiresAt);
+  $("creq-until").textContent = date(g.expiresAt);
+  if (g.matter) {
+    $("creq-matter").textContent = matterName(g.matter.code) + " (v" + g.matter.version + ")";
+    $("creq-matter-dt").hidden = $("creq-matter").hidden = false;
+  }
+  const st = r.status === "pending" && !open(r) ? "expired" : r.status;
+  $("creq-status").textContent = T("request.status." + st);
+  $("creq-status").dataset.status = st;
+  const tbody = $("creq-parts").querySelector("tbody");
+  for (const p of g.parts || [{ grantee: g.grantee, scope: g.scope, purpose: g.purpose }]) {
+    const tr = row([deptName(p.grantee), [...p.scope.recordTypes.map(typeName), ...p.scope.recordIds].join(", "), purposeName(p.purpose)]);
+    tr.dataset.grantee = p.grantee;
+    tbody.append(tr);
+  }
+  $("creq-json").textContent = JSON.stringify(g, null, 2);
+  box.hidden = false;
+  if (!open(r)) {
+    $("creq-closed").hidden = false;
+    return;
+  }
+  // A request that lapses while the page is open is refused by the ledger, shown as a
+  // sentence with its code.
+  $("creq-actions").hidden = false;
+  const act = (f, done) => async (ev) => {
+    const b = ev.currentTarget;
+    b.disabled = true;
+    try {
+      await f();
+      location.assign(`/${lang}/citizen?request=${encodeURIComponent(id)}&answer=${done}`);
+    } catch (e) {
+      showError(err, e);
+      b.disabled = false;
+    }
+  };
+  $("creq-approve").addEventListener("click", act(() => approveRequest(rec, id, box.dataset.document), "approved"));
+  $("creq-decline").addEventListener("click", act(() => declineRequest(rec, id, r.subjectId), "declined"));
+}
+
 if ($("citizen-home")) home();
+if ($("creq")) requestPage();
 if ($("grant-form")) grantPage();

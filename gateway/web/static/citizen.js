@@ -135,3 +135,15 @@ export async function cancelRecovery(rec, recoveryId) {
   return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/recoveries/${encodeURIComponent(recoveryId)}/cancel`,
     { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
+
+// approveRequest signs exactly the request's grant document (base64, as the ledger
+// stored it) and submits it; any other bytes are refused by the chaincode.
+export async function approveRequest(rec, requestId, documentB64) {
+  return call(rec, "POST", `/v1/consent-requests/${encodeURIComponent(requestId)}/approve`,
+    { document: documentB64, signature: await signDoc(rec.privateKey, unb64(documentB64)) });
+}
+
+export async function declineRequest(rec, requestId, subjectId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.consent-decline.v1", requestId, subjectId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/consent-requests/${encodeURIComponent(requestId)}/decline`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
