@@ -521,6 +521,116 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	})
 
+	var requestID string
+	t.Run("consent request in the browser", func(t *testing.T) {
+		b.t, phone.t, e.t = t, t, t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		purpose := "social-insurance-enrolment"
+		// Social security's clerk (still signed in) asks the newborn's dossier for the
+		// birth certificate through the desk's form.
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/dossier/"+baby.subjectID), chromedp.WaitVisible(chromedp.ID("ask-consent")),
+			chromedp.Click(chromedp.ID("ask-consent")), chromedp.WaitVisible(chromedp.ID("request-form")),
+			chromedp.Click(chromedp.CSS(`#request-form input[name="type"][value="birth-medical-certificate"]`)),
+			chromedp.SetValue(chromedp.ID("r-purpose"), purpose), chromedp.SendKeys(chromedp.ID("r-ref"), "free text"),
+			chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		// A reference that is free text is refused as a sentence; the form keeps what was typed.
+		if code := b.text(".error code"); code != "invalid" || b.eval(`document.getElementById("r-ref").value`) != "free text" ||
+			b.eval(`String(document.querySelector('#request-form input[value="birth-medical-certificate"]').checked)`) != "true" {
+			t.Fatalf("free-text reference: code %s, form %s", code, b.eval(`document.getElementById("r-ref").value`))
+		}
+		b.do(chromedp.SetValue(chromedp.ID("r-ref"), "app-2026-0802"), chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.ID("request-status")))
+		if st := b.eval(`document.getElementById("request-status").dataset.status`); st != "pending" {
+			t.Fatalf("new request %s", st)
+		}
+		requestID = strings.TrimPrefix(b.eval(`location.pathname`), "/zh/clerk/requests/")
+		grantID := b.text("#request-grant")
+		b.screenshot("clerk-request")
+
+		// The phone lists it and shows exactly what it would sign.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+requestID+`"] a`)))
+		phone.screenshot("citizen-requests")
+		phone.do(chromedp.Click(chromedp.CSS(`#requests li[data-request="`+requestID+`"] a`)), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		if got := phone.text(`#creq-parts tr[data-grantee="SocialSecurityMSP"]`); !strings.Contains(got, "出生医学证明") || !strings.Contains(got, "社会保险参保") {
+			t.Fatalf("the request's part shown as %q", got)
+		}
+		if got := phone.eval(`document.getElementById("creq-json").textContent`); !strings.Contains(got, `"grantId": "`+grantID+`"`) {
+			t.Fatalf("the document shown is not the request's grant:\n%s", got)
+		}
+		phone.screenshot("citizen-request")
+		// An altered document (one more record type) signed in the page: the ledger
+		// refuses it, the page says so in a sentence with the code, no grant exists.
+		phone.do(chromedp.Evaluate[chromedp.Void](`(() => { const box = document.getElementById("creq"); const g = JSON.parse(atob(box.dataset.document));
+			g.scope.recordTypes.push("marriage-record"); box.dataset.document = btoa(JSON.stringify(g)); })()`),
+			chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "invalid") || !strings.Contains(got, "不一致") {
+			t.Fatalf("altered approval shown as %q", got)
+		}
+		phone.screenshot("citizen-request-altered")
+		if r := e.jsonCall("GET", "/v1/records/"+recordID+"/content?grantId="+grantID+"&purpose="+purpose, social, nil); r.status == 200 {
+			t.Fatal("a grant exists after the altered approval")
+		}
+		// The true document, by keyboard: approved, the grant on the ledger.
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		phone.tabTo(`document.activeElement.id === "creq-approve"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		if got := phone.eval(`new URL(location.href).searchParams.get("answer")`); got != "approved" {
+			t.Fatalf("answer %s", got)
+		}
+		// The clerk sees the outcome and reads under the grant (bytes equal).
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/requests?subject="+baby.subjectID), chromedp.WaitVisible(chromedp.CSS(`#requests tr[data-request="`+requestID+`"]`)))
+		if st := b.eval(`document.querySelector('#requests tr[data-request="` + requestID + `"]').dataset.status`); st != "approved" {
+			t.Fatalf("outcome in the list: %s", st)
+		}
+		b.screenshot("clerk-requests")
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
+			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose))
+		if got := b.download(t, chromedp.Submit(chromedp.ID("grantId"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
+			t.Fatalf("read under the approved request: %q", got)
+		}
+
+		// A request that lapses while its page is open: refused by the ledger as expired.
+		now := time.Now().UTC()
+		ask := func(grant string, open time.Duration) string {
+			r := e.jsonCall("POST", "/v1/dossiers/"+baby.subjectID+"/consent-requests", social, map[string]any{
+				"grant": map[string]any{"grantId": grant, "subjectId": baby.subjectID, "grantee": "SocialSecurityMSP",
+					"scope":   map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}},
+					"purpose": purpose, "validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
+				"reference": "app-2026-0803", "expiresAt": wire.FormatTime(now.Add(open))})
+			expectStatus(t, r, 201)
+			var res struct {
+				Request wire.ConsentRequest `json:"request"`
+			}
+			r.json(t, &res)
+			return res.Request.RequestID
+		}
+		lapsing := ask("g-browser-lapsing", 6*time.Second)
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+lapsing), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		time.Sleep(time.Until(now.Add(8 * time.Second))) // the ledger's clock is the transaction's: past the expiry
+		phone.do(chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "expired") {
+			t.Fatalf("approving a lapsed request shown as %q", got)
+		}
+		phone.screenshot("citizen-request-expired-en")
+		// Declined: the outcome the department sees.
+		declined := ask("g-browser-declined", time.Hour)
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+declined), chromedp.WaitVisible(chromedp.ID("creq-decline")))
+		phone.screenshot("citizen-request-en")
+		phone.do(chromedp.Click(chromedp.ID("creq-decline")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		r := e.jsonCall("GET", "/v1/consent-requests/"+declined, social, nil)
+		var outcome wire.ConsentRequest
+		if r.json(t, &outcome); outcome.Status != wire.RequestDeclined {
+			t.Fatalf("declined request: %s", r.body)
+		}
+		b.do(chromedp.Navigate(e.url+"/en/clerk/requests/"+declined), chromedp.WaitVisible(chromedp.ID("request-status")))
+		if st := b.eval(`document.getElementById("request-status").dataset.status`); st != "declined" {
+			t.Fatalf("declined request on the desk: %s", st)
+		}
+		b.screenshot("clerk-request-en")
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+	})
+
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
 		if src == "" {
@@ -552,6 +662,18 @@ func TestPortalInBrowser(t *testing.T) {
 				tab  *tab
 				path string
 			}{phone, "/citizen/grant?subjectId=" + baby.subjectID + "&grantee=SocialSecurityMSP&type=birth-medical-certificate&purpose=social-insurance-enrolment&days=30&preview=1"})
+		}
+		if requestID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/requests?subject=" + baby.subjectID}, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/requests/" + requestID}, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen/requests/" + requestID})
 		}
 		for _, lang := range []string{"zh", "en"} {
 			for _, pg := range pages {

@@ -27,9 +27,13 @@ const purposeName = (c) => data.purposes[c] || c;
 const matterName = (c) => (data.matters && data.matters[c]) || c;
 const open = (r) => r.status === "pending" && new Date(r.expiresAt) > new Date();
 
-function showError(box, e) {
+// showError shows a refusal as a sentence of the page's language and its code; a
+// context (e.g. "citizen.creq.err.") may word a code for its page.
+function showError(box, e, context) {
+  const code = e.code || "internal";
   box.hidden = false;
-  box.replaceChildren(el("p", T("err." + (e.code || "internal"))), el("p", T("error.code") + " " + (e.code || "internal"), "code"));
+  box.replaceChildren(el("p", (context && data.msgs[context + code]) || T("err." + code)), el("p", T("error.code") + " " + code, "code"));
+  box.scrollIntoView({ block: "nearest" });
 }
 
 function row(cells) {
@@ -259,7 +263,7 @@ async function requestPage() {
       await f();
       location.assign(`/${lang}/citizen?request=${encodeURIComponent(id)}&answer=${done}`);
     } catch (e) {
-      showError(err, e);
+      showError(err, e, "citizen.creq.err.");
       b.disabled = false;
     }
   };
