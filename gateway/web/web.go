@@ -50,6 +50,7 @@ type Service interface {
 	ConsentRequests(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.ConsentRequest, error)
 	ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error)
 	Matters(ctx context.Context) ([]wire.Matter, error)
+	BindDelegation(ctx context.Context, p gateway.Principal, documentB64, delegateSignature string) (*service.DelegationResult, error)
 }
 
 // Keys authenticates API keys (the gateway's key store).
@@ -107,6 +108,8 @@ type Server struct {
 	limiter  *api.Limiter
 	static   fs.FS
 	pending  *pendingKeys
+	// delegations are delegation statements waiting for the counter, by code.
+	delegations *pendingKeys
 }
 
 // New builds the portal.
@@ -130,7 +133,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, mux: http.NewServeMux(), cat: cat, pages: map[string]*template.Template{},
 		sessions: newSessions(o.SessionTTL, o.Now), limiter: limiter,
-		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
+		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}, delegations: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
 	s.static, _ = fs.Sub(staticFS, "static")
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -189,9 +192,12 @@ func (s *Server) routes() {
 		m.HandleFunc("GET "+p+"/clerk/requests/{requestId}", s.lang(l, s.clerk(s.requestPage)))
 		m.HandleFunc("GET "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bindings)))
 		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
+		m.HandleFunc("GET "+p+"/clerk/delegations", s.lang(l, s.clerk(s.delegationsPage)))
+		m.HandleFunc("POST "+p+"/clerk/delegations", s.lang(l, s.clerk(s.bindDelegation)))
 
 		m.HandleFunc("GET "+p+"/citizen", s.lang(l, s.citizenHome))
 		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
+		m.HandleFunc("POST "+p+"/citizen/delegation-request", s.lang(l, s.delegationRequest))
 		m.HandleFunc("GET "+p+"/citizen/key/{keyId}", s.lang(l, s.keyPage))
 		m.HandleFunc("GET "+p+"/citizen/grant", s.lang(l, s.grantForm))
 		m.HandleFunc("GET "+p+"/citizen/requests/{requestId}", s.lang(l, s.citizenRequest))

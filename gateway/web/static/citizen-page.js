@@ -1,7 +1,7 @@
 // The citizen's pages: what the server rendered, filled with what the device key may
 // read. Every value from the ledger goes into the page as text (textContent), never as
 // markup.
-import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest } from "./citizen.js";
+import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation } from "./citizen.js";
 
 const data = JSON.parse(document.getElementById("portal-data").textContent);
 const T = (k) => data.msgs[k] || k;
@@ -25,6 +25,12 @@ const typeName = (c) => data.types[c] || c;
 const deptName = (c) => data.depts[c] || c;
 const purposeName = (c) => data.purposes[c] || c;
 const matterName = (c) => (data.matters && data.matters[c]) || c;
+// acting is the subject the device's key acts for as a delegate ("?for=" on the page),
+// "" for its own dossier.
+const acting = new URL(location.href).searchParams.get("for") || "";
+const ACTS = "edossier.actsFor"; // subject IDs this device asked to act for (not secret)
+const actsFor = () => JSON.parse(localStorage.getItem(ACTS) || "[]");
+const forQuery = () => (acting ? "?for=" + encodeURIComponent(acting) : "");
 const open = (r) => r.status === "pending" && new Date(r.expiresAt) > new Date();
 
 // showError shows a refusal as a sentence of the page's language and its code; a
@@ -74,16 +80,31 @@ async function home() {
   $("my-subject").textContent = rec.subjectId;
   $("my-key").textContent = rec.keyId.slice(0, 16).replace(/(.{4})/g, "$1 ").trim();
   $("key-link").href = `/${lang}/citizen/key/${rec.keyId}`;
-  $("grant-link").href = `/${lang}/citizen/grant?subjectId=${encodeURIComponent(rec.subjectId)}`;
+  const S = acting || rec.subjectId;
+  $("grant-link").href = `/${lang}/citizen/grant?subjectId=${encodeURIComponent(S)}` + (acting ? "&for=" + encodeURIComponent(acting) : "");
   $("forget-key").addEventListener("click", async () => {
     if (confirm(T("citizen.forget.confirm"))) {
       await forgetKey();
       location.reload();
     }
   });
-  const s = encodeURIComponent(rec.subjectId);
+  const s = encodeURIComponent(S);
   try {
-    const keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
+    let keys = { recoveries: [] };
+    if (acting) {
+      // Only a live delegation of this device's subject lets it in (the gateway and
+      // the chaincode check it again on every signed call).
+      const dels = await call(rec, "GET", `/v1/dossiers/${s}/delegations`);
+      const d = dels.delegations.find((x) => x.delegateId === rec.subjectId && x.status === "active" && new Date(x.endsAt) > new Date());
+      if (!d) throw { code: "forbidden" };
+      $("acting").hidden = false;
+      $("acting-text").textContent = T("citizen.acting").replace("{who}", S).replace("{rel}", T("citizen.relation." + d.relation)).replace("{until}", date(d.endsAt));
+      $("acting-back").href = `/${lang}/citizen`;
+      $("has-key").querySelector("dl").hidden = true;
+    } else {
+      keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
+      await actForList(rec);
+    }
     $("bound").hidden = false;
     const recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
     const tbody = $("records").querySelector("tbody");
@@ -100,7 +121,7 @@ async function home() {
       const li = el("li");
       li.dataset.request = r.requestId;
       const a = el("a", T("citizen.requests.open"));
-      a.href = `/${lang}/citizen/requests/${encodeURIComponent(r.requestId)}`;
+      a.href = `/${lang}/citizen/requests/${encodeURIComponent(r.requestId)}` + forQuery();
       li.append(el("strong", deptName(r.requester)), el("span", " · " + r.reference + " · " + T("citizen.until") + " " + date(r.expiresAt) + " "), a);
       rq.append(li);
     }
@@ -109,8 +130,12 @@ async function home() {
     const gl = $("grants");
     for (const g of grants.grants) {
       const li = el("li");
-      li.append(el("strong", deptName(g.grantee)), el("span", " · " + g.grant.scope.recordTypes.map(typeName).join(", ") + " · " + purposeName(g.grant.purpose) +
-        " · " + T("citizen.until") + " " + date(g.grant.expiresAt) + " · " + T("grant.status." + g.status)), el("code", " " + g.grantId));
+      const parts = g.grant.parts || [{ grantee: g.grant.grantee, scope: g.grant.scope, purpose: g.grant.purpose }];
+      li.dataset.grant = g.grantId;
+      li.dataset.signedBy = g.signedBy;
+      li.append(el("strong", parts.map((p) => deptName(p.grantee)).join(", ")), el("span", " · " + parts.map((p) => p.scope.recordTypes.map(typeName).join(", ") + " (" + purposeName(p.purpose) + ")").join("; ") +
+        " · " + T("citizen.until") + " " + date(g.grant.expiresAt) + " · " + T("grant.status." + g.status) +
+        " · " + T("citizen.signedby") + " " + (g.signedBy === g.subjectId ? T("citizen.signedby.self") : g.signedBy === rec.subjectId ? T("citizen.you") : g.signedBy)), el("code", " " + g.grantId));
       if (g.status === "active") {
         const b = el("button", T("citizen.revoke"), "danger");
         b.type = "button";
@@ -118,7 +143,7 @@ async function home() {
         b.addEventListener("click", async () => {
           b.disabled = true;
           try {
-            await revokeGrant(rec, g.grantId);
+            await revokeGrant(rec, g.grantId, S);
             location.reload();
           } catch (e) {
             showError(err, e);
@@ -175,6 +200,49 @@ async function home() {
   }
 }
 
+// actForList shows the subjects this device asked to act for: live delegations with a
+// link that switches to them, the others as waiting for the counter; and the form that
+// asks for a new one.
+async function actForList(rec) {
+  $("actfor").hidden = false;
+  const ul = $("actfor-list");
+  for (const x of actsFor()) {
+    const li = el("li");
+    li.dataset.subject = x.subjectId;
+    let d;
+    try {
+      const dels = await call(rec, "GET", `/v1/dossiers/${encodeURIComponent(x.subjectId)}/delegations`);
+      d = dels.delegations.find((v) => v.delegateId === rec.subjectId && v.status === "active" && new Date(v.endsAt) > new Date());
+    } catch (e) {
+      d = null;
+    }
+    li.append(el("code", x.subjectId));
+    if (d) {
+      const a = el("a", T("citizen.actfor.go"));
+      a.href = `/${lang}/citizen?for=${encodeURIComponent(x.subjectId)}`;
+      li.append(el("span", " · " + T("citizen.relation." + d.relation) + " · " + T("citizen.until") + " " + date(d.endsAt) + " "), a);
+    } else {
+      li.append(el("span", " · " + T("citizen.actfor.waiting") + " · " + T("citizen.actfor.code") + " "), el("code", x.code || "", "big"));
+    }
+    ul.append(li);
+  }
+  $("actfor-none").hidden = ul.children.length > 0;
+  $("actfor-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.currentTarget.elements;
+    const subjectId = f["actfor-subject"].value.trim();
+    const ends = f["actfor-ends"].value;
+    try {
+      if (!ends) throw { code: "invalid" };
+      const code = await requestDelegation(rec, subjectId, f["actfor-relation"].value, new Date(ends + "T00:00:00").toISOString(), lang);
+      localStorage.setItem(ACTS, JSON.stringify([...actsFor().filter((v) => v.subjectId !== subjectId), { subjectId, code }]));
+      location.reload();
+    } catch (e) {
+      showError($("citizen-error"), e);
+    }
+  });
+}
+
 async function download(rec, r, button) {
   const resp = await signedFetch(rec, "GET", `/v1/records/${encodeURIComponent(r.recordId)}/content`);
   if (!resp.ok) {
@@ -201,8 +269,10 @@ async function grantPage() {
     if (!rec) return showError(err, { code: "unknown_key" });
     try {
       const signature = await signGrant(rec, box.dataset.document);
-      await call(rec, "POST", `/v1/dossiers/${encodeURIComponent(rec.subjectId)}/grants`, { grant: box.dataset.document, signature });
-      location.assign(`/${lang}/citizen?granted=${encodeURIComponent(box.dataset.grant)}`);
+      const subject = JSON.parse(new TextDecoder().decode(bytes)).subjectId;
+      await call(rec, "POST", `/v1/dossiers/${encodeURIComponent(subject)}/grants`, { grant: box.dataset.document, signature });
+      const g = JSON.parse(new TextDecoder().decode(bytes));
+      location.assign(`/${lang}/citizen?granted=${encodeURIComponent(box.dataset.grant)}` + (g.subjectId !== rec.subjectId ? "&for=" + encodeURIComponent(g.subjectId) : ""));
     } catch (e) {
       showError(err, e);
     }
@@ -219,7 +289,7 @@ async function requestPage() {
   const id = box.dataset.request;
   let r;
   try {
-    const list = await call(rec, "GET", `/v1/dossiers/${encodeURIComponent(rec.subjectId)}/consent-requests`);
+    const list = await call(rec, "GET", `/v1/dossiers/${encodeURIComponent(acting || rec.subjectId)}/consent-requests`);
     r = list.requests.find((x) => x.requestId === id);
   } catch (e) {
     return showError(err, e);
@@ -261,7 +331,7 @@ async function requestPage() {
     b.disabled = true;
     try {
       await f();
-      location.assign(`/${lang}/citizen?request=${encodeURIComponent(id)}&answer=${done}`);
+      location.assign(`/${lang}/citizen?request=${encodeURIComponent(id)}&answer=${done}` + (acting ? "&for=" + encodeURIComponent(acting) : ""));
     } catch (e) {
       showError(err, e, "citizen.creq.err.");
       b.disabled = false;

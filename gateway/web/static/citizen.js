@@ -125,8 +125,10 @@ export async function signGrant(rec, documentB64) {
   return signDoc(rec.privateKey, unb64(documentB64));
 }
 
-export async function revokeGrant(rec, grantId) {
-  const doc = enc.encode(JSON.stringify({ kind: "edossier.grant-revocation.v1", grantId, subjectId: rec.subjectId, issuedAt: new Date().toISOString() }));
+// revokeGrant revokes a grant of subjectId (the device's own subject, or one it acts
+// for as a delegate), signed with the device key.
+export async function revokeGrant(rec, grantId, subjectId = rec.subjectId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.grant-revocation.v1", grantId, subjectId, issuedAt: new Date().toISOString() }));
   return call(rec, "POST", `/v1/grants/${encodeURIComponent(grantId)}/revoke`, { revocation: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
 
@@ -146,4 +148,16 @@ export async function approveRequest(rec, requestId, documentB64) {
 export async function declineRequest(rec, requestId, subjectId) {
   const doc = enc.encode(JSON.stringify({ kind: "edossier.consent-decline.v1", requestId, subjectId, issuedAt: new Date().toISOString(), nonce: nonce() }));
   return call(rec, "POST", `/v1/consent-requests/${encodeURIComponent(requestId)}/decline`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
+
+// requestDelegation signs the statement that the device's subject acts for subjectId
+// (relation "guardian" or "legal-representative") until endsAt, and leaves it for the
+// authority's counter; it answers the code the counter types.
+export async function requestDelegation(rec, subjectId, relation, endsAt, lang) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.delegation.v1", subjectId, delegateId: rec.subjectId, relation, endsAt, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  const resp = await fetch(`/${lang}/citizen/delegation-request`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ document: b64(doc), signature: await signDoc(rec.privateKey, doc) }) });
+  const v = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw { code: v.code || "internal" };
+  return v.code;
 }
