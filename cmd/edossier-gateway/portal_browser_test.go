@@ -592,20 +592,7 @@ func TestPortalInBrowser(t *testing.T) {
 
 		// A request that lapses while its page is open: refused by the ledger as expired.
 		now := time.Now().UTC()
-		ask := func(grant string, open time.Duration) string {
-			r := e.jsonCall("POST", "/v1/dossiers/"+baby.subjectID+"/consent-requests", social, map[string]any{
-				"grant": map[string]any{"grantId": grant, "subjectId": baby.subjectID, "grantee": "SocialSecurityMSP",
-					"scope":   map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}},
-					"purpose": purpose, "validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
-				"reference": "app-2026-0803", "expiresAt": wire.FormatTime(now.Add(open))})
-			expectStatus(t, r, 201)
-			var res struct {
-				Request wire.ConsentRequest `json:"request"`
-			}
-			r.json(t, &res)
-			return res.Request.RequestID
-		}
-		lapsing := ask("g-browser-lapsing", 6*time.Second)
+		lapsing := askConsent(t, e, social, baby.subjectID, "g-browser-lapsing", 6*time.Second)
 		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+lapsing), chromedp.WaitVisible(chromedp.ID("creq-approve")))
 		time.Sleep(time.Until(now.Add(8 * time.Second))) // the ledger's clock is the transaction's: past the expiry
 		phone.do(chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.ID("citizen-error")))
@@ -614,7 +601,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 		phone.screenshot("citizen-request-expired-en")
 		// Declined: the outcome the department sees.
-		declined := ask("g-browser-declined", time.Hour)
+		declined := askConsent(t, e, social, baby.subjectID, "g-browser-declined", time.Hour)
 		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+declined), chromedp.WaitVisible(chromedp.ID("creq-decline")))
 		phone.screenshot("citizen-request-en")
 		phone.do(chromedp.Click(chromedp.ID("creq-decline")), chromedp.WaitVisible(chromedp.CSS(".notice")))
@@ -629,6 +616,77 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 		b.screenshot("clerk-request-en")
 		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+	})
+
+	guardian := newTab(t, e.url) // the parent's own phone, with the parent's own key
+	var parentID string
+	t.Run("guardian in the browser", func(t *testing.T) {
+		b.t, guardian.t, e.t = t, t, t
+		if requestID == "" {
+			t.Skip("no consent request")
+		}
+		parentID = e.resolve(health, personID(803))
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")),
+			chromedp.SendKeys(chromedp.ID("new-subject"), parentID), chromedp.Click(chromedp.CSS("#create-key button")),
+			chromedp.WaitVisible(chromedp.ID("fingerprint")))
+		fp := strings.ReplaceAll(guardian.text("#fingerprint"), " ", "")
+		police := e.keys.Departments["police"]
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), police), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+fp), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-key")))
+
+		// The parent asks to act for the baby as its guardian until its 18th birthday.
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("actfor-form")),
+			chromedp.SendKeys(chromedp.ID("actfor-subject"), baby.subjectID), chromedp.SetValue(chromedp.ID("actfor-relation"), "guardian"),
+			chromedp.SetValue(chromedp.ID("actfor-ends"), time.Now().AddDate(18, 0, 0).Format("2006-01-02")),
+			chromedp.Click(chromedp.CSS("#actfor-form button")),
+			chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] code.big`)))
+		code := guardian.text(`#actfor-list li[data-subject="` + baby.subjectID + `"] code.big`)
+		guardian.screenshot("citizen-actfor")
+		// Health may not attest a guardian: refused at the counter, nothing bound.
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/delegations?code="+strings.ReplaceAll(code, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if c := b.text(".error code"); c != "forbidden" {
+			t.Fatalf("health attesting a guardian: %s", c)
+		}
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), police), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/delegations?code="+strings.ReplaceAll(code, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)))
+		b.screenshot("delegations")
+		b.do(chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-delegation")))
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+
+		// The parent switches to the baby's dossier and approves a request with the
+		// parent's own key; the grant says the parent signed it; the parent revokes it.
+		asked := askConsent(t, e, social, baby.subjectID, "g-browser-guardian", time.Hour)
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
+			chromedp.Click(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
+			chromedp.WaitVisible(chromedp.ID("acting")), chromedp.WaitVisible(chromedp.ID("records-delegate")),
+			chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)))
+		guardian.screenshot("citizen-acting")
+		guardian.do(chromedp.Click(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)), chromedp.WaitVisible(chromedp.ID("creq-approve")),
+			chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)))
+		if by := guardian.eval(`document.querySelector('#grants li[data-grant="g-browser-guardian"]').dataset.signedBy`); by != parentID {
+			t.Fatalf("the approved grant signed by %q, want the guardian %s", by, parentID)
+		}
+		r := e.jsonCall("GET", "/v1/consent-requests/"+asked, social, nil)
+		var outcome wire.ConsentRequest
+		if r.json(t, &outcome); outcome.Status != wire.RequestApproved {
+			t.Fatalf("the guardian's approval: %s", r.body)
+		}
+		guardian.screenshot("citizen-acting-granted")
+		guardian.do(chromedp.Click(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)), chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)))
+		if r := e.jsonCall("GET", "/v1/records/"+recordID+"/content?grantId=g-browser-guardian&purpose=social-insurance-enrolment", social, nil); r.status == 200 {
+			t.Fatal("a read under the grant the guardian revoked")
+		}
+		// Another subject's dossier: the page refuses as a sentence.
+		guardian.do(chromedp.Navigate(e.url+"/en/citizen?for="+e.resolve(health, personID(804))), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := guardian.text("#citizen-error"); !strings.Contains(got, "forbidden") {
+			t.Fatalf("acting for a stranger: %q", got)
+		}
 	})
 
 	t.Run("accessibility", func(t *testing.T) {
@@ -673,13 +731,25 @@ func TestPortalInBrowser(t *testing.T) {
 			}{b, "/clerk/requests/" + requestID}, struct {
 				tab  *tab
 				path string
-			}{phone, "/citizen/requests/" + requestID})
+			}{phone, "/citizen/requests/" + requestID}, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/delegations?code=0000000000000000"})
+		}
+		if parentID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{guardian, "/citizen"}, struct {
+				tab  *tab
+				path string
+			}{guardian, "/citizen?for=" + baby.subjectID})
 		}
 		for _, lang := range []string{"zh", "en"} {
 			for _, pg := range pages {
 				pg.tab.t = t
 				pg.tab.do(chromedp.Navigate(e.url+"/"+lang+pg.path), chromedp.WaitReady(chromedp.CSS("footer")))
-				if pg.tab == phone {
+				if pg.tab != b {
 					time.Sleep(500 * time.Millisecond) // the module fills the page
 				}
 				pg.tab.axe(src, lang+pg.path)
@@ -707,4 +777,23 @@ func TestPortalInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// askConsent has the social security bureau ask subjectID, through the API, for the
+// birth certificate under grantID; the request stays open for open. It answers the
+// request ID.
+func askConsent(t *testing.T, e *env, social, subjectID, grantID string, open time.Duration) string {
+	t.Helper()
+	now := time.Now().UTC()
+	r := e.jsonCall("POST", "/v1/dossiers/"+subjectID+"/consent-requests", social, map[string]any{
+		"grant": map[string]any{"grantId": grantID, "subjectId": subjectID, "grantee": "SocialSecurityMSP",
+			"scope":   map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}},
+			"purpose": "social-insurance-enrolment", "validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
+		"reference": "app-2026-0803", "expiresAt": wire.FormatTime(now.Add(open))})
+	expectStatus(t, r, 201)
+	var res struct {
+		Request wire.ConsentRequest `json:"request"`
+	}
+	r.json(t, &res)
+	return res.Request.RequestID
 }

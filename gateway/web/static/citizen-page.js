@@ -106,15 +106,22 @@ async function home() {
       await actForList(rec);
     }
     $("bound").hidden = false;
-    const recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
-    const tbody = $("records").querySelector("tbody");
-    for (const r of recs.records) {
-      const dl = el("button", T("citizen.download"), "link");
-      dl.type = "button";
-      dl.addEventListener("click", () => download(rec, r, dl));
-      tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
+    if (acting) {
+      // The record list is the subject's own (each look is logged in the subject's
+      // log as a self access); a delegate sees grants, requests, reads and key events.
+      $("records-box").hidden = true;
+      $("records-delegate").hidden = false;
+    } else {
+      const recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
+      const tbody = $("records").querySelector("tbody");
+      for (const r of recs.records) {
+        const dl = el("button", T("citizen.download"), "link");
+        dl.type = "button";
+        dl.addEventListener("click", () => download(rec, r, dl));
+        tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
+      }
+      $("records-empty").hidden = recs.records.length > 0;
     }
-    $("records-empty").hidden = recs.records.length > 0;
     const reqs = await call(rec, "GET", `/v1/dossiers/${s}/consent-requests`);
     const rq = $("requests");
     for (const r of reqs.requests.filter(open)) {
