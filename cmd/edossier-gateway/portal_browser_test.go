@@ -689,6 +689,57 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	})
 
+	tablet := newTab(t, e.url) // a second device of the baby's dossier
+	t.Run("second device", func(t *testing.T) {
+		phone.t, tablet.t, e.t = t, t, t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")),
+			chromedp.SendKeys(chromedp.ID("new-subject"), baby.subjectID), chromedp.Click(chromedp.ID("second-device")),
+			chromedp.Click(chromedp.CSS("#create-key button")), chromedp.WaitVisible(chromedp.ID("second-intro")))
+		fp := tablet.text("#fingerprint")
+		tablet.screenshot("citizen-second-key")
+		// Not usable before the first device signs it.
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("unbound")))
+		// A wrong fingerprint finds nothing (a sentence); the right one is countersigned.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("add-device-form")),
+			chromedp.SendKeys(chromedp.ID("add-device-fp"), "0000 0000 0000 0000"), chromedp.Click(chromedp.CSS("#add-device-form button")),
+			chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "not_found") {
+			t.Fatalf("a wrong fingerprint: %q", got)
+		}
+		phone.do(chromedp.SetValue(chromedp.ID("add-device-fp"), fp), chromedp.Click(chromedp.CSS("#add-device-form button")), chromedp.WaitVisible(chromedp.ID("add-device-sign")))
+		phone.screenshot("citizen-add-device")
+		phone.do(chromedp.Click(chromedp.ID("add-device-sign")), chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="active"] button`)))
+		if n := phone.eval(`String(document.querySelectorAll('#device-list li[data-status="active"]').length)`); n != "2" {
+			t.Fatalf("%s active device keys, want 2", n)
+		}
+		phone.do(chromedp.WaitVisible(chromedp.CSS("#key-events li")))
+		if ev := phone.text("#key-events"); !strings.Contains(ev, "添加设备密钥") {
+			t.Errorf("key events lack the added key: %q", ev)
+		}
+		phone.screenshot("citizen-devices")
+		// The tablet signs for the dossier now: its records and requests appear.
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+		tablet.screenshot("citizen-second-device")
+		// The phone removes the tablet's key. The tablet's page is still open: what it
+		// signs now (a revocation of a live grant) is refused by the ledger, which checks
+		// the document's signature against the active keys; the grant stays.
+		phone.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+			chromedp.Click(chromedp.CSS(`#device-list li[data-status="active"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="removed"]`)), chromedp.WaitVisible(chromedp.CSS("#key-events li")))
+		if ev := phone.text("#key-events"); !strings.Contains(ev, "删除设备密钥") {
+			t.Errorf("key events lack the removed key: %q", ev)
+		}
+		live := tablet.eval(`document.querySelector("#grants button[data-grant]").dataset.grant`)
+		tablet.do(chromedp.Click(chromedp.CSS(`#grants button[data-grant="`+live+`"]`)), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := tablet.text("#citizen-error"); !strings.Contains(got, "unknown_key") && !strings.Contains(got, "bad_signature") {
+			t.Fatalf("a removed key's revocation shown as %q", got)
+		}
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#grants button[data-grant="`+live+`"]`)))
+	})
+
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
 		if src == "" {
@@ -734,7 +785,10 @@ func TestPortalInBrowser(t *testing.T) {
 			}{phone, "/citizen/requests/" + requestID}, struct {
 				tab  *tab
 				path string
-			}{b, "/clerk/delegations?code=0000000000000000"})
+			}{b, "/clerk/delegations?code=0000000000000000"}, struct {
+				tab  *tab
+				path string
+			}{b, "/citizen/key/" + strings.Repeat("ab", 32) + "?second=1"})
 		}
 		if parentID != "" {
 			pages = append(pages, struct {

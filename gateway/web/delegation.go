@@ -92,7 +92,7 @@ type delegationsData struct {
 
 func (s *Server) findDelegations(code string) []pendingDelegation {
 	var out []pendingDelegation
-	for _, k := range s.delegations.find(code) {
+	for _, k := range s.delegations.find("", code) {
 		doc, err := base64.StdEncoding.DecodeString(k.Document)
 		if err != nil {
 			continue

@@ -199,6 +199,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
 		m.HandleFunc("POST "+p+"/citizen/delegation-request", s.lang(l, s.delegationRequest))
 		m.HandleFunc("GET "+p+"/citizen/key/{keyId}", s.lang(l, s.keyPage))
+		m.HandleFunc("GET "+p+"/citizen/device-request", s.lang(l, s.deviceRequest))
 		m.HandleFunc("GET "+p+"/citizen/grant", s.lang(l, s.grantForm))
 		m.HandleFunc("GET "+p+"/citizen/requests/{requestId}", s.lang(l, s.citizenRequest))
 	}

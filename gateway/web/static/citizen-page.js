@@ -1,7 +1,7 @@
 // The citizen's pages: what the server rendered, filled with what the device key may
 // read. Every value from the ledger goes into the page as text (textContent), never as
 // markup.
-import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation } from "./citizen.js";
+import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation, addDevice, removeKey } from "./citizen.js";
 
 const data = JSON.parse(document.getElementById("portal-data").textContent);
 const T = (k) => data.msgs[k] || k;
@@ -62,14 +62,15 @@ async function home() {
     $("create-key").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        const req = await createKey($("new-subject").value.trim());
+        const second = $("second-device").checked;
+        const req = await createKey($("new-subject").value.trim(), second ? "edossier.key-add.v1" : "edossier.key-bind.v1");
         const resp = await fetch(`/${lang}/citizen/key-request`, { method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ document: req.document, popSignature: req.popSignature }) });
         if (!resp.ok) {
           await forgetKey();
           throw await resp.json();
         }
-        location.assign(`/${lang}/citizen/key/${req.keyId}`);
+        location.assign(`/${lang}/citizen/key/${req.keyId}` + (second ? "?second=1" : ""));
       } catch (e) {
         showError(err, e);
       }
@@ -103,6 +104,7 @@ async function home() {
       $("has-key").querySelector("dl").hidden = true;
     } else {
       keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
+      devices(rec, keys);
       await actForList(rec);
     }
     $("bound").hidden = false;
@@ -167,7 +169,7 @@ async function home() {
       const li = el("li");
       li.dataset.kind = a.kind;
       li.dataset.record = a.recordId;
-      li.append(el("time", date(a.time)), el("span", " " + (a.kind === "self" ? T("citizen.you") : deptName(a.org) + (a.user ? " (" + a.user + ")" : "")) +
+      li.append(el("time", date(a.time)), el("span", " " + (a.kind === "self" ? T(acting ? "citizen.signedby.self" : "citizen.you") : deptName(a.org) + (a.user ? " (" + a.user + ")" : "")) +
         " · " + T("access." + a.kind) + (a.recordType ? " · " + typeName(a.recordType) : "") + (a.purpose ? " · " + purposeName(a.purpose) : "")));
       if (a.grantId) li.append(el("code", " " + a.grantId));
       tl.append(li);
@@ -179,7 +181,7 @@ async function home() {
       const [kind, id] = [b.slice(0, b.indexOf(":")), b.slice(b.indexOf(":") + 1)];
       return T("keyevent.by." + kind) + (kind === "attestation" ? deptName(id) : id.slice(0, 16));
     };
-    for (const k of events.events) ke.append(el("li", date(k.time) + " · " + T("keyevent." + k.type) + " · " + k.keyId.slice(0, 16) + " · " + by(k.by)));
+    for (const k of events.events) ke.append(el("li", date(k.time) + " · " + T("keyevent." + k.type) + (k.keyId ? " · " + k.keyId.slice(0, 16) : "") + " · " + by(k.by)));
     const rl = $("recoveries");
     for (const r of keys.recoveries || []) {
       if (r.status !== "pending") continue;
@@ -205,6 +207,72 @@ async function home() {
     }
     showError(err, e);
   }
+}
+
+// devices lists the subject's device keys (this one marked; the others removable with
+// this device's signature) and adds a second device: the fingerprint the new device
+// shows finds its waiting key-add statement, which this device countersigns.
+function devices(rec, keys) {
+  const err = $("citizen-error");
+  $("devices").hidden = false;
+  const ul = $("device-list");
+  for (const k of keys.keys) {
+    const li = el("li");
+    li.dataset.key = k.keyId;
+    li.dataset.status = k.status;
+    li.append(el("code", k.keyId.slice(0, 16).replace(/(.{4})/g, "$1 ").trim()), el("span", " · " + T("citizen.keystatus." + k.status) + " · " + date(k.addedAt)));
+    if (k.keyId === rec.keyId) {
+      li.append(el("strong", " · " + T("citizen.thisdevice")));
+    } else if (k.status === "active") {
+      const b = el("button", T("citizen.device.remove"), "danger");
+      b.type = "button";
+      b.addEventListener("click", async () => {
+        if (!confirm(T("citizen.device.remove.confirm"))) return;
+        b.disabled = true;
+        try {
+          await removeKey(rec, k.keyId);
+          location.reload();
+        } catch (e) {
+          showError(err, e);
+          b.disabled = false;
+        }
+      });
+      li.append(" ", b);
+    }
+    ul.append(li);
+  }
+  $("add-device-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const found = $("add-device-found");
+    found.replaceChildren();
+    try {
+      const fp = $("add-device-fp").value.replace(/\s+/g, "").toLowerCase();
+      const resp = await fetch(`/${lang}/citizen/device-request?subjectId=${encodeURIComponent(rec.subjectId)}&fingerprint=${encodeURIComponent(fp)}`, { cache: "no-store" });
+      const v = await resp.json();
+      if (!resp.ok) throw v;
+      if (v.requests.length === 0) throw { code: "not_found" };
+      for (const q of v.requests) {
+        const p = el("p");
+        const b = el("button", T("citizen.device.sign"));
+        b.type = "button";
+        b.id = "add-device-sign";
+        b.addEventListener("click", async () => {
+          b.disabled = true;
+          try {
+            await addDevice(rec, q.document, q.popSignature);
+            location.reload();
+          } catch (e) {
+            showError(err, e);
+            b.disabled = false;
+          }
+        });
+        p.append(el("span", T("citizen.device.found") + " "), el("code", q.keyId, "wrap"), " ", b);
+        found.append(p);
+      }
+    } catch (e) {
+      showError(err, e);
+    }
+  });
 }
 
 // actForList shows the subjects this device asked to act for: live delegations with a

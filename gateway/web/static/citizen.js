@@ -77,14 +77,15 @@ async function signDoc(key, bytes) {
   return b64(derFromRaw(raw));
 }
 
-// createKey makes the device key for subjectId and its bind statement (the proof of
-// possession the counter submits).
-export async function createKey(subjectId) {
+// createKey makes the device key for subjectId and its statement signed by the new
+// key: a bind statement (the proof of possession the counter submits) or, for a
+// second device, a key-add statement an active key of the subject countersigns.
+export async function createKey(subjectId, kind = "edossier.key-bind.v1") {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
   const spki = await crypto.subtle.exportKey("spki", pair.publicKey);
   const keyId = hex(await crypto.subtle.digest("SHA-256", spki));
   const publicKeyPem = pem(spki);
-  const doc = enc.encode(JSON.stringify({ kind: "edossier.key-bind.v1", subjectId, publicKeyPem, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  const doc = enc.encode(JSON.stringify({ kind, subjectId, publicKeyPem, issuedAt: new Date().toISOString(), nonce: nonce() }));
   const popSignature = await signDoc(pair.privateKey, doc);
   await saveKey({ subjectId, keyId, privateKey: pair.privateKey, publicKeyPem });
   return { keyId, document: b64(doc), popSignature };
@@ -160,4 +161,17 @@ export async function requestDelegation(rec, subjectId, relation, endsAt, lang) 
   const v = await resp.json().catch(() => ({}));
   if (!resp.ok) throw { code: v.code || "internal" };
   return v.code;
+}
+
+// addDevice countersigns a second device's key-add statement with this device's key
+// and submits it with the new key's own signature.
+export async function addDevice(rec, documentB64, popSignature) {
+  return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/keys`,
+    { document: documentB64, signature: await signDoc(rec.privateKey, unb64(documentB64)), popSignature });
+}
+
+// removeKey retires keyId of the device's subject, signed with this device's key.
+export async function removeKey(rec, keyId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.key-remove.v1", subjectId: rec.subjectId, keyId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/keys/${keyId}/remove`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
