@@ -755,6 +755,25 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("axe-core found no missing alt text: %v", v)
 		}
 		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Operator), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		// The operator issues a verifier key: shown once on the answer page, never in
+		// a URL; it is in the key list afterwards (by its ID only).
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/admin"), chromedp.WaitVisible(chromedp.ID("form-verifiers")),
+			chromedp.SendKeys(chromedp.ID("v-name"), "bank-portal"), chromedp.Submit(chromedp.ID("v-name")), chromedp.WaitVisible(chromedp.ID("issued-key")))
+		issued := b.eval(`document.getElementById("issued-key").value`)
+		if !strings.HasPrefix(issued, "edk_") || strings.Contains(b.eval(`location.href`), issued) {
+			t.Fatalf("issued key %q at %s", issued, b.eval(`location.href`))
+		}
+		b.screenshot("admin-issued")
+		b.axe(src, "admin issued zh")
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/admin"), chromedp.WaitVisible(chromedp.ID("api-keys")))
+		if page := b.eval(`document.documentElement.outerHTML`); strings.Contains(page, issued) || !strings.Contains(page, "bank-portal") {
+			t.Fatal("the issued key is shown again, or missing from the key list")
+		}
+		for _, q := range b.sent() {
+			if strings.Contains(q.URL, issued) {
+				t.Fatalf("the issued key in a request URL: %s", q.URL)
+			}
+		}
 		pages := []struct {
 			tab  *tab
 			path string
