@@ -677,10 +677,37 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("the guardian's approval: %s", r.body)
 		}
 		guardian.screenshot("citizen-acting-granted")
+		// The acting view in both languages, checked by axe-core while the relation is
+		// live (the accessibility step comes after it ended).
+		if src := axeSource(t); src != "" {
+			for _, lang := range []string{"zh", "en"} {
+				guardian.do(chromedp.Navigate(e.url+"/"+lang+"/citizen?for="+baby.subjectID), chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)))
+				guardian.axe(src, lang+" acting for the baby")
+			}
+		}
 		guardian.do(chromedp.Click(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)), chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)))
 		if r := e.jsonCall("GET", "/v1/records/"+recordID+"/content?grantId=g-browser-guardian&purpose=social-insurance-enrolment", social, nil); r.status == 200 {
 			t.Fatal("a read under the grant the guardian revoked")
+		}
+		// The baby's own page lists who acts for it; the guardian ends the relation
+		// from its own page; from then on acting for the baby is refused.
+		phone.t = t
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#delegate-list li button[data-delegation]")))
+		if got := phone.text("#delegate-list li"); !strings.Contains(got, parentID) {
+			t.Fatalf("who acts for the baby: %q", got)
+		}
+		phone.screenshot("citizen-delegates")
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#actfor-list button[data-delegation]")),
+			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click(chromedp.CSS("#actfor-list button[data-delegation]")),
+			chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] code.big`)))
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen?for="+baby.subjectID), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := guardian.text("#citizen-error"); !strings.Contains(got, "forbidden") {
+			t.Fatalf("acting after the relation ended: %q", got)
+		}
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#delegate-list li")))
+		if n := phone.eval(`String(document.querySelectorAll("#delegate-list li button").length)`); n != "0" {
+			t.Fatalf("an ended relation still has an end button (%s)", n)
 		}
 		// Another subject's dossier: the page refuses as a sentence.
 		guardian.do(chromedp.Navigate(e.url+"/en/citizen?for="+e.resolve(health, personID(804))), chromedp.WaitVisible(chromedp.ID("citizen-error")))
@@ -813,10 +840,7 @@ func TestPortalInBrowser(t *testing.T) {
 			pages = append(pages, struct {
 				tab  *tab
 				path string
-			}{guardian, "/citizen"}, struct {
-				tab  *tab
-				path string
-			}{guardian, "/citizen?for=" + baby.subjectID})
+			}{guardian, "/citizen"})
 		}
 		for _, lang := range []string{"zh", "en"} {
 			for _, pg := range pages {

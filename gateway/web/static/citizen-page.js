@@ -1,7 +1,7 @@
 // The citizen's pages: what the server rendered, filled with what the device key may
 // read. Every value from the ledger goes into the page as text (textContent), never as
 // markup.
-import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation, addDevice, removeKey } from "./citizen.js";
+import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation, addDevice, removeKey, endDelegation } from "./citizen.js";
 
 const data = JSON.parse(document.getElementById("portal-data").textContent);
 const T = (k) => data.msgs[k] || k;
@@ -102,9 +102,11 @@ async function home() {
       $("acting-text").textContent = T("citizen.acting").replace("{who}", S).replace("{rel}", T("citizen.relation." + d.relation)).replace("{until}", date(d.endsAt));
       $("acting-back").href = `/${lang}/citizen`;
       $("has-key").querySelector("dl").hidden = true;
+      for (const h of ["requests", "grants", "timeline", "keyevents"]) $(h + "-h").textContent = T("citizen.acting." + h);
     } else {
       keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
       devices(rec, keys);
+      await delegates(rec);
       await actForList(rec);
     }
     $("bound").hidden = false;
@@ -275,6 +277,43 @@ function devices(rec, keys) {
   });
 }
 
+// endButton ends delegation d of subjectId with this device's signature (the subject's
+// or the delegate's: either may end it).
+function endButton(rec, subjectId, d) {
+  const b = el("button", T("citizen.delegation.end"), "danger");
+  b.type = "button";
+  b.dataset.delegation = d.delegationId;
+  b.addEventListener("click", async () => {
+    if (!confirm(T("citizen.delegation.end.confirm"))) return;
+    b.disabled = true;
+    try {
+      await endDelegation(rec, subjectId, d.delegationId);
+      location.reload();
+    } catch (e) {
+      showError($("citizen-error"), e);
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+// delegates lists who acts for this device's subject (a guardian, a legal
+// representative), each live one with a button that ends it.
+async function delegates(rec) {
+  const dels = await call(rec, "GET", `/v1/dossiers/${encodeURIComponent(rec.subjectId)}/delegations`);
+  const ul = $("delegate-list");
+  for (const d of dels.delegations) {
+    const live = d.status === "active" && new Date(d.endsAt) > new Date();
+    const li = el("li");
+    li.dataset.delegation = d.delegationId;
+    li.append(el("code", d.delegateId), el("span", " · " + T("citizen.relation." + d.relation) + " · " + T("citizen.until") + " " + date(d.endsAt) +
+      " · " + T(live ? "grant.status.active" : "citizen.delegation.ended") + " "));
+    if (live) li.append(endButton(rec, rec.subjectId, d));
+    ul.append(li);
+  }
+  $("delegates").hidden = ul.children.length === 0;
+}
+
 // actForList shows the subjects this device asked to act for: live delegations with a
 // link that switches to them, the others as waiting for the counter; and the form that
 // asks for a new one.
@@ -295,7 +334,7 @@ async function actForList(rec) {
     if (d) {
       const a = el("a", T("citizen.actfor.go"));
       a.href = `/${lang}/citizen?for=${encodeURIComponent(x.subjectId)}`;
-      li.append(el("span", " · " + T("citizen.relation." + d.relation) + " · " + T("citizen.until") + " " + date(d.endsAt) + " "), a);
+      li.append(el("span", " · " + T("citizen.relation." + d.relation) + " · " + T("citizen.until") + " " + date(d.endsAt) + " "), a, " ", endButton(rec, x.subjectId, d));
     } else {
       li.append(el("span", " · " + T("citizen.actfor.waiting") + " · " + T("citizen.actfor.code") + " "), el("code", x.code || "", "big"));
     }

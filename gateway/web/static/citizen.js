@@ -175,3 +175,11 @@ export async function removeKey(rec, keyId) {
   const doc = enc.encode(JSON.stringify({ kind: "edossier.key-remove.v1", subjectId: rec.subjectId, keyId, issuedAt: new Date().toISOString(), nonce: nonce() }));
   return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/keys/${keyId}/remove`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
+
+// endDelegation revokes delegationId of subjectId (signed by the subject or by the
+// delegate, with this device's key).
+export async function endDelegation(rec, subjectId, delegationId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.delegation-revocation.v1", subjectId, delegationId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/dossiers/${encodeURIComponent(subjectId)}/delegations/${encodeURIComponent(delegationId)}/revoke`,
+    { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
