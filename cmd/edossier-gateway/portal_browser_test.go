@@ -615,6 +615,22 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("declined request on the desk: %s", st)
 		}
 		b.screenshot("clerk-request-en")
+		// A whole matter: the desk names the matter only, the gateway fills in its
+		// current version's parts; the phone shows every department's part.
+		b.do(chromedp.Navigate(e.url+"/en/clerk/requests?subject="+baby.subjectID), chromedp.WaitVisible(chromedp.ID("request-form")),
+			chromedp.Click(chromedp.CSS(`#request-form input[name="mode"][value="matter"]`)), chromedp.SetValue(chromedp.ID("r-matter"), "newborn"),
+			chromedp.SendKeys(chromedp.ID("r-ref"), "nb-2026-0802"), chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.ID("request-status")))
+		matterReq := strings.TrimPrefix(b.eval(`location.pathname`), "/en/clerk/requests/")
+		if b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length >= 2)`) != "true" {
+			t.Fatalf("the matter request has %s parts", b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`))
+		}
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+matterReq), chromedp.WaitVisible(chromedp.ID("creq-matter")),
+			chromedp.WaitVisible(chromedp.CSS(`#creq-parts tr[data-grantee="SocialSecurityMSP"]`)))
+		if n := phone.eval(`String(document.querySelectorAll("#creq-parts tbody tr").length)`); n != b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`) {
+			t.Fatalf("the phone shows %s parts, the desk %s", n, b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`))
+		}
+		phone.screenshot("citizen-request-matter-en")
+		phone.do(chromedp.Click(chromedp.ID("creq-decline")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
 	})
 
