@@ -89,6 +89,24 @@ func testConsentRequest(t *testing.T, e *env, health, social string) {
 		"scope": map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}}, "purpose": "social-insurance-enrolment",
 		"validFrom": wire.FormatTime(now), "expiresAt": wire.FormatTime(now.Add(time.Hour))}, "reference": "app-x", "expiresAt": wire.FormatTime(now.Add(time.Hour))}
 	expectProblem(t, e.jsonCall("POST", "/v1/dossiers/"+c.subjectID+"/consent-requests", social, in), 403, gateway.CodeForbidden)
+	// A department lists its own requests to the subject with their outcome, and
+	// nothing of another department's.
+	for key, want := range map[string]int{social: 2, health: 0} {
+		r = e.jsonCall("GET", "/v1/dossiers/"+c.subjectID+"/consent-requests", key, nil)
+		expectStatus(t, r, 200)
+		var own struct {
+			Requests []wire.ConsentRequest `json:"requests"`
+		}
+		r.json(t, &own)
+		if len(own.Requests) != want {
+			t.Fatalf("department sees %d requests, want %d: %s", len(own.Requests), want, r.body)
+		}
+		for _, q := range own.Requests {
+			if q.Requester != "SocialSecurityMSP" || (q.Status != wire.RequestApproved && q.Status != wire.RequestDeclined) {
+				t.Fatalf("listed %+v", q)
+			}
+		}
+	}
 }
 
 // testMatterConsent: the newborn matter through the REST API. Civil affairs asks for

@@ -521,6 +521,268 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	})
 
+	var requestID string
+	t.Run("consent request in the browser", func(t *testing.T) {
+		b.t, phone.t, e.t = t, t, t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		purpose := "social-insurance-enrolment"
+		// Social security's clerk (still signed in) asks the newborn's dossier for the
+		// birth certificate through the desk's form.
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/dossier/"+baby.subjectID), chromedp.WaitVisible(chromedp.ID("ask-consent")),
+			chromedp.Click(chromedp.ID("ask-consent")), chromedp.WaitVisible(chromedp.ID("request-form")),
+			chromedp.Click(chromedp.CSS(`#request-form input[name="type"][value="birth-medical-certificate"]`)),
+			chromedp.SetValue(chromedp.ID("r-purpose"), purpose), chromedp.SendKeys(chromedp.ID("r-ref"), "free text"),
+			chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.CSS(".error")))
+		// A reference that is free text is refused as a sentence; the form keeps what was typed.
+		if code := b.text(".error code"); code != "invalid" || b.eval(`document.getElementById("r-ref").value`) != "free text" ||
+			b.eval(`String(document.querySelector('#request-form input[value="birth-medical-certificate"]').checked)`) != "true" {
+			t.Fatalf("free-text reference: code %s, form %s", code, b.eval(`document.getElementById("r-ref").value`))
+		}
+		b.do(chromedp.SetValue(chromedp.ID("r-ref"), "app-2026-0802"), chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.ID("request-status")))
+		if st := b.eval(`document.getElementById("request-status").dataset.status`); st != "pending" {
+			t.Fatalf("new request %s", st)
+		}
+		requestID = strings.TrimPrefix(b.eval(`location.pathname`), "/zh/clerk/requests/")
+		grantID := b.text("#request-grant")
+		b.screenshot("clerk-request")
+
+		// The phone lists it and shows exactly what it would sign.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+requestID+`"] a`)))
+		phone.screenshot("citizen-requests")
+		phone.do(chromedp.Click(chromedp.CSS(`#requests li[data-request="`+requestID+`"] a`)), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		if got := phone.text(`#creq-parts tr[data-grantee="SocialSecurityMSP"]`); !strings.Contains(got, "出生医学证明") || !strings.Contains(got, "社会保险参保") {
+			t.Fatalf("the request's part shown as %q", got)
+		}
+		if got := phone.eval(`document.getElementById("creq-json").textContent`); !strings.Contains(got, `"grantId": "`+grantID+`"`) {
+			t.Fatalf("the document shown is not the request's grant:\n%s", got)
+		}
+		phone.screenshot("citizen-request")
+		// An altered document (one more record type) signed in the page: the ledger
+		// refuses it, the page says so in a sentence with the code, no grant exists.
+		phone.do(chromedp.Evaluate[chromedp.Void](`(() => { const box = document.getElementById("creq"); const g = JSON.parse(atob(box.dataset.document));
+			g.scope.recordTypes.push("marriage-record"); box.dataset.document = btoa(JSON.stringify(g)); })()`),
+			chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "invalid") || !strings.Contains(got, "不一致") {
+			t.Fatalf("altered approval shown as %q", got)
+		}
+		phone.screenshot("citizen-request-altered")
+		if r := e.jsonCall("GET", "/v1/records/"+recordID+"/content?grantId="+grantID+"&purpose="+purpose, social, nil); r.status == 200 {
+			t.Fatal("a grant exists after the altered approval")
+		}
+		// The true document, by keyboard: approved, the grant on the ledger.
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		phone.tabTo(`document.activeElement.id === "creq-approve"`)
+		phone.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		if got := phone.eval(`new URL(location.href).searchParams.get("answer")`); got != "approved" {
+			t.Fatalf("answer %s", got)
+		}
+		// The clerk sees the outcome and reads under the grant (bytes equal).
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/requests?subject="+baby.subjectID), chromedp.WaitVisible(chromedp.CSS(`#requests tr[data-request="`+requestID+`"]`)))
+		if st := b.eval(`document.querySelector('#requests tr[data-request="` + requestID + `"]').dataset.status`); st != "approved" {
+			t.Fatalf("outcome in the list: %s", st)
+		}
+		b.screenshot("clerk-requests")
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
+			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose))
+		if got := b.download(t, chromedp.Submit(chromedp.ID("grantId"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
+			t.Fatalf("read under the approved request: %q", got)
+		}
+
+		// A request that lapses while its page is open: refused by the ledger as expired.
+		now := time.Now().UTC()
+		lapsing := askConsent(t, e, social, baby.subjectID, "g-browser-lapsing", 6*time.Second)
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+lapsing), chromedp.WaitVisible(chromedp.ID("creq-approve")))
+		time.Sleep(time.Until(now.Add(8 * time.Second))) // the ledger's clock is the transaction's: past the expiry
+		phone.do(chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "expired") {
+			t.Fatalf("approving a lapsed request shown as %q", got)
+		}
+		phone.screenshot("citizen-request-expired-en")
+		// Declined: the outcome the department sees.
+		declined := askConsent(t, e, social, baby.subjectID, "g-browser-declined", time.Hour)
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+declined), chromedp.WaitVisible(chromedp.ID("creq-decline")))
+		phone.screenshot("citizen-request-en")
+		phone.do(chromedp.Click(chromedp.ID("creq-decline")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		r := e.jsonCall("GET", "/v1/consent-requests/"+declined, social, nil)
+		var outcome wire.ConsentRequest
+		if r.json(t, &outcome); outcome.Status != wire.RequestDeclined {
+			t.Fatalf("declined request: %s", r.body)
+		}
+		b.do(chromedp.Navigate(e.url+"/en/clerk/requests/"+declined), chromedp.WaitVisible(chromedp.ID("request-status")))
+		if st := b.eval(`document.getElementById("request-status").dataset.status`); st != "declined" {
+			t.Fatalf("declined request on the desk: %s", st)
+		}
+		b.screenshot("clerk-request-en")
+		// A whole matter: the desk names the matter only, the gateway fills in its
+		// current version's parts; the phone shows every department's part.
+		b.do(chromedp.Navigate(e.url+"/en/clerk/requests?subject="+baby.subjectID), chromedp.WaitVisible(chromedp.ID("request-form")),
+			chromedp.Click(chromedp.CSS(`#request-form input[name="mode"][value="matter"]`)), chromedp.SetValue(chromedp.ID("r-matter"), "newborn"),
+			chromedp.SendKeys(chromedp.ID("r-ref"), "nb-2026-0802"), chromedp.Submit(chromedp.ID("r-ref")), chromedp.WaitVisible(chromedp.ID("request-status")))
+		matterReq := strings.TrimPrefix(b.eval(`location.pathname`), "/en/clerk/requests/")
+		if b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length >= 2)`) != "true" {
+			t.Fatalf("the matter request has %s parts", b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`))
+		}
+		phone.do(chromedp.Navigate(e.url+"/en/citizen/requests/"+matterReq), chromedp.WaitVisible(chromedp.ID("creq-matter")),
+			chromedp.WaitVisible(chromedp.CSS(`#creq-parts tr[data-grantee="SocialSecurityMSP"]`)))
+		if n := phone.eval(`String(document.querySelectorAll("#creq-parts tbody tr").length)`); n != b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`) {
+			t.Fatalf("the phone shows %s parts, the desk %s", n, b.eval(`String(document.querySelectorAll("#request-parts tbody tr").length)`))
+		}
+		phone.screenshot("citizen-request-matter-en")
+		phone.do(chromedp.Click(chromedp.ID("creq-decline")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+	})
+
+	guardian := newTab(t, e.url) // the parent's own phone, with the parent's own key
+	var parentID string
+	t.Run("guardian in the browser", func(t *testing.T) {
+		b.t, guardian.t, e.t = t, t, t
+		if requestID == "" {
+			t.Skip("no consent request")
+		}
+		parentID = e.resolve(health, personID(803))
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")),
+			chromedp.SendKeys(chromedp.ID("new-subject"), parentID), chromedp.Click(chromedp.CSS("#create-key button")),
+			chromedp.WaitVisible(chromedp.ID("fingerprint")))
+		fp := strings.ReplaceAll(guardian.text("#fingerprint"), " ", "")
+		police := e.keys.Departments["police"]
+		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), police), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/bindings?fingerprint="+fp), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-key")))
+
+		// The parent asks to act for the baby as its guardian until its 18th birthday.
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("actfor-form")),
+			chromedp.SendKeys(chromedp.ID("actfor-subject"), baby.subjectID), chromedp.SetValue(chromedp.ID("actfor-relation"), "guardian"),
+			chromedp.SetValue(chromedp.ID("actfor-ends"), time.Now().AddDate(18, 0, 0).Format("2006-01-02")),
+			chromedp.Click(chromedp.CSS("#actfor-form button")),
+			chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] code.big`)))
+		code := guardian.text(`#actfor-list li[data-subject="` + baby.subjectID + `"] code.big`)
+		guardian.screenshot("citizen-actfor")
+		// Health may not attest a guardian: refused at the counter, nothing bound.
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), health), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/delegations?code="+strings.ReplaceAll(code, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)),
+			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if c := b.text(".error code"); c != "forbidden" {
+			t.Fatalf("health attesting a guardian: %s", c)
+		}
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")),
+			chromedp.SendKeys(chromedp.ID("apiKey"), police), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")),
+			chromedp.Navigate(e.url+"/zh/clerk/delegations?code="+strings.ReplaceAll(code, " ", "")), chromedp.WaitVisible(chromedp.CSS(`form.record button`)))
+		b.screenshot("delegations")
+		b.do(chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-delegation")))
+		b.do(chromedp.Submit(chromedp.CSS(`.whoami form`)), chromedp.WaitVisible(chromedp.ID("apiKey")))
+
+		// The parent switches to the baby's dossier and approves a request with the
+		// parent's own key; the grant says the parent signed it; the parent revokes it.
+		asked := askConsent(t, e, social, baby.subjectID, "g-browser-guardian", time.Hour)
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
+			chromedp.Click(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
+			chromedp.WaitVisible(chromedp.ID("acting")), chromedp.WaitVisible(chromedp.ID("records-delegate")),
+			chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)))
+		guardian.screenshot("citizen-acting")
+		guardian.do(chromedp.Click(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)), chromedp.WaitVisible(chromedp.ID("creq-approve")),
+			chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)))
+		if by := guardian.eval(`document.querySelector('#grants li[data-grant="g-browser-guardian"]').dataset.signedBy`); by != parentID {
+			t.Fatalf("the approved grant signed by %q, want the guardian %s", by, parentID)
+		}
+		r := e.jsonCall("GET", "/v1/consent-requests/"+asked, social, nil)
+		var outcome wire.ConsentRequest
+		if r.json(t, &outcome); outcome.Status != wire.RequestApproved {
+			t.Fatalf("the guardian's approval: %s", r.body)
+		}
+		guardian.screenshot("citizen-acting-granted")
+		// The acting view in both languages, checked by axe-core while the relation is
+		// live (the accessibility step comes after it ended).
+		if src := axeSource(t); src != "" {
+			for _, lang := range []string{"zh", "en"} {
+				guardian.do(chromedp.Navigate(e.url+"/"+lang+"/citizen?for="+baby.subjectID), chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)))
+				guardian.axe(src, lang+" acting for the baby")
+			}
+		}
+		guardian.do(chromedp.Click(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)), chromedp.WaitNotPresent(chromedp.CSS(`button[data-grant="g-browser-guardian"]`)))
+		if r := e.jsonCall("GET", "/v1/records/"+recordID+"/content?grantId=g-browser-guardian&purpose=social-insurance-enrolment", social, nil); r.status == 200 {
+			t.Fatal("a read under the grant the guardian revoked")
+		}
+		// The baby's own page lists who acts for it; the guardian ends the relation
+		// from its own page; from then on acting for the baby is refused.
+		phone.t = t
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#delegate-list li button[data-delegation]")))
+		if got := phone.text("#delegate-list li"); !strings.Contains(got, parentID) {
+			t.Fatalf("who acts for the baby: %q", got)
+		}
+		phone.screenshot("citizen-delegates")
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#actfor-list button[data-delegation]")),
+			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click(chromedp.CSS("#actfor-list button[data-delegation]")),
+			chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] code.big`)))
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen?for="+baby.subjectID), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := guardian.text("#citizen-error"); !strings.Contains(got, "forbidden") {
+			t.Fatalf("acting after the relation ended: %q", got)
+		}
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#delegate-list li")))
+		if n := phone.eval(`String(document.querySelectorAll("#delegate-list li button").length)`); n != "0" {
+			t.Fatalf("an ended relation still has an end button (%s)", n)
+		}
+		// Another subject's dossier: the page refuses as a sentence.
+		guardian.do(chromedp.Navigate(e.url+"/en/citizen?for="+e.resolve(health, personID(804))), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := guardian.text("#citizen-error"); !strings.Contains(got, "forbidden") {
+			t.Fatalf("acting for a stranger: %q", got)
+		}
+	})
+
+	tablet := newTab(t, e.url) // a second device of the baby's dossier
+	t.Run("second device", func(t *testing.T) {
+		phone.t, tablet.t, e.t = t, t, t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("new-subject")),
+			chromedp.SendKeys(chromedp.ID("new-subject"), baby.subjectID), chromedp.Click(chromedp.ID("second-device")),
+			chromedp.Click(chromedp.CSS("#create-key button")), chromedp.WaitVisible(chromedp.ID("second-intro")))
+		fp := tablet.text("#fingerprint")
+		tablet.screenshot("citizen-second-key")
+		// Not usable before the first device signs it.
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("unbound")))
+		// A wrong fingerprint finds nothing (a sentence); the right one is countersigned.
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("add-device-form")),
+			chromedp.SendKeys(chromedp.ID("add-device-fp"), "0000 0000 0000 0000"), chromedp.Click(chromedp.CSS("#add-device-form button")),
+			chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := phone.text("#citizen-error"); !strings.Contains(got, "not_found") {
+			t.Fatalf("a wrong fingerprint: %q", got)
+		}
+		phone.do(chromedp.SetValue(chromedp.ID("add-device-fp"), fp), chromedp.Click(chromedp.CSS("#add-device-form button")), chromedp.WaitVisible(chromedp.ID("add-device-sign")))
+		phone.screenshot("citizen-add-device")
+		phone.do(chromedp.Click(chromedp.ID("add-device-sign")), chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="active"] button`)))
+		if n := phone.eval(`String(document.querySelectorAll('#device-list li[data-status="active"]').length)`); n != "2" {
+			t.Fatalf("%s active device keys, want 2", n)
+		}
+		phone.do(chromedp.WaitVisible(chromedp.CSS("#key-events li")))
+		if ev := phone.text("#key-events"); !strings.Contains(ev, "添加设备密钥") {
+			t.Errorf("key events lack the added key: %q", ev)
+		}
+		phone.screenshot("citizen-devices")
+		// The tablet signs for the dossier now: its records and requests appear.
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+		tablet.screenshot("citizen-second-device")
+		// The phone removes the tablet's key. The tablet's page is still open: what it
+		// signs now (a revocation of a live grant) is refused by the ledger, which checks
+		// the document's signature against the active keys; the grant stays.
+		phone.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+			chromedp.Click(chromedp.CSS(`#device-list li[data-status="active"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="removed"]`)), chromedp.WaitVisible(chromedp.CSS("#key-events li")))
+		if ev := phone.text("#key-events"); !strings.Contains(ev, "删除设备密钥") {
+			t.Errorf("key events lack the removed key: %q", ev)
+		}
+		live := tablet.eval(`document.querySelector("#grants button[data-grant]").dataset.grant`)
+		tablet.do(chromedp.Click(chromedp.CSS(`#grants button[data-grant="`+live+`"]`)), chromedp.WaitVisible(chromedp.ID("citizen-error")))
+		if got := tablet.text("#citizen-error"); !strings.Contains(got, "unknown_key") && !strings.Contains(got, "bad_signature") {
+			t.Fatalf("a removed key's revocation shown as %q", got)
+		}
+		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#grants button[data-grant="`+live+`"]`)))
+	})
+
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
 		if src == "" {
@@ -536,6 +798,25 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("axe-core found no missing alt text: %v", v)
 		}
 		b.do(chromedp.SendKeys(chromedp.ID("apiKey"), e.keys.Operator), chromedp.Submit(chromedp.ID("apiKey")), chromedp.WaitVisible(chromedp.ID("resolve-h")))
+		// The operator issues a verifier key: shown once on the answer page, never in
+		// a URL; it is in the key list afterwards (by its ID only).
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/admin"), chromedp.WaitVisible(chromedp.ID("form-verifiers")),
+			chromedp.SendKeys(chromedp.ID("v-name"), "bank-portal"), chromedp.Submit(chromedp.ID("v-name")), chromedp.WaitVisible(chromedp.ID("issued-key")))
+		issued := b.eval(`document.getElementById("issued-key").value`)
+		if !strings.HasPrefix(issued, "edk_") || strings.Contains(b.eval(`location.href`), issued) {
+			t.Fatalf("issued key %q at %s", issued, b.eval(`location.href`))
+		}
+		b.screenshot("admin-issued")
+		b.axe(src, "admin issued zh")
+		b.do(chromedp.Navigate(e.url+"/zh/clerk/admin"), chromedp.WaitVisible(chromedp.ID("api-keys")))
+		if page := b.eval(`document.documentElement.outerHTML`); strings.Contains(page, issued) || !strings.Contains(page, "bank-portal") {
+			t.Fatal("the issued key is shown again, or missing from the key list")
+		}
+		for _, q := range b.sent() {
+			if strings.Contains(q.URL, issued) {
+				t.Fatalf("the issued key in a request URL: %s", q.URL)
+			}
+		}
 		pages := []struct {
 			tab  *tab
 			path string
@@ -553,11 +834,35 @@ func TestPortalInBrowser(t *testing.T) {
 				path string
 			}{phone, "/citizen/grant?subjectId=" + baby.subjectID + "&grantee=SocialSecurityMSP&type=birth-medical-certificate&purpose=social-insurance-enrolment&days=30&preview=1"})
 		}
+		if requestID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/requests?subject=" + baby.subjectID}, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/requests/" + requestID}, struct {
+				tab  *tab
+				path string
+			}{phone, "/citizen/requests/" + requestID}, struct {
+				tab  *tab
+				path string
+			}{b, "/clerk/delegations?code=0000000000000000"}, struct {
+				tab  *tab
+				path string
+			}{b, "/citizen/key/" + strings.Repeat("ab", 32) + "?second=1"})
+		}
+		if parentID != "" {
+			pages = append(pages, struct {
+				tab  *tab
+				path string
+			}{guardian, "/citizen"})
+		}
 		for _, lang := range []string{"zh", "en"} {
 			for _, pg := range pages {
 				pg.tab.t = t
 				pg.tab.do(chromedp.Navigate(e.url+"/"+lang+pg.path), chromedp.WaitReady(chromedp.CSS("footer")))
-				if pg.tab == phone {
+				if pg.tab != b {
 					time.Sleep(500 * time.Millisecond) // the module fills the page
 				}
 				pg.tab.axe(src, lang+pg.path)
@@ -585,4 +890,23 @@ func TestPortalInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// askConsent has the social security bureau ask subjectID, through the API, for the
+// birth certificate under grantID; the request stays open for open. It answers the
+// request ID.
+func askConsent(t *testing.T, e *env, social, subjectID, grantID string, open time.Duration) string {
+	t.Helper()
+	now := time.Now().UTC()
+	r := e.jsonCall("POST", "/v1/dossiers/"+subjectID+"/consent-requests", social, map[string]any{
+		"grant": map[string]any{"grantId": grantID, "subjectId": subjectID, "grantee": "SocialSecurityMSP",
+			"scope":   map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}},
+			"purpose": "social-insurance-enrolment", "validFrom": wire.FormatTime(now.Add(-time.Minute)), "expiresAt": wire.FormatTime(now.Add(24 * time.Hour))},
+		"reference": "app-2026-0803", "expiresAt": wire.FormatTime(now.Add(open))})
+	expectStatus(t, r, 201)
+	var res struct {
+		Request wire.ConsentRequest `json:"request"`
+	}
+	r.json(t, &res)
+	return res.Request.RequestID
 }

@@ -124,3 +124,36 @@ func TestGroupByGrant(t *testing.T) {
 		t.Fatalf("no entries: %+v", g)
 	}
 }
+
+func (m *consentLedger) ListConsentRequests(_ context.Context, _ gateway.Actor, subjectID string) ([]wire.ConsentRequest, error) {
+	return []wire.ConsentRequest{
+		{RequestID: "req-1", SubjectID: subjectID, Requester: "HealthMSP", Status: wire.RequestPending},
+		{RequestID: "req-2", SubjectID: subjectID, Requester: "CivilMSP", Status: wire.RequestApproved},
+	}, nil
+}
+
+// A department lists only the requests it made to a subject (their outcome); another
+// department's requests stay unseen; a bad subject ID asks the ledger nothing.
+func TestDepartmentListsOnlyItsOwnConsentRequests(t *testing.T) {
+	s := New(&consentLedger{}, nil, nil, Config{})
+	ctx := context.Background()
+	subject := "p-" + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	got, err := s.ConsentRequests(ctx, health, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RequestID != "req-1" {
+		t.Fatalf("health sees %+v", got)
+	}
+	other := gateway.Principal{Role: gateway.RoleDepartment, Org: "tax", MSPID: "TaxMSP", User: "clerk"}
+	if got, err := s.ConsentRequests(ctx, other, subject); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("tax sees %+v, %v", got, err)
+	}
+	if _, err := s.ConsentRequests(ctx, health, "110101202611201235"); gateway.ErrorCode(err) != gateway.CodeRawIDNumber {
+		t.Fatalf("ID number as subject: %v", err)
+	}
+	op := gateway.Principal{Role: gateway.RoleOperator, Org: "operator", MSPID: "OperatorMSP", User: "ops"}
+	if got, err := s.ConsentRequests(ctx, op, subject); err != nil || len(got) != 2 {
+		t.Fatalf("operator sees %+v, %v", got, err)
+	}
+}

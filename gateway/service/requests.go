@@ -55,9 +55,26 @@ func (s *Service) RequestConsent(ctx context.Context, p gateway.Principal, subje
 	return &ConsentRequestResult{Request: *r, Receipt: rc}, nil
 }
 
-// ConsentRequests lists a subject's requests (the subject, a live delegate, the
-// operator).
+// ConsentRequests lists a subject's requests: all of them to the subject, a live
+// delegate or the operator; to a department only the ones it made (it learns nothing
+// of other departments' requests, only the outcome of its own).
 func (s *Service) ConsentRequests(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.ConsentRequest, error) {
+	if p.Role == gateway.RoleDepartment {
+		if err := CheckSubjectID("subjectId", subjectID); err != nil {
+			return nil, err
+		}
+		all, err := s.ledger.ListConsentRequests(ctx, s.cfg.Platform, subjectID)
+		if err != nil {
+			return nil, err
+		}
+		own := []wire.ConsentRequest{}
+		for _, r := range all {
+			if r.Requester == p.MSPID {
+				own = append(own, r)
+			}
+		}
+		return own, nil
+	}
 	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
 		return nil, err
 	}

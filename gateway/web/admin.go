@@ -24,6 +24,8 @@ type Admin interface {
 	Unaccredit(ctx context.Context, p gateway.Principal, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error)
 	DefinePurpose(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Purpose], error)
 	DefineReason(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Reason], error)
+	CreateUser(ctx context.Context, p gateway.Principal, org, user string, role gateway.Role, label string) (*service.NewUser, error)
+	CreateVerifier(p gateway.Principal, name, label string) (*service.NewVerifier, error)
 	ListAPIKeys(p gateway.Principal) ([]service.APIKey, error)
 	RevokeAPIKey(p gateway.Principal, id string) (*service.APIKey, error)
 }
@@ -32,19 +34,28 @@ type adminData struct {
 	Registry *service.Registry
 	Keys     []service.APIKey
 	Form     map[string]string // what was typed in the refused form
+	// Issued is a key just issued (a new user's or a verifier's), shown once on the
+	// answer to the form's POST: never in a URL, a redirect or a log.
+	Issued *issuedKey
+}
+
+type issuedKey struct {
+	KeyID  string
+	Whom   string
+	APIKey string
 }
 
 func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
-	s.adminWith(w, r, nil, nil)
+	s.adminWith(w, r, nil, nil, nil)
 }
 
-func (s *Server) adminWith(w http.ResponseWriter, r *http.Request, form map[string]string, err error) {
+func (s *Server) adminWith(w http.ResponseWriter, r *http.Request, form map[string]string, issued *issuedKey, err error) {
 	cs := clerkFrom(r)
 	if s.opts.Admin == nil {
 		s.fail(w, r, langFrom(r), gateway.Errorf(gateway.CodeUnavailable, "operator pages are not configured"))
 		return
 	}
-	d := adminData{Form: form}
+	d := adminData{Form: form, Issued: issued}
 	reg, rerr := s.opts.Service.Registry(r.Context(), cs.principal)
 	if rerr != nil {
 		s.fail(w, r, langFrom(r), rerr)
@@ -58,6 +69,8 @@ func (s *Server) adminWith(w http.ResponseWriter, r *http.Request, form map[stri
 	status := http.StatusOK
 	if err != nil {
 		status, p.Error = s.problem(r, p, err)
+	} else if issued != nil {
+		p.Notice = p.T("admin.issued")
 	} else if done := r.URL.Query().Get("done"); done != "" {
 		p.Notice = p.T("admin.done")
 	}
@@ -73,7 +86,7 @@ func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) {
 	}
 	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	form := map[string]string{"what": r.PathValue("what")}
-	for _, k := range []string{"mspId", "name", "code", "recordType"} {
+	for _, k := range []string{"mspId", "name", "code", "recordType", "org", "user", "role", "label"} {
 		form[k] = f(k)
 	}
 	a, ctx := s.opts.Admin, r.Context()
@@ -93,11 +106,23 @@ func (s *Server) adminPost(w http.ResponseWriter, r *http.Request) {
 		_, err = a.DefineReason(ctx, cs.principal, form["code"], form["name"])
 	case "revoke-key":
 		_, err = a.RevokeAPIKey(cs.principal, f("keyId"))
+	case "users":
+		var u *service.NewUser
+		if u, err = a.CreateUser(ctx, cs.principal, form["org"], form["user"], gateway.Role(form["role"]), form["label"]); err == nil {
+			s.adminWith(w, r, nil, &issuedKey{KeyID: u.KeyID, Whom: u.Org + " / " + u.User + " (" + string(u.Role) + ")", APIKey: u.APIKey}, nil)
+			return
+		}
+	case "verifiers":
+		var v *service.NewVerifier
+		if v, err = a.CreateVerifier(cs.principal, form["name"], form["label"]); err == nil {
+			s.adminWith(w, r, nil, &issuedKey{KeyID: v.ID, Whom: v.Verifier, APIKey: v.Key}, nil)
+			return
+		}
 	default:
 		err = gateway.Errorf(gateway.CodeNotFound, "no such operator form")
 	}
 	if err != nil {
-		s.adminWith(w, r, form, err)
+		s.adminWith(w, r, form, nil, err)
 		return
 	}
 	http.Redirect(w, r, "/"+langFrom(r)+"/clerk/admin?done="+url.QueryEscape(r.PathValue("what")), http.StatusSeeOther)

@@ -56,6 +56,58 @@ func (a *fakeAdmin) RevokeAPIKey(p gateway.Principal, id string) (*service.APIKe
 	return &service.APIKey{}, a.op(p, "revoke "+id)
 }
 
+func (a *fakeAdmin) CreateUser(_ context.Context, p gateway.Principal, org, user string, role gateway.Role, label string) (*service.NewUser, error) {
+	if user == "bad user" {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "bad user name")
+	}
+	if err := a.op(p, "user "+org+" "+user+" "+string(role)); err != nil {
+		return nil, err
+	}
+	return &service.NewUser{Org: org, MSPID: "HealthMSP", User: user, Role: role, KeyID: "k-user", APIKey: "edk_newuserkeynewuserkey"}, nil
+}
+
+func (a *fakeAdmin) CreateVerifier(p gateway.Principal, name, label string) (*service.NewVerifier, error) {
+	if err := a.op(p, "verifier "+name); err != nil {
+		return nil, err
+	}
+	return &service.NewVerifier{APIKey: service.APIKey{ID: "k-ver", Verifier: name}, Key: "edk_newverifierkeynewverifierkey"}, nil
+}
+
+// The operator issues a department user's key and a verifier's key: each shown once,
+// in the answer to the form's POST (no redirect, no URL, not on the next page); a
+// refusal keeps what was typed; a department is refused.
+func TestOperatorIssuesKeysShownOnce(t *testing.T) {
+	f := newFixture(t)
+	adm := &fakeAdmin{}
+	f.srv.opts.Admin = adm
+	op := f.browser()
+	csrf := op.signin(opKey)
+	r := op.post("/en/clerk/admin/users", url.Values{"org": {"health"}, "user": {"clerk7"}, "role": {"department"}, "csrf": {csrf}})
+	if r.Code != 200 || r.Header().Get("Location") != "" || !strings.Contains(r.Body.String(), `value="edk_newuserkeynewuserkey"`) ||
+		!strings.Contains(r.Body.String(), `id="issued"`) || r.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("create user: %d %q", r.Code, r.Header())
+	}
+	r = op.post("/zh/clerk/admin/verifiers", url.Values{"name": {"bank-a"}, "label": {"counter 1"}, "csrf": {csrf}})
+	if r.Code != 200 || !strings.Contains(r.Body.String(), `value="edk_newverifierkeynewverifierkey"`) {
+		t.Fatalf("create verifier: %d", r.Code)
+	}
+	if page := op.get("/en/clerk/admin").Body.String(); strings.Contains(page, "edk_new") {
+		t.Fatal("an issued key is shown again")
+	}
+	r = op.post("/en/clerk/admin/users", url.Values{"org": {"health"}, "user": {"bad user"}, "label": {"desk <3>"}, "csrf": {csrf}})
+	if r.Code != 400 || !strings.Contains(r.Body.String(), `value="bad user"`) || !strings.Contains(r.Body.String(), `value="desk &lt;3&gt;"`) {
+		t.Fatalf("refused user: %d", r.Code)
+	}
+	dept := f.browser()
+	dcsrf := dept.signin(deptKey)
+	if r := dept.post("/en/clerk/admin/verifiers", url.Values{"name": {"bank-b"}, "csrf": {dcsrf}}); r.Code != 403 || strings.Contains(r.Body.String(), "edk_new") {
+		t.Fatalf("department issues a verifier key: %d", r.Code)
+	}
+	if got := strings.Join(adm.changes, "; "); got != "user health clerk7 department; verifier bank-a" {
+		t.Fatalf("changes %q", got)
+	}
+}
+
 func TestOperatorPages(t *testing.T) {
 	f := newFixture(t)
 	adm := &fakeAdmin{}

@@ -29,6 +29,9 @@ import (
 // pendingKey is a key request a phone left for the counter: the bind statement and its
 // proof-of-possession signature, already checked to verify against the key it names.
 type pendingKey struct {
+	// Kind is the statement's kind: wire.KeyBindKind (for the counter) or
+	// wire.KeyAddKind (a second device, for the subject's first device to sign).
+	Kind      string
 	SubjectID string
 	KeyID     string
 	Document  string // base64
@@ -75,15 +78,15 @@ func (p *pendingKeys) sweep() {
 	}
 }
 
-// find returns the pending requests whose key ID starts with prefix (at least 8 hex
-// digits: what the phone shows), newest first.
-func (p *pendingKeys) find(prefix string) []pendingKey {
+// find returns the pending requests of kind ("": any) whose key ID starts with prefix
+// (at least 8 hex digits: what the phone shows), newest first.
+func (p *pendingKeys) find(kind, prefix string) []pendingKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sweep()
 	var out []pendingKey
 	for id, v := range p.m {
-		if len(prefix) >= 8 && strings.HasPrefix(id, prefix) {
+		if len(prefix) >= 8 && strings.HasPrefix(id, prefix) && (kind == "" || v.Kind == kind) {
 			out = append(out, v)
 		}
 	}
@@ -107,7 +110,27 @@ func (s *Server) citizenHome(w http.ResponseWriter, r *http.Request) {
 	if g := r.URL.Query().Get("granted"); g != "" {
 		p.Notice = p.T("citizen.granted")
 	}
+	switch r.URL.Query().Get("answer") {
+	case "approved":
+		p.Notice = p.T("citizen.creq.approved")
+	case "declined":
+		p.Notice = p.T("citizen.creq.declined")
+	}
 	s.renderPage(w, r, http.StatusOK, "citizen", p)
+}
+
+// citizenRequest is the shell of a consent request's page: citizen-page.js reads the
+// request with a signed call, shows the grant decoded from the bytes it would sign, and
+// approves (signing exactly those bytes) or declines.
+func (s *Server) citizenRequest(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("requestId")
+	if err := wire.ValidateID("requestId", id); err != nil {
+		s.fail(w, r, langFrom(r), gateway.Errorf(gateway.CodeInvalid, "bad request ID"))
+		return
+	}
+	p := s.newPage(r, "request.title", id)
+	p.Script = s.scriptData(r, p)
+	s.renderPage(w, r, http.StatusOK, "creq", p)
 }
 
 // keyRequest takes a phone's bind statement (JSON {document, popSignature}) and keeps
@@ -133,8 +156,8 @@ func (s *Server) keyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := wire.ParseKeyStatement(doc)
-	if err != nil || st.Kind != wire.KeyBindKind {
-		s.jsonError(w, r, gateway.Errorf(gateway.CodeInvalid, "not a key-bind statement"))
+	if err != nil || (st.Kind != wire.KeyBindKind && st.Kind != wire.KeyAddKind) {
+		s.jsonError(w, r, gateway.Errorf(gateway.CodeInvalid, "not a key-bind or key-add statement"))
 		return
 	}
 	if err := service.CheckSubjectID("subjectId", st.SubjectID); err != nil {
@@ -145,7 +168,7 @@ func (s *Server) keyRequest(w http.ResponseWriter, r *http.Request) {
 		s.jsonError(w, r, gateway.Errorf(gateway.CodeBadSignature, "the proof of possession does not verify"))
 		return
 	}
-	s.pending.put(pendingKey{SubjectID: st.SubjectID, KeyID: st.NewKeyID, Document: in.Document, PopSig: in.PopSignature, At: s.opts.Now()})
+	s.pending.put(pendingKey{Kind: st.Kind, SubjectID: st.SubjectID, KeyID: st.NewKeyID, Document: in.Document, PopSig: in.PopSignature, At: s.opts.Now()})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]string{"keyId": st.NewKeyID})
@@ -173,6 +196,7 @@ func fingerprint(keyID string) string {
 }
 
 type keyPageData struct {
+	Second      bool // a second device's key: the first device adds it, not the counter
 	KeyID       string
 	Fingerprint string
 	QR          template.HTML
@@ -195,7 +219,7 @@ func (s *Server) keyPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, langFrom(r), gateway.Wrap(gateway.CodeInternal, err, "qr"))
 		return
 	}
-	p.Data = keyPageData{KeyID: id, Fingerprint: fingerprint(id), QR: qr}
+	p.Data = keyPageData{Second: r.URL.Query().Get("second") != "", KeyID: id, Fingerprint: fingerprint(id), QR: qr}
 	s.renderPage(w, r, http.StatusOK, "key", p)
 }
 
@@ -308,7 +332,7 @@ func (s *Server) bindings(w http.ResponseWriter, r *http.Request) {
 	fp := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(r.URL.Query().Get("fingerprint")), " ", ""))
 	d := bindingsData{Fingerprint: r.URL.Query().Get("fingerprint")}
 	if fp != "" {
-		d.Found = s.pending.find(fp)
+		d.Found = s.pending.find(wire.KeyBindKind, fp)
 	}
 	s.render(w, r, http.StatusOK, "bindings", "bindings.title", d)
 }
@@ -317,6 +341,10 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request) {
 	cs := clerkFrom(r)
 	keyID := r.PostFormValue("keyId")
 	k, ok := s.pending.take(keyID)
+	if ok && k.Kind != wire.KeyBindKind {
+		s.pending.put(k)
+		ok = false
+	}
 	if !ok {
 		s.failOn(w, r, "bindings", "bindings.title", bindingsData{}, gateway.Errorf(gateway.CodeNotFound, "no pending key request"))
 		return
@@ -337,7 +365,7 @@ func (s *Server) bind(w http.ResponseWriter, r *http.Request) {
 func (s *Server) scriptData(r *http.Request, p *page) map[string]any {
 	msgs := map[string]string{}
 	for k, v := range p.cat {
-		for _, prefix := range []string{"err.", "status.", "access.", "keyevent.", "grant.status.", "citizen.", "error.code"} {
+		for _, prefix := range []string{"err.", "status.", "access.", "keyevent.", "grant.status.", "request.status.", "citizen.", "error.code"} {
 			if strings.HasPrefix(k, prefix) {
 				msgs[k] = v
 			}
@@ -355,5 +383,44 @@ func (s *Server) scriptData(r *http.Request, p *page) map[string]any {
 			purposes[x.Code] = p.RegName("purpose", x.Code, x.Name)
 		}
 	}
-	return map[string]any{"msgs": msgs, "types": types, "depts": depts, "purposes": purposes}
+	matters := map[string]string{}
+	if ms, err := s.opts.Service.Matters(r.Context()); err == nil {
+		for _, m := range ms {
+			matters[m.Code] = p.RegName("matter", m.Code, m.Name)
+		}
+	}
+	return map[string]any{"msgs": msgs, "types": types, "depts": depts, "purposes": purposes, "matters": matters}
+}
+
+// deviceRequest answers a second device's waiting key-add statement to the subject's
+// first device (JSON {requests: [{keyId, document, popSignature}]}): by the subject ID
+// and the full 16-digit fingerprint the new device shows. The first device signs the
+// statement with its key and submits it to the REST API; the chaincode checks both
+// signatures, so the waiting room decides nothing.
+func (s *Server) deviceRequest(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	subjectID := q.Get("subjectId")
+	fp := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(q.Get("fingerprint")), " ", ""))
+	if err := service.CheckSubjectID("subjectId", subjectID); err != nil {
+		s.jsonError(w, r, err)
+		return
+	}
+	if _, err := hex.DecodeString(fp); err != nil || len(fp) != 16 {
+		s.jsonError(w, r, gateway.Errorf(gateway.CodeInvalid, "the fingerprint has 16 hex digits"))
+		return
+	}
+	type out struct {
+		KeyID        string `json:"keyId"`
+		Document     string `json:"document"`
+		PopSignature string `json:"popSignature"`
+	}
+	res := []out{}
+	for _, k := range s.pending.find(wire.KeyAddKind, fp) {
+		if k.SubjectID == subjectID {
+			res = append(res, out{KeyID: k.KeyID, Document: k.Document, PopSignature: k.PopSig})
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"requests": res})
 }

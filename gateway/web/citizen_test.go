@@ -146,3 +146,58 @@ func TestGrantPreviewIsTheLedgerEncoding(t *testing.T) {
 		}
 	}
 }
+
+// A second device leaves a key-add statement; the subject's first device finds it by
+// the subject ID and the full fingerprint, never by a shorter prefix or for another
+// subject; the counter's binding page never offers it (it is no first key).
+func TestSecondDeviceRequest(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	doc, err := wire.EncodeKeyStatement(wire.KeyStatement{Kind: wire.KeyAddKind, SubjectID: subject,
+		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), IssuedAt: wire.FormatTime(time.Now()), Nonce: "nonce-1234567890abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := wire.SignDocument(k, doc)
+	body, _ := json.Marshal(map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "popSignature": sig})
+	req := httptest.NewRequest("POST", "/en/citizen/key-request", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	r := b.do(req)
+	var out struct {
+		KeyID string `json:"keyId"`
+	}
+	if r.Code != 201 || json.Unmarshal(r.Body.Bytes(), &out) != nil {
+		t.Fatalf("key-add request: %d %s", r.Code, r.Body)
+	}
+	if page := b.get("/en/citizen/key/" + out.KeyID + "?second=1").Body.String(); !strings.Contains(page, `id="second-intro"`) {
+		t.Fatal("the second device's key page does not say how it is added")
+	}
+	lookup := func(subjectID, fp string) (int, string) {
+		r := b.get("/en/citizen/device-request?subjectId=" + url.QueryEscape(subjectID) + "&fingerprint=" + url.QueryEscape(fp))
+		return r.Code, r.Body.String()
+	}
+	if code, got := lookup(subject, fingerprint(out.KeyID)); code != 200 || !strings.Contains(got, out.KeyID) || !strings.Contains(got, sig) {
+		t.Fatalf("first device's lookup: %d %s", code, got)
+	}
+	if _, got := lookup("p-"+strings.Repeat("c", 32), fingerprint(out.KeyID)); strings.Contains(got, out.KeyID) {
+		t.Fatal("another subject finds the statement")
+	}
+	if code, got := lookup(subject, out.KeyID[:8]); code != 400 || strings.Contains(got, out.KeyID) {
+		t.Fatalf("an 8-digit prefix: %d %s", code, got)
+	}
+	if code, _ := lookup("110101202611201235", fingerprint(out.KeyID)); code != 400 {
+		t.Fatalf("an ID number as subject: %d", code)
+	}
+	csrf := b.signin(deptKey)
+	if page := b.get("/zh/clerk/bindings?fingerprint=" + url.QueryEscape(fingerprint(out.KeyID))).Body.String(); strings.Contains(page, out.KeyID) {
+		t.Fatal("the counter is offered a second device's key")
+	}
+	if r := b.post("/zh/clerk/bindings", url.Values{"keyId": {out.KeyID}, "csrf": {csrf}}); r.Code != 404 {
+		t.Fatalf("the counter binds a key-add statement: %d", r.Code)
+	}
+	if _, ok := f.srv.pending.m[out.KeyID]; !ok {
+		t.Fatal("the refused bind dropped the second device's statement")
+	}
+}

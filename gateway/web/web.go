@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/api"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -45,6 +46,11 @@ type Service interface {
 	SupersedeRecord(ctx context.Context, p gateway.Principal, oldID string, in service.AppendInput) (*service.SupersedeResult, error)
 	ReadContent(ctx context.Context, p gateway.Principal, recordID, grantID, purpose string) (*service.Content, error)
 	BindSubjectKey(ctx context.Context, p gateway.Principal, documentB64, popSignature string) (*service.KeyResult, error)
+	RequestConsent(ctx context.Context, p gateway.Principal, subjectID string, in wire.ConsentRequestInput) (*service.ConsentRequestResult, error)
+	ConsentRequests(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.ConsentRequest, error)
+	ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error)
+	Matters(ctx context.Context) ([]wire.Matter, error)
+	BindDelegation(ctx context.Context, p gateway.Principal, documentB64, delegateSignature string) (*service.DelegationResult, error)
 }
 
 // Keys authenticates API keys (the gateway's key store).
@@ -102,6 +108,8 @@ type Server struct {
 	limiter  *api.Limiter
 	static   fs.FS
 	pending  *pendingKeys
+	// delegations are delegation statements waiting for the counter, by code.
+	delegations *pendingKeys
 }
 
 // New builds the portal.
@@ -125,7 +133,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, mux: http.NewServeMux(), cat: cat, pages: map[string]*template.Template{},
 		sessions: newSessions(o.SessionTTL, o.Now), limiter: limiter,
-		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
+		pending: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}, delegations: &pendingKeys{m: map[string]pendingKey{}, now: o.Now}}
 	s.static, _ = fs.Sub(staticFS, "static")
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -179,13 +187,21 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/clerk/records/{recordId}/content", s.lang(l, s.clerk(s.readContent)))
 		m.HandleFunc("GET "+p+"/clerk/admin", s.lang(l, s.clerk(s.admin)))
 		m.HandleFunc("POST "+p+"/clerk/admin/{what}", s.lang(l, s.clerk(s.adminPost)))
+		m.HandleFunc("GET "+p+"/clerk/requests", s.lang(l, s.clerk(s.requestsPage)))
+		m.HandleFunc("POST "+p+"/clerk/requests", s.lang(l, s.clerk(s.createRequest)))
+		m.HandleFunc("GET "+p+"/clerk/requests/{requestId}", s.lang(l, s.clerk(s.requestPage)))
 		m.HandleFunc("GET "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bindings)))
 		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
+		m.HandleFunc("GET "+p+"/clerk/delegations", s.lang(l, s.clerk(s.delegationsPage)))
+		m.HandleFunc("POST "+p+"/clerk/delegations", s.lang(l, s.clerk(s.bindDelegation)))
 
 		m.HandleFunc("GET "+p+"/citizen", s.lang(l, s.citizenHome))
 		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
+		m.HandleFunc("POST "+p+"/citizen/delegation-request", s.lang(l, s.delegationRequest))
 		m.HandleFunc("GET "+p+"/citizen/key/{keyId}", s.lang(l, s.keyPage))
+		m.HandleFunc("GET "+p+"/citizen/device-request", s.lang(l, s.deviceRequest))
 		m.HandleFunc("GET "+p+"/citizen/grant", s.lang(l, s.grantForm))
+		m.HandleFunc("GET "+p+"/citizen/requests/{requestId}", s.lang(l, s.citizenRequest))
 	}
 }
 
@@ -367,6 +383,7 @@ func (p *page) Path(rest ...string) string { return "/" + p.Lang + strings.Join(
 
 var funcs = template.FuncMap{
 	"pathEscape": url.PathEscape,
+	"parts":      parts,
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string, data any) *page {

@@ -77,14 +77,15 @@ async function signDoc(key, bytes) {
   return b64(derFromRaw(raw));
 }
 
-// createKey makes the device key for subjectId and its bind statement (the proof of
-// possession the counter submits).
-export async function createKey(subjectId) {
+// createKey makes the device key for subjectId and its statement signed by the new
+// key: a bind statement (the proof of possession the counter submits) or, for a
+// second device, a key-add statement an active key of the subject countersigns.
+export async function createKey(subjectId, kind = "edossier.key-bind.v1") {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
   const spki = await crypto.subtle.exportKey("spki", pair.publicKey);
   const keyId = hex(await crypto.subtle.digest("SHA-256", spki));
   const publicKeyPem = pem(spki);
-  const doc = enc.encode(JSON.stringify({ kind: "edossier.key-bind.v1", subjectId, publicKeyPem, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  const doc = enc.encode(JSON.stringify({ kind, subjectId, publicKeyPem, issuedAt: new Date().toISOString(), nonce: nonce() }));
   const popSignature = await signDoc(pair.privateKey, doc);
   await saveKey({ subjectId, keyId, privateKey: pair.privateKey, publicKeyPem });
   return { keyId, document: b64(doc), popSignature };
@@ -125,13 +126,60 @@ export async function signGrant(rec, documentB64) {
   return signDoc(rec.privateKey, unb64(documentB64));
 }
 
-export async function revokeGrant(rec, grantId) {
-  const doc = enc.encode(JSON.stringify({ kind: "edossier.grant-revocation.v1", grantId, subjectId: rec.subjectId, issuedAt: new Date().toISOString() }));
+// revokeGrant revokes a grant of subjectId (the device's own subject, or one it acts
+// for as a delegate), signed with the device key.
+export async function revokeGrant(rec, grantId, subjectId = rec.subjectId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.grant-revocation.v1", grantId, subjectId, issuedAt: new Date().toISOString() }));
   return call(rec, "POST", `/v1/grants/${encodeURIComponent(grantId)}/revoke`, { revocation: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
 
 export async function cancelRecovery(rec, recoveryId) {
   const doc = enc.encode(JSON.stringify({ kind: "edossier.key-recovery-cancel.v1", subjectId: rec.subjectId, recoveryId, issuedAt: new Date().toISOString(), nonce: nonce() }));
   return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/recoveries/${encodeURIComponent(recoveryId)}/cancel`,
+    { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
+
+// approveRequest signs exactly the request's grant document (base64, as the ledger
+// stored it) and submits it; any other bytes are refused by the chaincode.
+export async function approveRequest(rec, requestId, documentB64) {
+  return call(rec, "POST", `/v1/consent-requests/${encodeURIComponent(requestId)}/approve`,
+    { document: documentB64, signature: await signDoc(rec.privateKey, unb64(documentB64)) });
+}
+
+export async function declineRequest(rec, requestId, subjectId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.consent-decline.v1", requestId, subjectId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/consent-requests/${encodeURIComponent(requestId)}/decline`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
+
+// requestDelegation signs the statement that the device's subject acts for subjectId
+// (relation "guardian" or "legal-representative") until endsAt, and leaves it for the
+// authority's counter; it answers the code the counter types.
+export async function requestDelegation(rec, subjectId, relation, endsAt, lang) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.delegation.v1", subjectId, delegateId: rec.subjectId, relation, endsAt, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  const resp = await fetch(`/${lang}/citizen/delegation-request`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ document: b64(doc), signature: await signDoc(rec.privateKey, doc) }) });
+  const v = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw { code: v.code || "internal" };
+  return v.code;
+}
+
+// addDevice countersigns a second device's key-add statement with this device's key
+// and submits it with the new key's own signature.
+export async function addDevice(rec, documentB64, popSignature) {
+  return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/keys`,
+    { document: documentB64, signature: await signDoc(rec.privateKey, unb64(documentB64)), popSignature });
+}
+
+// removeKey retires keyId of the device's subject, signed with this device's key.
+export async function removeKey(rec, keyId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.key-remove.v1", subjectId: rec.subjectId, keyId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/dossiers/${rec.subjectId}/keys/${keyId}/remove`, { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
+}
+
+// endDelegation revokes delegationId of subjectId (signed by the subject or by the
+// delegate, with this device's key).
+export async function endDelegation(rec, subjectId, delegationId) {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.delegation-revocation.v1", subjectId, delegationId, issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return call(rec, "POST", `/v1/dossiers/${encodeURIComponent(subjectId)}/delegations/${encodeURIComponent(delegationId)}/revoke`,
     { document: b64(doc), signature: await signDoc(rec.privateKey, doc) });
 }
