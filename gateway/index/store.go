@@ -70,7 +70,7 @@ type Store struct {
 	// all an answer's "complete up to" needs, without a query per lookup.
 	municipal, datashare atomic.Uint64
 
-	byCID *sql.Stmt // the hot lookup, prepared once
+	byCID, batchByCID *sql.Stmt // the hot lookups, prepared once
 }
 
 // Record is a record as the index holds it.
@@ -97,10 +97,50 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS grants_subject ON grants (subject_id, grant_id)`,
 	`CREATE TABLE IF NOT EXISTS access_log (entry_key TEXT PRIMARY KEY, subject_id TEXT NOT NULL, record_id TEXT NOT NULL, org TEXT NOT NULL, kind TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS access_subject ON access_log (subject_id, entry_key)`,
-	// Batch anchoring (issue 14, the batch branch) adds leaves to the ledger; this
-	// table is where they go (batch, position, record, CID, leaf hash, block). Nothing
-	// fills it yet: applyWrite has the hook.
+	// Batch anchoring: one row per anchored batch (the batch key as the AnchorBatch
+	// transaction wrote it), one per leaf (decoded from that transaction's argument:
+	// position, record, CID, the leaf as JSON, block), one per changed batch record
+	// (its sparse status key).
+	`CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, issuer TEXT NOT NULL, root TEXT NOT NULL, size BIGINT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS batch_leaves (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, cid TEXT NOT NULL, leaf TEXT NOT NULL, block BIGINT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+	`CREATE INDEX IF NOT EXISTS batch_leaves_cid ON batch_leaves (cid)`,
+	`CREATE INDEX IF NOT EXISTS batch_leaves_record ON batch_leaves (record_id)`,
+	`CREATE TABLE IF NOT EXISTS batch_status (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, status TEXT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+}
+
+// schemaVersion is what the index's rows hold; an index of an older version that
+// holds blocks is refused at open (it is a cache: rebuild it). Version 2 added the
+// batch leaves.
+const schemaVersion = "2"
+
+// ErrOldSchema is returned by the Open functions for an index built by an older
+// gateway version: remove it and let the gateway rebuild it (rebuild-index).
+var ErrOldSchema = errors.New("index: built by an older gateway version (without batch leaves); remove it and rebuild")
+
+func (s *Store) checkVersion(ctx context.Context) error {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema'`).Scan(&v)
+	switch {
+	case err == nil && v == schemaVersion:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w (schema %s, this gateway writes %s)", ErrOldSchema, v, schemaVersion)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("index: %w", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints WHERE next_block > 0`).Scan(&n); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if n > 0 {
+		return ErrOldSchema
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO NOTHING`), schemaVersion)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
 }
 
 func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, error) {
@@ -111,6 +151,10 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, er
 			return nil, fmt.Errorf("index schema: %w", err)
 		}
 	}
+	if err := s.checkVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	h, err := s.dbHeights(ctx)
 	if err != nil {
 		db.Close()
@@ -119,6 +163,11 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, er
 	s.municipal.Store(h.Municipal)
 	s.datashare.Store(h.Datashare)
 	if s.byCID, err = db.PrepareContext(ctx, s.q(`SELECT doc, block, status_block FROM records WHERE cid = ? ORDER BY block, record_id`)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if s.batchByCID, err = db.PrepareContext(ctx, s.q(batchRecordsQuery+`l.cid = ?`+batchRecordsOrder)); err != nil {
+		s.byCID.Close()
 		db.Close()
 		return nil, fmt.Errorf("index: %w", err)
 	}
@@ -147,6 +196,7 @@ func (s *Store) seen(channel string, height uint64) {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.byCID.Close()
+	s.batchByCID.Close()
 	return s.db.Close()
 }
 
@@ -326,10 +376,182 @@ ON CONFLICT (entry_key) DO UPDATE SET doc = excluded.doc, block = excluded.block
 		if err != nil {
 			return fmt.Errorf("index: access entry: %w", err)
 		}
+	case w.Namespace == s.ns.Dossier && typ == "batch" && len(attrs) == 1:
+		return s.applyBatch(ctx, tx, b, w, attrs[0])
+	case w.Namespace == s.ns.Dossier && typ == "bstatus" && len(attrs) == 2:
+		var st wire.BatchRecordStatus
+		if err := json.Unmarshal(w.Value, &st); err != nil || st.BatchID != attrs[0] || fmt.Sprint(st.Index) != attrs[1] {
+			return fmt.Errorf("index: block %d tx %s: status of batch record %s/%s does not decode", b.Number, w.TxID, attrs[0], attrs[1])
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO batch_status (batch_id, leaf_index, record_id, status, tx_id, block, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (batch_id, leaf_index) DO UPDATE SET status = excluded.status, tx_id = excluded.tx_id, block = excluded.block, doc = excluded.doc`),
+			st.BatchID, int64(st.Index), st.RecordID, st.Status, w.TxID, int64(b.Number), string(w.Value))
+		if err != nil {
+			return fmt.Errorf("index: batch record status: %w", err)
+		}
 	}
-	// Hook for batch anchoring: a batch key's write (root, size, issuer) and the
-	// transaction's leaves fill batch_leaves once the batch format is on main.
 	return nil
+}
+
+// leafRows is how many leaves one INSERT statement carries (6 parameters each, well
+// below SQLite's and PostgreSQL's limits).
+const leafRows = 500
+
+// applyBatch indexes a write of a batch key. The anchoring transaction (the one the
+// anchor names) adds the batch and its leaves, decoded from its argument, after
+// checking that they hash, in their context, to the anchored root; a later rewrite of
+// the unchanged key (by a status change, for its endorsement policy) adds nothing.
+func (s *Store) applyBatch(ctx context.Context, tx *sql.Tx, b *Block, w Write, batchID string) error {
+	var a wire.BatchAnchor
+	if err := json.Unmarshal(w.Value, &a); err != nil || a.BatchID != batchID {
+		return fmt.Errorf("index: block %d tx %s: batch %q does not decode", b.Number, w.TxID, batchID)
+	}
+	if a.TxID != w.TxID {
+		return nil
+	}
+	args := b.Inputs[w.TxNum]
+	if len(args) < 2 {
+		return fmt.Errorf("index: block %d tx %s: batch %s anchored without its leaves in the arguments", b.Number, w.TxID, batchID)
+	}
+	batch, err := wire.DecodeBatch(args[len(args)-1])
+	if err != nil {
+		return fmt.Errorf("index: block %d tx %s: batch %s: %w", b.Number, w.TxID, batchID, err)
+	}
+	c := wire.BatchContext{Channel: b.Channel, Chaincode: wire.DossierContract, BatchID: a.BatchID, Issuer: a.Issuer}
+	root, err := wire.BatchRoot(c, batch.Leaves)
+	if err != nil || batch.BatchID != a.BatchID || uint64(len(batch.Leaves)) != a.Size || hex.EncodeToString(root) != a.Root {
+		return fmt.Errorf("index: block %d tx %s: the leaves in the arguments do not make the anchored root of batch %s", b.Number, w.TxID, batchID)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO batches (batch_id, issuer, root, size, tx_id, block, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		a.BatchID, a.Issuer, a.Root, int64(a.Size), a.TxID, int64(b.Number), string(w.Value)); err != nil {
+		return fmt.Errorf("index: batch: %w", err)
+	}
+	for start := 0; start < len(batch.Leaves); start += leafRows {
+		end := min(start+leafRows, len(batch.Leaves))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO batch_leaves (batch_id, leaf_index, record_id, cid, leaf, block) VALUES `)
+		args := make([]any, 0, 6*(end-start))
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			l := &batch.Leaves[i]
+			doc, err := json.Marshal(l)
+			if err != nil {
+				return fmt.Errorf("index: leaf: %w", err)
+			}
+			args = append(args, a.BatchID, int64(i), l.RecordID, l.CID, string(doc), int64(b.Number))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return fmt.Errorf("index: batch leaves: %w", err)
+		}
+	}
+	return nil
+}
+
+// BatchRecord is a record of an anchored batch as the index holds it: the record (its
+// issuer, time and transaction those of the batch, its status from its sparse status
+// key), where it sits, the block of the anchoring transaction and the block of its
+// status (the anchoring block while it is active).
+type BatchRecord struct {
+	wire.BatchRecord
+	Block, StatusBlock uint64
+}
+
+const (
+	batchRecordsQuery = `SELECT l.leaf, l.leaf_index, b.doc, b.block, s.doc, s.block FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE `
+	batchRecordsOrder = ` ORDER BY l.block, l.batch_id, l.leaf_index`
+)
+
+func scanBatchRecords(rows *sql.Rows) ([]BatchRecord, error) {
+	defer rows.Close()
+	var out []BatchRecord
+	for rows.Next() {
+		var leafDoc, anchorDoc string
+		var index, block int64
+		var stDoc sql.NullString
+		var stBlock sql.NullInt64
+		if err := rows.Scan(&leafDoc, &index, &anchorDoc, &block, &stDoc, &stBlock); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		var l wire.BatchLeaf
+		var a wire.BatchAnchor
+		if err := json.Unmarshal([]byte(leafDoc), &l); err != nil {
+			return nil, fmt.Errorf("index: stored leaf: %w", err)
+		}
+		if err := json.Unmarshal([]byte(anchorDoc), &a); err != nil {
+			return nil, fmt.Errorf("index: stored batch: %w", err)
+		}
+		var st *wire.BatchRecordStatus
+		r := BatchRecord{Block: uint64(block), StatusBlock: uint64(block)}
+		if stDoc.Valid {
+			st = &wire.BatchRecordStatus{}
+			if err := json.Unmarshal([]byte(stDoc.String), st); err != nil {
+				return nil, fmt.Errorf("index: stored batch record status: %w", err)
+			}
+			r.StatusBlock = uint64(stBlock.Int64)
+		}
+		r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(&l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// BatchRecordsByCID returns the batch records of a content ID (oldest block first)
+// and the heights read before them.
+func (s *Store) BatchRecordsByCID(ctx context.Context, cid string) ([]BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	rows, err := s.batchByCID.QueryContext(ctx, cid)
+	if err != nil {
+		return nil, h, fmt.Errorf("index: %w", err)
+	}
+	recs, err := scanBatchRecords(rows)
+	return recs, h, err
+}
+
+// BatchRecordsByID returns the batch records with a record ID (unique per batch, so
+// possibly several), oldest block first.
+func (s *Store) BatchRecordsByID(ctx context.Context, recordID string) ([]BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(batchRecordsQuery+`l.record_id = ?`+batchRecordsOrder), recordID)
+	if err != nil {
+		return nil, h, fmt.Errorf("index: %w", err)
+	}
+	recs, err := scanBatchRecords(rows)
+	return recs, h, err
+}
+
+// BatchLeaves returns an anchored batch and its leaves in index order (nil, nil when
+// the index does not hold the batch).
+func (s *Store) BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnchor, []wire.BatchLeaf, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT doc FROM batches WHERE batch_id = ?`), batchID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	var a wire.BatchAnchor
+	if err := json.Unmarshal([]byte(doc), &a); err != nil {
+		return nil, nil, fmt.Errorf("index: stored batch: %w", err)
+	}
+	leaves, err := docs[wire.BatchLeaf](ctx, s, `SELECT leaf FROM batch_leaves WHERE batch_id = ? ORDER BY leaf_index`, batchID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if uint64(len(leaves)) != a.Size {
+		return nil, nil, fmt.Errorf("index: batch %s has %d leaves, anchored %d", batchID, len(leaves), a.Size)
+	}
+	return &a, leaves, nil
 }
 
 func (s *Store) records(ctx context.Context, where string, args ...any) ([]Record, error) {
@@ -447,7 +669,9 @@ func (s *Store) Dump(ctx context.Context, w io.Writer) error {
 		{"record", `SELECT record_id, subject_id, cid, type, issuer, status, tx_id, block, status_block, doc FROM records ORDER BY record_id`},
 		{"grant", `SELECT grant_id, subject_id, grantee, status, block, doc FROM grants ORDER BY grant_id`},
 		{"access", `SELECT entry_key, subject_id, record_id, org, kind, block, doc FROM access_log ORDER BY entry_key`},
+		{"batch", `SELECT batch_id, issuer, root, size, tx_id, block, doc FROM batches ORDER BY batch_id`},
 		{"leaf", `SELECT batch_id, leaf_index, record_id, cid, leaf, block FROM batch_leaves ORDER BY batch_id, leaf_index`},
+		{"bstatus", `SELECT batch_id, leaf_index, record_id, status, tx_id, block, doc FROM batch_status ORDER BY batch_id, leaf_index`},
 	}
 	for _, t := range tables {
 		rows, err := s.db.QueryContext(ctx, t.query)

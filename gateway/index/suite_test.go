@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -19,8 +20,9 @@ import (
 // pgBasePort is this package's PostgreSQL port in main's numbering.
 const pgBasePort = 25890
 
-// reopen opens a second handle on a store's database (a second gateway sharing it).
-var reopen sync.Map // *Store -> func(t *testing.T) *Store
+// reopen opens a second handle on a store's database (a second gateway sharing it);
+// tryOpen tries to and returns the error.
+var reopen, tryOpen sync.Map // *Store -> func(t *testing.T) *Store, func() error
 
 func TestStoreSQLite(t *testing.T) {
 	runSuite(t, func(t *testing.T) *Store {
@@ -33,6 +35,13 @@ func TestStoreSQLite(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			reopen.Store(s, opener)
+			tryOpen.Store(s, func() error {
+				s2, err := OpenSQLite(t.Context(), path, DefaultNamespaces)
+				if err == nil {
+					s2.Close()
+				}
+				return err
+			})
 			return s
 		}
 		return opener(t)
@@ -59,12 +68,20 @@ func TestStorePostgres(t *testing.T) {
 		admin.Close()
 		var opener func(t *testing.T) *Store
 		opener = func(t *testing.T) *Store {
-			s, err := OpenPostgres(t.Context(), strings.Replace(dsn, "/postgres?", "/"+name+"?", 1), DefaultNamespaces)
+			own := strings.Replace(dsn, "/postgres?", "/"+name+"?", 1)
+			s, err := OpenPostgres(t.Context(), own, DefaultNamespaces)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
 			reopen.Store(s, opener)
+			tryOpen.Store(s, func() error {
+				s2, err := OpenPostgres(t.Context(), own, DefaultNamespaces)
+				if err == nil {
+					s2.Close()
+				}
+				return err
+			})
 			return s
 		}
 		return opener(t)
@@ -100,6 +117,8 @@ func fixture() (municipal, datashare *chain) {
 	r1.Status, r1.Reason, r1.StatusTxID = wire.StatusRevoked, "issued-in-error", "t4"
 	m.add(testTx{id: "t4", writes: []kv{recordWrite(r1)}})
 
+	addBatchBlocks(m)
+
 	d := &chain{channel: "datashare"}
 	d.add(testTx{id: "cfg", config: true})
 	g := wire.GrantState{GrantID: "g-1", SubjectID: subjA, Grantee: "CivilAffairsMSP", Status: wire.GrantActive, CreatedTx: "u1"}
@@ -109,6 +128,44 @@ func fixture() (municipal, datashare *chain) {
 	g.Status, g.RevokedTx = wire.GrantRevoked, "u3"
 	d.add(testTx{id: "u3", writes: []kv{{"sharing", ckey("grant", "g-1"), mustJSON(g)}}})
 	return m, d
+}
+
+// testBatch is the batch of the fixture: three leaves (two of cid1), anchored by
+// HealthMSP on channel municipal.
+func testBatch(id string) *wire.Batch {
+	leaf := func(i int, subject, cid string) wire.BatchLeaf {
+		return wire.BatchLeaf{RecordID: fmt.Sprintf("%s.%d", id, i), SubjectID: subject, Type: "birth-certificate", CID: cid, Size: 3, MediaType: "text/plain"}
+	}
+	return &wire.Batch{BatchID: id, Leaves: []wire.BatchLeaf{leaf(0, subjA, cid1), leaf(1, subjB, cid2), leaf(2, subjB, cid1)}}
+}
+
+// anchorTx is the AnchorBatch transaction txID of batch b by HealthMSP (with the
+// anchor's root computed from leaves, which may differ from b's).
+func anchorTx(txID string, b *wire.Batch, leaves []wire.BatchLeaf) (testTx, wire.BatchAnchor) {
+	root, err := wire.BatchRoot(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: b.BatchID, Issuer: "HealthMSP"}, leaves)
+	if err != nil {
+		panic(err)
+	}
+	a := wire.BatchAnchor{BatchID: b.BatchID, Root: hex.EncodeToString(root), Size: uint64(len(leaves)), Issuer: "HealthMSP", AnchoredAt: "2026-12-01T12:00:00Z", TxID: txID}
+	return testTx{id: txID, args: [][]byte{[]byte("dossier:AnchorBatch"), must(wire.EncodeBatch(b))},
+		writes: []kv{{"dossier", ckey("batch", b.BatchID), mustJSON(a)}}}, a
+}
+
+// addBatchBlocks adds to the municipal fixture: block 4, the anchoring of bt-1 (and,
+// invalid, of bt-2; and a repeated anchoring of bt-1, valid, writing nothing); block
+// 5, the revocation of bt-1's record 1 (its status key and the batch key rewritten
+// unchanged).
+func addBatchBlocks(m *chain) {
+	b1 := testBatch("bt-1")
+	tx1, a1 := anchorTx("b1", b1, b1.Leaves)
+	b2 := testBatch("bt-2")
+	tx2, _ := anchorTx("b2bad", b2, b2.Leaves)
+	tx2.invalid = true
+	m.add(tx1, tx2, testTx{id: "b1again", args: tx1.args})
+	st := wire.BatchRecordStatus{BatchID: "bt-1", Index: 1, RecordID: "bt-1.1", Status: wire.StatusRevoked, Reason: "issued-in-error",
+		StatusChangedAt: "2026-12-01T13:00:00Z", StatusTxID: "b3"}
+	m.add(testTx{id: "b3", args: [][]byte{[]byte("dossier:RevokeBatchRecord"), []byte("{}"), []byte("issued-in-error")},
+		writes: []kv{{"dossier", ckey("batch", "bt-1"), mustJSON(a1)}, {"dossier", ckey("bstatus", "bt-1", "1"), mustJSON(st)}}})
 }
 
 func applyAll(t *testing.T, s *Store, c *chain) {
@@ -146,7 +203,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h != (Heights{Municipal: 4, Datashare: 4}) {
+		if h != (Heights{Municipal: 6, Datashare: 4}) {
 			t.Fatalf("heights %+v", h)
 		}
 		if len(recs) != 2 || recs[0].RecordID != "r-1" || recs[0].Status != wire.StatusRevoked || recs[0].Block != 1 || recs[0].StatusBlock != 3 ||
@@ -179,6 +236,63 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		if es, _, _ := s.AccessLog(ctx, subjB, 10); len(es) != 0 {
 			t.Fatalf("another subject's access log: %+v", es)
+		}
+	})
+
+	t.Run("an index built by an older version (no schema mark, blocks applied) is refused at open", func(t *testing.T) {
+		s := open(t)
+		m, _ := fixture()
+		applyAll(t, s, &chain{channel: "municipal", blocks: m.blocks[:2]})
+		if _, err := s.db.ExecContext(t.Context(), `DELETE FROM meta`); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := tryOpen.Load(s)
+		err := o.(func() error)()
+		if !errors.Is(err, ErrOldSchema) {
+			t.Fatalf("reopening an old index: %v, want ErrOldSchema", err)
+		}
+	})
+
+	t.Run("batch leaves and the status of batch records", func(t *testing.T) {
+		s := open(t)
+		m, _ := fixture()
+		applyAll(t, s, m)
+		ctx := t.Context()
+		brs, h, err := s.BatchRecordsByCID(ctx, cid1)
+		if err != nil || h.Municipal != 6 {
+			t.Fatalf("by CID: %v, heights %+v", err, h)
+		}
+		if len(brs) != 2 || brs[0].Index != 0 || brs[1].Index != 2 || brs[0].BatchID != "bt-1" || brs[0].Block != 4 ||
+			brs[0].Record.RecordID != "bt-1.0" || brs[0].Record.SubjectID != subjA || brs[0].Record.Issuer != "HealthMSP" ||
+			brs[0].Record.TxID != "b1" || brs[0].Record.Status != wire.StatusActive || brs[0].Record.IssuedAt != "2026-12-01T12:00:00Z" ||
+			brs[1].Record.SubjectID != subjB || brs[1].Record.Status != wire.StatusActive {
+			t.Fatalf("batch records of cid1: %+v", brs)
+		}
+		brs, _, err = s.BatchRecordsByCID(ctx, cid2)
+		if err != nil || len(brs) != 1 || brs[0].Record.Status != wire.StatusRevoked || brs[0].Record.Reason != "issued-in-error" ||
+			brs[0].Record.StatusTxID != "b3" || brs[0].StatusBlock != 5 || brs[0].Block != 4 {
+			t.Fatalf("the revoked batch record: %+v %v", brs, err)
+		}
+		if brs, _, err := s.BatchRecordsByID(ctx, "bt-1.1"); err != nil || len(brs) != 1 || brs[0].Index != 1 {
+			t.Fatalf("by record ID: %+v %v", brs, err)
+		}
+		a, leaves, err := s.BatchLeaves(ctx, "bt-1")
+		want := testBatch("bt-1")
+		if err != nil || a == nil || a.TxID != "b1" || a.Size != 3 || fmt.Sprint(leaves) != fmt.Sprint(want.Leaves) {
+			t.Fatalf("leaves of bt-1: %+v %+v %v", a, leaves, err)
+		}
+		// The proof the index's leaves give leads to the anchored root.
+		tree, err := wire.NewBatchTree(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: "bt-1", Issuer: a.Issuer}, leaves)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, _ := tree.InclusionProof(1)
+		if err := wire.VerifyBatchLeaf(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: "bt-1", Issuer: "HealthMSP"}, 1, a.Size, &leaves[1], path, a.RootBytes()); err != nil {
+			t.Fatal(err)
+		}
+		// The invalid transaction's batch is not indexed.
+		if a, l, err := s.BatchLeaves(ctx, "bt-2"); err != nil || a != nil || l != nil {
+			t.Fatalf("batch of an invalid transaction: %+v %+v %v", a, l, err)
 		}
 	})
 
@@ -227,6 +341,24 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if n, _ := s.Next(t.Context(), "municipal"); n != 1 {
 			t.Fatalf("checkpoint moved to %d", n)
 		}
+		// An anchor whose argument's leaves do not make its root (one leaf altered),
+		// or that lacks its leaves, fails its block whole.
+		c.blocks = c.blocks[:1]
+		bt := testBatch("bt-x")
+		altered := append([]wire.BatchLeaf{}, bt.Leaves...)
+		altered[2].CID = cid2
+		forged, _ := anchorTx("tx", bt, altered)
+		noArgs, _ := anchorTx("tx", bt, bt.Leaves)
+		noArgs.args = nil
+		for name, tx := range map[string]testTx{"altered leaf": forged, "no arguments": noArgs} {
+			b, _ := ParseBlock("municipal", makeBlock("municipal", 1, HeaderHash(c.blocks[0].Header), recordTx(), tx), nil)
+			if _, err := s.Apply(t.Context(), b); err == nil {
+				t.Fatalf("%s: applied", name)
+			}
+			if after := dump(t, s); after != before {
+				t.Fatalf("%s: a failed block left rows:\n%s", name, after)
+			}
+		}
 	})
 
 	t.Run("two stores fed the same blocks dump the same, whatever the order of the channels", func(t *testing.T) {
@@ -270,7 +402,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if got, want := dump(t, a), dump(t, ref); got != want {
 			t.Fatalf("shared index differs from the reference:\n%s\n---\n%s", got, want)
 		}
-		if h, _ := b.Heights(t.Context()); h != (Heights{Municipal: 4, Datashare: 4}) {
+		if h, _ := b.Heights(t.Context()); h != (Heights{Municipal: 6, Datashare: 4}) {
 			t.Fatalf("second gateway's heights %+v", h)
 		}
 	})
@@ -298,6 +430,10 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 			t.Fatalf("lag %+v %v", lag, err)
 		}
 	})
+}
+
+func recordTx() testTx {
+	return testTx{id: "t1", writes: []kv{recordWrite(rec("r-1", subjA, cid1, wire.StatusActive, "t1"))}}
 }
 
 // fakeSource serves chains as block streams; each stream ends after cut blocks (0:
