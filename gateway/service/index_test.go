@@ -11,10 +11,16 @@ import (
 )
 
 type fakeIndex struct {
-	recs []IndexedRecord
-	h    IndexHeights
-	err  error
-	n    int
+	recs    []IndexedRecord
+	batches []indexedBatch
+	h       IndexHeights
+	err     error
+	n       int
+}
+
+type indexedBatch struct {
+	anchor wire.BatchAnchor
+	leaves []wire.BatchLeaf
 }
 
 func (f *fakeIndex) RecordsByCID(_ context.Context, cid string) ([]IndexedRecord, IndexHeights, error) {
@@ -26,6 +32,28 @@ func (f *fakeIndex) RecordsByCID(_ context.Context, cid string) ([]IndexedRecord
 		}
 	}
 	return out, f.h, f.err
+}
+
+func (f *fakeIndex) BatchRecordsByID(_ context.Context, id string) ([]IndexedRecord, IndexHeights, error) {
+	var out []IndexedRecord
+	for _, r := range f.recs {
+		if r.Batch != nil && r.Record.RecordID == id {
+			out = append(out, r)
+		}
+	}
+	return out, f.h, f.err
+}
+
+func (f *fakeIndex) BatchLeaves(_ context.Context, id string) (*wire.BatchAnchor, []wire.BatchLeaf, error) {
+	if f.err != nil {
+		return nil, nil, f.err
+	}
+	for _, b := range f.batches {
+		if b.anchor.BatchID == id {
+			return &b.anchor, b.leaves, nil
+		}
+	}
+	return nil, nil, nil
 }
 
 // countingLedger counts chaincode CID queries.
@@ -86,11 +114,19 @@ func TestVerifyFromIndexCarriesFreshness(t *testing.T) {
 	}
 }
 
-type fakeProver struct{ got []wire.Record }
+type fakeProver struct {
+	got     []wire.Record
+	batches []wire.BatchRecord
+}
 
 func (f *fakeProver) Build(_ context.Context, rec wire.Record) (*gateway.ProofBundle, error) {
 	f.got = append(f.got, rec)
 	return &gateway.ProofBundle{Format: gateway.ProofFormat, RecordID: rec.RecordID}, nil
+}
+
+func (f *fakeProver) BuildBatch(_ context.Context, br wire.BatchRecord, p wire.BatchProof) (*gateway.ProofBundle, error) {
+	f.batches = append(f.batches, br)
+	return &gateway.ProofBundle{Format: gateway.ProofFormat, RecordID: p.Leaf.RecordID, Batch: &gateway.ProofBatch{Proof: p}}, nil
 }
 
 func TestRecordProofRoles(t *testing.T) {
