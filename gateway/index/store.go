@@ -71,6 +71,10 @@ type Store struct {
 	municipal, datashare atomic.Uint64
 
 	byCID, batchByCID *sql.Stmt // the hot lookups, prepared once
+
+	// WasReset is set when the index, built by an older gateway version, was emptied
+	// at open to be rebuilt from the ledger.
+	WasReset bool
 }
 
 // Record is a record as the index holds it.
@@ -109,41 +113,51 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 }
 
-// schemaVersion is what the index's rows hold; an index of an older version that
-// holds blocks is refused at open (it is a cache: rebuild it). Version 2 added the
-// batch leaves.
+// schemaVersion is what the index's rows hold. An index of an older version is
+// emptied at open (it is a cache: the follower rebuilds it from the ledger); Version 2
+// added the batch leaves.
 const schemaVersion = "2"
 
-// ErrOldSchema is returned by the Open functions for an index built by an older
-// gateway version: remove it and let the gateway rebuild it (rebuild-index).
-var ErrOldSchema = errors.New("index: built by an older gateway version (without batch leaves); remove it and rebuild")
+// dataTables are the tables emptied when an older index is reset.
+var dataTables = []string{"checkpoints", "blocks", "records", "grants", "access_log", "batches", "batch_leaves", "batch_status"}
 
-func (s *Store) checkVersion(ctx context.Context) error {
+// checkVersion marks a new index with the schema version and empties one that holds
+// blocks without it (or with another): it returns whether it did.
+func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema'`).Scan(&v)
+	err = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema'`).Scan(&v)
 	switch {
 	case err == nil && v == schemaVersion:
-		return nil
-	case err == nil:
-		return fmt.Errorf("%w (schema %s, this gateway writes %s)", ErrOldSchema, v, schemaVersion)
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("index: %w", err)
+		return false, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("index: %w", err)
 	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	defer tx.Rollback()
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints WHERE next_block > 0`).Scan(&n); err != nil {
-		return fmt.Errorf("index: %w", err)
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints`).Scan(&n); err != nil {
+		return false, fmt.Errorf("index: %w", err)
 	}
 	if n > 0 {
-		return ErrOldSchema
+		for _, t := range dataTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return false, fmt.Errorf("index: reset %s: %w", t, err)
+			}
+		}
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO NOTHING`), schemaVersion)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`), schemaVersion); err != nil {
+		return false, fmt.Errorf("index: %w", err)
 	}
-	return nil
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	return n > 0, nil
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, error) {
+func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (_ *Store, err error) {
 	s := &Store{db: db, d: d, ns: ns}
 	for _, q := range schema {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -151,7 +165,7 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, er
 			return nil, fmt.Errorf("index schema: %w", err)
 		}
 	}
-	if err := s.checkVersion(ctx); err != nil {
+	if s.WasReset, err = s.checkVersion(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -20,9 +20,8 @@ import (
 // pgBasePort is this package's PostgreSQL port in main's numbering.
 const pgBasePort = 25890
 
-// reopen opens a second handle on a store's database (a second gateway sharing it);
-// tryOpen tries to and returns the error.
-var reopen, tryOpen sync.Map // *Store -> func(t *testing.T) *Store, func() error
+// reopen opens a second handle on a store's database (a second gateway sharing it).
+var reopen sync.Map // *Store -> func(t *testing.T) *Store
 
 func TestStoreSQLite(t *testing.T) {
 	runSuite(t, func(t *testing.T) *Store {
@@ -35,13 +34,6 @@ func TestStoreSQLite(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			reopen.Store(s, opener)
-			tryOpen.Store(s, func() error {
-				s2, err := OpenSQLite(t.Context(), path, DefaultNamespaces)
-				if err == nil {
-					s2.Close()
-				}
-				return err
-			})
 			return s
 		}
 		return opener(t)
@@ -75,13 +67,6 @@ func TestStorePostgres(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			reopen.Store(s, opener)
-			tryOpen.Store(s, func() error {
-				s2, err := OpenPostgres(t.Context(), own, DefaultNamespaces)
-				if err == nil {
-					s2.Close()
-				}
-				return err
-			})
 			return s
 		}
 		return opener(t)
@@ -239,17 +224,28 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		}
 	})
 
-	t.Run("an index built by an older version (no schema mark, blocks applied) is refused at open", func(t *testing.T) {
+	t.Run("an index built by an older version (no schema mark, blocks applied) is emptied at open, to be rebuilt", func(t *testing.T) {
 		s := open(t)
 		m, _ := fixture()
 		applyAll(t, s, &chain{channel: "municipal", blocks: m.blocks[:2]})
 		if _, err := s.db.ExecContext(t.Context(), `DELETE FROM meta`); err != nil {
 			t.Fatal(err)
 		}
-		o, _ := tryOpen.Load(s)
-		err := o.(func() error)()
-		if !errors.Is(err, ErrOldSchema) {
-			t.Fatalf("reopening an old index: %v, want ErrOldSchema", err)
+		o, _ := reopen.Load(s)
+		s2 := o.(func(t *testing.T) *Store)(t)
+		if !s2.WasReset {
+			t.Fatal("an old index was not reset")
+		}
+		if h, _ := s2.Heights(t.Context()); h != (Heights{}) {
+			t.Fatalf("heights after the reset: %+v", h)
+		}
+		if d := dump(t, s2); d != "" {
+			t.Fatalf("rows left after the reset:\n%s", d)
+		}
+		// It then rebuilds like a new one, and a current index is not reset again.
+		applyAll(t, s2, m)
+		if s3 := o.(func(t *testing.T) *Store)(t); s3.WasReset {
+			t.Fatal("a current index was reset")
 		}
 	})
 
