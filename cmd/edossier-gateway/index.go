@@ -100,10 +100,7 @@ func (x serviceIndex) RecordsByCID(ctx context.Context, cid string) ([]service.I
 	var rows []index.Record
 	var brs []index.BatchRecord
 	h, err := x.fresh(ctx, func() (h index.Heights, err error) {
-		if rows, h, err = x.s.RecordsByCID(ctx, cid); err != nil {
-			return h, err
-		}
-		brs, _, err = x.s.BatchRecordsByCID(ctx, cid)
+		rows, brs, h, err = x.s.AllByCID(ctx, cid)
 		return h, err
 	})
 	if err != nil {

@@ -70,7 +70,7 @@ type Store struct {
 	// all an answer's "complete up to" needs, without a query per lookup.
 	municipal, datashare atomic.Uint64
 
-	byCID, batchByCID *sql.Stmt // the hot lookups, prepared once
+	byCID, batchByCID, allByCID *sql.Stmt // the hot lookups, prepared once
 
 	// WasReset is set when the index, built by an older gateway version, was emptied
 	// at open to be rebuilt from the ledger.
@@ -185,6 +185,12 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (_ *Store, 
 		db.Close()
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	if s.allByCID, err = db.PrepareContext(ctx, s.q(allByCIDQuery)); err != nil {
+		s.byCID.Close()
+		s.batchByCID.Close()
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
 	return s, nil
 }
 
@@ -211,6 +217,7 @@ func (s *Store) seen(channel string, height uint64) {
 func (s *Store) Close() error {
 	s.byCID.Close()
 	s.batchByCID.Close()
+	s.allByCID.Close()
 	return s.db.Close()
 }
 
@@ -490,27 +497,35 @@ func scanBatchRecords(rows *sql.Rows) ([]BatchRecord, error) {
 		if err := rows.Scan(&leafDoc, &index, &anchorDoc, &block, &stDoc, &stBlock); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
-		var l wire.BatchLeaf
-		var a wire.BatchAnchor
-		if err := json.Unmarshal([]byte(leafDoc), &l); err != nil {
-			return nil, fmt.Errorf("index: stored leaf: %w", err)
+		r, err := batchRecordOf(leafDoc, index, anchorDoc, block, stDoc, stBlock)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(anchorDoc), &a); err != nil {
-			return nil, fmt.Errorf("index: stored batch: %w", err)
-		}
-		var st *wire.BatchRecordStatus
-		r := BatchRecord{Block: uint64(block), StatusBlock: uint64(block)}
-		if stDoc.Valid {
-			st = &wire.BatchRecordStatus{}
-			if err := json.Unmarshal([]byte(stDoc.String), st); err != nil {
-				return nil, fmt.Errorf("index: stored batch record status: %w", err)
-			}
-			r.StatusBlock = uint64(stBlock.Int64)
-		}
-		r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(&l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+func batchRecordOf(leafDoc string, index int64, anchorDoc string, block int64, stDoc sql.NullString, stBlock sql.NullInt64) (BatchRecord, error) {
+	var l wire.BatchLeaf
+	var a wire.BatchAnchor
+	if err := json.Unmarshal([]byte(leafDoc), &l); err != nil {
+		return BatchRecord{}, fmt.Errorf("index: stored leaf: %w", err)
+	}
+	if err := json.Unmarshal([]byte(anchorDoc), &a); err != nil {
+		return BatchRecord{}, fmt.Errorf("index: stored batch: %w", err)
+	}
+	var st *wire.BatchRecordStatus
+	r := BatchRecord{Block: uint64(block), StatusBlock: uint64(block)}
+	if stDoc.Valid {
+		st = &wire.BatchRecordStatus{}
+		if err := json.Unmarshal([]byte(stDoc.String), st); err != nil {
+			return BatchRecord{}, fmt.Errorf("index: stored batch record status: %w", err)
+		}
+		r.StatusBlock = uint64(stBlock.Int64)
+	}
+	r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(&l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
+	return r, nil
 }
 
 // BatchRecordsByCID returns the batch records of a content ID (oldest block first)
@@ -526,6 +541,55 @@ func (s *Store) BatchRecordsByCID(ctx context.Context, cid string) ([]BatchRecor
 	}
 	recs, err := scanBatchRecords(rows)
 	return recs, h, err
+}
+
+// allByCIDQuery is RecordsByCID and BatchRecordsByCID in one statement (one round
+// trip on the verification path): kind 0 rows are single records (doc, block, status
+// block), kind 1 rows batch records (leaf, anchoring block, status block or NULL,
+// index, anchor, status or NULL).
+const allByCIDQuery = `SELECT 0, doc, block, status_block, 0, '', NULL, record_id FROM records WHERE cid = ?
+UNION ALL SELECT 1, l.leaf, b.block, s.block, l.leaf_index, b.doc, s.doc, l.batch_id FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE l.cid = ?
+ORDER BY 1, 3, 8, 5`
+
+// AllByCID returns the single records and the batch records of a content ID (each
+// oldest block first) in one query, and the heights read before them.
+func (s *Store) AllByCID(ctx context.Context, cid string) ([]Record, []BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, nil, h, err
+	}
+	rows, err := s.allByCID.QueryContext(ctx, cid, cid)
+	if err != nil {
+		return nil, nil, h, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var recs []Record
+	var brs []BatchRecord
+	for rows.Next() {
+		var kind int
+		var doc, anchorDoc, key string
+		var block, index int64
+		var stBlock sql.NullInt64
+		var stDoc sql.NullString
+		if err := rows.Scan(&kind, &doc, &block, &stBlock, &index, &anchorDoc, &stDoc, &key); err != nil {
+			return nil, nil, h, fmt.Errorf("index: %w", err)
+		}
+		if kind == 0 {
+			r := Record{Block: uint64(block), StatusBlock: uint64(stBlock.Int64)}
+			if err := json.Unmarshal([]byte(doc), &r.Record); err != nil {
+				return nil, nil, h, fmt.Errorf("index: stored record: %w", err)
+			}
+			recs = append(recs, r)
+			continue
+		}
+		br, err := batchRecordOf(doc, index, anchorDoc, block, stDoc, stBlock)
+		if err != nil {
+			return nil, nil, h, err
+		}
+		brs = append(brs, br)
+	}
+	return recs, brs, h, rows.Err()
 }
 
 // BatchRecordsByID returns the batch records with a record ID (unique per batch, so

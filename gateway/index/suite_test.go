@@ -264,6 +264,15 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 			brs[1].Record.SubjectID != subjB || brs[1].Record.Status != wire.StatusActive {
 			t.Fatalf("batch records of cid1: %+v", brs)
 		}
+		// One query for both kinds, as the verification path asks.
+		for _, c := range []string{cid1, cid2} {
+			recs, _, _ := s.RecordsByCID(ctx, c)
+			want, _, _ := s.BatchRecordsByCID(ctx, c)
+			gotRecs, gotBatch, h2, err := s.AllByCID(ctx, c)
+			if err != nil || h2 != h || fmt.Sprint(gotRecs) != fmt.Sprint(recs) || fmt.Sprint(gotBatch) != fmt.Sprint(want) || len(gotBatch) == 0 {
+				t.Fatalf("AllByCID(%s): %+v %+v %v\nwant %+v %+v", c, gotRecs, gotBatch, err, recs, want)
+			}
+		}
 		brs, _, err = s.BatchRecordsByCID(ctx, cid2)
 		if err != nil || len(brs) != 1 || brs[0].Record.Status != wire.StatusRevoked || brs[0].Record.Reason != "issued-in-error" ||
 			brs[0].Record.StatusTxID != "b3" || brs[0].StatusBlock != 5 || brs[0].Block != 4 {
