@@ -63,6 +63,11 @@ const ownWritesWait = 2 * time.Second
 // fresh runs a lookup until the index holds this gateway's last commit on channel
 // municipal (see serviceIndex).
 func (x serviceIndex) fresh(ctx context.Context, lookup func() (index.Heights, error)) (index.Heights, error) {
+	return x.freshOn(ctx, false, lookup)
+}
+
+// freshOn is fresh for channel municipal, or datashare.
+func (x serviceIndex) freshOn(ctx context.Context, datashare bool, lookup func() (index.Heights, error)) (index.Heights, error) {
 	if x.ready != nil && !x.ready.Load() {
 		return index.Heights{}, errors.New("the index is catching up with the ledger")
 	}
@@ -70,9 +75,13 @@ func (x serviceIndex) fresh(ctx context.Context, lookup func() (index.Heights, e
 	if err != nil || x.l == nil {
 		return h, err
 	}
-	own := x.l.LastCommitted(x.l.MunicipalChannel())
+	channel, height := x.l.MunicipalChannel(), func(h index.Heights) uint64 { return h.Municipal }
+	if datashare {
+		channel, height = x.l.DatashareChannel(), func(h index.Heights) uint64 { return h.Datashare }
+	}
+	own := x.l.LastCommitted(channel)
 	deadline := time.Now().Add(ownWritesWait)
-	for h.Municipal <= own {
+	for height(h) <= own {
 		if time.Now().After(deadline) {
 			return h, fmt.Errorf("the index holds %d blocks, this gateway committed in block %d", h.Municipal, own)
 		}
@@ -124,6 +133,25 @@ func (x serviceIndex) BatchRecordsByID(ctx context.Context, recordID string) ([]
 		return nil, service.IndexHeights{}, err
 	}
 	return batchRows(brs), service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, nil
+}
+
+func (x serviceIndex) GrantsBySubject(ctx context.Context, subjectID, after string, limit int) ([]wire.GrantState, service.IndexHeights, error) {
+	var gs []wire.GrantState
+	h, err := x.freshOn(ctx, true, func() (h index.Heights, err error) {
+		gs, h, err = x.s.GrantsPage(ctx, subjectID, after, limit)
+		return h, err
+	})
+	return gs, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, err
+}
+
+func (x serviceIndex) AccessLog(ctx context.Context, subjectID, after string, limit int) ([]wire.AccessEntry, []string, service.IndexHeights, error) {
+	var es []wire.AccessEntry
+	var keys []string
+	h, err := x.freshOn(ctx, true, func() (h index.Heights, err error) {
+		es, keys, h, err = x.s.AccessLogPage(ctx, subjectID, after, limit)
+		return h, err
+	})
+	return es, keys, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, err
 }
 
 func (x serviceIndex) BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnchor, []wire.BatchLeaf, error) {

@@ -121,6 +121,7 @@ func b32enc(b []byte) string {
 // seventh write of the department is a batch anchored straight to Fabric: the index
 // holds every leaf (from the transactions' arguments) and the status of a batch
 // record revoked through the gateway, and the rebuild equals the live index with them.
+// The subject's access log and grants from the index equal the chaincode's.
 func TestIndexKillRebuildAndProofs(t *testing.T) {
 	n := nettest.Start(t, nettest.Options{BasePort: indexBasePort})
 	bin := filepath.Join(t.TempDir(), "edossier-gateway")
@@ -394,6 +395,34 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 		}
 	}
 	t.Logf("%d batches anchored straight to Fabric, all in the index", nb)
+
+	// The subject's access log and grants from the index equal the chaincode's answer
+	// (the operator reads them), and say the block they are fresh to.
+	op := &client.Client{BaseURL: gw.url, APIKey: keys.Operator}
+	for _, route := range []string{"access-log", "grants"} {
+		var fromLedger, fromIndex map[string]any
+		path := "/v1/dossiers/" + subject + "/" + route
+		if err := op.DoJSON(ctx, http.MethodGet, path, nil, &fromLedger); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.DoJSON(ctx, http.MethodGet, path+"?source=index", nil, &fromIndex); err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := fromIndex["freshToBlock"].(float64)
+		if fromIndex["source"] != "index" || uint64(fresh)+1 < heights["datashare"] {
+			t.Fatalf("%s from the index: %+v", route, fromIndex)
+		}
+		items := map[string]string{"access-log": "entries", "grants": "grants"}[route]
+		a, _ := json.Marshal(fromLedger[items])
+		b, _ := json.Marshal(fromIndex[items])
+		if !bytes.Equal(a, b) || (route == "access-log" && len(fromIndex[items].([]any)) != 1) {
+			t.Fatalf("%s: ledger %s, index %s", route, a, b)
+		}
+		var p *client.Problem
+		if err := op.DoJSON(ctx, http.MethodGet, path+"?source=cache", nil, &fromIndex); !errors.As(err, &p) || p.Status != http.StatusBadRequest || p.Code != "invalid" {
+			t.Fatalf("%s?source=cache: %v", route, err)
+		}
+	}
 
 	// Rebuild from the ledger alone into a fresh file: equal to the live index.
 	rebuilt := filepath.Join(dir, "rebuilt.db")

@@ -717,6 +717,45 @@ func (s *Store) AccessLog(ctx context.Context, subjectID string, limit int) ([]w
 	return out, h, err
 }
 
+// GrantsPage returns up to limit grants of a subject with IDs after the given one
+// (ordered by grant ID), for paging.
+func (s *Store) GrantsPage(ctx context.Context, subjectID, after string, limit int) ([]wire.GrantState, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	out, err := docs[wire.GrantState](ctx, s, `SELECT doc FROM grants WHERE subject_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`, subjectID, after, limit)
+	return out, h, err
+}
+
+// AccessLogPage returns up to limit access entries of a subject after the given entry
+// key, newest first (the key order), with each entry's key, for paging.
+func (s *Store) AccessLogPage(ctx context.Context, subjectID, after string, limit int) ([]wire.AccessEntry, []string, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, nil, h, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entry_key, doc FROM access_log WHERE subject_id = ? AND entry_key > ? ORDER BY entry_key LIMIT ?`), subjectID, after, limit)
+	if err != nil {
+		return nil, nil, h, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var out []wire.AccessEntry
+	var keys []string
+	for rows.Next() {
+		var key, doc string
+		if err := rows.Scan(&key, &doc); err != nil {
+			return nil, nil, h, fmt.Errorf("index: %w", err)
+		}
+		var e wire.AccessEntry
+		if err := json.Unmarshal([]byte(doc), &e); err != nil {
+			return nil, nil, h, fmt.Errorf("index: stored access entry: %w", err)
+		}
+		out, keys = append(out, e), append(keys, key)
+	}
+	return out, keys, h, rows.Err()
+}
+
 func docs[T any](ctx context.Context, s *Store, query string, args ...any) ([]T, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {

@@ -222,6 +222,20 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if es, _, _ := s.AccessLog(ctx, subjB, 10); len(es) != 0 {
 			t.Fatalf("another subject's access log: %+v", es)
 		}
+		// Pages.
+		if gs, _, err := s.GrantsPage(ctx, subjA, "", 1); err != nil || len(gs) != 1 || gs[0].GrantID != "g-1" {
+			t.Fatalf("grants page: %+v %v", gs, err)
+		}
+		if gs, _, err := s.GrantsPage(ctx, subjA, "g-1", 1); err != nil || len(gs) != 0 {
+			t.Fatalf("grants after the last: %+v %v", gs, err)
+		}
+		es, keys, _, err := s.AccessLogPage(ctx, subjA, "", 5)
+		if err != nil || len(es) != 1 || len(keys) != 1 || es[0].EntryID != "u2" {
+			t.Fatalf("access page: %+v %v %v", es, keys, err)
+		}
+		if es, _, _, err := s.AccessLogPage(ctx, subjA, keys[0], 5); err != nil || len(es) != 0 {
+			t.Fatalf("access after the last: %+v %v", es, err)
+		}
 	})
 
 	t.Run("an index built by an older version (no schema mark, blocks applied) is emptied at open, to be rebuilt", func(t *testing.T) {

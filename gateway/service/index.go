@@ -22,6 +22,12 @@ type Index interface {
 	// index decoded them from the anchoring transaction (nil when it does not hold
 	// the batch).
 	BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnchor, []wire.BatchLeaf, error)
+	// GrantsBySubject returns up to limit grants of a subject with IDs after the given
+	// one (ordered by grant ID).
+	GrantsBySubject(ctx context.Context, subjectID, after string, limit int) ([]wire.GrantState, IndexHeights, error)
+	// AccessLog returns up to limit access entries of a subject after the given entry
+	// key, newest first, and each entry's key.
+	AccessLog(ctx context.Context, subjectID, after string, limit int) ([]wire.AccessEntry, []string, IndexHeights, error)
 }
 
 // IndexedRecord is a record from the index with the block of its append transaction
@@ -224,4 +230,99 @@ func (s *Service) RecordProofIn(ctx context.Context, p gateway.Principal, record
 		return nil, err
 	}
 	return s.prover.BuildBatch(ctx, *br, *proof)
+}
+
+// IndexedGrantPage is a page of a subject's grants answered from the index, with the
+// last block of channel datashare the index held (complete up to it).
+type IndexedGrantPage struct {
+	Grants       []wire.GrantState `json:"grants"`
+	Bookmark     string            `json:"bookmark"`
+	Source       string            `json:"source"`
+	FreshToBlock uint64            `json:"freshToBlock"`
+}
+
+// IndexedAccessPage is a page of a subject's access log answered from the index.
+type IndexedAccessPage struct {
+	Entries      []wire.AccessEntry `json:"entries"`
+	Bookmark     string             `json:"bookmark"`
+	Source       string             `json:"source"`
+	FreshToBlock uint64             `json:"freshToBlock"`
+}
+
+// indexPage checks a page request answered from the index and opens its bookmark (an
+// index key sealed for this caller and query): the same callers as the ledger's
+// pages (canReadSubject), unavailable without an index.
+func (s *Service) indexPage(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark, what string) (after string, size int, err error) {
+	if err := s.canReadSubject(ctx, p, subjectID); err != nil {
+		return "", 0, err
+	}
+	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > MaxBookmarkLen {
+		return "", 0, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
+	}
+	if s.index == nil {
+		return "", 0, gateway.Errorf(gateway.CodeUnavailable, "this gateway has no index")
+	}
+	if after, err = s.marks.open(p, bookmark, what, subjectID); err != nil {
+		return "", 0, err
+	}
+	if pageSize == 0 {
+		pageSize = wire.DefaultPageSize
+	}
+	return after, pageSize, nil
+}
+
+// indexFresh is the last datashare block an index answer is complete up to;
+// unavailable when the index holds none.
+func indexFresh(h IndexHeights, err error) (uint64, error) {
+	if err != nil {
+		return 0, gateway.Wrap(gateway.CodeUnavailable, err, "the index did not answer")
+	}
+	if h.Datashare == 0 {
+		return 0, gateway.Errorf(gateway.CodeUnavailable, "the index holds no block of the data-sharing channel yet")
+	}
+	return h.Datashare - 1, nil
+}
+
+// ListGrantsIndexed is ListGrants answered from the event-fed index (source=index):
+// the same callers, pages by grant ID, and the block the answer is fresh to.
+func (s *Service) ListGrantsIndexed(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*IndexedGrantPage, error) {
+	after, size, err := s.indexPage(ctx, p, subjectID, pageSize, bookmark, "grants-index")
+	if err != nil {
+		return nil, err
+	}
+	gs, h, err := s.index.GrantsBySubject(ctx, subjectID, after, size)
+	fresh, err := indexFresh(h, err)
+	if err != nil {
+		return nil, err
+	}
+	out := &IndexedGrantPage{Grants: gs, Source: SourceIndex, FreshToBlock: fresh}
+	if out.Grants == nil {
+		out.Grants = []wire.GrantState{}
+	}
+	if len(gs) == size {
+		out.Bookmark = s.marks.seal(p, gs[len(gs)-1].GrantID, "grants-index", subjectID)
+	}
+	return out, nil
+}
+
+// AccessLogIndexed is AccessLog answered from the event-fed index (source=index):
+// the same callers, newest first, and the block the answer is fresh to.
+func (s *Service) AccessLogIndexed(ctx context.Context, p gateway.Principal, subjectID string, pageSize int, bookmark string) (*IndexedAccessPage, error) {
+	after, size, err := s.indexPage(ctx, p, subjectID, pageSize, bookmark, "access-log-index")
+	if err != nil {
+		return nil, err
+	}
+	es, keys, h, err := s.index.AccessLog(ctx, subjectID, after, size)
+	fresh, err := indexFresh(h, err)
+	if err != nil {
+		return nil, err
+	}
+	out := &IndexedAccessPage{Entries: es, Source: SourceIndex, FreshToBlock: fresh}
+	if out.Entries == nil {
+		out.Entries = []wire.AccessEntry{}
+	}
+	if len(es) == size {
+		out.Bookmark = s.marks.seal(p, keys[len(keys)-1], "access-log-index", subjectID)
+	}
+	return out, nil
 }
