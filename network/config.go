@@ -229,6 +229,14 @@ func (n *Network) ordererEnv(j int) []string {
 		"ORDERER_GENERAL_LOCALMSPDIR=" + n.nodeMSP(op, name),
 		"ORDERER_GENERAL_BOOTSTRAPMETHOD=none",
 		"ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL=4s", // the peers' delivery keepalive (peerEnv)
+		// A follower forwards each transaction to the Raft leader and waits this long for
+		// the stream to it. Right after the leader dies the follower still names it, and
+		// with Fabric's 7 s default every transaction sent to a follower then fails only
+		// after 7 s (the peer's gateway tries the next orderer after that): a write
+		// stalled 7-13 s per leader kill (TestRaftLeaderKilledFiveTimes). Streams to a
+		// live orderer open in milliseconds on the city's network; 3 s leaves room for a
+		// loaded machine.
+		"ORDERER_GENERAL_CLUSTER_RPCTIMEOUT=3s",
 		"ORDERER_GENERAL_TLS_ENABLED=true",
 		"ORDERER_GENERAL_TLS_CERTIFICATE=" + crt,
 		"ORDERER_GENERAL_TLS_PRIVATEKEY=" + key,
