@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -120,6 +121,15 @@ func TestVerifyBatchRecordFromIndexAndLedger(t *testing.T) {
 	if _, err := s.VerifyFileFrom(ctx, gateway.Principal{Role: gateway.RolePublic}, strings.NewReader("batch doc"), "", "", "chain"); gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Fatalf("unknown source: %v", err)
 	}
+	// An index that cannot answer: the default falls back to the chaincode, which
+	// covers single records only, and says so (without asking the index again).
+	ix.err = errors.New("database gone")
+	n := ix.n
+	v, err = s.VerifyCID(ctx, c)
+	if err != nil || v.Source != SourceLedger || v.BatchRecordsSearched || v.Status != Unknown || ix.n != n+1 {
+		t.Fatalf("fallback: %+v %v (index asked %d times)", v, err, ix.n-n)
+	}
+	ix.err = nil
 	// An index whose leaves do not make the anchored root (a corrupted cache) cannot
 	// make the ledger path confirm a record: bad_proof from the chaincode.
 	ix.batches[0].leaves = append([]wire.BatchLeaf{}, ix.batches[0].leaves...)

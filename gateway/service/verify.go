@@ -169,7 +169,11 @@ func (s *Service) VerifyCID(ctx context.Context, cid string) (*Verification, err
 var statusRank = map[string]int{Unknown: 0, Revoked: 1, Superseded: 2, Expired: 3, Verified: 4}
 
 func (s *Service) verifyFrom(ctx context.Context, cid, source string) (*Verification, error) {
+	searchBatches := true
 	if source != SourceLedger {
+		// The index cannot answer now (below): the chaincode's answer then covers
+		// single records only, without asking (and waiting for) the index again.
+		searchBatches = false
 		v, ok, err := s.verifyIndexed(ctx, cid)
 		switch {
 		case ok:
@@ -188,11 +192,14 @@ func (s *Service) verifyFrom(ctx context.Context, cid, source string) (*Verifica
 	for i, r := range recs {
 		rows[i] = IndexedRecord{Record: r}
 	}
-	batch, searched, err := s.ledgerBatchRecords(ctx, cid)
-	if err != nil {
-		return nil, err
+	var searched bool
+	if searchBatches {
+		var batch []IndexedRecord
+		if batch, searched, err = s.ledgerBatchRecords(ctx, cid); err != nil {
+			return nil, err
+		}
+		rows = append(rows, batch...)
 	}
-	rows = append(rows, batch...)
 	v, err := s.rateRecords(ctx, cid, rows, func(r IndexedRecord) (uint64, error) {
 		return s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), r.Record.TxID)
 	})
