@@ -406,6 +406,22 @@ func TestImportAnchor(t *testing.T) {
 	if _, err := health.RecordProofIn(ctx, l0[8].RecordID, anchors[1].BatchID); problemCode(err) != "404 not_found" {
 		t.Errorf("proof of a record in a batch that lacks it: %v", problemCode(err))
 	}
+	// A record ID in two batches (a batch may name its records' IDs): the proof needs
+	// the batch named.
+	dupID := l0[8].RecordID
+	dupCID, dupSize, _ := wire.CIDOf(strings.NewReader("a document whose batch reuses a record ID"))
+	if _, err := health.AnchorBatch(ctx, client.AnchorInput{BatchID: "b-dup-id", Records: []client.AnchorItem{
+		{RecordID: dupID, SubjectID: subjects[0], Type: "vaccination-record", CID: dupCID.String(), Size: dupSize}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := health.RecordProofIn(ctx, dupID, ""); problemCode(err) != "409 conflict" {
+		t.Errorf("proof of a record ID in two batches, none named: %v, want 409 conflict", problemCode(err))
+	}
+	for _, bid := range []string{"b-dup-id", a0.BatchID} {
+		if b, err := health.RecordProofIn(ctx, dupID, bid); err != nil || b.Batch == nil || b.Batch.Proof.BatchID != bid {
+			t.Fatalf("proof of %s in %s: %v", dupID, bid, err)
+		}
+	}
 
 	// 5. Read a batch record under a grant; the access is logged.
 	kdir := t.TempDir()
