@@ -37,16 +37,13 @@ const (
 	CodeUnknownKey     Code = "unknown_key"     // no key bound to the subject
 	CodeUnknownMatter  Code = "unknown_matter"  // a matter version that is not defined or no longer current
 	CodeBadProof       Code = "bad_proof"       // a batch leaf and proof do not lead to the anchored root
-	// CodeBatchUnsupported: the operation does not cover records of anchored batches
-	// (an ownership check of a document anchored in a batch).
-	CodeBatchUnsupported Code = "batch_unsupported"
-	CodeTooLarge         Code = "too_large" // upload above the limit
-	CodeUnsupported      Code = "unsupported_media_type"
-	CodeRateLimited      Code = "rate_limited"
-	CodeUnavailable      Code = "unavailable"  // Fabric or storage unavailable: retry later
-	CodeStorageFull      Code = "storage_full" // the blob store's disk is full: nothing was stored
-	CodeBlobCorrupt      Code = "blob_corrupt" // a stored file fails authentication or its CID
-	CodeInternal         Code = "internal"
+	CodeTooLarge       Code = "too_large"       // upload above the limit
+	CodeUnsupported    Code = "unsupported_media_type"
+	CodeRateLimited    Code = "rate_limited"
+	CodeUnavailable    Code = "unavailable"  // Fabric or storage unavailable: retry later
+	CodeStorageFull    Code = "storage_full" // the blob store's disk is full: nothing was stored
+	CodeBlobCorrupt    Code = "blob_corrupt" // a stored file fails authentication or its CID
+	CodeInternal       Code = "internal"
 )
 
 // Error is the application error. Message is safe to show to the caller.

@@ -398,9 +398,17 @@ func TestImportAnchor(t *testing.T) {
 			t.Errorf("bundle with %s corrupted: want exit 1 proof_refused\n%s", name, r)
 		}
 	}
-	// Ownership checks do not cover batch records: refused, nothing logged.
-	if _, err := health.VerifyFile(ctx, client.FilePart{Body: bytes.NewReader(lines[8].content), Size: int64(len(lines[8].content))}, "person", personID(700)); problemCode(err) != "422 batch_unsupported" {
-		t.Errorf("ownership check of a batch record: %v, want 422 batch_unsupported", problemCode(err))
+	// Ownership checks count batch records: the subject's leaf is proved to the
+	// chaincode (in the dossier, logged); another subject's dossier: not in it.
+	for _, c := range []struct {
+		person int
+		in     bool
+	}{{700, true}, {701, false}} {
+		v, err := health.VerifyFile(ctx, client.FilePart{Body: bytes.NewReader(lines[8].content), Size: int64(len(lines[8].content))}, "person", personID(c.person))
+		if err != nil || v.InDossier == nil || *v.InDossier != c.in || v.Verified != c.in || v.CheckReceipt == nil || !v.BatchRecordsSearched ||
+			(c.in && (len(v.Records) != 1 || v.Records[0].Batch == nil || v.Records[0].RecordID != l0[8].RecordID)) || (!c.in && v.Status != "not_in_dossier") {
+			t.Fatalf("ownership check of a batch record against person %d: %+v %v", c.person, v, err)
+		}
 	}
 	// A record ID that no record has: 404; a batch that does not hold it: 404.
 	if _, err := health.RecordProofIn(ctx, l0[8].RecordID, anchors[1].BatchID); problemCode(err) != "404 not_found" {

@@ -83,7 +83,7 @@ func TestOpenAPIServed(t *testing.T) {
 func TestEveryCodeHasAStatus(t *testing.T) {
 	want := map[gateway.Code]int{
 		gateway.CodeInvalid: 400, gateway.CodeRawIDNumber: 400, gateway.CodeUnauthorized: 401, gateway.CodeBadSignature: 401, gateway.CodeStaleSignature: 401,
-		gateway.CodeReplay: 401, gateway.CodeUnknownKey: 401, gateway.CodeBadProof: 422, gateway.CodeBatchUnsupported: 422, gateway.CodeForbidden: 403, gateway.CodeExpired: 403,
+		gateway.CodeReplay: 401, gateway.CodeUnknownKey: 401, gateway.CodeBadProof: 422, gateway.CodeForbidden: 403, gateway.CodeExpired: 403,
 		gateway.CodeRevoked: 403, gateway.CodeOutOfScope: 403, gateway.CodeNotFound: 404, gateway.CodeConflict: 409,
 		gateway.CodeTooLarge: 413, gateway.CodeUnsupported: 415, gateway.CodeRateLimited: 429,
 		gateway.CodeUnavailable: 503, gateway.CodeInternal: 500,

@@ -36,7 +36,7 @@ func statusOf(code gateway.Code) int {
 		return http.StatusUnauthorized
 	case gateway.CodeForbidden, gateway.CodeExpired, gateway.CodeNotYetValid, gateway.CodeRevoked, gateway.CodeOutOfScope:
 		return http.StatusForbidden
-	case gateway.CodeBadProof, gateway.CodeBatchUnsupported:
+	case gateway.CodeBadProof:
 		return http.StatusUnprocessableEntity
 	case gateway.CodeNotFound:
 		return http.StatusNotFound

@@ -139,35 +139,65 @@ func TestVerifyBatchRecordFromIndexAndLedger(t *testing.T) {
 	}
 }
 
-func TestOwnershipCheckOfBatchRecordRefused(t *testing.T) {
+func TestOwnershipCheckOfBatchRecord(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	l, _ := newLogFakes(OwnershipLimits{}, &now)
 	ledger := &batchChainLedger{verifyLedger: verifyLedger{l.fakeLedger}}
 	ix, _ := batchFixture(t, ledger)
-	s := New(&ownershipBatchLedger{batchChainLedger: ledger, log: l}, fakeOpenBlobs{l.blobs}, testSubjects, Config{Platform: platform, Now: func() time.Time { return now }})
+	ledger.status = nil // active on the ledger, as in the index
+	ob := &ownershipBatchLedger{batchChainLedger: ledger, log: l}
+	s := New(ob, fakeOpenBlobs{l.blobs}, testSubjects, Config{Platform: platform, Now: func() time.Time { return now }})
 	s.UseIndex(ix)
-	_, err := s.VerifyFile(context.Background(), bank, strings.NewReader("batch doc"), "person", "1")
-	if gateway.ErrorCode(err) != gateway.CodeBatchUnsupported {
-		t.Fatalf("ownership check of a batch record: %v, want batch_unsupported", err)
+	ctx := context.Background()
+	// The subject's batch record: proved to the chaincode, in the dossier, logged.
+	v, err := s.VerifyFile(ctx, bank, strings.NewReader("batch doc"), "person", "1")
+	if err != nil || !v.Verified || v.InDossier == nil || !*v.InDossier || len(v.Records) != 1 || v.Records[0].Batch == nil ||
+		len(l.entries) != 1 || l.entries[0].Result != wire.OwnershipInDossier || ob.proved != 1 {
+		t.Fatalf("ownership check of the subject's batch record: %+v %v (log %+v, proved %d)", v, err, l.entries, ob.proved)
 	}
-	if len(l.entries) != 0 {
-		t.Fatalf("a refused check was logged: %+v", l.entries)
+	// Another subject: not in that dossier; no proof is sent for another subject's
+	// record, the single-record check answers.
+	v, err = s.VerifyFile(ctx, bank, strings.NewReader("batch doc"), "person", "2")
+	if err != nil || v.Verified || v.Status != NotInDossier || len(v.Records) != 0 || len(l.entries) != 2 ||
+		l.entries[1].Result != wire.OwnershipNotInDossier || ob.proved != 1 {
+		t.Fatalf("another subject: %+v %v (log %+v)", v, err, l.entries)
 	}
 	// A single record is still checked and logged (from the ledger: the fake index
 	// holds the batch only).
-	if v, err := s.VerifyFileFrom(context.Background(), bank, strings.NewReader("birth of 1"), "person", "1", SourceLedger); err != nil || !v.Verified || len(l.entries) != 1 {
+	if v, err := s.VerifyFileFrom(ctx, bank, strings.NewReader("birth of 1"), "person", "1", SourceLedger); err != nil || !v.Verified || len(l.entries) != 3 {
 		t.Fatalf("single record: %+v %v", v, err)
+	}
+	// A failing index: the check covers single records only, and says so.
+	ix.err = errors.New("database gone")
+	if v, err := s.VerifyFile(ctx, bank, strings.NewReader("batch doc"), "person", "1"); err != nil || v.BatchRecordsSearched || v.Status != Unknown || ob.proved != 1 {
+		t.Fatalf("without the index: %+v %v", v, err)
 	}
 }
 
-// ownershipBatchLedger is the batch ledger with the log ledger's ownership check.
+// ownershipBatchLedger is the batch ledger with the log ledger's ownership check and
+// its batch variant (the proof checked as GetBatchRecord does).
 type ownershipBatchLedger struct {
 	*batchChainLedger
-	log *logLedger
+	log    *logLedger
+	proved int
 }
 
 func (o *ownershipBatchLedger) RecordOwnershipCheck(ctx context.Context, a gateway.Actor, subjectID, cid, checker string) (*wire.AccessEntry, gateway.Receipt, error) {
 	return o.log.RecordOwnershipCheck(ctx, a, subjectID, cid, checker)
+}
+
+func (o *ownershipBatchLedger) RecordBatchOwnershipCheck(ctx context.Context, a gateway.Actor, subjectID, cid, checker string, p wire.BatchProof) (*wire.AccessEntry, gateway.Receipt, error) {
+	br, err := o.GetBatchRecord(ctx, a, p)
+	if err != nil {
+		return nil, gateway.Receipt{}, err
+	}
+	o.proved++
+	e, r, err := o.log.RecordOwnershipCheck(ctx, a, subjectID, cid, checker)
+	if err == nil && br.Record.CID == cid && br.Record.SubjectID == subjectID {
+		e.Result = wire.OwnershipInDossier
+		o.log.entries[len(o.log.entries)-1] = *e
+	}
+	return e, r, err
 }
 
 func (o *ownershipBatchLedger) FindByCID(ctx context.Context, a gateway.Actor, cid string) ([]wire.Record, error) {

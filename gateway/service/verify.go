@@ -87,9 +87,11 @@ type Verification struct {
 // RetryAfter), and every check is committed to the subject's access log (kind
 // ownership) before the answer is returned.
 //
-// Ownership checks do not cover records of anchored batches (the chaincode's check
-// sees single records only): a document that the lookup finds in a batch is refused
-// with batch_unsupported before anything is logged.
+// Records of anchored batches count too: the chaincode's CID index lacks them, so a
+// batch record of the named subject that the lookup finds is proved to the chaincode
+// (RecordBatchOwnershipCheck: leaf and inclusion proof from the index's leaves). When
+// the index cannot answer (or there is none) the check covers single records only,
+// and the answer says so (BatchRecordsSearched false).
 func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Reader, kind, idNumber string) (*Verification, error) {
 	return s.VerifyFileFrom(ctx, p, r, kind, idNumber, SourceAuto)
 }
@@ -129,16 +131,29 @@ func (s *Service) VerifyFileFrom(ctx context.Context, p gateway.Principal, r io.
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range v.Records {
-		if r.Batch != nil {
-			return nil, gateway.Errorf(gateway.CodeBatchUnsupported, "this document is a record of anchored batch %s: ownership checks cover single records only; verify it without a subject, or by its proof", r.Batch.BatchID)
-		}
-	}
 	checker := ""
 	if p.Role == gateway.RoleVerifier {
 		checker = p.Verifier
 	}
-	entry, receipt, err := s.ledger.RecordOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker)
+	// A batch record of the named subject (the chaincode's CID index lacks batch
+	// records) is proved to the chaincode, which counts it with the single records.
+	var batch *BatchPosition
+	for _, r := range v.Records {
+		if r.Batch != nil && r.subjectID == subjectID && (batch == nil || r.Status == Verified) {
+			batch = r.Batch
+		}
+	}
+	var entry *wire.AccessEntry
+	var receipt gateway.Receipt
+	if batch != nil {
+		proof, perr := s.batchProof(ctx, batch)
+		if perr != nil {
+			return nil, perr
+		}
+		entry, receipt, err = s.ledger.RecordBatchOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker, *proof)
+	} else {
+		entry, receipt, err = s.ledger.RecordOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker)
+	}
 	if err != nil {
 		return nil, err
 	}
