@@ -103,6 +103,48 @@ func (e *benchEnv) anchorBench(b *testing.B, ctl, keyFile string, subjects []str
 		e.keep(s)
 	}
 	e.rawAnchor(b, subjects, chain, inflight)
+	e.anchorCapacity(b, ctl, manifest, records, inflight)
+}
+
+// anchorCapacity runs the two anchored imports of anchorBench against a gateway whose
+// ledger commits instantly (stubGateway: real HTTP, multipart, blob store): the rate the
+// importer and the gateway allow without Fabric, beside the network rows of the same run.
+// The stub decodes each batch (as the chaincode does), so it errs on the slow side.
+func (e *benchEnv) anchorCapacity(b *testing.B, ctl, manifest string, records, inflight int) {
+	for i, m := range []struct {
+		name string
+		args []string
+	}{{"--anchor --cid-only", []string{"--cid-only"}}, {"--anchor (files to the blob store)", nil}} {
+		data := filepath.Join(e.data, fmt.Sprintf("anchor-capacity-%d", i))
+		url, keyFile, stop := stubGateway(b, data, true)
+		args := append([]string{"import", "--gateway", url, "--api-key-file", keyFile, "--anchor", "--parallel", strconv.Itoa(inflight),
+			"--import-id", data, "--state", filepath.Join(data, "state"), "-o", "json"}, m.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), importLimit)
+		cmd := exec.CommandContext(ctx, ctl, append(args, manifest)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		self0 := procCPU("self")
+		t0 := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(t0)
+		self := procCPU("self") - self0
+		cancel()
+		stop()
+		if err != nil {
+			b.Fatalf("anchored import into the stubbed gateway: %v\n%s", err, stderr.String())
+		}
+		var sum struct{ Imported, Created, Failed int }
+		if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil || sum.Imported != records || sum.Created != records || sum.Failed != 0 {
+			b.Fatalf("anchored import into the stubbed gateway: summary %+v (%v), want %d records created\n%s", sum, err, records, stderr.String())
+		}
+		importer := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		s := &runStats{name: "anchor, ledger stubbed: import " + m.name, conc: inflight, ops: records, elapsed: elapsed,
+			cpu: self + importer, bytes: int64(records) * importFile}
+		s.cpuBy[len(cpuGroups)-1] = self
+		s.note = fmt.Sprintf("the gateway (this process) %.1f µs and the importer %.1f µs of CPU per record; no ledger",
+			float64(self.Nanoseconds())/1e3/float64(records), float64(importer.Nanoseconds())/1e3/float64(records))
+		e.keep(s)
+	}
 }
 
 // rawAnchor sends AnchorBatch transactions of wire.MaxAnchorBatch/2 generated leaves

@@ -361,6 +361,9 @@ type stubLedger struct{ service.Ledger }
 func (stubLedger) ListAccreditations(context.Context, gateway.Actor, string) ([]wire.Accreditation, error) {
 	return []wire.Accreditation{{MSPID: "HealthMSP", RecordType: benchType, Active: true}}, nil
 }
+func (stubLedger) Registry(context.Context, gateway.Actor) (*service.Registry, error) {
+	return &service.Registry{RecordTypes: []wire.RecordType{{Code: benchType}}}, nil
+}
 func (stubLedger) ListDepartments(context.Context, gateway.Actor) ([]wire.Department, error) {
 	return []wire.Department{}, nil
 }
@@ -371,6 +374,16 @@ func (stubLedger) EndorseAppendRecords(_ context.Context, _ gateway.Actor, b wir
 	return stubPending[wire.BatchResult]{&wire.BatchResult{TxID: "stub", Issuer: "HealthMSP", IssuedAt: wire.FormatTime(time.Now()),
 		Count: len(b.Records), Created: len(b.Records), Existing: []string{}}}, nil
 }
+
+func (stubLedger) EndorseAnchorBatch(_ context.Context, _ gateway.Actor, enc []byte) (gateway.Pending[wire.BatchAnchor], error) {
+	batch, err := wire.DecodeBatch(enc)
+	if err != nil {
+		return nil, err
+	}
+	return stubPending[wire.BatchAnchor]{&wire.BatchAnchor{BatchID: batch.BatchID, Size: uint64(len(batch.Leaves)), Issuer: "HealthMSP",
+		AnchoredAt: wire.FormatTime(time.Now()), TxID: "stub"}}, nil
+}
+func (stubLedger) MunicipalChannel() string { return "municipal" }
 
 // stubPending commits instantly.
 type stubPending[T any] struct{ v *T }
@@ -420,43 +433,14 @@ func (e *benchEnv) importCapacity(b *testing.B, ctl, dir string, records, inflig
 	if err := os.WriteFile(manifest, bytes.Join(lines[:records+1], nil), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	kek := make([]byte, 32)
-	rand.Read(kek)
 	for i, v := range []struct {
 		name  string
 		batch bool
 	}{{"one fsync pass per batch", true}, {"fsyncs per file", false}} {
 		data := filepath.Join(dir, fmt.Sprintf("capacity-%d", i))
-		store, err := blob.Open(blob.Options{Dir: filepath.Join(data, "blobs"), KEK: kek, MaxSize: 1 << 20})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var blobs service.Blobs = store
-		if !v.batch {
-			blobs = perFileBlobs{blobs, store}
-		}
-		keys, err := identity.OpenKeyStore(filepath.Join(data, "keys.json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		key, _, err := keys.Create(gateway.RoleDepartment, "health", "HealthMSP", "clerk", "capacity")
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv, err := api.New(api.Options{Service: service.New(stubLedger{}, blobs, nil, service.Config{}), Keys: keys, MaxUpload: 1 << 20})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", benchStubPort))
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		keyFile := filepath.Join(data, "key")
-		os.WriteFile(keyFile, []byte(key), 0o600)
+		url, keyFile, stop := stubGateway(b, data, v.batch)
 		ctx, cancel := context.WithTimeout(context.Background(), importLimit)
-		cmd := exec.CommandContext(ctx, ctl, "import", "--gateway", "http://"+ln.Addr().String(), "--api-key-file", keyFile,
+		cmd := exec.CommandContext(ctx, ctl, "import", "--gateway", url, "--api-key-file", keyFile,
 			"--batch-size", strconv.Itoa(importBatch), "--parallel", strconv.Itoa(inflight), "--import-id", data,
 			"--state", filepath.Join(data, "state"), "-o", "json", manifest)
 		var stderr bytes.Buffer
@@ -467,7 +451,7 @@ func (e *benchEnv) importCapacity(b *testing.B, ctl, dir string, records, inflig
 		elapsed := time.Since(t0)
 		self := procCPU("self") - self0
 		cancel()
-		hs.Close()
+		stop()
 		if err != nil {
 			b.Fatalf("import into the stubbed gateway: %v\n%s", err, stderr.String())
 		}
@@ -482,4 +466,44 @@ func (e *benchEnv) importCapacity(b *testing.B, ctl, dir string, records, inflig
 		}
 		e.keep(s)
 	}
+}
+
+// stubGateway serves the gateway's API (real HTTP, multipart, blob store in data) over a
+// ledger that commits instantly, on benchStubPort; batch false stores every file with
+// its own fsyncs. It returns the URL, a health department API key file and a stop
+// function.
+func stubGateway(b *testing.B, data string, batch bool) (url, keyFile string, stop func()) {
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	store, err := blob.Open(blob.Options{Dir: filepath.Join(data, "blobs"), KEK: kek, MaxSize: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var blobs service.Blobs = store
+	if !batch {
+		blobs = perFileBlobs{blobs, store}
+	}
+	keys, err := identity.OpenKeyStore(filepath.Join(data, "keys.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _, err := keys.Create(gateway.RoleDepartment, "health", "HealthMSP", "clerk", "capacity")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Service: service.New(stubLedger{}, blobs, nil, service.Config{}), Keys: keys, MaxUpload: benchHuge})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", benchStubPort))
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	keyFile = filepath.Join(data, "key")
+	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return "http://" + ln.Addr().String(), keyFile, func() { hs.Close() }
 }
