@@ -460,6 +460,17 @@ func TestImportAnchor(t *testing.T) {
 	if len(log.Entries) == 0 || log.Entries[0].RecordID != l0[i].RecordID || log.Entries[0].TxID != tx || log.Entries[0].Org != "CivilAffairsMSP" {
 		t.Fatalf("access log: %+v", log.Entries)
 	}
+	// The same log from the gateway's index, which says its freshness.
+	var ilog struct {
+		wire.AccessPage
+		Source       string  `json:"source"`
+		FreshToBlock *uint64 `json:"freshToBlock"`
+	}
+	e.okJSON(t, &ilog, "access-log", "--key", keyPath, "--source", "index")
+	if ilog.Source != "index" || ilog.FreshToBlock == nil || fmt.Sprint(ilog.Entries) != fmt.Sprint(log.Entries) {
+		t.Fatalf("access log from the index: %+v\nledger: %+v", ilog, log.Entries)
+	}
+	e.fails(t, 2, "--source", "access-log", "--key", keyPath, "--source", "cache")
 	// Outside the grant's subject: out of scope; a forged leaf: bad_proof.
 	other := proofOf(t, a0, l0, i+1)
 	if _, _, err := civil.ReadBatchContent(ctx, other, grant.Grant.GrantID, "household-registration"); problemCode(err) != "403 out_of_scope" {
