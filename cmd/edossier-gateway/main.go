@@ -265,7 +265,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{cfg: cfg, log: log, ledger: ledger, blobs: store, enroller: enroller, server: server, portal: portal,
-		handler: mount(server, portal), svc: svc, keys: keys, profile: profile, index: ix}, nil
+		handler: mount(server, server.Observe(portal)), svc: svc, keys: keys, profile: profile, index: ix}, nil
 }
 
 // Handler is the HTTP handler (tests serve it with httptest).

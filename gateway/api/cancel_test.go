@@ -117,11 +117,87 @@ func TestMetricLabelsBounded(t *testing.T) {
 			s.ServeHTTP(httptest.NewRecorder(), r)
 		}
 	}
+	series := requestSeries(t, reg)
+	if len(series) > 3 {
+		t.Fatalf("%d series for 150 requests: %v", len(series), series)
+	}
+	for k := range series {
+		if !strings.Contains(k, "method=other") && !strings.Contains(k, "route=unmatched") {
+			t.Errorf("unexpected series %s", k)
+		}
+	}
+}
+
+// TestObservePortal: requests to the portal (a ServeMux wrapped by Observe) get a request
+// ID and are counted by their pattern, never by the path a client sent; an unknown path
+// is one "portal unmatched" series.
+func TestObservePortal(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{
+		Service:  service.New(nil, nil, nil, service.Config{}),
+		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
+		Nonces:   httpsig.NewMemoryNonceStore(0),
+		Registry: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /en/verify/{cid}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+	mux.HandleFunc("POST /en/clerk/signin", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	portal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, p := mux.Handler(r); p == "" {
+			http.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	h := s.Observe(portal)
+	for i := 0; i < 20; i++ {
+		for _, r := range []*http.Request{
+			httptest.NewRequest("GET", "/en/verify/bafk"+strings.Repeat("q", i), nil),
+			httptest.NewRequest("POST", "/en/clerk/signin", nil),
+			httptest.NewRequest("GET", "/secret-"+strings.Repeat("z", i), nil),
+		} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if len(rec.Header().Get("X-Request-Id")) != 16 {
+				t.Fatalf("%s: X-Request-Id %q", r.URL.Path, rec.Header().Get("X-Request-Id"))
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/en/verify/x", nil)
+	r.Header.Set("X-Request-Id", "counter-7")
+	h.ServeHTTP(rec, r)
+	if got := rec.Header().Get("X-Request-Id"); got != "counter-7" {
+		t.Fatalf("a sane caller request ID is kept: got %q", got)
+	}
+	got := requestSeries(t, reg)
+	want := map[string]float64{
+		"method=GET route=portal /en/verify/{cid} status=200 ":  21,
+		"method=POST route=portal /en/clerk/signin status=403 ": 20,
+		"method=GET route=portal unmatched status=404 ":         20,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("series %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s= %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+// requestSeries returns the series of edossier_http_requests_total ("label=value ..."
+// in label order) with their counts.
+func requestSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	series := map[string]bool{}
+	series := map[string]float64{}
 	for _, mf := range mfs {
 		if mf.GetName() != "edossier_http_requests_total" {
 			continue
@@ -131,15 +207,8 @@ func TestMetricLabelsBounded(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				key += l.GetName() + "=" + l.GetValue() + " "
 			}
-			series[key] = true
+			series[key] = m.GetCounter().GetValue()
 		}
 	}
-	if len(series) > 3 {
-		t.Fatalf("%d series for 150 requests: %v", len(series), series)
-	}
-	for k := range series {
-		if !strings.Contains(k, "method=other") && !strings.Contains(k, "route=unmatched") {
-			t.Errorf("unexpected series %s", k)
-		}
-	}
+	return series
 }
