@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/edossier-city/edossier/chaincode/wire"
+
 // ProofFormat names the version of ProofBundle.
 const ProofFormat = "edossier-proof/1"
 
@@ -14,6 +16,10 @@ const ProofFormat = "edossier-proof/1"
 //     hash of all the block's envelopes, so all are needed), the block header, and the
 //     orderers' signatures over it.
 //
+// For a record of an anchored batch, Batch is set and RecordValue is empty:
+// Transactions[0] is the AnchorBatch transaction, Transactions[1] (if present) the one
+// that wrote the record's sparse status key (revocation, supersession).
+//
 // StatusAtBlock states the channel block up to which the serving gateway saw no later
 // write of the record: the status is as of that block. That statement is the
 // gateway's; the rest is signed by the endorsing peers and the orderers.
@@ -25,9 +31,18 @@ type ProofBundle struct {
 	RecordValue   []byte    `json:"recordValue"`
 	Transactions  []ProofTx `json:"transactions"`
 	StatusAtBlock uint64    `json:"statusAtBlock"`
-	// Batch is reserved for the leaf and inclusion proof of a record anchored in a
-	// Merkle batch (issue 14's batch anchoring); absent for a record appended alone.
-	Batch []byte `json:"batch,omitempty"`
+	// Batch proves a record of an anchored batch; absent for a record appended alone.
+	Batch *ProofBatch `json:"batch,omitempty"`
+}
+
+// ProofBatch is the batch part of a proof bundle: the leaf and its inclusion proof
+// (wire.BatchProof), the batch key's value as the AnchorBatch transaction wrote it
+// (root, size, issuer, time, transaction) and, after a status change, the record's
+// sparse status key's value as the status transaction wrote it.
+type ProofBatch struct {
+	Proof       wire.BatchProof `json:"proof"`
+	AnchorValue []byte          `json:"anchorValue"`
+	StatusValue []byte          `json:"statusValue,omitempty"`
 }
 
 // ProofTx is one transaction of a proof and the block that orders it.

@@ -25,6 +25,28 @@ import (
 // log). It writes one new key and emits AccessRecorded (kind ownership).
 func (c *Contract) RecordOwnershipCheck(ctx contractapi.TransactionContextInterface, subjectID, cid, checker string) (_ *wire.AccessEntry, err error) {
 	defer ccutil.Guard(&err)
+	return c.ownershipCheck(ctx, subjectID, cid, checker, "")
+}
+
+// RecordBatchOwnershipCheck is RecordOwnershipCheck for a document that is a
+// record of an anchored batch (batch records are not in the CID index): proof
+// is the wire.BatchProof of that record, whose leaf must hold cid (invalid
+// otherwise); the dossier contract's GetBatchRecord checks it against the
+// anchored root across channels (bad_proof, not_found), and the proven record
+// counts with the records the CID index finds. A proof of another subject's
+// record makes the result not_in_dossier, as any record of another dossier.
+func (c *Contract) RecordBatchOwnershipCheck(ctx contractapi.TransactionContextInterface, subjectID, cid, checker, proof string) (_ *wire.AccessEntry, err error) {
+	defer ccutil.Guard(&err)
+	if proof == "" {
+		return nil, wire.Errorf(wire.CodeInvalid, "missing batch proof")
+	}
+	if len(proof) > wire.MaxBatchProofBytes {
+		return nil, wire.Errorf(wire.CodeInvalid, "proof larger than %d bytes", wire.MaxBatchProofBytes)
+	}
+	return c.ownershipCheck(ctx, subjectID, cid, checker, proof)
+}
+
+func (c *Contract) ownershipCheck(ctx contractapi.TransactionContextInterface, subjectID, cid, checker, proof string) (*wire.AccessEntry, error) {
 	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
@@ -68,6 +90,20 @@ func (c *Contract) RecordOwnershipCheck(ctx contractapi.TransactionContextInterf
 		if err := ccutil.Unmarshal(b, &recs); err != nil {
 			return nil, err
 		}
+	}
+	if proof != "" {
+		b, err := c.callDossier(stub, "GetBatchRecord", proof)
+		if err != nil {
+			return nil, err
+		}
+		var br wire.BatchRecord
+		if err := ccutil.Unmarshal(b, &br); err != nil {
+			return nil, err
+		}
+		if br.Record.CID != cid {
+			return nil, wire.Errorf(wire.CodeInvalid, "the proven batch record holds another document than %s", cid)
+		}
+		recs = append(recs, br.Record)
 	}
 	e := wire.AccessEntry{Kind: wire.AccessOwnership, SubjectID: subjectID, CID: cid, Checker: checker,
 		Org: who.MSPID, User: who.User, UserID: who.UserID, Result: wire.OwnershipNotInDossier}

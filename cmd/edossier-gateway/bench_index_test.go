@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/client"
 	"github.com/edossier-city/edossier/gateway/proof"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -29,7 +31,9 @@ const (
 // beside the chaincode path in the same run (a trivial meta:Get as the baseline, the
 // raw FindByCID evaluate, the gateway's chaincode path with ?source=ledger, and the
 // gateway's index path with ?source=index; target >= 10,000/s), and offline proof
-// verification of a real bundle beside one ECDSA P-256 signature verification.
+// verification of a real bundle (of a single record and of a batch record) beside one
+// ECDSA P-256 signature verification. Verification by CID of records of an anchored
+// batch of 1,024 (CID only) is a row of its own.
 // Run: go test ./cmd/edossier-gateway -run '^$' -bench Index -benchtime 20000x
 func BenchmarkIndex(b *testing.B) {
 	e := startBenchEnvAt(b, indexBenchBasePort, indexBenchGatewayPort)
@@ -51,6 +55,21 @@ func BenchmarkIndex(b *testing.B) {
 		}
 		cids = append(cids, res.Record.CID)
 		last = res
+	}
+	// A batch of 1,024 records anchored by CID only: their lookups join the index's
+	// batch leaves.
+	batch := client.AnchorInput{BatchID: fmt.Sprintf("bench-index-%d", time.Now().UnixNano())}
+	var batchCIDs []string
+	for i := 0; i < 1024; i++ {
+		c, n, err := wire.CIDOf(strings.NewReader(fmt.Sprintf("index benchmark batch document %s %d", batch.BatchID, i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch.Records = append(batch.Records, client.AnchorItem{SubjectID: subject, Type: "birth-medical-certificate", CID: c.String(), Size: n})
+		batchCIDs = append(batchCIDs, c.String())
+	}
+	if _, err := health.AnchorBatch(ctx, batch, nil); err != nil {
+		b.Fatal(err)
 	}
 	public := e.client("")
 	// The index follows the blocks: wait until it holds the last append.
@@ -99,17 +118,26 @@ func BenchmarkIndex(b *testing.B) {
 				v, err := public.VerifyCIDFrom(ctx, cids[i%len(cids)], "index")
 				return verified(v, err, "index")
 			}},
+			variant{"gateway verify by CID, index, batch record", func(ctx context.Context, _, i int) error {
+				v, err := public.VerifyCIDFrom(ctx, batchCIDs[i%len(batchCIDs)], "index")
+				if err == nil && (len(v.Records) != 1 || v.Records[0].Batch == nil) {
+					err = fmt.Errorf("%s: not a batch record: %+v", v.CID, v.Records)
+				}
+				return verified(v, err, "index")
+			}},
 			// The index's own capacity: the same lookup in this process, no HTTP.
 			variant{"index lookup, no HTTP", func(ctx context.Context, _, i int) error {
-				recs, _, err := e.g.index.store.RecordsByCID(ctx, cids[i%len(cids)])
-				if err == nil && len(recs) != 1 {
-					err = fmt.Errorf("%d records", len(recs))
+				recs, brs, _, err := e.g.index.store.AllByCID(ctx, cids[i%len(cids)])
+				if err == nil && (len(recs) != 1 || len(brs) != 0) {
+					err = fmt.Errorf("%d records, %d batch records", len(recs), len(brs))
 				}
 				return err
 			}})
 		e.keepGroup("verify-cid c=32", rows)
-		rows[3].target = ">=10,000/s"
-		rows[3].met = func(r, _, _ *runStats) bool { return r.rate() >= 10000 }
+		for _, i := range []int{3, 4} {
+			rows[i].target = ">=10,000/s"
+			rows[i].met = func(r, _, _ *runStats) bool { return r.rate() >= 10000 }
+		}
 	})
 
 	// Offline proof verification of a real bundle (fresh verifier each time: every
@@ -121,6 +149,13 @@ func BenchmarkIndex(b *testing.B) {
 	roots := benchRoots(b, e)
 	if _, err := proof.Verify(bundle, roots); err != nil {
 		b.Fatalf("the real bundle does not verify: %v", err)
+	}
+	batchBundle, err := health.RecordProofIn(ctx, batch.BatchID+".1000", batch.BatchID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep, err := proof.Verify(batchBundle, roots); err != nil || rep.Batch == nil {
+		b.Fatalf("the real batch bundle does not verify: %+v %v", rep, err)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	digest := sha256.Sum256([]byte("baseline"))
@@ -136,9 +171,14 @@ func BenchmarkIndex(b *testing.B) {
 			variant{"offline proof verify", func(context.Context, int, int) error {
 				_, err := proof.Verify(bundle, roots)
 				return err
+			}},
+			variant{"offline proof verify, batch record", func(context.Context, int, int) error {
+				_, err := proof.Verify(batchBundle, roots)
+				return err
 			}})
 		e.keepGroup("proof-verify c=2", rows)
 		rows[1].note = fmt.Sprintf("bundle of %d transaction(s), %d envelopes in the block", len(bundle.Transactions), len(bundle.Transactions[0].Data))
+		rows[2].note = fmt.Sprintf("leaf 1000 of a batch of 1,024 (%d-hash inclusion proof), %d transaction(s)", len(batchBundle.Batch.Proof.Proof), len(batchBundle.Transactions))
 	})
 }
 

@@ -60,32 +60,102 @@ type serviceIndex struct {
 
 const ownWritesWait = 2 * time.Second
 
-func (x serviceIndex) RecordsByCID(ctx context.Context, cid string) ([]service.IndexedRecord, service.IndexHeights, error) {
+// fresh runs a lookup until the index holds this gateway's last commit on channel
+// municipal (see serviceIndex).
+func (x serviceIndex) fresh(ctx context.Context, lookup func() (index.Heights, error)) (index.Heights, error) {
+	return x.freshOn(ctx, false, lookup)
+}
+
+// freshOn is fresh for channel municipal, or datashare.
+func (x serviceIndex) freshOn(ctx context.Context, datashare bool, lookup func() (index.Heights, error)) (index.Heights, error) {
 	if x.ready != nil && !x.ready.Load() {
-		return nil, service.IndexHeights{}, errors.New("the index is catching up with the ledger")
+		return index.Heights{}, errors.New("the index is catching up with the ledger")
 	}
-	rows, h, err := x.s.RecordsByCID(ctx, cid)
-	if err == nil && x.l != nil {
-		if own := x.l.LastCommitted(x.l.MunicipalChannel()); h.Municipal <= own {
-			deadline := time.Now().Add(ownWritesWait)
-			for err == nil && h.Municipal <= own {
-				if time.Now().After(deadline) {
-					return nil, service.IndexHeights{}, fmt.Errorf("the index holds %d blocks, this gateway committed in block %d", h.Municipal, own)
-				}
-				select {
-				case <-ctx.Done():
-					return nil, service.IndexHeights{}, ctx.Err()
-				case <-time.After(2 * time.Millisecond):
-				}
-				rows, h, err = x.s.RecordsByCID(ctx, cid)
-			}
+	h, err := lookup()
+	if err != nil || x.l == nil {
+		return h, err
+	}
+	channel, height := x.l.MunicipalChannel(), func(h index.Heights) uint64 { return h.Municipal }
+	if datashare {
+		channel, height = x.l.DatashareChannel(), func(h index.Heights) uint64 { return h.Datashare }
+	}
+	own := x.l.LastCommitted(channel)
+	deadline := time.Now().Add(ownWritesWait)
+	for height(h) <= own {
+		if time.Now().After(deadline) {
+			return h, fmt.Errorf("the index holds %d blocks, this gateway committed in block %d", h.Municipal, own)
+		}
+		select {
+		case <-ctx.Done():
+			return h, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+		if h, err = lookup(); err != nil {
+			return h, err
 		}
 	}
-	out := make([]service.IndexedRecord, len(rows))
+	return h, nil
+}
+
+func batchRows(brs []index.BatchRecord) []service.IndexedRecord {
+	out := make([]service.IndexedRecord, len(brs))
+	for i, r := range brs {
+		out[i] = service.IndexedRecord{Record: r.Record, Block: r.Block, Batch: &service.BatchPosition{BatchID: r.BatchID, Index: r.Index, Root: r.Root}}
+	}
+	return out
+}
+
+func (x serviceIndex) RecordsByCID(ctx context.Context, cid string) ([]service.IndexedRecord, service.IndexHeights, error) {
+	var rows []index.Record
+	var brs []index.BatchRecord
+	h, err := x.fresh(ctx, func() (h index.Heights, err error) {
+		rows, brs, h, err = x.s.AllByCID(ctx, cid)
+		return h, err
+	})
+	if err != nil {
+		return nil, service.IndexHeights{}, err
+	}
+	out := make([]service.IndexedRecord, len(rows), len(rows)+len(brs))
 	for i, r := range rows {
 		out[i] = service.IndexedRecord{Record: r.Record, Block: r.Block}
 	}
-	return out, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, err
+	out = append(out, batchRows(brs)...)
+	return out, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, nil
+}
+
+func (x serviceIndex) BatchRecordsByID(ctx context.Context, recordID string) ([]service.IndexedRecord, service.IndexHeights, error) {
+	var brs []index.BatchRecord
+	h, err := x.fresh(ctx, func() (h index.Heights, err error) {
+		brs, h, err = x.s.BatchRecordsByID(ctx, recordID)
+		return h, err
+	})
+	if err != nil {
+		return nil, service.IndexHeights{}, err
+	}
+	return batchRows(brs), service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, nil
+}
+
+func (x serviceIndex) GrantsBySubject(ctx context.Context, subjectID, after string, limit int) ([]wire.GrantState, service.IndexHeights, error) {
+	var gs []wire.GrantState
+	h, err := x.freshOn(ctx, true, func() (h index.Heights, err error) {
+		gs, h, err = x.s.GrantsPage(ctx, subjectID, after, limit)
+		return h, err
+	})
+	return gs, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, err
+}
+
+func (x serviceIndex) AccessLog(ctx context.Context, subjectID, after string, limit int) ([]wire.AccessEntry, []string, service.IndexHeights, error) {
+	var es []wire.AccessEntry
+	var keys []string
+	h, err := x.freshOn(ctx, true, func() (h index.Heights, err error) {
+		es, keys, h, err = x.s.AccessLogPage(ctx, subjectID, after, limit)
+		return h, err
+	})
+	return es, keys, service.IndexHeights{Municipal: h.Municipal, Datashare: h.Datashare}, err
+}
+
+func (x serviceIndex) BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnchor, []wire.BatchLeaf, error) {
+	return x.s.BatchLeaves(ctx, batchID)
 }
 
 // prover builds bundles of records of channel municipal.
@@ -93,6 +163,10 @@ type prover struct{ b *proof.Builder }
 
 func (p prover) Build(ctx context.Context, rec wire.Record) (*gateway.ProofBundle, error) {
 	return p.b.Build(ctx, rec)
+}
+
+func (p prover) BuildBatch(ctx context.Context, br wire.BatchRecord, bp wire.BatchProof) (*gateway.ProofBundle, error) {
+	return p.b.BuildBatch(ctx, br, bp)
 }
 
 func indexNamespaces(l *fabric.Client) index.Namespaces {

@@ -117,7 +117,11 @@ func b32enc(b []byte) string {
 // rebuild from the ledger alone equals the live index; verification by CID reads the
 // index and says the block it is fresh to; proof bundles of an active and a revoked
 // record pass the offline verifier (edossierctl verify --proof), and a bundle with a
-// flipped byte or checked against another organisation's root is refused.
+// flipped byte or checked against another organisation's root is refused. Every
+// seventh write of the department is a batch anchored straight to Fabric: the index
+// holds every leaf (from the transactions' arguments) and the status of a batch
+// record revoked through the gateway, and the rebuild equals the live index with them.
+// The subject's access log and grants from the index equal the chaincode's.
 func TestIndexKillRebuildAndProofs(t *testing.T) {
 	n := nettest.Start(t, nettest.Options{BasePort: indexBasePort})
 	bin := filepath.Join(t.TempDir(), "edossier-gateway")
@@ -161,6 +165,30 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 		appended.Add(1)
 		return nil
 	}
+	// Every seventh write is a batch of 16 records anchored straight to Fabric (its
+	// leaves travel in the transaction's argument only).
+	var batches sync.Map // batch ID -> []wire.BatchLeaf
+	anchorRaw := func(i int) error {
+		b := &wire.Batch{BatchID: fmt.Sprintf("bt-idx-%05d", i)}
+		for j := 0; j < 16; j++ {
+			body := []byte(fmt.Sprintf("batch document %d/%d %d", i, j, time.Now().UnixNano()))
+			c, _, err := wire.CIDOf(bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			b.Leaves = append(b.Leaves, wire.BatchLeaf{RecordID: fmt.Sprintf("%s.%d", b.BatchID, j), SubjectID: randomSubject(),
+				Type: "birth-medical-certificate", CID: c.String(), Size: int64(len(body)), MediaType: "text/plain"})
+		}
+		enc, err := wire.EncodeBatch(b)
+		if err != nil {
+			return err
+		}
+		if _, err := dossier.SubmitTransaction("AnchorBatch", string(enc)); err != nil {
+			return err
+		}
+		batches.Store(b.BatchID, b.Leaves)
+		return nil
+	}
 	wctx, stopWriter := context.WithCancel(ctx)
 	writerDone := make(chan error, 1)
 	go func() {
@@ -169,7 +197,11 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 				writerDone <- nil
 				return
 			}
-			if err := appendRaw(i); err != nil && wctx.Err() == nil {
+			write := appendRaw
+			if i%7 == 6 {
+				write = anchorRaw
+			}
+			if err := write(i); err != nil && wctx.Err() == nil {
 				writerDone <- err
 				return
 			}
@@ -217,6 +249,28 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 	}
 	if _, err := health.VerifyFile(ctx, client.FilePart{Body: bytes.NewReader(doc), Size: int64(len(doc))}, "person", personID(77)); err != nil {
 		t.Fatal(err)
+	}
+	// A batch record revoked through the gateway (its sparse status key).
+	var revokedLeaf wire.BatchLeaf
+	var revokedBatch string
+	batches.Range(func(k, v any) bool {
+		revokedBatch, revokedLeaf = k.(string), v.([]wire.BatchLeaf)[5]
+		a, err := health.GetBatch(ctx, revokedBatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := wire.NewBatchTree(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: a.BatchID, Issuer: a.Issuer}, v.([]wire.BatchLeaf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, _ := tree.InclusionProof(5)
+		if _, err := health.RevokeBatchRecord(ctx, wire.BatchProof{BatchID: a.BatchID, Index: 5, Leaf: revokedLeaf, Proof: wire.HexPath(path)}, "issued-in-error"); err != nil {
+			t.Fatal(err)
+		}
+		return false
+	})
+	if revokedBatch == "" {
+		t.Fatal("the writer anchored no batch")
 	}
 
 	// The index catches up with both channels.
@@ -312,6 +366,62 @@ func TestIndexKillRebuildAndProofs(t *testing.T) {
 	})
 	if missing > 0 {
 		t.Fatalf("%d acknowledged records missing from the index", missing)
+	}
+	// Every acknowledged batch is in the index with all its leaves, the revoked
+	// record with its status; verification by CID finds batch records in the index.
+	nb := 0
+	batches.Range(func(k, v any) bool {
+		nb++
+		a, leaves, err := live.BatchLeaves(ctx, k.(string))
+		if err != nil || a == nil || len(leaves) != 16 || leaves[3] != v.([]wire.BatchLeaf)[3] {
+			t.Fatalf("batch %s in the index: %+v, %d leaves, %v", k, a, len(leaves), err)
+		}
+		return true
+	})
+	if !bytes.Contains(liveDump.Bytes(), []byte("bstatus\t"+revokedBatch+"\t5\t")) {
+		t.Fatalf("the revoked batch record's status is not in the index")
+	}
+	for cid, st := range map[string]string{revokedLeaf.CID: "revoked"} {
+		var v struct {
+			Status  string `json:"status"`
+			Source  string `json:"source"`
+			Records []struct {
+				RecordID string `json:"recordId"`
+			} `json:"records"`
+		}
+		if err := anon.DoJSON(ctx, http.MethodGet, "/v1/verify/"+cid+"?source=index", nil, &v); err != nil || v.Status != st || v.Source != "index" ||
+			len(v.Records) != 1 || v.Records[0].RecordID != revokedLeaf.RecordID {
+			t.Fatalf("verify the revoked batch record from the index: %+v %v", v, err)
+		}
+	}
+	t.Logf("%d batches anchored straight to Fabric, all in the index", nb)
+
+	// The subject's access log and grants from the index equal the chaincode's answer
+	// (the operator reads them), and say the block they are fresh to.
+	op := &client.Client{BaseURL: gw.url, APIKey: keys.Operator}
+	for _, route := range []string{"access-log", "grants"} {
+		var fromLedger, fromIndex map[string]any
+		path := "/v1/dossiers/" + subject + "/" + route
+		if err := op.DoJSON(ctx, http.MethodGet, path, nil, &fromLedger); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.DoJSON(ctx, http.MethodGet, path+"?source=index", nil, &fromIndex); err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := fromIndex["freshToBlock"].(float64)
+		if fromIndex["source"] != "index" || uint64(fresh)+1 < heights["datashare"] {
+			t.Fatalf("%s from the index: %+v", route, fromIndex)
+		}
+		items := map[string]string{"access-log": "entries", "grants": "grants"}[route]
+		a, _ := json.Marshal(fromLedger[items])
+		b, _ := json.Marshal(fromIndex[items])
+		if !bytes.Equal(a, b) || (route == "access-log" && len(fromIndex[items].([]any)) != 1) {
+			t.Fatalf("%s: ledger %s, index %s", route, a, b)
+		}
+		var p *client.Problem
+		if err := op.DoJSON(ctx, http.MethodGet, path+"?source=cache", nil, &fromIndex); !errors.As(err, &p) || p.Status != http.StatusBadRequest || p.Code != "invalid" {
+			t.Fatalf("%s?source=cache: %v", route, err)
+		}
 	}
 
 	// Rebuild from the ledger alone into a fresh file: equal to the live index.

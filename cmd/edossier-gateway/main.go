@@ -221,6 +221,9 @@ func Open(cfg Config) (*Gateway, error) {
 		enroller.Close()
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	if ix != nil && ix.store.WasReset {
+		log.Warn("the index was built by an older gateway version (without batch leaves): emptied, rebuilding it from the ledger")
+	}
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {

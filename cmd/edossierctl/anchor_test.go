@@ -18,7 +18,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
+	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/client"
+	"github.com/edossier-city/edossier/gateway/proof"
+	"github.com/edossier-city/edossier/network/nettest"
 )
 
 // anchorBasePort is the network of the batch-anchoring test (ports 25000-25090).
@@ -300,6 +303,134 @@ func TestImportAnchor(t *testing.T) {
 		t.Fatalf("after the refused revocation: %+v %v", br, err)
 	}
 
+	roots := writeRoots(t, e.n)
+	// 4b. Batch records found by CID and by file (the event-fed index holds their
+	// leaves), from the index and from the ledger (the index finds the leaf, the
+	// chaincode confirms it and gives the status); their proof bundles checked offline.
+	type want struct {
+		leaf   int
+		status string
+		ok     bool
+	}
+	for _, w := range []want{{123, "revoked", false}, {200, "superseded", false}, {8, "verified", true}} {
+		for _, src := range []string{"index", "ledger"} {
+			v, err := public.VerifyCIDFrom(ctx, l0[w.leaf].CID, src)
+			if err != nil || v.Source != src || !v.BatchRecordsSearched || len(v.Records) != 1 || v.Status != w.status || v.Verified != w.ok {
+				t.Fatalf("verify leaf %d by CID from %s: %+v %v", w.leaf, src, v, err)
+			}
+			r := v.Records[0]
+			if r.RecordID != l0[w.leaf].RecordID || r.Batch == nil || r.Batch.BatchID != a0.BatchID || r.Batch.Index != uint64(w.leaf) ||
+				r.Batch.Root != a0.Root || r.Receipt.TxID != a0.TxID || r.Receipt.Block == 0 || r.Issuer != a0.Issuer || r.IssuerName == "" ||
+				r.TypeName == "" || r.Proof == "" {
+				t.Fatalf("verify leaf %d from %s: record %+v", w.leaf, src, r)
+			}
+			if w.status == "revoked" && (r.Reason != "issued-in-error" || r.ReasonName == "") {
+				t.Fatalf("revoked batch record from %s: %+v", src, r)
+			}
+			if w.status == "superseded" && r.SupersededBy != sr.Record.RecordID {
+				t.Fatalf("superseded batch record from %s: %+v", src, r)
+			}
+		}
+		// By file with the CLI: exit 0 verified, 3 not.
+		file := filepath.Join(dir, lines[w.leaf].file)
+		var v struct {
+			Status  string `json:"status"`
+			Records []struct {
+				Batch *struct {
+					BatchID string `json:"batchId"`
+				} `json:"batch"`
+			} `json:"records"`
+		}
+		r := e.ctl(t, "verify", file, "-o", "json")
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Status != w.status || len(v.Records) != 1 || v.Records[0].Batch == nil ||
+			v.Records[0].Batch.BatchID != a0.BatchID || (w.ok != (r.code == 0)) || (!w.ok && r.code != 3) {
+			t.Fatalf("verify leaf %d by file: %v\n%s", w.leaf, err, r)
+		}
+		// Its proof bundle: valid offline; exit 0 only for an active record.
+		bundle := filepath.Join(e.dir, fmt.Sprintf("leaf-%d.proof.json", w.leaf))
+		e.ok(t, "proof", l0[w.leaf].RecordID, e.as("health"), "--out", bundle)
+		var rep proof.Report
+		r = e.ctl(t, "verify", "--proof", bundle, "--roots", roots, "-o", "json")
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Batch == nil || rep.Batch.BatchID != a0.BatchID ||
+			rep.Batch.Index != uint64(w.leaf) || rep.Record.RecordID != l0[w.leaf].RecordID || rep.Record.CID != l0[w.leaf].CID ||
+			(w.ok && r.code != 0) || (!w.ok && r.code != 3) {
+			t.Fatalf("offline check of leaf %d's bundle: %v\n%s", w.leaf, err, r)
+		}
+		if wantTxs := map[bool]int{true: 1, false: 2}[w.ok]; len(rep.Endorsers) != wantTxs {
+			t.Fatalf("leaf %d's bundle proves %d transactions, want %d", w.leaf, len(rep.Endorsers), wantTxs)
+		}
+	}
+	// A record of the CID-only batch of 8,192, by CID from the index.
+	if v, err := public.VerifyCIDFrom(ctx, l8[4095].CID, "index"); err != nil || !v.Verified || len(v.Records) != 1 || v.Records[0].Batch.Index != 4095 {
+		t.Fatalf("verify in the 8192 batch by CID: %+v %v", v, err)
+	}
+	// Corrupted bundles are refused offline (exit 1, proof_refused): a proof hash, the
+	// leaf, the leaf replayed under another batch, a truncated proof.
+	raw, err := os.ReadFile(filepath.Join(e.dir, "leaf-123.proof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := map[string]func(b *gateway.ProofBundle){
+		"a proof hash": func(b *gateway.ProofBundle) {
+			h := []byte(b.Batch.Proof.Proof[0])
+			h[0] ^= 1
+			b.Batch.Proof.Proof[0] = string(h)
+		},
+		"the leaf's subject": func(b *gateway.ProofBundle) { b.Batch.Proof.Leaf.SubjectID = subjects[0] },
+		"the leaf replayed into batch 1": func(b *gateway.ProofBundle) {
+			q := proofOf(t, anchors[1], leaves[1], 123)
+			b.Batch.Proof = q
+			b.RecordID = q.Leaf.RecordID
+		},
+		"a truncated proof": func(b *gateway.ProofBundle) { b.Batch.Proof.Proof = b.Batch.Proof.Proof[1:] },
+	}
+	for name, mutate := range corrupt {
+		var b gateway.ProofBundle
+		if err := json.Unmarshal(raw, &b); err != nil {
+			t.Fatal(err)
+		}
+		mutate(&b)
+		f := filepath.Join(e.dir, "corrupt.proof.json")
+		if err := os.WriteFile(f, must(json.Marshal(b)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.ctl(t, "verify", "--proof", f, "--roots", roots); r.code != 1 || !strings.Contains(r.stderr, "proof_refused") {
+			t.Errorf("bundle with %s corrupted: want exit 1 proof_refused\n%s", name, r)
+		}
+	}
+	// Ownership checks count batch records: the subject's leaf is proved to the
+	// chaincode (in the dossier, logged); another subject's dossier: not in it.
+	for _, c := range []struct {
+		person int
+		in     bool
+	}{{700, true}, {701, false}} {
+		v, err := health.VerifyFile(ctx, client.FilePart{Body: bytes.NewReader(lines[8].content), Size: int64(len(lines[8].content))}, "person", personID(c.person))
+		if err != nil || v.InDossier == nil || *v.InDossier != c.in || v.Verified != c.in || v.CheckReceipt == nil || !v.BatchRecordsSearched ||
+			(c.in && (len(v.Records) != 1 || v.Records[0].Batch == nil || v.Records[0].RecordID != l0[8].RecordID)) || (!c.in && v.Status != "not_in_dossier") {
+			t.Fatalf("ownership check of a batch record against person %d: %+v %v", c.person, v, err)
+		}
+	}
+	// A record ID that no record has: 404; a batch that does not hold it: 404.
+	if _, err := health.RecordProofIn(ctx, l0[8].RecordID, anchors[1].BatchID); problemCode(err) != "404 not_found" {
+		t.Errorf("proof of a record in a batch that lacks it: %v", problemCode(err))
+	}
+	// A record ID in two batches (a batch may name its records' IDs): the proof needs
+	// the batch named.
+	dupID := l0[8].RecordID
+	dupCID, dupSize, _ := wire.CIDOf(strings.NewReader("a document whose batch reuses a record ID"))
+	if _, err := health.AnchorBatch(ctx, client.AnchorInput{BatchID: "b-dup-id", Records: []client.AnchorItem{
+		{RecordID: dupID, SubjectID: subjects[0], Type: "vaccination-record", CID: dupCID.String(), Size: dupSize}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := health.RecordProofIn(ctx, dupID, ""); problemCode(err) != "409 conflict" {
+		t.Errorf("proof of a record ID in two batches, none named: %v, want 409 conflict", problemCode(err))
+	}
+	for _, bid := range []string{"b-dup-id", a0.BatchID} {
+		if b, err := health.RecordProofIn(ctx, dupID, bid); err != nil || b.Batch == nil || b.Batch.Proof.BatchID != bid {
+			t.Fatalf("proof of %s in %s: %v", dupID, bid, err)
+		}
+	}
+
 	// 5. Read a batch record under a grant; the access is logged.
 	kdir := t.TempDir()
 	i := 8 // line 9: subject 0, in batch 0
@@ -329,6 +460,17 @@ func TestImportAnchor(t *testing.T) {
 	if len(log.Entries) == 0 || log.Entries[0].RecordID != l0[i].RecordID || log.Entries[0].TxID != tx || log.Entries[0].Org != "CivilAffairsMSP" {
 		t.Fatalf("access log: %+v", log.Entries)
 	}
+	// The same log from the gateway's index, which says its freshness.
+	var ilog struct {
+		wire.AccessPage
+		Source       string  `json:"source"`
+		FreshToBlock *uint64 `json:"freshToBlock"`
+	}
+	e.okJSON(t, &ilog, "access-log", "--key", keyPath, "--source", "index")
+	if ilog.Source != "index" || ilog.FreshToBlock == nil || fmt.Sprint(ilog.Entries) != fmt.Sprint(log.Entries) {
+		t.Fatalf("access log from the index: %+v\nledger: %+v", ilog, log.Entries)
+	}
+	e.fails(t, 2, "--source", "access-log", "--key", keyPath, "--source", "cache")
 	// Outside the grant's subject: out of scope; a forged leaf: bad_proof.
 	other := proofOf(t, a0, l0, i+1)
 	if _, _, err := civil.ReadBatchContent(ctx, other, grant.Grant.GrantID, "household-registration"); problemCode(err) != "403 out_of_scope" {
@@ -339,6 +481,30 @@ func TestImportAnchor(t *testing.T) {
 	if _, _, err := civil.ReadBatchContent(ctx, pf, grant.Grant.GrantID, "household-registration"); problemCode(err) != "422 bad_proof" {
 		t.Errorf("forged leaf under the grant: %v", problemCode(err))
 	}
+}
+
+// writeRoots writes the channel organisations' MSP root certificates as <MSP ID>.pem
+// (what a verifier keeps for verify --proof).
+func writeRoots(t *testing.T, n *nettest.Net) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, o := range n.Profile.Organizations {
+		b, err := os.ReadFile(filepath.Join(n.Home(), "orgs", o.Name, "msp", "cacerts", "ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, o.MSPID+".pem"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // submitAndWait endorses, submits and waits; an invalidated transaction is an error

@@ -419,30 +419,81 @@ func (f *clientFlags) subjectReader(cmd *cobra.Command, args []string) (*client.
 	return c, f.subject, err
 }
 
+// indexSource is the --source flag of grants and access-log: "index" reads the
+// gateway's event-fed index (and says the block it is fresh to), "ledger" or "" the
+// chaincode.
+type indexSource struct {
+	source string
+	fresh  *uint64 // of the last page read from the index
+}
+
+func (s *indexSource) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.source, "source", "", "index (the gateway's event-fed index, which says the block it is fresh to) or ledger (the chaincode; default)")
+}
+
+func (s *indexSource) index() (bool, error) {
+	switch s.source {
+	case "", "ledger":
+		return false, nil
+	case "index":
+		return true, nil
+	}
+	return false, usagef("--source must be index or ledger")
+}
+
+// note tells, on standard error, where an index answer came from.
+func (s *indexSource) note(cmd *cobra.Command) {
+	if s.fresh != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "answered from the gateway's index, complete up to block %d of the data-sharing channel\n", *s.fresh)
+	}
+}
+
 func newGrantsCmd() *cobra.Command {
-	return subjectList[wire.GrantState]{
+	src := &indexSource{}
+	cmd := subjectList[wire.GrantState]{
 		use:   "grants [SUBJECT_ID]",
 		short: "Citizens: list your grants (operators: a subject's grants)",
 		example: `  edossierctl grants --key me.key
   edossierctl grants --key me.key -o json
   edossierctl grants --api-key-file operator.key p-3k2...   # operator`,
 		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.GrantState, string, error) {
+			fromIndex, err := src.index()
+			if err != nil {
+				return nil, "", err
+			}
+			if fromIndex {
+				page, err := c.ListGrantsIndexed(cmd.Context(), subject, o)
+				if err != nil {
+					return nil, "", err
+				}
+				src.fresh = &page.FreshToBlock
+				return page.Grants, page.Bookmark, nil
+			}
 			page, err := c.ListGrants(cmd.Context(), subject, o)
 			if err != nil {
 				return nil, "", err
 			}
 			return page.Grants, page.Bookmark, nil
 		},
-		asPage: func(g []wire.GrantState, next string) any { return wire.GrantPage{Grants: g, Bookmark: next} },
+		asPage: func(g []wire.GrantState, next string) any {
+			if src.fresh != nil {
+				return service.IndexedGrantPage{Grants: g, Bookmark: next, Source: service.SourceIndex, FreshToBlock: *src.fresh}
+			}
+			return wire.GrantPage{Grants: g, Bookmark: next}
+		},
+		after:  src.note,
 		header: []string{"GRANT", "STATUS", "GRANTEE", "SCOPE", "PURPOSE", "EXPIRES"},
 		row: func(g wire.GrantState) []string {
 			return []string{g.GrantID, g.Status, granteesText(g.Grant), grantScopeText(g.Grant), g.Grant.Purpose, g.Grant.ExpiresAt}
 		},
 	}.command()
+	src.add(cmd)
+	return cmd
 }
 
 func newAccessLogCmd() *cobra.Command {
 	byGrant := false
+	src := &indexSource{}
 	cmd := subjectList[wire.AccessEntry]{
 		use:   "access-log [SUBJECT_ID] [--by-grant]",
 		short: "Citizens: every read of your files: who, when, under which grant, for what (newest first)",
@@ -451,6 +502,9 @@ func newAccessLogCmd() *cobra.Command {
   edossierctl access-log --key parent.key p-baby... --by-grant   # reads grouped by grant, with the part used`,
 		fetch: func(c *client.Client, cmd *cobra.Command, subject string, o client.PageOptions) ([]wire.AccessEntry, string, error) {
 			if byGrant {
+				if src.source == "index" {
+					return nil, "", usagef("--by-grant is answered from the ledger only (omit --source index)")
+				}
 				page, err := c.AccessLogByGrant(cmd.Context(), subject, o)
 				if err != nil {
 					return nil, "", err
@@ -460,6 +514,18 @@ func newAccessLogCmd() *cobra.Command {
 					all = append(all, g.Entries...)
 				}
 				return all, page.Bookmark, nil
+			}
+			fromIndex, err := src.index()
+			if err != nil {
+				return nil, "", err
+			}
+			if fromIndex {
+				page, err := c.AccessLogIndexed(cmd.Context(), subject, o)
+				if err != nil {
+					return nil, "", err
+				}
+				src.fresh = &page.FreshToBlock
+				return page.Entries, page.Bookmark, nil
 			}
 			page, err := c.AccessLog(cmd.Context(), subject, o)
 			if err != nil {
@@ -471,8 +537,12 @@ func newAccessLogCmd() *cobra.Command {
 			if byGrant {
 				return service.AccessGroups{Groups: service.GroupByGrant(e), Bookmark: next}
 			}
+			if src.fresh != nil {
+				return service.IndexedAccessPage{Entries: e, Bookmark: next, Source: service.SourceIndex, FreshToBlock: *src.fresh}
+			}
 			return wire.AccessPage{Entries: e, Bookmark: next}
 		},
+		after:  src.note,
 		header: []string{"TIME", "KIND", "ORG", "USER", "RECORD", "TYPE", "GRANT", "PART", "PURPOSE", "DETAIL", "TX"},
 		row: func(e wire.AccessEntry) []string {
 			part := ""
@@ -486,6 +556,7 @@ func newAccessLogCmd() *cobra.Command {
 		},
 	}.command()
 	cmd.Flags().BoolVar(&byGrant, "by-grant", false, "group the entries by grant (the gateway's groupBy=grant), each with the part of the grant it used")
+	src.add(cmd)
 	return cmd
 }
 

@@ -506,6 +506,8 @@ type subjectList[T any] struct {
 	asPage              func(items []T, next string) any
 	header              []string
 	row                 func(T) []string
+	// after, if set, runs after a table is printed (notes on standard error).
+	after func(cmd *cobra.Command)
 }
 
 func (l subjectList[T]) command() *cobra.Command {
@@ -535,6 +537,9 @@ func (l subjectList[T]) command() *cobra.Command {
 				}
 				t.flush()
 				moreHint(cmd, next)
+				if l.after != nil {
+					l.after(cmd)
+				}
 			})
 		}),
 	}

@@ -18,16 +18,20 @@ import (
 
 func newProofCmd() *cobra.Command {
 	f := &clientFlags{}
-	var out string
+	var out, batchID string
 	cmd := &cobra.Command{
-		Use:   "proof RECORD_ID [--out FILE|-]",
+		Use:   "proof RECORD_ID [--batch BATCH_ID] [--out FILE|-]",
 		Short: "Verifiers and departments: fetch a record's proof bundle to keep (check it offline with verify --proof)",
 		Long: `proof fetches the self-contained proof of a record: the record, the transactions
 that appended it and changed its status with the endorsing peers' signatures, and
 their blocks with the orderers' signatures. Keep the file: 'edossierctl verify --proof
 FILE --roots DIR' checks it later without any network, against the channel's MSP root
 certificates only. Needs a department, verifier or operator API key. With --out FILE
-the bundle is written to a temporary file and renamed into place when complete.`,
+the bundle is written to a temporary file and renamed into place when complete.
+
+A record of an anchored batch is found through the gateway's index (--batch names its
+batch when the record ID is in several); its bundle also carries the leaf and the
+inclusion proof to the batch root that the AnchorBatch transaction wrote.`,
 		Example: `  edossierctl proof r-4mzq... --out r-4mzq.proof.json --api-key-file bank.key
   edossierctl verify --proof r-4mzq.proof.json --roots municipal-roots/`,
 		Args: exactArgs(1, "one record ID"),
@@ -41,7 +45,7 @@ the bundle is written to a temporary file and renamed into place when complete.`
 			}
 			c := f.newClient()
 			c.APIKey = key
-			b, err := c.RecordProof(cmd.Context(), args[0])
+			b, err := c.RecordProofIn(cmd.Context(), args[0], batchID)
 			if err != nil {
 				return err
 			}
@@ -69,6 +73,7 @@ the bundle is written to a temporary file and renamed into place when complete.`
 	f.addGateway(cmd)
 	f.addAPIKey(cmd)
 	cmd.Flags().StringVar(&out, "out", "-", "file to write the bundle to (- : standard output)")
+	cmd.Flags().StringVar(&batchID, "batch", "", "the batch of a batch record (when its record ID is in several batches)")
 	return cmd
 }
 
@@ -105,13 +110,18 @@ func verifyProof(cmd *cobra.Command, f *clientFlags, path, rootsDir string) erro
 	active := rep.Record.Status == "active"
 	if err := f.emit(cmd, rep, func(w io.Writer) {
 		fmt.Fprintf(w, "PROOF VALID  record %s (status %s at block %d)\n", rep.Record.RecordID, rep.Record.Status, rep.StatusAtBlock)
+		batch, appended := "", "appended in block"
+		if rep.Batch != nil {
+			batch, appended = fmt.Sprintf("%s, leaf %d of %d, root %s (inclusion proof checked)", rep.Batch.BatchID, rep.Batch.Index, rep.Batch.Size, rep.Batch.Root), "anchored in block"
+		}
 		fields(w, "  ",
+			"batch", batch,
 			"cid", rep.Record.CID,
 			"type", rep.Record.Type,
 			"issuer", rep.Record.Issuer,
 			"issued", rep.Record.IssuedAt,
 			"channel", rep.Channel,
-			"appended in block", fmt.Sprint(rep.AppendBlock),
+			appended, fmt.Sprint(rep.AppendBlock),
 			"status written in block", fmt.Sprint(rep.StatusBlock),
 			"endorsed by", strings.Join(rep.Endorsers[0], ", "),
 			"ordered by", strings.Join(rep.Orderers[0], ", "),

@@ -54,8 +54,8 @@ credentials.`,
 			if rootsDir != "" {
 				return usagef("--roots works with --proof only")
 			}
-			if source != "" && (cid == "" || (source != "index" && source != "ledger")) {
-				return usagef("--source index|ledger works with --cid only")
+			if source != "" && source != "index" && source != "ledger" {
+				return usagef("--source must be index or ledger")
 			}
 			switch {
 			case len(args) == 1 && cid != "":
@@ -93,7 +93,7 @@ credentials.`,
 					return ferr
 				}
 				defer closer.Close()
-				v, err = c.VerifyFile(cmd.Context(), part, kind, idNumber)
+				v, err = c.VerifyFileFrom(cmd.Context(), part, kind, idNumber, source)
 			}
 			if err != nil {
 				return err
@@ -117,7 +117,7 @@ credentials.`,
 	cmd.Flags().StringVar(&cid, "cid", "", "look up this content ID instead of uploading a file")
 	cmd.Flags().StringVar(&kind, "kind", "", "person or enterprise (with --id-number; default person)")
 	cmd.Flags().StringVar(&idNumber, "id-number", "", "also check that the document is in this person's or enterprise's dossier")
-	cmd.Flags().StringVar(&source, "source", "", "with --cid: index (the gateway's event-fed index only) or ledger (the chaincode's CID query); default: the gateway chooses")
+	cmd.Flags().StringVar(&source, "source", "", "index (the gateway's event-fed index only) or ledger (the chaincode's CID query; batch records found by the index and confirmed by the chaincode); default: the gateway chooses")
 	cmd.Flags().StringVar(&proofFile, "proof", "", "check this proof bundle offline (from edossierctl proof; - : standard input)")
 	cmd.Flags().StringVar(&rootsDir, "roots", "", "with --proof: folder of the channel organisations' MSP root certificates, <MSP ID>.pem")
 	return cmd
@@ -142,12 +142,20 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 	case v.Source == "ledger":
 		fmt.Fprintln(w, "  answered by the dossier chaincode")
 	}
+	if !v.BatchRecordsSearched {
+		fmt.Fprintln(w, "  records of anchored batches not searched (the gateway has no index that answers)")
+	}
 	if v.CheckReceipt != nil {
 		fmt.Fprintf(w, "  check logged in the subject's access log: %s\n", receiptText(v.CheckReceipt.Channel, v.CheckReceipt.TxID, v.CheckReceipt.Block))
 	}
 	for _, r := range v.Records {
 		fmt.Fprintf(w, "  record %s\n", r.RecordID)
+		batch := ""
+		if r.Batch != nil {
+			batch = fmt.Sprintf("%s, leaf %d, root %s", r.Batch.BatchID, r.Batch.Index, r.Batch.Root)
+		}
 		fields(w, "    ",
+			"batch", batch,
 			"status", r.Status,
 			"type", withName(r.Type, r.TypeName),
 			"issuer", withName(r.Issuer, r.IssuerName),
@@ -156,6 +164,7 @@ func printVerification(w io.Writer, v *service.Verification, ok bool) {
 			"reason", withName(r.Reason, r.ReasonName),
 			"superseded by", r.SupersededBy,
 			"receipt", receiptText(r.Receipt.Channel, r.Receipt.TxID, r.Receipt.Block),
+			"proof", r.Proof,
 		)
 	}
 }

@@ -78,19 +78,57 @@ func subjectPage[T any](c *gin.Context, list func(ctx context.Context, subjectID
 	c.JSON(http.StatusOK, page)
 }
 
+// pageSource reads ?source= of a page route: index (the event-fed index, which says
+// the block it is fresh to) or ledger / absent (the chaincode's query).
+func pageSource(c *gin.Context) (index bool, err error) {
+	switch c.Query("source") {
+	case "", service.SourceLedger:
+		return false, nil
+	case service.SourceIndex:
+		return true, nil
+	}
+	return false, gateway.Errorf(gateway.CodeInvalid, "source must be %q or %q", service.SourceIndex, service.SourceLedger)
+}
+
 func (s *Server) listGrants(c *gin.Context) {
+	fromIndex, err := pageSource(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	if fromIndex {
+		subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.IndexedGrantPage, error) {
+			return s.svc.ListGrantsIndexed(ctx, principal(c), subjectID, size, bookmark)
+		})
+		return
+	}
 	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.GrantPage, error) {
 		return s.svc.ListGrants(ctx, principal(c), subjectID, size, bookmark)
 	})
 }
 
 func (s *Server) accessLog(c *gin.Context) {
+	fromIndex, err := pageSource(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
 	switch c.Query("groupBy") {
 	case "":
+		if fromIndex {
+			subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.IndexedAccessPage, error) {
+				return s.svc.AccessLogIndexed(ctx, principal(c), subjectID, size, bookmark)
+			})
+			return
+		}
 		subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*wire.AccessPage, error) {
 			return s.svc.AccessLog(ctx, principal(c), subjectID, size, bookmark)
 		})
 	case "grant":
+		if fromIndex {
+			abort(c, gateway.Errorf(gateway.CodeInvalid, "groupBy=grant is answered from the ledger only (omit source=index)"))
+			return
+		}
 		subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.AccessGroups, error) {
 			return s.svc.AccessLogByGrant(ctx, principal(c), subjectID, size, bookmark)
 		})

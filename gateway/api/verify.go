@@ -41,7 +41,7 @@ func (s *Server) verifyFile(c *gin.Context) {
 			continue
 		case "file":
 			counter := &countingReader{r: uploadReader{p}}
-			v, err := s.svc.VerifyFile(c.Request.Context(), principal(c), counter, kind, idNumber)
+			v, err := s.svc.VerifyFileFrom(c.Request.Context(), principal(c), counter, kind, idNumber, c.Query("source"))
 			if err != nil {
 				abort(c, err)
 				return

@@ -115,6 +115,36 @@ func (c *Client) ListGrants(ctx context.Context, subjectID string, page PageOpti
 	return &out, nil
 }
 
+// ListGrantsIndexed is ListGrants answered from the gateway's event-fed index
+// (?source=index), with the datashare block the page is fresh to.
+func (c *Client) ListGrantsIndexed(ctx context.Context, subjectID string, page PageOptions) (*service.IndexedGrantPage, error) {
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	q := page.query(nil)
+	q.Set("source", service.SourceIndex)
+	var out service.IndexedGrantPage
+	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/grants", q), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccessLogIndexed is AccessLog answered from the gateway's event-fed index
+// (?source=index), with the datashare block the page is fresh to.
+func (c *Client) AccessLogIndexed(ctx context.Context, subjectID string, page PageOptions) (*service.IndexedAccessPage, error) {
+	if subjectID == "" {
+		subjectID = c.SubjectID
+	}
+	q := page.query(nil)
+	q.Set("source", service.SourceIndex)
+	var out service.IndexedAccessPage
+	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(subjectID)+"/access-log", q), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // AccessLog returns one page of a subject's access log, newest first: the subject
 // itself (signed request) or an operator. subjectID "" means the client's subject.
 func (c *Client) AccessLog(ctx context.Context, subjectID string, page PageOptions) (*wire.AccessPage, error) {

@@ -16,6 +16,11 @@ import (
 // (CheckReceipt), and the answer covers that dossier only (status not_in_dossier for a
 // document recorded only in other dossiers). Without them verification is public.
 func (c *Client) VerifyFile(ctx context.Context, file FilePart, kind, idNumber string) (*service.Verification, error) {
+	return c.VerifyFileFrom(ctx, file, kind, idNumber, "")
+}
+
+// VerifyFileFrom is VerifyFile from a chosen source (as VerifyCIDFrom).
+func (c *Client) VerifyFileFrom(ctx context.Context, file FilePart, kind, idNumber, source string) (*service.Verification, error) {
 	var fields []formField
 	if kind != "" {
 		fields = append(fields, formField{name: "kind", value: kind})
@@ -23,7 +28,11 @@ func (c *Client) VerifyFile(ctx context.Context, file FilePart, kind, idNumber s
 	if idNumber != "" {
 		fields = append(fields, formField{name: "idNumber", value: idNumber})
 	}
-	req, err := c.newMultipartRequest(ctx, "/v1/verify", fields, file)
+	path := "/v1/verify"
+	if source != "" {
+		path += "?source=" + url.QueryEscape(source)
+	}
+	req, err := c.newMultipartRequest(ctx, path, fields, file)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +55,18 @@ func (c *Client) VerifyCID(ctx context.Context, cid string) (*service.Verificati
 // RecordProof fetches a record's proof bundle (department, verifier or operator API
 // key), to be kept and checked offline (gateway/proof.Verify).
 func (c *Client) RecordProof(ctx context.Context, recordID string) (*gateway.ProofBundle, error) {
+	return c.RecordProofIn(ctx, recordID, "")
+}
+
+// RecordProofIn is RecordProof of a batch record of batch batchID ("": whichever
+// record has the ID, a single record first).
+func (c *Client) RecordProofIn(ctx context.Context, recordID, batchID string) (*gateway.ProofBundle, error) {
 	var b gateway.ProofBundle
-	if err := c.DoJSON(ctx, http.MethodGet, "/v1/records/"+seg(recordID)+"/proof", nil, &b); err != nil {
+	path := "/v1/records/" + seg(recordID) + "/proof"
+	if batchID != "" {
+		path += "?batchId=" + url.QueryEscape(batchID)
+	}
+	if err := c.DoJSON(ctx, http.MethodGet, path, nil, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil

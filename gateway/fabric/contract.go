@@ -364,6 +364,10 @@ func (c *Client) RecordOwnershipCheck(ctx context.Context, a Actor, subjectID, c
 	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordOwnershipCheck", subjectID, cid, checker))
 }
 
+func (c *Client) RecordBatchOwnershipCheck(ctx context.Context, a Actor, subjectID, cid, checker string, proof wire.BatchProof) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordBatchOwnershipCheck", subjectID, cid, checker, mustJSON(proof)))
+}
+
 func (c *Client) RecordSelfAccess(ctx context.Context, a Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error) {
 	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordSelfAccess", subjectID, recordID, action))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset"
@@ -24,6 +25,10 @@ type Block struct {
 	// Txs counts every transaction of the block, Valid the valid endorser ones.
 	Txs, Valid int
 	Writes     []Write
+	// Inputs holds the chaincode arguments of the valid transactions that write a
+	// batch key ("batch", batchId), by position in the block: an AnchorBatch carries
+	// its batch's leaves there (wire.DecodeBatch), not in its writes.
+	Inputs map[int][][]byte
 }
 
 // Write is one key written (or deleted) by a valid transaction.
@@ -83,9 +88,21 @@ func ParseBlock(channel string, b *common.Block, namespaces map[string]bool) (*B
 			continue
 		}
 		out.Valid++
+		batch := false
 		for _, w := range writes {
 			w.TxID, w.TxNum = txID, i
 			out.Writes = append(out.Writes, w)
+			batch = batch || strings.HasPrefix(w.Key, batchKeyPrefix)
+		}
+		if batch {
+			args, err := TxInput(envBytes)
+			if err != nil {
+				return nil, fmt.Errorf("block %d transaction %d: %w", out.Number, i, err)
+			}
+			if out.Inputs == nil {
+				out.Inputs = map[int][][]byte{}
+			}
+			out.Inputs[i] = args
 		}
 	}
 	return out, nil
@@ -134,6 +151,42 @@ func TxWrites(envBytes []byte, namespaces map[string]bool) ([]Write, string, boo
 		}
 	}
 	return out, ch.TxId, true, nil
+}
+
+// batchKeyPrefix starts the dossier chaincode's batch keys ("batch", batchId).
+const batchKeyPrefix = "\x00batch\x00"
+
+// TxInput returns the chaincode arguments of an endorser transaction's (first) action
+// as the transaction carries them (Fabric keeps the input, drops the transient map).
+func TxInput(envBytes []byte) ([][]byte, error) {
+	env := &common.Envelope{}
+	if err := proto.Unmarshal(envBytes, env); err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	payload := &common.Payload{}
+	if err := proto.Unmarshal(env.Payload, payload); err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	tx := &peer.Transaction{}
+	if err := proto.Unmarshal(payload.Data, tx); err != nil {
+		return nil, fmt.Errorf("transaction: %w", err)
+	}
+	if len(tx.Actions) == 0 {
+		return nil, fmt.Errorf("transaction without actions")
+	}
+	cap := &peer.ChaincodeActionPayload{}
+	if err := proto.Unmarshal(tx.Actions[0].Payload, cap); err != nil {
+		return nil, fmt.Errorf("chaincode action payload: %w", err)
+	}
+	cpp := &peer.ChaincodeProposalPayload{}
+	if err := proto.Unmarshal(cap.ChaincodeProposalPayload, cpp); err != nil {
+		return nil, fmt.Errorf("chaincode proposal payload: %w", err)
+	}
+	cis := &peer.ChaincodeInvocationSpec{}
+	if err := proto.Unmarshal(cpp.Input, cis); err != nil {
+		return nil, fmt.Errorf("chaincode invocation: %w", err)
+	}
+	return cis.GetChaincodeSpec().GetInput().GetArgs(), nil
 }
 
 // ActionResults decodes the read-write set of one transaction action.

@@ -70,7 +70,11 @@ type Store struct {
 	// all an answer's "complete up to" needs, without a query per lookup.
 	municipal, datashare atomic.Uint64
 
-	byCID *sql.Stmt // the hot lookup, prepared once
+	byCID, batchByCID, allByCID *sql.Stmt // the hot lookups, prepared once
+
+	// WasReset is set when the index, built by an older gateway version, was emptied
+	// at open to be rebuilt from the ledger.
+	WasReset bool
 }
 
 // Record is a record as the index holds it.
@@ -97,19 +101,73 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS grants_subject ON grants (subject_id, grant_id)`,
 	`CREATE TABLE IF NOT EXISTS access_log (entry_key TEXT PRIMARY KEY, subject_id TEXT NOT NULL, record_id TEXT NOT NULL, org TEXT NOT NULL, kind TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS access_subject ON access_log (subject_id, entry_key)`,
-	// Batch anchoring (issue 14, the batch branch) adds leaves to the ledger; this
-	// table is where they go (batch, position, record, CID, leaf hash, block). Nothing
-	// fills it yet: applyWrite has the hook.
+	// Batch anchoring: one row per anchored batch (the batch key as the AnchorBatch
+	// transaction wrote it), one per leaf (decoded from that transaction's argument:
+	// position, record, CID, the leaf as JSON, block), one per changed batch record
+	// (its sparse status key).
+	`CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, issuer TEXT NOT NULL, root TEXT NOT NULL, size BIGINT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS batch_leaves (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, cid TEXT NOT NULL, leaf TEXT NOT NULL, block BIGINT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+	`CREATE INDEX IF NOT EXISTS batch_leaves_cid ON batch_leaves (cid)`,
+	`CREATE INDEX IF NOT EXISTS batch_leaves_record ON batch_leaves (record_id)`,
+	`CREATE TABLE IF NOT EXISTS batch_status (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, status TEXT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+	`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, error) {
+// schemaVersion is what the index's rows hold. An index of an older version is
+// emptied at open (it is a cache: the follower rebuilds it from the ledger); Version 2
+// added the batch leaves.
+const schemaVersion = "2"
+
+// dataTables are the tables emptied when an older index is reset.
+var dataTables = []string{"checkpoints", "blocks", "records", "grants", "access_log", "batches", "batch_leaves", "batch_status"}
+
+// checkVersion marks a new index with the schema version and empties one that holds
+// blocks without it (or with another): it returns whether it did.
+func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
+	var v string
+	err = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema'`).Scan(&v)
+	switch {
+	case err == nil && v == schemaVersion:
+		return false, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("index: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints`).Scan(&n); err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	if n > 0 {
+		for _, t := range dataTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return false, fmt.Errorf("index: reset %s: %w", t, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`), schemaVersion); err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("index: %w", err)
+	}
+	return n > 0, nil
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (_ *Store, err error) {
 	s := &Store{db: db, d: d, ns: ns}
 	for _, q := range schema {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("index schema: %w", err)
 		}
+	}
+	if s.WasReset, err = s.checkVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	h, err := s.dbHeights(ctx)
 	if err != nil {
@@ -119,6 +177,17 @@ func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (*Store, er
 	s.municipal.Store(h.Municipal)
 	s.datashare.Store(h.Datashare)
 	if s.byCID, err = db.PrepareContext(ctx, s.q(`SELECT doc, block, status_block FROM records WHERE cid = ? ORDER BY block, record_id`)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if s.batchByCID, err = db.PrepareContext(ctx, s.q(batchRecordsQuery+`l.cid = ?`+batchRecordsOrder)); err != nil {
+		s.byCID.Close()
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if s.allByCID, err = db.PrepareContext(ctx, s.q(allByCIDQuery)); err != nil {
+		s.byCID.Close()
+		s.batchByCID.Close()
 		db.Close()
 		return nil, fmt.Errorf("index: %w", err)
 	}
@@ -147,6 +216,8 @@ func (s *Store) seen(channel string, height uint64) {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.byCID.Close()
+	s.batchByCID.Close()
+	s.allByCID.Close()
 	return s.db.Close()
 }
 
@@ -326,10 +397,239 @@ ON CONFLICT (entry_key) DO UPDATE SET doc = excluded.doc, block = excluded.block
 		if err != nil {
 			return fmt.Errorf("index: access entry: %w", err)
 		}
+	case w.Namespace == s.ns.Dossier && typ == "batch" && len(attrs) == 1:
+		return s.applyBatch(ctx, tx, b, w, attrs[0])
+	case w.Namespace == s.ns.Dossier && typ == "bstatus" && len(attrs) == 2:
+		var st wire.BatchRecordStatus
+		if err := json.Unmarshal(w.Value, &st); err != nil || st.BatchID != attrs[0] || fmt.Sprint(st.Index) != attrs[1] {
+			return fmt.Errorf("index: block %d tx %s: status of batch record %s/%s does not decode", b.Number, w.TxID, attrs[0], attrs[1])
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO batch_status (batch_id, leaf_index, record_id, status, tx_id, block, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (batch_id, leaf_index) DO UPDATE SET status = excluded.status, tx_id = excluded.tx_id, block = excluded.block, doc = excluded.doc`),
+			st.BatchID, int64(st.Index), st.RecordID, st.Status, w.TxID, int64(b.Number), string(w.Value))
+		if err != nil {
+			return fmt.Errorf("index: batch record status: %w", err)
+		}
 	}
-	// Hook for batch anchoring: a batch key's write (root, size, issuer) and the
-	// transaction's leaves fill batch_leaves once the batch format is on main.
 	return nil
+}
+
+// leafRows is how many leaves one INSERT statement carries (6 parameters each, well
+// below SQLite's and PostgreSQL's limits).
+const leafRows = 500
+
+// applyBatch indexes a write of a batch key. The anchoring transaction (the one the
+// anchor names) adds the batch and its leaves, decoded from its argument, after
+// checking that they hash, in their context, to the anchored root; a later rewrite of
+// the unchanged key (by a status change, for its endorsement policy) adds nothing.
+func (s *Store) applyBatch(ctx context.Context, tx *sql.Tx, b *Block, w Write, batchID string) error {
+	var a wire.BatchAnchor
+	if err := json.Unmarshal(w.Value, &a); err != nil || a.BatchID != batchID {
+		return fmt.Errorf("index: block %d tx %s: batch %q does not decode", b.Number, w.TxID, batchID)
+	}
+	if a.TxID != w.TxID {
+		return nil
+	}
+	args := b.Inputs[w.TxNum]
+	if len(args) < 2 {
+		return fmt.Errorf("index: block %d tx %s: batch %s anchored without its leaves in the arguments", b.Number, w.TxID, batchID)
+	}
+	batch, err := wire.DecodeBatch(args[len(args)-1])
+	if err != nil {
+		return fmt.Errorf("index: block %d tx %s: batch %s: %w", b.Number, w.TxID, batchID, err)
+	}
+	c := wire.BatchContext{Channel: b.Channel, Chaincode: wire.DossierContract, BatchID: a.BatchID, Issuer: a.Issuer}
+	root, err := wire.BatchRoot(c, batch.Leaves)
+	if err != nil || batch.BatchID != a.BatchID || uint64(len(batch.Leaves)) != a.Size || hex.EncodeToString(root) != a.Root {
+		return fmt.Errorf("index: block %d tx %s: the leaves in the arguments do not make the anchored root of batch %s", b.Number, w.TxID, batchID)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO batches (batch_id, issuer, root, size, tx_id, block, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		a.BatchID, a.Issuer, a.Root, int64(a.Size), a.TxID, int64(b.Number), string(w.Value)); err != nil {
+		return fmt.Errorf("index: batch: %w", err)
+	}
+	for start := 0; start < len(batch.Leaves); start += leafRows {
+		end := min(start+leafRows, len(batch.Leaves))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO batch_leaves (batch_id, leaf_index, record_id, cid, leaf, block) VALUES `)
+		args := make([]any, 0, 6*(end-start))
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			l := &batch.Leaves[i]
+			doc, err := json.Marshal(l)
+			if err != nil {
+				return fmt.Errorf("index: leaf: %w", err)
+			}
+			args = append(args, a.BatchID, int64(i), l.RecordID, l.CID, string(doc), int64(b.Number))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return fmt.Errorf("index: batch leaves: %w", err)
+		}
+	}
+	return nil
+}
+
+// BatchRecord is a record of an anchored batch as the index holds it: the record (its
+// issuer, time and transaction those of the batch, its status from its sparse status
+// key), where it sits, the block of the anchoring transaction and the block of its
+// status (the anchoring block while it is active).
+type BatchRecord struct {
+	wire.BatchRecord
+	Block, StatusBlock uint64
+}
+
+const (
+	batchRecordsQuery = `SELECT l.leaf, l.leaf_index, b.doc, b.block, s.doc, s.block FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE `
+	batchRecordsOrder = ` ORDER BY l.block, l.batch_id, l.leaf_index`
+)
+
+func scanBatchRecords(rows *sql.Rows) ([]BatchRecord, error) {
+	defer rows.Close()
+	var out []BatchRecord
+	for rows.Next() {
+		var leafDoc, anchorDoc string
+		var index, block int64
+		var stDoc sql.NullString
+		var stBlock sql.NullInt64
+		if err := rows.Scan(&leafDoc, &index, &anchorDoc, &block, &stDoc, &stBlock); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		r, err := batchRecordOf(leafDoc, index, anchorDoc, block, stDoc, stBlock)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func batchRecordOf(leafDoc string, index int64, anchorDoc string, block int64, stDoc sql.NullString, stBlock sql.NullInt64) (BatchRecord, error) {
+	var l wire.BatchLeaf
+	var a wire.BatchAnchor
+	if err := json.Unmarshal([]byte(leafDoc), &l); err != nil {
+		return BatchRecord{}, fmt.Errorf("index: stored leaf: %w", err)
+	}
+	if err := json.Unmarshal([]byte(anchorDoc), &a); err != nil {
+		return BatchRecord{}, fmt.Errorf("index: stored batch: %w", err)
+	}
+	var st *wire.BatchRecordStatus
+	r := BatchRecord{Block: uint64(block), StatusBlock: uint64(block)}
+	if stDoc.Valid {
+		st = &wire.BatchRecordStatus{}
+		if err := json.Unmarshal([]byte(stDoc.String), st); err != nil {
+			return BatchRecord{}, fmt.Errorf("index: stored batch record status: %w", err)
+		}
+		r.StatusBlock = uint64(stBlock.Int64)
+	}
+	r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(&l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
+	return r, nil
+}
+
+// BatchRecordsByCID returns the batch records of a content ID (oldest block first)
+// and the heights read before them.
+func (s *Store) BatchRecordsByCID(ctx context.Context, cid string) ([]BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	rows, err := s.batchByCID.QueryContext(ctx, cid)
+	if err != nil {
+		return nil, h, fmt.Errorf("index: %w", err)
+	}
+	recs, err := scanBatchRecords(rows)
+	return recs, h, err
+}
+
+// allByCIDQuery is RecordsByCID and BatchRecordsByCID in one statement (one round
+// trip on the verification path): kind 0 rows are single records (doc, block, status
+// block), kind 1 rows batch records (leaf, anchoring block, status block or NULL,
+// index, anchor, status or NULL).
+const allByCIDQuery = `SELECT 0, doc, block, status_block, 0, '', NULL, record_id FROM records WHERE cid = ?
+UNION ALL SELECT 1, l.leaf, b.block, s.block, l.leaf_index, b.doc, s.doc, l.batch_id FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE l.cid = ?
+ORDER BY 1, 3, 8, 5`
+
+// AllByCID returns the single records and the batch records of a content ID (each
+// oldest block first) in one query, and the heights read before them.
+func (s *Store) AllByCID(ctx context.Context, cid string) ([]Record, []BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, nil, h, err
+	}
+	rows, err := s.allByCID.QueryContext(ctx, cid, cid)
+	if err != nil {
+		return nil, nil, h, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var recs []Record
+	var brs []BatchRecord
+	for rows.Next() {
+		var kind int
+		var doc, anchorDoc, key string
+		var block, index int64
+		var stBlock sql.NullInt64
+		var stDoc sql.NullString
+		if err := rows.Scan(&kind, &doc, &block, &stBlock, &index, &anchorDoc, &stDoc, &key); err != nil {
+			return nil, nil, h, fmt.Errorf("index: %w", err)
+		}
+		if kind == 0 {
+			r := Record{Block: uint64(block), StatusBlock: uint64(stBlock.Int64)}
+			if err := json.Unmarshal([]byte(doc), &r.Record); err != nil {
+				return nil, nil, h, fmt.Errorf("index: stored record: %w", err)
+			}
+			recs = append(recs, r)
+			continue
+		}
+		br, err := batchRecordOf(doc, index, anchorDoc, block, stDoc, stBlock)
+		if err != nil {
+			return nil, nil, h, err
+		}
+		brs = append(brs, br)
+	}
+	return recs, brs, h, rows.Err()
+}
+
+// BatchRecordsByID returns the batch records with a record ID (unique per batch, so
+// possibly several), oldest block first.
+func (s *Store) BatchRecordsByID(ctx context.Context, recordID string) ([]BatchRecord, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(batchRecordsQuery+`l.record_id = ?`+batchRecordsOrder), recordID)
+	if err != nil {
+		return nil, h, fmt.Errorf("index: %w", err)
+	}
+	recs, err := scanBatchRecords(rows)
+	return recs, h, err
+}
+
+// BatchLeaves returns an anchored batch and its leaves in index order (nil, nil when
+// the index does not hold the batch).
+func (s *Store) BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnchor, []wire.BatchLeaf, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT doc FROM batches WHERE batch_id = ?`), batchID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	var a wire.BatchAnchor
+	if err := json.Unmarshal([]byte(doc), &a); err != nil {
+		return nil, nil, fmt.Errorf("index: stored batch: %w", err)
+	}
+	leaves, err := docs[wire.BatchLeaf](ctx, s, `SELECT leaf FROM batch_leaves WHERE batch_id = ? ORDER BY leaf_index`, batchID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if uint64(len(leaves)) != a.Size {
+		return nil, nil, fmt.Errorf("index: batch %s has %d leaves, anchored %d", batchID, len(leaves), a.Size)
+	}
+	return &a, leaves, nil
 }
 
 func (s *Store) records(ctx context.Context, where string, args ...any) ([]Record, error) {
@@ -417,6 +717,45 @@ func (s *Store) AccessLog(ctx context.Context, subjectID string, limit int) ([]w
 	return out, h, err
 }
 
+// GrantsPage returns up to limit grants of a subject with IDs after the given one
+// (ordered by grant ID), for paging.
+func (s *Store) GrantsPage(ctx context.Context, subjectID, after string, limit int) ([]wire.GrantState, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	out, err := docs[wire.GrantState](ctx, s, `SELECT doc FROM grants WHERE subject_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?`, subjectID, after, limit)
+	return out, h, err
+}
+
+// AccessLogPage returns up to limit access entries of a subject after the given entry
+// key, newest first (the key order), with each entry's key, for paging.
+func (s *Store) AccessLogPage(ctx context.Context, subjectID, after string, limit int) ([]wire.AccessEntry, []string, Heights, error) {
+	h, err := s.Heights(ctx)
+	if err != nil {
+		return nil, nil, h, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entry_key, doc FROM access_log WHERE subject_id = ? AND entry_key > ? ORDER BY entry_key LIMIT ?`), subjectID, after, limit)
+	if err != nil {
+		return nil, nil, h, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	var out []wire.AccessEntry
+	var keys []string
+	for rows.Next() {
+		var key, doc string
+		if err := rows.Scan(&key, &doc); err != nil {
+			return nil, nil, h, fmt.Errorf("index: %w", err)
+		}
+		var e wire.AccessEntry
+		if err := json.Unmarshal([]byte(doc), &e); err != nil {
+			return nil, nil, h, fmt.Errorf("index: stored access entry: %w", err)
+		}
+		out, keys = append(out, e), append(keys, key)
+	}
+	return out, keys, h, rows.Err()
+}
+
 func docs[T any](ctx context.Context, s *Store, query string, args ...any) ([]T, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
@@ -447,7 +786,9 @@ func (s *Store) Dump(ctx context.Context, w io.Writer) error {
 		{"record", `SELECT record_id, subject_id, cid, type, issuer, status, tx_id, block, status_block, doc FROM records ORDER BY record_id`},
 		{"grant", `SELECT grant_id, subject_id, grantee, status, block, doc FROM grants ORDER BY grant_id`},
 		{"access", `SELECT entry_key, subject_id, record_id, org, kind, block, doc FROM access_log ORDER BY entry_key`},
+		{"batch", `SELECT batch_id, issuer, root, size, tx_id, block, doc FROM batches ORDER BY batch_id`},
 		{"leaf", `SELECT batch_id, leaf_index, record_id, cid, leaf, block FROM batch_leaves ORDER BY batch_id, leaf_index`},
+		{"bstatus", `SELECT batch_id, leaf_index, record_id, status, tx_id, block, doc FROM batch_status ORDER BY batch_id, leaf_index`},
 	}
 	for _, t := range tables {
 		rows, err := s.db.QueryContext(ctx, t.query)

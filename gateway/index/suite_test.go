@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -59,7 +60,8 @@ func TestStorePostgres(t *testing.T) {
 		admin.Close()
 		var opener func(t *testing.T) *Store
 		opener = func(t *testing.T) *Store {
-			s, err := OpenPostgres(t.Context(), strings.Replace(dsn, "/postgres?", "/"+name+"?", 1), DefaultNamespaces)
+			own := strings.Replace(dsn, "/postgres?", "/"+name+"?", 1)
+			s, err := OpenPostgres(t.Context(), own, DefaultNamespaces)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,6 +102,8 @@ func fixture() (municipal, datashare *chain) {
 	r1.Status, r1.Reason, r1.StatusTxID = wire.StatusRevoked, "issued-in-error", "t4"
 	m.add(testTx{id: "t4", writes: []kv{recordWrite(r1)}})
 
+	addBatchBlocks(m)
+
 	d := &chain{channel: "datashare"}
 	d.add(testTx{id: "cfg", config: true})
 	g := wire.GrantState{GrantID: "g-1", SubjectID: subjA, Grantee: "CivilAffairsMSP", Status: wire.GrantActive, CreatedTx: "u1"}
@@ -109,6 +113,44 @@ func fixture() (municipal, datashare *chain) {
 	g.Status, g.RevokedTx = wire.GrantRevoked, "u3"
 	d.add(testTx{id: "u3", writes: []kv{{"sharing", ckey("grant", "g-1"), mustJSON(g)}}})
 	return m, d
+}
+
+// testBatch is the batch of the fixture: three leaves (two of cid1), anchored by
+// HealthMSP on channel municipal.
+func testBatch(id string) *wire.Batch {
+	leaf := func(i int, subject, cid string) wire.BatchLeaf {
+		return wire.BatchLeaf{RecordID: fmt.Sprintf("%s.%d", id, i), SubjectID: subject, Type: "birth-certificate", CID: cid, Size: 3, MediaType: "text/plain"}
+	}
+	return &wire.Batch{BatchID: id, Leaves: []wire.BatchLeaf{leaf(0, subjA, cid1), leaf(1, subjB, cid2), leaf(2, subjB, cid1)}}
+}
+
+// anchorTx is the AnchorBatch transaction txID of batch b by HealthMSP (with the
+// anchor's root computed from leaves, which may differ from b's).
+func anchorTx(txID string, b *wire.Batch, leaves []wire.BatchLeaf) (testTx, wire.BatchAnchor) {
+	root, err := wire.BatchRoot(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: b.BatchID, Issuer: "HealthMSP"}, leaves)
+	if err != nil {
+		panic(err)
+	}
+	a := wire.BatchAnchor{BatchID: b.BatchID, Root: hex.EncodeToString(root), Size: uint64(len(leaves)), Issuer: "HealthMSP", AnchoredAt: "2026-12-01T12:00:00Z", TxID: txID}
+	return testTx{id: txID, args: [][]byte{[]byte("dossier:AnchorBatch"), must(wire.EncodeBatch(b))},
+		writes: []kv{{"dossier", ckey("batch", b.BatchID), mustJSON(a)}}}, a
+}
+
+// addBatchBlocks adds to the municipal fixture: block 4, the anchoring of bt-1 (and,
+// invalid, of bt-2; and a repeated anchoring of bt-1, valid, writing nothing); block
+// 5, the revocation of bt-1's record 1 (its status key and the batch key rewritten
+// unchanged).
+func addBatchBlocks(m *chain) {
+	b1 := testBatch("bt-1")
+	tx1, a1 := anchorTx("b1", b1, b1.Leaves)
+	b2 := testBatch("bt-2")
+	tx2, _ := anchorTx("b2bad", b2, b2.Leaves)
+	tx2.invalid = true
+	m.add(tx1, tx2, testTx{id: "b1again", args: tx1.args})
+	st := wire.BatchRecordStatus{BatchID: "bt-1", Index: 1, RecordID: "bt-1.1", Status: wire.StatusRevoked, Reason: "issued-in-error",
+		StatusChangedAt: "2026-12-01T13:00:00Z", StatusTxID: "b3"}
+	m.add(testTx{id: "b3", args: [][]byte{[]byte("dossier:RevokeBatchRecord"), []byte("{}"), []byte("issued-in-error")},
+		writes: []kv{{"dossier", ckey("batch", "bt-1"), mustJSON(a1)}, {"dossier", ckey("bstatus", "bt-1", "1"), mustJSON(st)}}})
 }
 
 func applyAll(t *testing.T, s *Store, c *chain) {
@@ -146,7 +188,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h != (Heights{Municipal: 4, Datashare: 4}) {
+		if h != (Heights{Municipal: 6, Datashare: 4}) {
 			t.Fatalf("heights %+v", h)
 		}
 		if len(recs) != 2 || recs[0].RecordID != "r-1" || recs[0].Status != wire.StatusRevoked || recs[0].Block != 1 || recs[0].StatusBlock != 3 ||
@@ -179,6 +221,97 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		}
 		if es, _, _ := s.AccessLog(ctx, subjB, 10); len(es) != 0 {
 			t.Fatalf("another subject's access log: %+v", es)
+		}
+		// Pages.
+		if gs, _, err := s.GrantsPage(ctx, subjA, "", 1); err != nil || len(gs) != 1 || gs[0].GrantID != "g-1" {
+			t.Fatalf("grants page: %+v %v", gs, err)
+		}
+		if gs, _, err := s.GrantsPage(ctx, subjA, "g-1", 1); err != nil || len(gs) != 0 {
+			t.Fatalf("grants after the last: %+v %v", gs, err)
+		}
+		es, keys, _, err := s.AccessLogPage(ctx, subjA, "", 5)
+		if err != nil || len(es) != 1 || len(keys) != 1 || es[0].EntryID != "u2" {
+			t.Fatalf("access page: %+v %v %v", es, keys, err)
+		}
+		if es, _, _, err := s.AccessLogPage(ctx, subjA, keys[0], 5); err != nil || len(es) != 0 {
+			t.Fatalf("access after the last: %+v %v", es, err)
+		}
+	})
+
+	t.Run("an index built by an older version (no schema mark, blocks applied) is emptied at open, to be rebuilt", func(t *testing.T) {
+		s := open(t)
+		m, _ := fixture()
+		applyAll(t, s, &chain{channel: "municipal", blocks: m.blocks[:2]})
+		if _, err := s.db.ExecContext(t.Context(), `DELETE FROM meta`); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := reopen.Load(s)
+		s2 := o.(func(t *testing.T) *Store)(t)
+		if !s2.WasReset {
+			t.Fatal("an old index was not reset")
+		}
+		if h, _ := s2.Heights(t.Context()); h != (Heights{}) {
+			t.Fatalf("heights after the reset: %+v", h)
+		}
+		if d := dump(t, s2); d != "" {
+			t.Fatalf("rows left after the reset:\n%s", d)
+		}
+		// It then rebuilds like a new one, and a current index is not reset again.
+		applyAll(t, s2, m)
+		if s3 := o.(func(t *testing.T) *Store)(t); s3.WasReset {
+			t.Fatal("a current index was reset")
+		}
+	})
+
+	t.Run("batch leaves and the status of batch records", func(t *testing.T) {
+		s := open(t)
+		m, _ := fixture()
+		applyAll(t, s, m)
+		ctx := t.Context()
+		brs, h, err := s.BatchRecordsByCID(ctx, cid1)
+		if err != nil || h.Municipal != 6 {
+			t.Fatalf("by CID: %v, heights %+v", err, h)
+		}
+		if len(brs) != 2 || brs[0].Index != 0 || brs[1].Index != 2 || brs[0].BatchID != "bt-1" || brs[0].Block != 4 ||
+			brs[0].Record.RecordID != "bt-1.0" || brs[0].Record.SubjectID != subjA || brs[0].Record.Issuer != "HealthMSP" ||
+			brs[0].Record.TxID != "b1" || brs[0].Record.Status != wire.StatusActive || brs[0].Record.IssuedAt != "2026-12-01T12:00:00Z" ||
+			brs[1].Record.SubjectID != subjB || brs[1].Record.Status != wire.StatusActive {
+			t.Fatalf("batch records of cid1: %+v", brs)
+		}
+		// One query for both kinds, as the verification path asks.
+		for _, c := range []string{cid1, cid2} {
+			recs, _, _ := s.RecordsByCID(ctx, c)
+			want, _, _ := s.BatchRecordsByCID(ctx, c)
+			gotRecs, gotBatch, h2, err := s.AllByCID(ctx, c)
+			if err != nil || h2 != h || fmt.Sprint(gotRecs) != fmt.Sprint(recs) || fmt.Sprint(gotBatch) != fmt.Sprint(want) || len(gotBatch) == 0 {
+				t.Fatalf("AllByCID(%s): %+v %+v %v\nwant %+v %+v", c, gotRecs, gotBatch, err, recs, want)
+			}
+		}
+		brs, _, err = s.BatchRecordsByCID(ctx, cid2)
+		if err != nil || len(brs) != 1 || brs[0].Record.Status != wire.StatusRevoked || brs[0].Record.Reason != "issued-in-error" ||
+			brs[0].Record.StatusTxID != "b3" || brs[0].StatusBlock != 5 || brs[0].Block != 4 {
+			t.Fatalf("the revoked batch record: %+v %v", brs, err)
+		}
+		if brs, _, err := s.BatchRecordsByID(ctx, "bt-1.1"); err != nil || len(brs) != 1 || brs[0].Index != 1 {
+			t.Fatalf("by record ID: %+v %v", brs, err)
+		}
+		a, leaves, err := s.BatchLeaves(ctx, "bt-1")
+		want := testBatch("bt-1")
+		if err != nil || a == nil || a.TxID != "b1" || a.Size != 3 || fmt.Sprint(leaves) != fmt.Sprint(want.Leaves) {
+			t.Fatalf("leaves of bt-1: %+v %+v %v", a, leaves, err)
+		}
+		// The proof the index's leaves give leads to the anchored root.
+		tree, err := wire.NewBatchTree(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: "bt-1", Issuer: a.Issuer}, leaves)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, _ := tree.InclusionProof(1)
+		if err := wire.VerifyBatchLeaf(wire.BatchContext{Channel: "municipal", Chaincode: wire.DossierContract, BatchID: "bt-1", Issuer: "HealthMSP"}, 1, a.Size, &leaves[1], path, a.RootBytes()); err != nil {
+			t.Fatal(err)
+		}
+		// The invalid transaction's batch is not indexed.
+		if a, l, err := s.BatchLeaves(ctx, "bt-2"); err != nil || a != nil || l != nil {
+			t.Fatalf("batch of an invalid transaction: %+v %+v %v", a, l, err)
 		}
 	})
 
@@ -227,6 +360,24 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if n, _ := s.Next(t.Context(), "municipal"); n != 1 {
 			t.Fatalf("checkpoint moved to %d", n)
 		}
+		// An anchor whose argument's leaves do not make its root (one leaf altered),
+		// or that lacks its leaves, fails its block whole.
+		c.blocks = c.blocks[:1]
+		bt := testBatch("bt-x")
+		altered := append([]wire.BatchLeaf{}, bt.Leaves...)
+		altered[2].CID = cid2
+		forged, _ := anchorTx("tx", bt, altered)
+		noArgs, _ := anchorTx("tx", bt, bt.Leaves)
+		noArgs.args = nil
+		for name, tx := range map[string]testTx{"altered leaf": forged, "no arguments": noArgs} {
+			b, _ := ParseBlock("municipal", makeBlock("municipal", 1, HeaderHash(c.blocks[0].Header), recordTx(), tx), nil)
+			if _, err := s.Apply(t.Context(), b); err == nil {
+				t.Fatalf("%s: applied", name)
+			}
+			if after := dump(t, s); after != before {
+				t.Fatalf("%s: a failed block left rows:\n%s", name, after)
+			}
+		}
 	})
 
 	t.Run("two stores fed the same blocks dump the same, whatever the order of the channels", func(t *testing.T) {
@@ -270,7 +421,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		if got, want := dump(t, a), dump(t, ref); got != want {
 			t.Fatalf("shared index differs from the reference:\n%s\n---\n%s", got, want)
 		}
-		if h, _ := b.Heights(t.Context()); h != (Heights{Municipal: 4, Datashare: 4}) {
+		if h, _ := b.Heights(t.Context()); h != (Heights{Municipal: 6, Datashare: 4}) {
 			t.Fatalf("second gateway's heights %+v", h)
 		}
 	})
@@ -298,6 +449,10 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 			t.Fatalf("lag %+v %v", lag, err)
 		}
 	})
+}
+
+func recordTx() testTx {
+	return testTx{id: "t1", writes: []kv{recordWrite(rec("r-1", subjA, cid1, wire.StatusActive, "t1"))}}
 }
 
 // fakeSource serves chains as block streams; each stream ends after cut blocks (0:

@@ -22,6 +22,7 @@ type testTx struct {
 	invalid bool
 	config  bool
 	writes  []kv
+	args    [][]byte // the chaincode input
 }
 
 func ckey(typ string, attrs ...string) string {
@@ -64,7 +65,10 @@ func makeBlock(channel string, number uint64, prev []byte, txs ...testTx) *commo
 		}
 		ca := &peer.ChaincodeAction{Results: must(proto.Marshal(rws)), Response: &peer.Response{Status: 200}}
 		prp := &peer.ProposalResponsePayload{ProposalHash: []byte("h"), Extension: must(proto.Marshal(ca))}
-		cap := &peer.ChaincodeActionPayload{Action: &peer.ChaincodeEndorsedAction{ProposalResponsePayload: must(proto.Marshal(prp))}}
+		cis := &peer.ChaincodeInvocationSpec{ChaincodeSpec: &peer.ChaincodeSpec{Input: &peer.ChaincodeInput{Args: tx.args}}}
+		cpp := &peer.ChaincodeProposalPayload{Input: must(proto.Marshal(cis))}
+		cap := &peer.ChaincodeActionPayload{ChaincodeProposalPayload: must(proto.Marshal(cpp)),
+			Action: &peer.ChaincodeEndorsedAction{ProposalResponsePayload: must(proto.Marshal(prp))}}
 		ptx := &peer.Transaction{Actions: []*peer.TransactionAction{{Payload: must(proto.Marshal(cap))}}}
 		typ := common.HeaderType_ENDORSER_TRANSACTION
 		if tx.config {

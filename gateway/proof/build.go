@@ -7,6 +7,7 @@ package proof
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"google.golang.org/protobuf/proto"
@@ -29,8 +30,13 @@ type Builder struct {
 	Chaincode string
 }
 
-// recordKey is the dossier chaincode's state key of a record.
+// recordKey is the dossier chaincode's state key of a record; batchKey of an anchored
+// batch; batchStatusKey of a batch record's sparse status.
 func recordKey(id string) string { return "\x00record\x00" + id + "\x00" }
+func batchKey(id string) string  { return "\x00batch\x00" + id + "\x00" }
+func batchStatusKey(id string, index uint64) string {
+	return "\x00bstatus\x00" + id + "\x00" + strconv.FormatUint(index, 10) + "\x00"
+}
 
 // Build returns the proof of rec (as read from the ledger): its append transaction,
 // the transaction of its status change if any, and the status as of the channel's
@@ -50,7 +56,7 @@ func (b *Builder) Build(ctx context.Context, rec wire.Record) (*gateway.ProofBun
 		if err != nil {
 			return nil, err
 		}
-		ptx, value, err := b.proofTx(blk, id, rec.RecordID)
+		ptx, value, err := b.proofTx(blk, id, recordKey(rec.RecordID))
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +69,43 @@ func (b *Builder) Build(ctx context.Context, rec wire.Record) (*gateway.ProofBun
 	return out, nil
 }
 
-func (b *Builder) proofTx(blk *common.Block, txID, recordID string) (*gateway.ProofTx, []byte, error) {
+// BuildBatch returns the proof of a batch record as the chaincode confirmed it (br,
+// from GetBatchRecord) with its leaf and inclusion proof: the AnchorBatch transaction
+// with the batch key it wrote, the transaction of its status change if any with the
+// status key it wrote, and the status as of the channel's current last block.
+func (b *Builder) BuildBatch(ctx context.Context, br wire.BatchRecord, p wire.BatchProof) (*gateway.ProofBundle, error) {
+	height, err := b.Blocks.Height(ctx, b.Channel)
+	if err != nil {
+		return nil, err
+	}
+	out := &gateway.ProofBundle{Format: gateway.ProofFormat, Channel: b.Channel, Chaincode: b.Chaincode, RecordID: p.Leaf.RecordID,
+		Batch: &gateway.ProofBatch{Proof: p}}
+	blk, err := b.Blocks.BlockByTxID(ctx, b.Channel, br.Record.TxID)
+	if err != nil {
+		return nil, err
+	}
+	ptx, value, err := b.proofTx(blk, br.Record.TxID, batchKey(p.BatchID))
+	if err != nil {
+		return nil, err
+	}
+	out.Transactions, out.Batch.AnchorValue = append(out.Transactions, *ptx), value
+	if id := br.Record.StatusTxID; id != "" {
+		if blk, err = b.Blocks.BlockByTxID(ctx, b.Channel, id); err != nil {
+			return nil, err
+		}
+		if ptx, value, err = b.proofTx(blk, id, batchStatusKey(p.BatchID, p.Index)); err != nil {
+			return nil, err
+		}
+		out.Transactions, out.Batch.StatusValue = append(out.Transactions, *ptx), value
+	}
+	if height > 0 {
+		out.StatusAtBlock = height - 1
+	}
+	return out, nil
+}
+
+// proofTx finds transaction txID in blk and the value it wrote under key.
+func (b *Builder) proofTx(blk *common.Block, txID, key string) (*gateway.ProofTx, []byte, error) {
 	hdr, err := proto.Marshal(blk.GetHeader())
 	if err != nil {
 		return nil, nil, gateway.Wrap(gateway.CodeInternal, err, "encode block header")
@@ -82,12 +124,12 @@ func (b *Builder) proofTx(blk *common.Block, txID, recordID string) (*gateway.Pr
 		}
 		var value []byte
 		for _, w := range writes {
-			if w.Key == recordKey(recordID) {
+			if w.Key == key {
 				value = w.Value
 			}
 		}
 		if value == nil {
-			return nil, nil, gateway.Errorf(gateway.CodeInternal, "transaction %s does not write record %s", txID, recordID)
+			return nil, nil, gateway.Errorf(gateway.CodeInternal, "transaction %s does not write key %q", txID, key)
 		}
 		filter := md[common.BlockMetadataIndex_TRANSACTIONS_FILTER]
 		code := int32(-1)

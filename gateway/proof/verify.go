@@ -84,6 +84,8 @@ type Report struct {
 	// each block.
 	Orderers [][]string `json:"orderers"`
 	Policy   string     `json:"policy"`
+	// Batch is set for a record of an anchored batch.
+	Batch *BatchReport `json:"batch,omitempty"`
 	// Unproven lists what the bundle states without a signature behind it.
 	Unproven []string `json:"unproven"`
 }
@@ -149,8 +151,8 @@ func (v *Verifier) Verify(b *gateway.ProofBundle) (*Report, error) {
 	if len(b.Transactions) < 1 || len(b.Transactions) > 2 {
 		return nil, bad("a bundle has one or two transactions, this one %d", len(b.Transactions))
 	}
-	if len(b.Batch) > 0 {
-		return nil, bad("batch proofs are not supported by this verifier yet")
+	if b.Batch != nil {
+		return v.verifyBatch(b)
 	}
 	var rec wire.Record
 	if err := strictJSON(b.RecordValue, &rec); err != nil {
@@ -163,7 +165,11 @@ func (v *Verifier) Verify(b *gateway.ProofBundle) (*Report, error) {
 		Policy: fmt.Sprintf("majority of %d organisations (%s)", len(roots), strings.Join(sortedKeys(roots), ", ")), Unproven: unproven}
 	var prevBlock uint64
 	for i, t := range b.Transactions {
-		num, endorsers, orderers, value, err := v.verifyTx(b, &t, rec.Issuer, i > 0)
+		need := needMajority
+		if i > 0 {
+			need = needIssuer
+		}
+		num, endorsers, orderers, value, err := v.verifyTx(b, &t, rec.Issuer, recordKey(b.RecordID), need)
 		if err != nil {
 			return nil, fmt.Errorf("transaction %d (%s): %w", i, t.TxID, err)
 		}
@@ -210,6 +216,108 @@ func (v *Verifier) Verify(b *gateway.ProofBundle) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// verifyBatch checks the bundle of a batch record:
+//
+//  1. the leaf: its RFC 6962 hash in its context (channel, contract, batch ID, index,
+//     issuer from the anchored batch) and the inclusion proof lead to the anchored
+//     root (wire.VerifyBatchLeaf), so a forged or altered leaf, a leaf of another
+//     batch, index or issuer, and a wrong or truncated proof are refused;
+//  2. the anchor: Transactions[0] (checked as in Verify, submitted by the batch's
+//     issuer, endorsed by a majority: the batch key is new) is the transaction the
+//     anchor names and wrote AnchorValue under the batch key;
+//  3. the status: without Transactions[1] the record is active; with it, that
+//     transaction (submitted by the issuer, endorsed by the issuer's peer, the batch
+//     key's key-level policy, and by a majority, the new status key's) wrote
+//     StatusValue under the record's status key, and the status names it.
+func (v *Verifier) verifyBatch(b *gateway.ProofBundle) (*Report, error) {
+	pb := b.Batch
+	if len(b.RecordValue) > 0 {
+		return nil, bad("a batch record's bundle carries no record value")
+	}
+	var a wire.BatchAnchor
+	if err := strictJSON(pb.AnchorValue, &a); err != nil {
+		return nil, bad("anchor value: %v", err)
+	}
+	p := pb.Proof
+	if p.BatchID != a.BatchID || p.Leaf.RecordID != b.RecordID {
+		return nil, bad("the proof is of record %q in batch %q, the bundle names %q and the anchor batch %q", p.Leaf.RecordID, p.BatchID, b.RecordID, a.BatchID)
+	}
+	path, err := p.Path()
+	if err != nil {
+		return nil, bad("inclusion proof: %s", wire.AsError(err).Message)
+	}
+	ctx := wire.BatchContext{Channel: b.Channel, Chaincode: wire.DossierContract, BatchID: a.BatchID, Issuer: a.Issuer}
+	if err := wire.VerifyBatchLeaf(ctx, p.Index, a.Size, &p.Leaf, path, a.RootBytes()); err != nil {
+		return nil, bad("leaf: %s", wire.AsError(err).Message)
+	}
+	rep := &Report{Channel: b.Channel, StatusAtBlock: b.StatusAtBlock, Batch: &BatchReport{BatchID: a.BatchID, Index: p.Index, Size: a.Size, Root: a.Root},
+		Policy: fmt.Sprintf("majority of %d organisations (%s)", len(v.roots), strings.Join(sortedKeys(v.roots), ", ")), Unproven: unproven}
+	t0 := &b.Transactions[0]
+	num, endorsers, orderers, value, err := v.verifyTx(b, t0, a.Issuer, batchKey(a.BatchID), needMajority)
+	if err != nil {
+		return nil, fmt.Errorf("anchor transaction (%s): %w", t0.TxID, err)
+	}
+	if t0.TxID != a.TxID {
+		return nil, bad("the batch was anchored by %s, not by %s", a.TxID, t0.TxID)
+	}
+	if !bytes.Equal(value, pb.AnchorValue) {
+		return nil, bad("the anchor value is not what the anchor transaction wrote")
+	}
+	rep.AppendBlock, rep.StatusBlock = num, num
+	rep.Endorsers, rep.Orderers = append(rep.Endorsers, endorsers), append(rep.Orderers, orderers)
+	var st *wire.BatchRecordStatus
+	switch {
+	case len(b.Transactions) == 2:
+		t1 := &b.Transactions[1]
+		num2, endorsers, orderers, value, err := v.verifyTx(b, t1, a.Issuer, batchStatusKey(a.BatchID, p.Index), needBoth)
+		if err != nil {
+			return nil, fmt.Errorf("status transaction (%s): %w", t1.TxID, err)
+		}
+		if num2 < num {
+			return nil, bad("status transaction in block %d before the anchor in block %d", num2, num)
+		}
+		st = &wire.BatchRecordStatus{}
+		if err := strictJSON(pb.StatusValue, st); err != nil {
+			return nil, bad("status value: %v", err)
+		}
+		if !bytes.Equal(value, pb.StatusValue) {
+			return nil, bad("the status value is not what the status transaction wrote")
+		}
+		if st.BatchID != a.BatchID || st.Index != p.Index || st.RecordID != p.Leaf.RecordID || st.StatusTxID != t1.TxID ||
+			(st.Status != wire.StatusRevoked && st.Status != wire.StatusSuperseded) {
+			return nil, bad("the status value is not a change of this record by this transaction")
+		}
+		rep.StatusBlock = num2
+		rep.Endorsers, rep.Orderers = append(rep.Endorsers, endorsers), append(rep.Orderers, orderers)
+	case len(pb.StatusValue) > 0:
+		return nil, bad("a status value without its transaction")
+	}
+	rep.Record = a.RecordOf(&p.Leaf, st)
+	if b.StatusAtBlock < rep.StatusBlock {
+		return nil, bad("status stated at block %d, before the block %d that wrote it", b.StatusAtBlock, rep.StatusBlock)
+	}
+	return rep, nil
+}
+
+// BatchReport is where a proven batch record sits.
+type BatchReport struct {
+	BatchID string `json:"batchId"`
+	Index   uint64 `json:"index"`
+	Size    uint64 `json:"size"`
+	Root    string `json:"root"`
+}
+
+// need is the endorsement a transaction's write needs: a majority of the organisations
+// (the chaincode's policy for a new key), the issuer's peer (a key-level policy), or
+// both.
+type need int
+
+const (
+	needMajority need = 1 << iota
+	needIssuer
+	needBoth = needMajority | needIssuer
+)
 
 func strictJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -289,7 +397,7 @@ func checkSig(pub *ecdsa.PublicKey, msg, sig []byte) bool {
 // verifyTx checks one transaction of the bundle and its block; it returns the block
 // number, the endorsing organisations, the signing orderers and the record value the
 // transaction wrote.
-func (v *Verifier) verifyTx(b *gateway.ProofBundle, t *gateway.ProofTx, issuer string, statusChange bool) (uint64, []string, []string, []byte, error) {
+func (v *Verifier) verifyTx(b *gateway.ProofBundle, t *gateway.ProofTx, issuer, key string, need need) (uint64, []string, []string, []byte, error) {
 	roots := v.roots
 	var hdr common.BlockHeader
 	if err := proto.Unmarshal(t.Header, &hdr); err != nil {
@@ -362,15 +470,15 @@ func (v *Verifier) verifyTx(b *gateway.ProofBundle, t *gateway.ProofTx, issuer s
 		}
 		orgs[m] = true
 	}
-	// The policy that governs the record key's write: a new key (the append) falls under
-	// the chaincode's policy, a majority of the organisations; the chaincode gives a
-	// record key the key-level policy "the issuer's peer", which Fabric applies from the
-	// next write on (revocation, supersession) instead of the chaincode's policy.
-	if statusChange {
-		if !orgs[issuer] {
-			return 0, nil, nil, nil, bad("status change not endorsed by the issuer %s", issuer)
-		}
-	} else if len(orgs) <= len(roots)/2 {
+	// The policy that governs the key's write: a new key (an append, an anchor, a batch
+	// record's first status) falls under the chaincode's policy, a majority of the
+	// organisations; the chaincode gives a record key and a batch key the key-level
+	// policy "the issuer's peer", which Fabric applies from the next write on
+	// (revocation, supersession; a batch status change rewrites the batch key).
+	if need&needIssuer != 0 && !orgs[issuer] {
+		return 0, nil, nil, nil, bad("status change not endorsed by the issuer %s", issuer)
+	}
+	if need&needMajority != 0 && len(orgs) <= len(roots)/2 {
 		return 0, nil, nil, nil, bad("endorsed by %d of %d organisations, a majority needs %d", len(orgs), len(roots), len(roots)/2+1)
 	}
 	var prp peer.ProposalResponsePayload
@@ -398,13 +506,13 @@ func (v *Verifier) verifyTx(b *gateway.ProofBundle, t *gateway.ProofTx, issuer s
 			return 0, nil, nil, nil, bad("write set: %v", err)
 		}
 		for _, w := range kv.Writes {
-			if w.Key == recordKey(b.RecordID) && !w.IsDelete {
+			if w.Key == key && !w.IsDelete {
 				value = w.Value
 			}
 		}
 	}
 	if value == nil {
-		return 0, nil, nil, nil, bad("the transaction does not write record %s", b.RecordID)
+		return 0, nil, nil, nil, bad("the transaction does not write key %q", key)
 	}
 	return hdr.Number, sortedSet(orgs), orderers, value, nil
 }

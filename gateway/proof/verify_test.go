@@ -339,7 +339,7 @@ func TestEveryFieldFlipped(t *testing.T) {
 		"chaincode":     func(b *gateway.ProofBundle) { b.Chaincode = "sharing" },
 		"recordId":      func(b *gateway.ProofBundle) { b.RecordID = "r-0" },
 		"statusAtBlock": func(b *gateway.ProofBundle) { b.StatusAtBlock = 8 }, // before the revocation's block 9
-		"batch":         func(b *gateway.ProofBundle) { b.Batch = []byte("leaf") },
+		"batch":         func(b *gateway.ProofBundle) { b.Batch = &gateway.ProofBatch{AnchorValue: []byte("{}")} },
 		"txId":          func(b *gateway.ProofBundle) { b.Transactions[0].TxID = b.Transactions[1].TxID },
 		"txIndex":       func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 0 },
 		"txIndex range": func(b *gateway.ProofBundle) { b.Transactions[0].TxIndex = 5 },

@@ -111,6 +111,9 @@ type AccessLedger interface {
 	// (checker: the verifier the platform acts for, "" for a department); the entry's
 	// Result is the chaincode's answer.
 	RecordOwnershipCheck(ctx context.Context, a gateway.Actor, subjectID, cid, checker string) (*wire.AccessEntry, gateway.Receipt, error)
+	// RecordBatchOwnershipCheck is RecordOwnershipCheck that also counts the batch
+	// record proof proves (CodeBadProof if it does not lead to the anchored root).
+	RecordBatchOwnershipCheck(ctx context.Context, a gateway.Actor, subjectID, cid, checker string, proof wire.BatchProof) (*wire.AccessEntry, gateway.Receipt, error)
 	// RecordSelfAccess commits a subject's own read (action wire.SelfList, SelfGet,
 	// SelfHistory, SelfContent; recordID "" for a listing), submitted by the platform.
 	RecordSelfAccess(ctx context.Context, a gateway.Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error)

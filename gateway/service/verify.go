@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -37,11 +38,18 @@ type VerifiedRecord struct {
 	ValidUntil string `json:"validUntil,omitempty"`
 	Status     string `json:"status"`
 	// Reason is the revocation reason code, ReasonName its registered name.
-	Reason       string          `json:"reason,omitempty"`
-	ReasonName   string          `json:"reasonName,omitempty"`
-	SupersededBy string          `json:"supersededBy,omitempty"`
-	Receipt      gateway.Receipt `json:"receipt"`
-	subjectID    string          // never sent
+	Reason       string `json:"reason,omitempty"`
+	ReasonName   string `json:"reasonName,omitempty"`
+	SupersededBy string `json:"supersededBy,omitempty"`
+	// Receipt is the transaction that appended the record (for a batch record, the
+	// AnchorBatch transaction).
+	Receipt gateway.Receipt `json:"receipt"`
+	// Batch is set for a record of an anchored batch: the batch, the leaf's index and
+	// the anchored root.
+	Batch *BatchPosition `json:"batch,omitempty"`
+	// Proof is the path of the record's proof bundle (GET, with an API key).
+	Proof     string `json:"proof"`
+	subjectID string // never sent
 }
 
 // Verification is the answer to a verify request.
@@ -64,6 +72,11 @@ type Verification struct {
 	// to it.
 	Source       string  `json:"source"`
 	FreshToBlock *uint64 `json:"freshToBlock,omitempty"`
+	// BatchRecordsSearched says whether records of anchored batches were looked for:
+	// always from the index; from the ledger only when the gateway has an index that
+	// answers (it finds the leaves, the chaincode confirms each). When false the
+	// answer covers single records only.
+	BatchRecordsSearched bool `json:"batchRecordsSearched"`
 }
 
 // VerifyFile hashes an uploaded document (streamed, not stored) and looks it up.
@@ -73,13 +86,29 @@ type Verification struct {
 // unauthorized; others: forbidden), within the ownership limits (rate_limited with a
 // RetryAfter), and every check is committed to the subject's access log (kind
 // ownership) before the answer is returned.
+//
+// Records of anchored batches count too: the chaincode's CID index lacks them, so a
+// batch record of the named subject that the lookup finds is proved to the chaincode
+// (RecordBatchOwnershipCheck: leaf and inclusion proof from the index's leaves). When
+// the index cannot answer (or there is none) the check covers single records only,
+// and the answer says so (BatchRecordsSearched false).
 func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Reader, kind, idNumber string) (*Verification, error) {
+	return s.VerifyFileFrom(ctx, p, r, kind, idNumber, SourceAuto)
+}
+
+// VerifyFileFrom is VerifyFile looking in the given source (as VerifyCIDFrom).
+func (s *Service) VerifyFileFrom(ctx context.Context, p gateway.Principal, r io.Reader, kind, idNumber, source string) (*Verification, error) {
+	switch source {
+	case SourceAuto, SourceIndex, SourceLedger:
+	default:
+		return nil, gateway.Errorf(gateway.CodeInvalid, "source must be %q or %q", SourceIndex, SourceLedger)
+	}
 	if kind == "" && idNumber == "" {
 		c, err := hashUpload(r)
 		if err != nil {
 			return nil, err
 		}
-		return s.verify(ctx, c)
+		return s.verifyFrom(ctx, c, source)
 	}
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleVerifier); err != nil {
 		if gateway.ErrorCode(err) == gateway.CodeUnauthorized {
@@ -98,7 +127,7 @@ func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Read
 	if err := s.limits.allow(p.KeyID, cid, subjectID, s.cfg.Now()); err != nil {
 		return nil, err
 	}
-	v, err := s.verify(ctx, cid)
+	v, err := s.verifyFrom(ctx, cid, source)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +135,25 @@ func (s *Service) VerifyFile(ctx context.Context, p gateway.Principal, r io.Read
 	if p.Role == gateway.RoleVerifier {
 		checker = p.Verifier
 	}
-	entry, receipt, err := s.ledger.RecordOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker)
+	// A batch record of the named subject (the chaincode's CID index lacks batch
+	// records) is proved to the chaincode, which counts it with the single records.
+	var batch *BatchPosition
+	for _, r := range v.Records {
+		if r.Batch != nil && r.subjectID == subjectID && (batch == nil || r.Status == Verified) {
+			batch = r.Batch
+		}
+	}
+	var entry *wire.AccessEntry
+	var receipt gateway.Receipt
+	if batch != nil {
+		proof, perr := s.batchProof(ctx, batch)
+		if perr != nil {
+			return nil, perr
+		}
+		entry, receipt, err = s.ledger.RecordBatchOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker, *proof)
+	} else {
+		entry, receipt, err = s.ledger.RecordOwnershipCheck(ctx, p.Actor(), subjectID, cid, checker)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +183,12 @@ func (s *Service) VerifyCID(ctx context.Context, cid string) (*Verification, err
 // statusRank orders the outcomes: the best record decides a verification's status.
 var statusRank = map[string]int{Unknown: 0, Revoked: 1, Superseded: 2, Expired: 3, Verified: 4}
 
-func (s *Service) verify(ctx context.Context, cid string) (*Verification, error) {
-	return s.verifyFrom(ctx, cid, SourceAuto)
-}
-
 func (s *Service) verifyFrom(ctx context.Context, cid, source string) (*Verification, error) {
+	searchBatches := true
 	if source != SourceLedger {
+		// The index cannot answer now (below): the chaincode's answer then covers
+		// single records only, without asking (and waiting for) the index again.
+		searchBatches = false
 		v, ok, err := s.verifyIndexed(ctx, cid)
 		switch {
 		case ok:
@@ -156,32 +203,53 @@ func (s *Service) verifyFrom(ctx context.Context, cid, source string) (*Verifica
 	if err != nil && gateway.ErrorCode(err) != gateway.CodeNotFound {
 		return nil, err
 	}
-	v, err := s.rateRecords(ctx, cid, recs, func(txID string) (uint64, error) {
-		return s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), txID)
+	rows := make([]IndexedRecord, len(recs), len(recs)+1)
+	for i, r := range recs {
+		rows[i] = IndexedRecord{Record: r}
+	}
+	var searched bool
+	if searchBatches {
+		var batch []IndexedRecord
+		if batch, searched, err = s.ledgerBatchRecords(ctx, cid); err != nil {
+			return nil, err
+		}
+		rows = append(rows, batch...)
+	}
+	v, err := s.rateRecords(ctx, cid, rows, func(r IndexedRecord) (uint64, error) {
+		return s.ledger.TxBlock(ctx, s.cfg.Platform, s.ledger.MunicipalChannel(), r.Record.TxID)
 	})
 	if err != nil {
 		return nil, err
 	}
-	v.Source = SourceLedger
+	v.Source, v.BatchRecordsSearched = SourceLedger, searched
 	return v, nil
 }
 
 // rateRecords turns the records of a CID into a verification; txBlock names the block
-// of an append transaction.
-func (s *Service) rateRecords(ctx context.Context, cid string, recs []wire.Record, txBlock func(txID string) (uint64, error)) (*Verification, error) {
+// of a record's append (or anchoring) transaction.
+func (s *Service) rateRecords(ctx context.Context, cid string, rows []IndexedRecord, txBlock func(r IndexedRecord) (uint64, error)) (*Verification, error) {
 	var err error
 	v := &Verification{CID: cid, Status: Unknown, Records: []VerifiedRecord{}}
 	var typeNames, deptNames, reasonNames map[string]string
-	if len(recs) > 0 {
+	if len(rows) > 0 {
+		recs := make([]wire.Record, len(rows))
+		for i := range rows {
+			recs[i] = rows[i].Record
+		}
 		if typeNames, deptNames, reasonNames, err = s.names(ctx, recs); err != nil {
 			return nil, err
 		}
 	}
 	now := s.cfg.Now()
-	for _, r := range recs {
-		block, err := txBlock(r.TxID)
+	for _, row := range rows {
+		r := row.Record
+		block, err := txBlock(row)
 		if err != nil {
 			return nil, err
+		}
+		proof := "/v1/records/" + url.PathEscape(r.RecordID) + "/proof"
+		if row.Batch != nil {
+			proof += "?batchId=" + url.QueryEscape(row.Batch.BatchID)
 		}
 		st := r.Status
 		switch r.Status {
@@ -202,6 +270,8 @@ func (s *Service) rateRecords(ctx context.Context, cid string, recs []wire.Recor
 			IssuedAt: r.IssuedAt, ValidUntil: r.ValidUntil, Status: st, Reason: r.Reason, ReasonName: reasonNames[r.Reason],
 			SupersededBy: r.SupersededBy,
 			Receipt:      gateway.Receipt{Channel: s.ledger.MunicipalChannel(), TxID: r.TxID, Block: block},
+			Batch:        row.Batch,
+			Proof:        proof,
 			subjectID:    r.SubjectID,
 		})
 	}
@@ -224,7 +294,8 @@ func (v *Verification) rate() {
 // and a file recorded only in other dossiers is not_in_dossier, never verified.
 // inDossier is the chaincode's own answer (from the committed check).
 func (v *Verification) forSubject(subjectID string, inDossier bool, receipt gateway.Receipt) *Verification {
-	out := &Verification{CID: v.CID, Records: []VerifiedRecord{}, InDossier: &inDossier, CheckReceipt: &receipt, Source: v.Source, FreshToBlock: v.FreshToBlock}
+	out := &Verification{CID: v.CID, Records: []VerifiedRecord{}, InDossier: &inDossier, CheckReceipt: &receipt, Source: v.Source, FreshToBlock: v.FreshToBlock,
+		BatchRecordsSearched: v.BatchRecordsSearched}
 	if inDossier {
 		for _, r := range v.Records {
 			if r.subjectID == subjectID {

@@ -52,6 +52,7 @@ func (f *fakeService) VerifyCID(ctx context.Context, cid string) (*service.Verif
 	return &service.Verification{CID: cid, Verified: true, Status: service.Verified, Records: []service.VerifiedRecord{{
 		RecordID: recordID, Type: "birth-certificate", TypeName: "出生医学证明", Issuer: "HealthMSP", IssuerName: "市卫生健康委员会",
 		IssuedAt: "2026-11-20T02:03:04.5Z", Status: service.Verified, Receipt: gateway.Receipt{Channel: "municipal", TxID: "tx1", Block: 7},
+		Batch: &service.BatchPosition{BatchID: "b-legacy-7", Index: 41}, Proof: "/v1/records/" + recordID + "/proof?batchId=b-legacy-7",
 	}}}, nil
 }
 
@@ -376,6 +377,13 @@ func TestVerifyPages(t *testing.T) {
 	slip := b.get("/en/verify/" + goodCID + "/slip").Body.String()
 	if !strings.Contains(slip, `src="/qr/verify/`+goodCID+`"`) || !strings.Contains(slip, "Verification slip") {
 		t.Error("slip without QR code")
+	}
+	// The result and the slip name the record's proof to keep.
+	for name, page := range map[string]string{"result": en, "slip": slip} {
+		if !strings.Contains(page, "Proof to keep") || !strings.Contains(page, "/proof?batchId=b-legacy-7</code>") ||
+			!strings.Contains(page, "<code>b-legacy-7</code> (leaf 41;") {
+			t.Errorf("the %s does not link the record's proof", name)
+		}
 	}
 	// The QR image: an SVG of the link, cached for good; only for a CID.
 	qr := b.get("/qr/verify/" + goodCID)

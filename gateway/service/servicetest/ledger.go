@@ -158,6 +158,9 @@ func (Ledger) AccessLog(context.Context, gateway.Actor, string, int, string) (*w
 func (Ledger) RecordOwnershipCheck(context.Context, gateway.Actor, string, string, string) (*wire.AccessEntry, gateway.Receipt, error) {
 	return nil, gateway.Receipt{}, unfaked("RecordOwnershipCheck")
 }
+func (Ledger) RecordBatchOwnershipCheck(context.Context, gateway.Actor, string, string, string, wire.BatchProof) (*wire.AccessEntry, gateway.Receipt, error) {
+	return nil, gateway.Receipt{}, unfaked("RecordBatchOwnershipCheck")
+}
 func (Ledger) RecordSelfAccess(context.Context, gateway.Actor, string, string, string) (*wire.AccessEntry, gateway.Receipt, error) {
 	return nil, gateway.Receipt{}, unfaked("RecordSelfAccess")
 }
