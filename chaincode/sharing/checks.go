@@ -131,17 +131,8 @@ func (c *Contract) RecordSelfAccess(ctx contractapi.TransactionContextInterface,
 	if err := wire.ValidateSubjectID("subjectId", subjectID); err != nil {
 		return nil, err
 	}
-	switch action {
-	case wire.SelfList:
-		if recordID != "" {
-			return nil, wire.Errorf(wire.CodeInvalid, "a listing names no record")
-		}
-	case wire.SelfGet, wire.SelfHistory, wire.SelfContent:
-		if err := wire.ValidateID("recordId", recordID); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, wire.Errorf(wire.CodeInvalid, "action must be list, get, history or content")
+	if err := wire.CheckReadAction(action, recordID); err != nil {
+		return nil, err
 	}
 	who, err := ccutil.CreatorInfo(ctx)
 	if err != nil {
@@ -152,21 +143,31 @@ func (c *Contract) RecordSelfAccess(ctx contractapi.TransactionContextInterface,
 	}
 	e := wire.AccessEntry{Kind: wire.AccessSelf, Action: action, SubjectID: subjectID, RecordID: recordID,
 		Org: who.MSPID, User: who.User, UserID: who.UserID}
-	if recordID != "" {
-		b, err := c.callDossier(ctx.GetStub(), "GetRecord", recordID)
-		if err != nil {
-			return nil, err
-		}
-		var rec wire.Record
-		if err := ccutil.Unmarshal(b, &rec); err != nil {
-			return nil, err
-		}
-		if rec.SubjectID != subjectID {
-			return nil, wire.Errorf(wire.CodeNotFound, "record %s is not in the dossier of %s", recordID, subjectID)
-		}
-		e.RecordType = rec.Type
+	if err := c.readRecordType(ctx, &e); err != nil {
+		return nil, err
 	}
 	return c.logEntry(ctx, e)
+}
+
+// readRecordType fills e.RecordType from the record e names (none for a listing):
+// not_found unless it exists and is in e.SubjectID's dossier.
+func (c *Contract) readRecordType(ctx contractapi.TransactionContextInterface, e *wire.AccessEntry) error {
+	if e.RecordID == "" {
+		return nil
+	}
+	b, err := c.callDossier(ctx.GetStub(), "GetRecord", e.RecordID)
+	if err != nil {
+		return err
+	}
+	var rec wire.Record
+	if err := ccutil.Unmarshal(b, &rec); err != nil {
+		return err
+	}
+	if rec.SubjectID != e.SubjectID {
+		return wire.Errorf(wire.CodeNotFound, "record %s is not in the dossier of %s", e.RecordID, e.SubjectID)
+	}
+	e.RecordType = rec.Type
+	return nil
 }
 
 // logEntry completes e with the transaction's ID and time, stores it under

@@ -143,3 +143,70 @@ func CheckStatementTime(issued, now time.Time) error {
 	}
 	return nil
 }
+
+// DelegateReadKind is the kind of the statement a delegate signs for each read of
+// the subject's dossier it makes.
+const DelegateReadKind = "edossier.delegate-read.v1"
+
+// DelegateRead is signed by an active key of the delegate for one read of the
+// subject's dossier through the platform: Action is SelfList (RecordID ""),
+// SelfGet, SelfHistory or SelfContent. The chaincode checks the signature and that
+// DelegationID is live and names DelegateID as delegate of SubjectID, and logs the
+// read as the delegate's (AccessDelegate). Each statement is used once.
+type DelegateRead struct {
+	Kind         string `json:"kind"`
+	SubjectID    string `json:"subjectId"`
+	DelegateID   string `json:"delegateId"`
+	DelegationID string `json:"delegationId"`
+	Action       string `json:"action"`
+	RecordID     string `json:"recordId"`
+	IssuedAt     string `json:"issuedAt"`
+	Nonce        string `json:"nonce"`
+}
+
+// CheckReadAction validates a self or delegate read's action and record ID: a
+// listing names no record, the other actions one.
+func CheckReadAction(action, recordID string) error {
+	switch action {
+	case SelfList:
+		if recordID != "" {
+			return Errorf(CodeInvalid, "a listing names no record")
+		}
+	case SelfGet, SelfHistory, SelfContent:
+		return ValidateID("recordId", recordID)
+	default:
+		return Errorf(CodeInvalid, "action must be list, get, history or content")
+	}
+	return nil
+}
+
+// ParseDelegateRead strictly decodes and validates a delegate's read statement.
+func ParseDelegateRead(doc []byte) (DelegateRead, time.Time, error) {
+	var r DelegateRead
+	if err := DecodeSigned(doc, &r, MaxDocumentBytes); err != nil {
+		return r, time.Time{}, err
+	}
+	if r.Kind != DelegateReadKind {
+		return r, time.Time{}, Errorf(CodeInvalid, "kind must be %q", DelegateReadKind)
+	}
+	if err := ValidateSubjectID("subjectId", r.SubjectID); err != nil {
+		return r, time.Time{}, err
+	}
+	if err := ValidateSubjectID("delegateId", r.DelegateID); err != nil {
+		return r, time.Time{}, err
+	}
+	if r.SubjectID == r.DelegateID {
+		return r, time.Time{}, Errorf(CodeInvalid, "a subject reads its own dossier as itself, not as its delegate")
+	}
+	if err := ValidateID("delegationId", r.DelegationID); err != nil {
+		return r, time.Time{}, err
+	}
+	if err := CheckReadAction(r.Action, r.RecordID); err != nil {
+		return r, time.Time{}, err
+	}
+	issued, err := ParseTime("issuedAt", r.IssuedAt)
+	if err != nil {
+		return r, time.Time{}, err
+	}
+	return r, issued, checkNonce(r.Nonce)
+}

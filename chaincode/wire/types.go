@@ -279,6 +279,10 @@ const (
 	// grant (a listing, a record, a history) through the platform
 	// (RecordMetadataAccess).
 	AccessMetadata = "metadata"
+	// AccessDelegate is a delegate's read of the subject's dossier through the
+	// platform (RecordDelegateAccess), signed by the delegate: a guardian for a
+	// minor, a legal representative for an enterprise.
+	AccessDelegate = "delegate"
 )
 
 // Metadata-read actions (AccessEntry.Action for Kind AccessMetadata).
@@ -312,10 +316,11 @@ type AccessEntry struct {
 	// reads, which write one entry per record: TxID + "." + the record's
 	// position in the transaction (3 digits).
 	EntryID string `json:"entryId"`
-	// Kind is AccessFile, AccessOwnership, AccessSelf or AccessMetadata.
+	// Kind is AccessFile, AccessOwnership, AccessSelf, AccessMetadata or
+	// AccessDelegate.
 	Kind string `json:"kind"`
-	// Action is what a self access did (SelfList, SelfGet, SelfHistory,
-	// SelfContent) or a metadata read (MetadataList, MetadataGet,
+	// Action is what a self or delegate access did (SelfList, SelfGet,
+	// SelfHistory, SelfContent) or a metadata read (MetadataList, MetadataGet,
 	// MetadataHistory); "" for other kinds.
 	Action     string `json:"action"`
 	SubjectID  string `json:"subjectId"`
@@ -345,8 +350,15 @@ type AccessEntry struct {
 	// Result is the chaincode's own answer to an ownership check
 	// (OwnershipInDossier or OwnershipNotInDossier); "" otherwise.
 	Result string `json:"result"`
-	Time   string `json:"time"`
-	TxID   string `json:"txId"`
+	// DelegateID, DelegationID, Relation and SignerKeyID name, for a delegate's
+	// read (AccessDelegate), who read, under which delegation, and the
+	// delegate's key that signed the read statement (checked by the chaincode).
+	DelegateID   string `json:"delegateId,omitempty" metadata:",optional"`
+	DelegationID string `json:"delegationId,omitempty" metadata:",optional"`
+	Relation     string `json:"relation,omitempty" metadata:",optional"`
+	SignerKeyID  string `json:"signerKeyId,omitempty" metadata:",optional"`
+	Time         string `json:"time"`
+	TxID         string `json:"txId"`
 }
 
 // AccessPage is one page of AccessLog, newest first.
