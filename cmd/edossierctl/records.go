@@ -263,17 +263,20 @@ func newHistoryCmd() *cobra.Command {
 func newListCmd() *cobra.Command {
 	f := &clientFlags{}
 	var p pageFlags
-	var recordType string
+	var recordType, actFor string
 	cmd := &cobra.Command{
-		Use:   "list [SUBJECT_ID] [--type TYPE]",
+		Use:   "list [SUBJECT_ID] [--type TYPE] [--key KEY --for SUBJECT_ID]",
 		Short: "Departments: the records of a dossier that you may see; citizens: your whole dossier (--key)",
 		Long: `list shows the records of a subject's dossier that the caller may see: its own
 department's, and others' covered by a live grant to it (operators see all). With a
 subject key (--key) it lists your own dossier, every record, and each page is logged in
-your access log. All pages are fetched unless --page-size or --bookmark asks for one
-page.`,
+your access log. With --key and --for, a guardian or legal representative lists the
+dossier of the subject it acts for under its live delegation: each page is a read
+statement signed with your key, and the subject's access log shows it as yours. All
+pages are fetched unless --page-size or --bookmark asks for one page.`,
 		Example: `  edossierctl list "$SUBJECT"
   edossierctl list --key me.key
+  edossierctl list --key parent.key --for "$CHILD"   # a guardian: the child's dossier
   edossierctl list "$SUBJECT" --type vaccination-record -o json
   edossierctl list "$SUBJECT" --page-size 50      # one page; prints the next bookmark`,
 		Args: argsRange(0, 1, "one subject ID"),
@@ -289,10 +292,28 @@ page.`,
 			if len(args) == 1 {
 				subject = args[0]
 			}
+			var acting *client.ActingFor
+			if actFor != "" {
+				if f.keyFile == "" || len(args) == 1 {
+					return usagef("--for needs --key (your own, the delegate's) and no subject argument")
+				}
+				a, err := c.FindActingFor(cmd.Context(), actFor)
+				if err != nil {
+					return err
+				}
+				acting, subject = &a, actFor
+			}
 			if subject == "" {
 				return usagef("list needs a subject ID (or --key: your own dossier)")
 			}
 			recs, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.Record, string, error) {
+				if acting != nil {
+					page, err := c.DelegateListDossier(cmd.Context(), *acting, recordType, o)
+					if err != nil {
+						return nil, "", err
+					}
+					return page.Records, page.Bookmark, nil
+				}
 				page, err := c.ListDossier(cmd.Context(), subject, recordType, o)
 				if err != nil {
 					return nil, "", err
@@ -317,6 +338,7 @@ page.`,
 	f.addCitizen(cmd)
 	p.add(cmd)
 	cmd.Flags().StringVar(&recordType, "type", "", "only records of this type")
+	cmd.Flags().StringVar(&actFor, "for", "", "with --key: the subject you act for as guardian or legal representative")
 	return cmd
 }
 
@@ -451,7 +473,7 @@ func (c *cidWriter) check(content *client.Content) error {
 
 func newReadCmd() *cobra.Command {
 	f := &clientFlags{}
-	var grantID, purpose, out string
+	var grantID, purpose, out, actFor string
 	cmd := &cobra.Command{
 		Use:   "read RECORD_ID --grant GRANT_ID --purpose CODE [--out FILE|-]",
 		Short: "Departments: read another department's file under a citizen's grant (logged on the ledger)",
@@ -460,10 +482,14 @@ func newReadCmd() *cobra.Command {
 unless the grant is live, names your organisation and covers the record. On a refusal
 nothing is written and the exit code is 1. The file is checked against the record's
 content ID; with --out FILE it is written to a temporary file and renamed into place
-only when complete and correct. --out - (the default) writes to standard output.`,
+only when complete and correct. --out - (the default) writes to standard output.
+Citizens read their own files with --key and no grant; a guardian or legal
+representative adds --for SUBJECT_ID: the read is signed with your key and logged in
+that subject's access log as yours.`,
 		Example: `  edossierctl read r-4mzq... --grant g-7f3k... --purpose social-insurance-enrolment --out birth.pdf
   edossierctl read r-4mzq... --grant g-7f3k... --purpose identity-verification | sha256sum
-  edossierctl read r-4mzq... --key me.key --out mine.pdf     # citizens: your own file`,
+  edossierctl read r-4mzq... --key me.key --out mine.pdf     # citizens: your own file
+  edossierctl read r-4mzq... --key parent.key --for "$CHILD" --out child.pdf   # a guardian`,
 		Args: exactArgs(1, "one record ID"),
 		RunE: action(f, func(cmd *cobra.Command, args []string) error {
 			required := []string{"grant", "purpose", "out"}
@@ -480,8 +506,20 @@ only when complete and correct. --out - (the default) writes to standard output.
 			if err != nil {
 				return err
 			}
-			content, err := c.ReadContent(cmd.Context(), args[0], grantID, purpose)
-			if err != nil {
+			var content *client.Content
+			if actFor != "" {
+				if f.keyFile == "" || grantID != "" || purpose != "" {
+					return usagef("--for needs --key (the delegate's) and no --grant or --purpose")
+				}
+				a, err := c.FindActingFor(cmd.Context(), actFor)
+				if err != nil {
+					return err
+				}
+				content, err = c.DelegateReadContent(cmd.Context(), a, args[0])
+				if err != nil {
+					return err
+				}
+			} else if content, err = c.ReadContent(cmd.Context(), args[0], grantID, purpose); err != nil {
 				return err
 			}
 			defer content.Body.Close()
@@ -518,6 +556,7 @@ only when complete and correct. --out - (the default) writes to standard output.
 	cmd.Flags().StringVar(&grantID, "grant", "", "grant ID the citizen gave your department (required)")
 	cmd.Flags().StringVar(&purpose, "purpose", "", "why you read it: a registered purpose code (required; recorded in the access log)")
 	cmd.Flags().StringVar(&out, "out", "-", "file to write, or - for standard output")
+	cmd.Flags().StringVar(&actFor, "for", "", "with --key: the subject you act for as guardian or legal representative")
 	return cmd
 }
 

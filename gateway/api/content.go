@@ -30,7 +30,12 @@ func (s *Server) readContent(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	content, err := s.svc.ReadContent(c.Request.Context(), principal(c), id, c.Query("grantId"), c.Query("purpose"))
+	var content *service.Content
+	if dr, ok := delegateRead(c); ok {
+		content, err = s.svc.DelegateReadContent(c.Request.Context(), principal(c), id, dr)
+	} else {
+		content, err = s.svc.ReadContent(c.Request.Context(), principal(c), id, c.Query("grantId"), c.Query("purpose"))
+	}
 	if err != nil {
 		s.blobFailure(err)
 		abort(c, err)

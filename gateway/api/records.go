@@ -222,6 +222,25 @@ func (s *Server) recordHistory(c *gin.Context) {
 
 func (s *Server) listDossier(c *gin.Context) {
 	subjectPage(c, func(ctx context.Context, subjectID string, size int, bookmark string) (*service.RecordPage, error) {
+		if dr, ok := delegateRead(c); ok {
+			return s.svc.DelegateListDossier(ctx, principal(c), subjectID, dr, c.Query("type"), size, bookmark)
+		}
 		return s.svc.ListDossier(ctx, principal(c), subjectID, c.Query("type"), size, bookmark)
 	})
+}
+
+// Headers of a delegate's read: the wire.DelegateRead statement (base64) and the
+// delegate key's signature over it.
+const (
+	HeaderDelegateRead      = "Edossier-Delegate-Read"
+	HeaderDelegateSignature = "Edossier-Delegate-Signature"
+)
+
+// delegateRead is the delegate's read statement of the request, if it carries one.
+func delegateRead(c *gin.Context) (service.DelegateRead, bool) {
+	doc, sig := c.GetHeader(HeaderDelegateRead), c.GetHeader(HeaderDelegateSignature)
+	if doc == "" && sig == "" {
+		return service.DelegateRead{}, false
+	}
+	return service.DelegateRead{Document: doc, Signature: sig}, true
 }

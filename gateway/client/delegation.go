@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
@@ -88,4 +90,101 @@ func (c *Client) Delegations(ctx context.Context, subjectID string) ([]wire.Dele
 		return nil, err
 	}
 	return out.Delegations, nil
+}
+
+// ActingFor makes the client's requests for subjectID those of its live delegate under
+// delegationID (the client's key is the delegate's): each dossier listing and file read
+// carries a wire.DelegateRead statement signed for exactly that read, which the
+// chaincode checks before it logs the read in the subject's access log as the
+// delegate's.
+type ActingFor struct {
+	SubjectID    string
+	DelegationID string
+}
+
+// delegateRead signs a read statement and sets the headers api.HeaderDelegateRead and
+// api.HeaderDelegateSignature on req.
+func (c *Client) delegateRead(req *http.Request, a ActingFor, action, recordID string) error {
+	if err := c.citizen(); err != nil {
+		return err
+	}
+	nonce, err := httpsig.NewNonce()
+	if err != nil {
+		return err
+	}
+	doc, err := wire.Marshal(wire.DelegateRead{Kind: wire.DelegateReadKind, SubjectID: a.SubjectID, DelegateID: c.SubjectID,
+		DelegationID: a.DelegationID, Action: action, RecordID: recordID, IssuedAt: wire.FormatTime(c.now()), Nonce: nonce})
+	if err != nil {
+		return err
+	}
+	sig, err := wire.SignDocument(c.SubjectKey, doc)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Edossier-Delegate-Read", base64.StdEncoding.EncodeToString(doc))
+	req.Header.Set("Edossier-Delegate-Signature", sig)
+	return nil
+}
+
+// DelegateListDossier lists the dossier of the subject the client acts for, one page;
+// the page is logged in the subject's access log as read by the client's subject.
+func (c *Client) DelegateListDossier(ctx context.Context, a ActingFor, recordType string, page PageOptions) (*service.RecordPage, error) {
+	q := url.Values{}
+	if recordType != "" {
+		q.Set("type", recordType)
+	}
+	req, err := c.NewRequest(ctx, http.MethodGet, withQuery("/v1/dossiers/"+seg(a.SubjectID)+"/records", page.query(q)), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.delegateRead(req, a, wire.SelfList, ""); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out service.RecordPage
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DelegateReadContent reads a file of the subject the client acts for, logged first as
+// the delegate's read.
+func (c *Client) DelegateReadContent(ctx context.Context, a ActingFor, recordID string) (*Content, error) {
+	req, err := c.NewRequest(ctx, http.MethodGet, "/v1/records/"+seg(recordID)+"/content", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.delegateRead(req, a, wire.SelfContent, recordID); err != nil {
+		return nil, err
+	}
+	return c.content(req)
+}
+
+// FindActingFor returns the client's live delegation for subjectID (the newest one
+// ending last); the chaincode checks it again on every read.
+func (c *Client) FindActingFor(ctx context.Context, subjectID string) (ActingFor, error) {
+	if err := c.citizen(); err != nil {
+		return ActingFor{}, err
+	}
+	dels, err := c.Delegations(ctx, subjectID)
+	if err != nil {
+		return ActingFor{}, err
+	}
+	now := c.now()
+	var best *wire.Delegation
+	for i := range dels {
+		d := &dels[i]
+		if d.DelegateID == c.SubjectID && d.LiveAt(now) && (best == nil || d.EndsAt > best.EndsAt) {
+			best = d
+		}
+	}
+	if best == nil {
+		return ActingFor{}, &Problem{Status: http.StatusForbidden, Code: "forbidden", Detail: "you have no live delegation for " + subjectID}
+	}
+	return ActingFor{SubjectID: subjectID, DelegationID: best.DelegationID}, nil
 }

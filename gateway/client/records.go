@@ -227,6 +227,11 @@ func (c *Client) ReadContent(ctx context.Context, recordID, grantID, purpose str
 	if err != nil {
 		return nil, err
 	}
+	return c.content(req)
+}
+
+// content sends a file request and returns the file being read.
+func (c *Client) content(req *http.Request) (*Content, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err

@@ -372,6 +372,11 @@ func (c *Client) RecordSelfAccess(ctx context.Context, a Actor, subjectID, recor
 	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordSelfAccess", subjectID, recordID, action))
 }
 
+// RecordDelegateAccess submits sharing:RecordDelegateAccess.
+func (c *Client) RecordDelegateAccess(ctx context.Context, a Actor, statement, signature string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return submitJSON[wire.AccessEntry](c, ctx, a, c.sharing("RecordDelegateAccess", statement, signature))
+}
+
 func (c *Client) RecordMetadataAccess(ctx context.Context, a Actor, subjectID string, recordIDs []string, action string) ([]wire.AccessEntry, gateway.Receipt, error) {
 	v, r, err := submitJSON[[]wire.AccessEntry](c, ctx, a, c.sharing("RecordMetadataAccess", subjectID, mustJSON(recordIDs), action))
 	if err != nil {

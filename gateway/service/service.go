@@ -117,6 +117,10 @@ type AccessLedger interface {
 	// RecordSelfAccess commits a subject's own read (action wire.SelfList, SelfGet,
 	// SelfHistory, SelfContent; recordID "" for a listing), submitted by the platform.
 	RecordSelfAccess(ctx context.Context, a gateway.Actor, subjectID, recordID, action string) (*wire.AccessEntry, gateway.Receipt, error)
+	// RecordDelegateAccess commits a delegate's read of the subject's dossier: statement
+	// is the delegate's signed wire.DelegateRead, which the chaincode checks (the
+	// delegate's key, the live delegation), submitted by the platform.
+	RecordDelegateAccess(ctx context.Context, a gateway.Actor, statement, signature string) (*wire.AccessEntry, gateway.Receipt, error)
 	// RecordMetadataAccess commits a department's read of the metadata of records of
 	// subjectID under its grants (action wire.MetadataList, MetadataGet,
 	// MetadataHistory), one entry per record, submitted as the department.

@@ -164,6 +164,9 @@ func (Ledger) RecordBatchOwnershipCheck(context.Context, gateway.Actor, string, 
 func (Ledger) RecordSelfAccess(context.Context, gateway.Actor, string, string, string) (*wire.AccessEntry, gateway.Receipt, error) {
 	return nil, gateway.Receipt{}, unfaked("RecordSelfAccess")
 }
+func (Ledger) RecordDelegateAccess(context.Context, gateway.Actor, string, string) (*wire.AccessEntry, gateway.Receipt, error) {
+	return nil, gateway.Receipt{}, unfaked("RecordDelegateAccess")
+}
 func (Ledger) RecordMetadataAccess(context.Context, gateway.Actor, string, []string, string) ([]wire.AccessEntry, gateway.Receipt, error) {
 	return nil, gateway.Receipt{}, unfaked("RecordMetadataAccess")
 }
