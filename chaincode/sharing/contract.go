@@ -91,7 +91,7 @@ func New(cfg Config) *Contract {
 
 // GetEvaluateTransactions marks the query functions (contractapi metadata).
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "ListDelegations", "GetConsentRequest", "ListConsentRequests", "GetGrant", "ListGrants", "CoveringGrants", "AccessLog"}
+	return []string{"GetSubjectKey", "ListSubjectKeys", "KeyEvents", "ListDelegations", "GetConsentRequest", "ListConsentRequests", "MyConsentRequests", "GetGrant", "ListGrants", "CoveringGrants", "AccessLog"}
 }
 
 // Key layout.

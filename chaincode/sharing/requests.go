@@ -16,10 +16,16 @@ import (
 const (
 	objRequest     = "creq"         // (requestId) -> ConsentRequest
 	objSubjRequest = "subject~creq" // (subjectId, requestId) -> 0x00
+	// objReqRequest indexes a department's requests newest first; the status is read
+	// from the request key, so deciding a request writes no index key.
+	objReqRequest = "requester~creq" // (requester MSP ID, invertedNanos %019d, requestId) -> 0x00
 )
 
 func requestKey(id string) string              { return ccutil.MustKey(objRequest, id) }
 func subjRequestKey(subject, id string) string { return ccutil.MustKey(objSubjRequest, subject, id) }
+func reqRequestKey(requester, inv, id string) string {
+	return ccutil.MustKey(objReqRequest, requester, inv, id)
+}
 
 // RequestConsent (an active department) asks a subject for the grant in request (a
 // wire.ConsentRequestInput JSON document). The grant must give the creator a part (its
@@ -73,6 +79,13 @@ func (c *Contract) RequestConsent(ctx contractapi.TransactionContextInterface, r
 	}
 	if err := stub.PutState(subjRequestKey(r.SubjectID, r.RequestID), ccutil.IndexValue); err != nil {
 		return nil, ccutil.Internal("writing request index", err)
+	}
+	inv, err := invertedNanos(now)
+	if err != nil {
+		return nil, err
+	}
+	if err := stub.PutState(reqRequestKey(org, inv, r.RequestID), ccutil.IndexValue); err != nil {
+		return nil, ccutil.Internal("writing requester index", err)
 	}
 	return r, nil
 }
@@ -222,4 +235,69 @@ func (c *Contract) ListConsentRequests(ctx contractapi.TransactionContextInterfa
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// MyConsentRequests returns one page of the calling department's own consent requests
+// across subjects, newest first: the requester is the creator's MSP ID, never an
+// argument, so a department sees no other department's requests. The creator must be
+// an active department (forbidden otherwise; the operator reads a subject's requests
+// with ListConsentRequests). status filters by the status at the transaction time
+// ("" any; pending, approved, declined, expired; invalid otherwise): a filtered page
+// may hold fewer than pageSize requests while the bookmark says more follow. pageSize
+// is a decimal string ("" = wire.DefaultPageSize, max wire.MaxPageSize); bookmark ""
+// for the first page. Evaluate only.
+func (c *Contract) MyConsentRequests(ctx contractapi.TransactionContextInterface, status, pageSize, bookmark string) (_ *wire.ConsentRequestPage, err error) {
+	defer ccutil.Guard(&err)
+	if err := wire.CheckRequestStatus(status); err != nil {
+		return nil, err
+	}
+	org, err := ccutil.CreatorMSP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	dept, err := c.department(stub, org)
+	if err != nil {
+		return nil, err
+	}
+	if dept == nil || !dept.Active {
+		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", org)
+	}
+	now, _, err := ccutil.TxTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	next, err := ccutil.Page(stub, objReqRequest, []string{org}, pageSize, bookmark, func(k string, _ []byte) error {
+		id, err := ccutil.LastAttr(k)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, requestKey(id))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &wire.ConsentRequestPage{Requests: []wire.ConsentRequest{}, Bookmark: next}
+	if len(keys) == 0 {
+		return page, nil
+	}
+	vals, err := stub.GetMultipleStates(keys...)
+	if err != nil {
+		return nil, ccutil.Internal("reading requests", err)
+	}
+	for _, v := range vals {
+		var r wire.ConsentRequest
+		if err := ccutil.Unmarshal(v, &r); err != nil {
+			return nil, err
+		}
+		if r.Requester != org {
+			return nil, wire.Errorf(wire.CodeInternal, "requester index of %s names request %s of %s", org, r.RequestID, r.Requester)
+		}
+		if status == "" || r.StatusAt(now) == status {
+			page.Requests = append(page.Requests, r)
+		}
+	}
+	return page, nil
 }

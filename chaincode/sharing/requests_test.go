@@ -99,3 +99,72 @@ func TestConsentRequestDeclinedAndExpired(t *testing.T) {
 	e.Code(e.Sharing(e.Op, "ApproveConsentRequest", req2.RequestID, string(doc2), s.sign(t, doc2)), wire.CodeExpired)
 	e.Code(e.Sharing(e.Op, "ApproveConsentRequest", "no-such", string(doc2), s.sign(t, doc2)), wire.CodeNotFound)
 }
+
+func TestMyConsentRequests(t *testing.T) {
+	e, s := setup(t)
+	other := newSubject(t, cctest.Subject("2"))
+	other.bind(t, e)
+	ask := func(id *fakeledger.Identity, who *subject, grantee, grantID string, open time.Duration) wire.ConsentRequest {
+		t.Helper()
+		e.Net.Advance(time.Second) // newest first
+		return cctest.Decode[wire.ConsentRequest](t, e.OK(e.Sharing(id, "RequestConsent", consentInput(t, e, who, grantee, grantID, open))))
+	}
+	lapsing := ask(e.Civil, s, cctest.Civil, "g-m1", time.Hour)
+	approved := ask(e.Civil, other, cctest.Civil, "g-m2", 24*time.Hour)
+	declined := ask(e.Civil, s, cctest.Civil, "g-m3", 24*time.Hour)
+	health := ask(e.Health, s, cctest.Health, "g-m4", 24*time.Hour)
+	pending := ask(e.Civil, other, cctest.Civil, "g-m5", 24*time.Hour)
+	doc, _ := base64.StdEncoding.DecodeString(approved.Document)
+	e.OK(e.Sharing(e.Op, "ApproveConsentRequest", approved.RequestID, string(doc), other.sign(t, doc)))
+	d := declineDoc(t, e, s, declined.RequestID)
+	e.OK(e.Sharing(e.Op, "DeclineConsentRequest", string(d), s.sign(t, d)))
+	e.Net.Advance(time.Hour)
+	e.EndorserClock = nil
+
+	ids := func(p wire.ConsentRequestPage) []string {
+		var out []string
+		for _, r := range p.Requests {
+			out = append(out, r.RequestID)
+		}
+		return out
+	}
+	mine := func(id *fakeledger.Identity, status, size, bookmark string) wire.ConsentRequestPage {
+		t.Helper()
+		return cctest.Decode[wire.ConsentRequestPage](t, e.OK(e.SharingQ(id, "MyConsentRequests", status, size, bookmark)))
+	}
+	// Civil sees its four requests across both subjects, newest first, never health's.
+	all := mine(e.Civil, "", "", "")
+	if got, want := ids(all), []string{pending.RequestID, declined.RequestID, approved.RequestID, lapsing.RequestID}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("civil's requests %v, want %v", got, want)
+	}
+	if got := ids(mine(e.Health, "", "", "")); len(got) != 1 || got[0] != health.RequestID {
+		t.Fatalf("health's requests %v", got)
+	}
+	for status, want := range map[string]string{
+		wire.RequestPending: pending.RequestID, wire.RequestApproved: approved.RequestID,
+		wire.RequestDeclined: declined.RequestID, wire.RequestExpired: lapsing.RequestID,
+	} {
+		if got := ids(mine(e.Civil, status, "", "")); len(got) != 1 || got[0] != want {
+			t.Errorf("civil's %s requests %v, want %s", status, got, want)
+		}
+	}
+	// Paged: one at a time, the bookmark walks all four.
+	var walked []string
+	bm := ""
+	for i := 0; i < 10; i++ {
+		p := mine(e.Civil, "", "1", bm)
+		walked = append(walked, ids(p)...)
+		if bm = p.Bookmark; bm == "" {
+			break
+		}
+	}
+	if fmt.Sprint(walked) != fmt.Sprint(ids(all)) {
+		t.Fatalf("paged %v, want %v", walked, ids(all))
+	}
+	// Refused: not an active department, a bad filter, a bookmark of another query.
+	e.Code(e.SharingQ(e.Outsider, "MyConsentRequests", "", "", ""), wire.CodeForbidden)
+	e.Code(e.SharingQ(e.Civil, "MyConsentRequests", "lost", "", ""), wire.CodeInvalid)
+	e.Code(e.SharingQ(e.Civil, "MyConsentRequests", "", "many", ""), wire.CodeInvalid)
+	first := mine(e.Civil, "", "1", "")
+	e.Code(e.SharingQ(e.Health, "MyConsentRequests", "", "1", first.Bookmark), wire.CodeInvalid)
+}

@@ -7,7 +7,37 @@ const (
 	RequestPending  = "pending"
 	RequestApproved = "approved"
 	RequestDeclined = "declined"
+	// RequestExpired is never stored: it is the status at a time of a pending
+	// request past its expiry (ConsentRequest.StatusAt).
+	RequestExpired = "expired"
 )
+
+// StatusAt is the request's status at t: its stored status, except that a pending
+// request at or past its ExpiresAt is RequestExpired (it can no longer be approved).
+func (r *ConsentRequest) StatusAt(t time.Time) string {
+	if r.Status == RequestPending {
+		if exp, err := ParseTime("expiresAt", r.ExpiresAt); err == nil && !t.Before(exp) {
+			return RequestExpired
+		}
+	}
+	return r.Status
+}
+
+// CheckRequestStatus validates a status filter: "" (any) or one of pending, approved,
+// declined, expired.
+func CheckRequestStatus(status string) error {
+	switch status {
+	case "", RequestPending, RequestApproved, RequestDeclined, RequestExpired:
+		return nil
+	}
+	return Errorf(CodeInvalid, "status must be pending, approved, declined or expired")
+}
+
+// ConsentRequestPage is one page of a department's requests, newest first.
+type ConsentRequestPage struct {
+	Requests []ConsentRequest `json:"requests"`
+	Bookmark string           `json:"bookmark"`
+}
 
 // ConsentDeclineKind is the kind of the document a subject signs to decline a request.
 const ConsentDeclineKind = "edossier.consent-decline.v1"
