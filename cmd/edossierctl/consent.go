@@ -22,8 +22,63 @@ func newConsentCmd() *cobra.Command {
   edossierctl consent list --key me.key
   edossierctl consent approve --key me.key <requestId>
   edossierctl consent decline --key me.key <requestId>
-  edossierctl consent status --api-key-file social.key <requestId>`,
-		newConsentAskCmd(), newConsentListCmd(), newConsentDecideCmd(true), newConsentDecideCmd(false), newConsentStatusCmd())
+  edossierctl consent status --api-key-file social.key <requestId>
+  edossierctl consent sent --api-key-file social.key --status pending`,
+		newConsentAskCmd(), newConsentListCmd(), newConsentDecideCmd(true), newConsentDecideCmd(false), newConsentStatusCmd(), newConsentSentCmd())
+}
+
+func newConsentSentCmd() *cobra.Command {
+	f := &clientFlags{}
+	var p pageFlags
+	var status string
+	cmd := &cobra.Command{
+		Use:   "sent [--status pending|approved|declined|expired]",
+		Short: "Departments: the consent requests your department sent, to every subject, newest first",
+		Long: `sent lists the consent requests your department made, across subjects, newest first,
+with their outcome. The ledger picks them by your department's own identity: no
+department sees another's. --status keeps one status (expired: pending past its end).
+All pages are fetched unless --page-size or --bookmark asks for one page.`,
+		Example: `  edossierctl consent sent --api-key-file social.key
+  edossierctl consent sent --api-key-file social.key --status pending -o json`,
+		Args: noArgs,
+		RunE: action(f, func(cmd *cobra.Command, _ []string) error {
+			if err := p.check(); err != nil {
+				return err
+			}
+			if err := wire.CheckRequestStatus(status); err != nil {
+				return usagef("--status: %s", wire.AsError(err).Message)
+			}
+			c, err := f.staffClient(cmd)
+			if err != nil {
+				return err
+			}
+			rs, next, err := collect(cmd.Context(), cmd, &p, func(o client.PageOptions) ([]wire.ConsentRequest, string, error) {
+				page, err := c.MyConsentRequests(cmd.Context(), status, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return page.Requests, page.Bookmark, nil
+			})
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			return f.emit(cmd, wire.ConsentRequestPage{Requests: rs, Bookmark: next}, func(w io.Writer) {
+				t := newTable(w, "REQUEST", "STATUS", "SUBJECT", "SCOPE", "REFERENCE", "CREATED", "OPEN UNTIL")
+				for i := range rs {
+					r := &rs[i]
+					t.row(r.RequestID, r.StatusAt(now), r.SubjectID, grantScopeText(r.Grant), r.Reference, r.CreatedAt, r.ExpiresAt)
+				}
+				t.flush()
+				moreHint(cmd, next)
+			})
+		}),
+	}
+	f.addGateway(cmd)
+	f.addAPIKey(cmd)
+	p.add(cmd)
+	cmd.Flags().StringVar(&status, "status", "", "only requests with this status: pending, approved, declined or expired")
+	return cmd
 }
 
 func printRequest(w io.Writer, r *wire.ConsentRequest) {

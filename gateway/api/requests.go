@@ -44,6 +44,22 @@ func (s *Server) listConsentRequests(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"requests": rs})
 }
 
+// myConsentRequests is GET /v1/consent-requests: the calling department's own
+// requests across subjects, paged, ?status= filter.
+func (s *Server) myConsentRequests(c *gin.Context) {
+	size, err := queryInt(c, "pageSize")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	page, err := s.svc.DepartmentConsentRequests(c.Request.Context(), principal(c), c.Query("status"), size, c.Query("bookmark"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
 func (s *Server) getConsentRequest(c *gin.Context) {
 	id, err := pathID(c, "requestId")
 	if err != nil {

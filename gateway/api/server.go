@@ -168,6 +168,7 @@ func (s *Server) routes() {
 	v1.POST("/delegations", s.bindDelegation)
 	v1.POST("/dossiers/:subjectId/consent-requests", s.requestConsent)
 	v1.GET("/dossiers/:subjectId/consent-requests", s.listConsentRequests)
+	v1.GET("/consent-requests", s.myConsentRequests)
 	v1.GET("/consent-requests/:requestId", s.getConsentRequest)
 	v1.POST("/consent-requests/:requestId/approve", s.approveConsentRequest)
 	v1.POST("/consent-requests/:requestId/decline", s.declineConsentRequest)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway/httpsig"
@@ -29,6 +30,20 @@ func (c *Client) ConsentRequests(ctx context.Context, subjectID string) ([]wire.
 		return nil, err
 	}
 	return out.Requests, nil
+}
+
+// MyConsentRequests returns one page of the calling department's own requests across
+// subjects, newest first (status "" any, or pending, approved, declined, expired).
+func (c *Client) MyConsentRequests(ctx context.Context, status string, page PageOptions) (*wire.ConsentRequestPage, error) {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	var out wire.ConsentRequestPage
+	if err := c.DoJSON(ctx, http.MethodGet, withQuery("/v1/consent-requests", page.query(q)), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // ConsentRequest returns one request (its department, or an operator).

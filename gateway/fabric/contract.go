@@ -320,6 +320,10 @@ func (c *Client) GetConsentRequest(ctx context.Context, a Actor, requestID strin
 	return evaluateJSON[wire.ConsentRequest](c, ctx, a, c.sharing("GetConsentRequest", requestID))
 }
 
+func (c *Client) MyConsentRequests(ctx context.Context, a Actor, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error) {
+	return evaluateJSON[wire.ConsentRequestPage](c, ctx, a, c.sharing("MyConsentRequests", status, strconv.Itoa(pageSize), bookmark))
+}
+
 func (c *Client) ListConsentRequests(ctx context.Context, a Actor, subjectID string) ([]wire.ConsentRequest, error) {
 	v, err := evaluateJSON[[]wire.ConsentRequest](c, ctx, a, c.sharing("ListConsentRequests", subjectID))
 	if err != nil {

@@ -81,6 +81,36 @@ func (s *Service) ConsentRequests(ctx context.Context, p gateway.Principal, subj
 	return s.ledger.ListConsentRequests(ctx, s.cfg.Platform, subjectID)
 }
 
+// DepartmentConsentRequests is one page of the calling department's own consent
+// requests across subjects, newest first, with their outcome; status filters by
+// pending, approved, declined or expired ("" any). The chaincode picks the requests by
+// the department's own Fabric identity, so no argument can show another department's.
+// A filtered page may be short while its bookmark says more follow.
+func (s *Service) DepartmentConsentRequests(ctx context.Context, p gateway.Principal, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error) {
+	if err := requireRole(p, gateway.RoleDepartment); err != nil {
+		return nil, err
+	}
+	if err := wire.CheckRequestStatus(status); err != nil {
+		return nil, wireErr(err)
+	}
+	if pageSize < 0 || pageSize > wire.MaxPageSize || len(bookmark) > MaxBookmarkLen {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
+	}
+	raw, err := s.marks.open(p, bookmark, "my-consent-requests", status)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.ledger.MyConsentRequests(ctx, p.Actor(), status, pageSize, raw)
+	if err != nil {
+		return nil, err
+	}
+	if page.Requests == nil {
+		page.Requests = []wire.ConsentRequest{}
+	}
+	page.Bookmark = s.marks.seal(p, page.Bookmark, "my-consent-requests", status)
+	return page, nil
+}
+
 // ConsentRequest returns one request to its requesting department or the operator.
 func (s *Service) ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error) {
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator); err != nil {

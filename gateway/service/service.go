@@ -97,6 +97,10 @@ type SharingLedger interface {
 	DeclineConsentRequest(ctx context.Context, a gateway.Actor, document, signature string) (*wire.ConsentRequest, gateway.Receipt, error)
 	GetConsentRequest(ctx context.Context, a gateway.Actor, requestID string) (*wire.ConsentRequest, error)
 	ListConsentRequests(ctx context.Context, a gateway.Actor, subjectID string) ([]wire.ConsentRequest, error)
+	// MyConsentRequests is one page of the calling department's own requests across
+	// subjects (the chaincode takes the requester from a's MSP ID), newest first,
+	// filtered by status ("" any).
+	MyConsentRequests(ctx context.Context, a gateway.Actor, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error)
 	CreateGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
 	RevokeGrant(ctx context.Context, a gateway.Actor, document, signature string) (*wire.GrantState, gateway.Receipt, error)
 	ListGrants(ctx context.Context, a gateway.Actor, subjectID string, pageSize int, bookmark string) (*wire.GrantPage, error)

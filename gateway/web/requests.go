@@ -41,7 +41,16 @@ type requestsData struct {
 	Form     requestForm
 	Requests []requestData // the clerk's department's requests to Form.SubjectID
 	Listed   bool
+	// Sent is a page of all the department's requests (any subject), newest first,
+	// filtered by SentStatus; SentNext the next page's bookmark.
+	Sent       []requestData
+	Statuses   []string
+	SentStatus string
+	SentNext   string
 }
+
+// sentPageSize is how many of its requests the desk shows per page.
+const sentPageSize = 20
 
 type requestData struct {
 	Request *wire.ConsentRequest
@@ -51,18 +60,30 @@ type requestData struct {
 
 // requestStatus is a request's status as a page shows it: a pending request past its
 // expiry is expired (the chaincode refuses to approve it).
-func requestStatus(r *wire.ConsentRequest, now time.Time) string {
-	if r.Status == wire.RequestPending {
-		if exp, err := wire.ParseTime("expiresAt", r.ExpiresAt); err == nil && !now.Before(exp) {
-			return "expired"
-		}
-	}
-	return r.Status
-}
+func requestStatus(r *wire.ConsentRequest, now time.Time) string { return r.StatusAt(now) }
 
 func (s *Server) requestsPage(w http.ResponseWriter, r *http.Request) {
 	f := requestForm{SubjectID: strings.TrimSpace(r.URL.Query().Get("subject")), Mode: "scope", Days: "30", OpenDays: "7", Types: map[string]bool{}}
 	s.requestsWith(w, r, f, nil, http.StatusOK)
+}
+
+// sentRequests fills d with the page of the department's requests the URL asks for
+// (?status=, ?bookmark=).
+func (s *Server) sentRequests(r *http.Request, p gateway.Principal, d *requestsData) error {
+	q := r.URL.Query()
+	d.Statuses = []string{wire.RequestPending, wire.RequestApproved, wire.RequestDeclined, wire.RequestExpired}
+	d.SentStatus = q.Get("status")
+	page, err := s.opts.Service.DepartmentConsentRequests(r.Context(), p, d.SentStatus, sentPageSize, q.Get("bookmark"))
+	if err != nil {
+		d.SentStatus = ""
+		return err
+	}
+	now := s.opts.Now()
+	for i := range page.Requests {
+		d.Sent = append(d.Sent, requestData{Request: &page.Requests[i], Status: page.Requests[i].StatusAt(now)})
+	}
+	d.SentNext = page.Bookmark
+	return nil
 }
 
 // requestsWith shows the request form with f (what was typed), the department's
@@ -82,6 +103,9 @@ func (s *Server) requestsWith(w http.ResponseWriter, r *http.Request, f requestF
 	}
 	if ms, merr := s.opts.Service.Matters(r.Context()); merr == nil {
 		d.Matters = ms
+	}
+	if serr := s.sentRequests(r, cs.principal, &d); serr != nil && err == nil {
+		err = serr
 	}
 	if f.SubjectID != "" && err == nil {
 		rs, lerr := s.opts.Service.ConsentRequests(r.Context(), cs.principal, f.SubjectID)

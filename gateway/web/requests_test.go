@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,38 @@ func (f *fakeService) ConsentRequests(ctx context.Context, p gateway.Principal, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]wire.ConsentRequest{}, f.requests...), nil
+}
+
+// DepartmentConsentRequests pages the fake's requests of p's department one at a time
+// (bookmark: the next index), filtered by status.
+func (f *fakeService) DepartmentConsentRequests(ctx context.Context, p gateway.Principal, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error) {
+	if err := wire.CheckRequestStatus(status); err != nil {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "bad status")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var mine []wire.ConsentRequest
+	for _, r := range f.requests {
+		if r.Requester == p.MSPID && (status == "" || r.Status == status) {
+			mine = append(mine, r)
+		}
+	}
+	start := 0
+	if bookmark != "" {
+		n, err := strconv.Atoi(bookmark)
+		if err != nil || n < 0 || n > len(mine) {
+			return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark is not one this query gave this caller")
+		}
+		start = n
+	}
+	page := &wire.ConsentRequestPage{Requests: []wire.ConsentRequest{}}
+	if start < len(mine) {
+		page.Requests = append(page.Requests, mine[start])
+		if start+1 < len(mine) {
+			page.Bookmark = strconv.Itoa(start + 1)
+		}
+	}
+	return page, nil
 }
 
 func (f *fakeService) ConsentRequest(ctx context.Context, p gateway.Principal, id string) (*wire.ConsentRequest, error) {
@@ -149,5 +182,36 @@ func TestClerkConsentRequest(t *testing.T) {
 	}
 	if r := b.get("/zh/citizen/requests/bad%20id"); r.Code != 400 {
 		t.Fatalf("bad request ID: %d", r.Code)
+	}
+}
+
+// The desk lists all the department's requests across subjects, newest first from the
+// service, one page at a time with a link to the next, filtered by status; a bad filter
+// is a sentence with its code, never a 5xx.
+func TestClerkSentRequests(t *testing.T) {
+	f := newFixture(t)
+	f.svc.requests = []wire.ConsentRequest{
+		{RequestID: "req-a", SubjectID: subject, Requester: "HealthMSP", Reference: "app-a", Status: wire.RequestPending, CreatedAt: "2026-12-01T07:00:00Z", ExpiresAt: "2026-12-09T07:00:00Z"},
+		{RequestID: "req-other", SubjectID: subject, Requester: "CivilMSP", Reference: "app-civil", Status: wire.RequestPending, CreatedAt: "2026-12-01T06:00:00Z", ExpiresAt: "2026-12-09T07:00:00Z"},
+		{RequestID: "req-b", SubjectID: subject, Requester: "HealthMSP", Reference: "app-b", Status: wire.RequestApproved, CreatedAt: "2026-12-01T05:00:00Z", ExpiresAt: "2026-12-09T07:00:00Z"},
+	}
+	b := f.browser()
+	b.signin(deptKey)
+	page := b.get("/en/clerk/requests").Body.String()
+	if !strings.Contains(page, `data-request="req-a"`) || strings.Contains(page, "req-other") || strings.Contains(page, `data-request="req-b"`) ||
+		!strings.Contains(page, `id="sent-more"`) || !strings.Contains(page, "bookmark=1") {
+		t.Fatalf("first page: %s", page)
+	}
+	page = b.get("/en/clerk/requests?bookmark=1").Body.String()
+	if !strings.Contains(page, `data-request="req-b"`) || strings.Contains(page, `data-request="req-a"`) || strings.Contains(page, `id="sent-more"`) {
+		t.Fatalf("second page: %s", page)
+	}
+	page = b.get("/zh/clerk/requests?status=approved").Body.String()
+	if !strings.Contains(page, `data-request="req-b"`) || strings.Contains(page, `data-request="req-a"`) || !strings.Contains(page, "已同意") {
+		t.Fatalf("approved only: %s", page)
+	}
+	r := b.get("/en/clerk/requests?status=lost")
+	if r.Code >= 500 || !strings.Contains(r.Body.String(), "invalid") {
+		t.Fatalf("bad filter: %d %s", r.Code, r.Body)
 	}
 }

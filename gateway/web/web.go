@@ -48,6 +48,7 @@ type Service interface {
 	BindSubjectKey(ctx context.Context, p gateway.Principal, documentB64, popSignature string) (*service.KeyResult, error)
 	RequestConsent(ctx context.Context, p gateway.Principal, subjectID string, in wire.ConsentRequestInput) (*service.ConsentRequestResult, error)
 	ConsentRequests(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.ConsentRequest, error)
+	DepartmentConsentRequests(ctx context.Context, p gateway.Principal, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error)
 	ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error)
 	Matters(ctx context.Context) ([]wire.Matter, error)
 	BindDelegation(ctx context.Context, p gateway.Principal, documentB64, delegateSignature string) (*service.DelegationResult, error)

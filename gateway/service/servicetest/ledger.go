@@ -137,6 +137,10 @@ func (Ledger) DeclineConsentRequest(context.Context, gateway.Actor, string, stri
 func (Ledger) GetConsentRequest(context.Context, gateway.Actor, string) (*wire.ConsentRequest, error) {
 	return nil, unfaked("GetConsentRequest")
 }
+func (Ledger) MyConsentRequests(context.Context, gateway.Actor, string, int, string) (*wire.ConsentRequestPage, error) {
+	return nil, unfaked("MyConsentRequests")
+}
+
 func (Ledger) ListConsentRequests(context.Context, gateway.Actor, string) ([]wire.ConsentRequest, error) {
 	return nil, unfaked("ListConsentRequests")
 }
