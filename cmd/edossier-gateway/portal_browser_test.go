@@ -584,6 +584,12 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("outcome in the list: %s", st)
 		}
 		b.screenshot("clerk-requests")
+		// All the department's requests across subjects, filtered by status on the ledger.
+		b.do(chromedp.Navigate(e.url+"/en/clerk/requests?status=approved"), chromedp.WaitVisible(chromedp.CSS(`#sent tr[data-request="`+requestID+`"]`)))
+		if n := b.eval(`String(document.querySelectorAll('#sent tr[data-status]:not([data-status="approved"])').length)`); n != "0" {
+			t.Fatalf("%s requests of another status in the approved list", n)
+		}
+		b.screenshot("clerk-requests-sent")
 		b.do(chromedp.Navigate(e.url+"/zh/clerk/records/"+recordID), chromedp.WaitVisible(chromedp.ID("read-form")),
 			chromedp.SendKeys(chromedp.ID("grantId"), grantID), chromedp.SetValue(chromedp.ID("purpose"), purpose))
 		if got := b.download(t, chromedp.Submit(chromedp.ID("grantId"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
@@ -680,8 +686,21 @@ func TestPortalInBrowser(t *testing.T) {
 		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
 			chromedp.Click(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
 			chromedp.WaitVisible(chromedp.ID("acting")), chromedp.WaitVisible(chromedp.ID("records-delegate")),
-			chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)))
+			chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)),
+			chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
 		guardian.screenshot("citizen-acting")
+		// The guardian sees the baby's records and downloads the birth certificate: the
+		// list and the download are each signed with the parent's key and show in the
+		// baby's log as the guardian's reads (kind delegate), never as the baby's own.
+		guardian.do(chromedp.Click(chromedp.CSS("#records tbody button")), chromedp.WaitVisible(chromedp.CSS("#records tbody a[download]")))
+		if got := guardian.download(t, chromedp.Click(chromedp.CSS("#records tbody a[download]"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
+			t.Fatalf("the guardian's download: %q", got)
+		}
+		guardian.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="delegate"][data-record="`+recordID+`"]`)))
+		if d := guardian.eval(`document.querySelector('#timeline li[data-kind="delegate"][data-record="` + recordID + `"]').dataset.delegate`); d != parentID {
+			t.Fatalf("the baby's log names %q for the guardian's download, want %s", d, parentID)
+		}
+		guardian.screenshot("citizen-acting-records")
 		guardian.do(chromedp.Click(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)), chromedp.WaitVisible(chromedp.ID("creq-approve")),
 			chromedp.Click(chromedp.ID("creq-approve")), chromedp.WaitVisible(chromedp.CSS(`#grants li[data-grant="g-browser-guardian"]`)))
 		if by := guardian.eval(`document.querySelector('#grants li[data-grant="g-browser-guardian"]').dataset.signedBy`); by != parentID {

@@ -1,7 +1,7 @@
 // The citizen's pages: what the server rendered, filled with what the device key may
 // read. Every value from the ledger goes into the page as text (textContent), never as
 // markup.
-import { loadKey, createKey, call, signedFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation, addDevice, removeKey, endDelegation } from "./citizen.js";
+import { loadKey, createKey, call, signedFetch, delegateFetch, signGrant, revokeGrant, cancelRecovery, forgetKey, unb64, approveRequest, declineRequest, requestDelegation, addDevice, removeKey, endDelegation } from "./citizen.js";
 
 const data = JSON.parse(document.getElementById("portal-data").textContent);
 const T = (k) => data.msgs[k] || k;
@@ -92,12 +92,14 @@ async function home() {
   const s = encodeURIComponent(S);
   try {
     let keys = { recoveries: [] };
+    let deleg = null; // the live delegation this device acts under
     if (acting) {
       // Only a live delegation of this device's subject lets it in (the gateway and
       // the chaincode check it again on every signed call).
       const dels = await call(rec, "GET", `/v1/dossiers/${s}/delegations`);
       const d = dels.delegations.find((x) => x.delegateId === rec.subjectId && x.status === "active" && new Date(x.endsAt) > new Date());
       if (!d) throw { code: "forbidden" };
+      deleg = d;
       $("acting").hidden = false;
       $("acting-text").textContent = T("citizen.acting").replace("{who}", S).replace("{rel}", T("citizen.relation." + d.relation)).replace("{until}", date(d.endsAt));
       $("acting-back").href = `/${lang}/citizen`;
@@ -110,22 +112,25 @@ async function home() {
       await actForList(rec);
     }
     $("bound").hidden = false;
+    // A delegate's look at the list and each download carry a read statement signed
+    // with the delegate's key: the subject's log shows them as the delegate's reads.
+    let recs;
     if (acting) {
-      // The record list is the subject's own (each look is logged in the subject's
-      // log as a self access); a delegate sees grants, requests, reads and key events.
-      $("records-box").hidden = true;
       $("records-delegate").hidden = false;
+      const resp = await delegateFetch(rec, `/v1/dossiers/${s}/records`, S, deleg.delegationId, "list");
+      recs = await resp.json().catch(() => ({}));
+      if (!resp.ok) throw { code: recs.code || "internal", status: resp.status };
     } else {
-      const recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
-      const tbody = $("records").querySelector("tbody");
-      for (const r of recs.records) {
-        const dl = el("button", T("citizen.download"), "link");
-        dl.type = "button";
-        dl.addEventListener("click", () => download(rec, r, dl));
-        tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
-      }
-      $("records-empty").hidden = recs.records.length > 0;
+      recs = await call(rec, "GET", `/v1/dossiers/${s}/records`);
     }
+    const tbody = $("records").querySelector("tbody");
+    for (const r of recs.records) {
+      const dl = el("button", T("citizen.download"), "link");
+      dl.type = "button";
+      dl.addEventListener("click", () => download(rec, r, dl, deleg));
+      tbody.append(row([typeName(r.type), deptName(r.issuer), date(r.issuedAt), T("status." + r.status), dl]));
+    }
+    $("records-empty").hidden = recs.records.length > 0;
     const reqs = await call(rec, "GET", `/v1/dossiers/${s}/consent-requests`);
     const rq = $("requests");
     for (const r of reqs.requests.filter(open)) {
@@ -171,7 +176,11 @@ async function home() {
       const li = el("li");
       li.dataset.kind = a.kind;
       li.dataset.record = a.recordId;
-      li.append(el("time", date(a.time)), el("span", " " + (a.kind === "self" ? T(acting ? "citizen.signedby.self" : "citizen.you") : deptName(a.org) + (a.user ? " (" + a.user + ")" : "")) +
+      const who = a.kind === "self" ? T(acting ? "citizen.signedby.self" : "citizen.you")
+        : a.kind === "delegate" ? (a.delegateId === rec.subjectId ? T("citizen.you") : T("citizen.relation." + a.relation) + " " + a.delegateId)
+        : deptName(a.org) + (a.user ? " (" + a.user + ")" : "");
+      li.dataset.delegate = a.delegateId || "";
+      li.append(el("time", date(a.time)), el("span", " " + who +
         " · " + T("access." + a.kind) + (a.recordType ? " · " + typeName(a.recordType) : "") + (a.purpose ? " · " + purposeName(a.purpose) : "")));
       if (a.grantId) li.append(el("code", " " + a.grantId));
       tl.append(li);
@@ -357,8 +366,9 @@ async function actForList(rec) {
   });
 }
 
-async function download(rec, r, button) {
-  const resp = await signedFetch(rec, "GET", `/v1/records/${encodeURIComponent(r.recordId)}/content`);
+async function download(rec, r, button, deleg) {
+  const path = `/v1/records/${encodeURIComponent(r.recordId)}/content`;
+  const resp = deleg ? await delegateFetch(rec, path, deleg.subjectId, deleg.delegationId, "content", r.recordId) : await signedFetch(rec, "GET", path);
   if (!resp.ok) {
     showError($("citizen-error"), await resp.json().catch(() => ({})));
     return;

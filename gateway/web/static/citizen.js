@@ -91,10 +91,10 @@ export async function createKey(subjectId, kind = "edossier.key-bind.v1") {
   return { keyId, document: b64(doc), popSignature };
 }
 
-// signedFetch sends a request signed with the device key.
-export async function signedFetch(rec, method, path, body) {
+// signedFetch sends a request signed with the device key (extra: more headers).
+export async function signedFetch(rec, method, path, body, extra = {}) {
   const url = new URL(path, location.origin);
-  const headers = {};
+  const headers = { ...extra };
   const comps = ["@method", "@path", "@query"];
   const values = [method, url.pathname, "?" + url.search.slice(1)];
   let bytes;
@@ -120,6 +120,16 @@ export async function call(rec, method, path, body) {
   const v = await resp.json().catch(() => ({}));
   if (!resp.ok) throw { code: v.code || "internal", status: resp.status };
   return v;
+}
+
+// delegateFetch is a delegate's read (GET) of the dossier of the subject it acts for
+// under delegationId: the request carries a read statement signed for exactly this read
+// (action "list" or "content" of recordId), which the ledger checks against the live
+// delegation before it logs the read in the subject's log as this device's subject's.
+export async function delegateFetch(rec, path, subjectId, delegationId, action, recordId = "") {
+  const doc = enc.encode(JSON.stringify({ kind: "edossier.delegate-read.v1", subjectId, delegateId: rec.subjectId, delegationId, action, recordId,
+    issuedAt: new Date().toISOString(), nonce: nonce() }));
+  return signedFetch(rec, "GET", path, undefined, { "Edossier-Delegate-Read": b64(doc), "Edossier-Delegate-Signature": await signDoc(rec.privateKey, doc) });
 }
 
 export async function signGrant(rec, documentB64) {
