@@ -107,6 +107,86 @@ func testConsentRequest(t *testing.T, e *env, health, social string) {
 			}
 		}
 	}
+	testSentRequests(t, e, c, health, social, req.Request.RequestID, req2.Request.RequestID)
+}
+
+// sentRequests walks every page of GET /v1/consent-requests for key (pageSize 2).
+func sentRequests(t *testing.T, e *env, key, status string) (ids map[string]wire.ConsentRequest, firstBookmark string) {
+	t.Helper()
+	ids = map[string]wire.ConsentRequest{}
+	bm := ""
+	for i := 0; i < 500; i++ {
+		q := "/v1/consent-requests?pageSize=2&status=" + status
+		if bm != "" {
+			q += "&bookmark=" + bm
+		}
+		r := e.jsonCall("GET", q, key, nil)
+		expectStatus(t, r, 200)
+		var page wire.ConsentRequestPage
+		r.json(t, &page)
+		for _, x := range page.Requests {
+			ids[x.RequestID] = x
+		}
+		if i == 0 {
+			firstBookmark = page.Bookmark
+		}
+		if bm = page.Bookmark; bm == "" {
+			return ids, firstBookmark
+		}
+	}
+	t.Fatal("the listing never ends")
+	return nil, ""
+}
+
+// testSentRequests: a department lists its own requests across subjects from the
+// ledger's requester index, paged and filtered by status; it never sees another
+// department's; a citizen or a foreign bookmark is refused.
+func testSentRequests(t *testing.T, e *env, c *citizen, health, social, approved, declined string) {
+	// A second subject, so the list spans subjects.
+	other := e.resolve(health, personID(72))
+	now := time.Now().UTC().Truncate(time.Second)
+	in := map[string]any{"grant": map[string]any{"grantId": "g-consent-sent", "subjectId": other, "grantee": "SocialSecurityMSP",
+		"scope": map[string]any{"recordTypes": []string{"birth-medical-certificate"}, "recordIds": []string{}}, "purpose": "social-insurance-enrolment",
+		"validFrom": wire.FormatTime(now), "expiresAt": wire.FormatTime(now.Add(time.Hour))}, "reference": "app-2026-0072", "expiresAt": wire.FormatTime(now.Add(time.Hour))}
+	r := e.jsonCall("POST", "/v1/dossiers/"+other+"/consent-requests", social, in)
+	expectStatus(t, r, 201)
+	var pending service.ConsentRequestResult
+	r.json(t, &pending)
+
+	all, bm := sentRequests(t, e, social, "")
+	for _, id := range []string{approved, declined, pending.Request.RequestID} {
+		if _, ok := all[id]; !ok {
+			t.Fatalf("social's requests lack %s: %d listed", id, len(all))
+		}
+	}
+	for _, q := range all {
+		if q.Requester != "SocialSecurityMSP" {
+			t.Fatalf("social lists a request of %s", q.Requester)
+		}
+	}
+	theirs, _ := sentRequests(t, e, health, "")
+	for id, q := range theirs {
+		if q.Requester != "HealthMSP" || id == approved || id == declined || id == pending.Request.RequestID {
+			t.Fatalf("health lists %+v", q)
+		}
+	}
+	for status, want := range map[string]string{wire.RequestApproved: approved, wire.RequestDeclined: declined, wire.RequestPending: pending.Request.RequestID} {
+		got, _ := sentRequests(t, e, social, status)
+		if _, ok := got[want]; !ok {
+			t.Fatalf("social's %s requests lack %s", status, want)
+		}
+		for _, q := range got {
+			if q.Status != status {
+				t.Fatalf("%s list holds %+v", status, q)
+			}
+		}
+	}
+	expectProblem(t, e.jsonCall("GET", "/v1/consent-requests?status=lost", social, nil), 400, gateway.CodeInvalid)
+	if bm != "" {
+		expectProblem(t, e.jsonCall("GET", "/v1/consent-requests?pageSize=2&bookmark="+bm, health, nil), 400, gateway.CodeInvalid)
+	}
+	expectProblem(t, e.do(e.signed(c, "GET", "/v1/consent-requests", nil, time.Now())), 403, gateway.CodeForbidden)
+	expectProblem(t, e.jsonCall("GET", "/v1/consent-requests", "", nil), 401, gateway.CodeUnauthorized)
 }
 
 // testMatterConsent: the newborn matter through the REST API. Civil affairs asks for
