@@ -104,7 +104,7 @@ async function home() {
       $("acting-text").textContent = T("citizen.acting").replace("{who}", S).replace("{rel}", T("citizen.relation." + d.relation)).replace("{until}", date(d.endsAt));
       $("acting-back").href = `/${lang}/citizen`;
       $("has-key").querySelector("dl").hidden = true;
-      for (const h of ["requests", "grants", "timeline", "keyevents"]) $(h + "-h").textContent = T("citizen.acting." + h);
+      for (const h of ["requests", "dossier", "grants", "timeline", "keyevents"]) $(h + "-h").textContent = T("citizen.acting." + h);
     } else {
       keys = await call(rec, "GET", `/v1/dossiers/${s}/keys`);
       devices(rec, keys);
