@@ -576,6 +576,8 @@ func accessDetail(e wire.AccessEntry) string {
 		return "checker=" + e.Checker + " result=" + e.Result
 	case wire.AccessSelf, wire.AccessMetadata:
 		return "action=" + e.Action
+	case wire.AccessDelegate:
+		return "action=" + e.Action + " delegate=" + e.DelegateID + " (" + e.Relation + ", delegation " + e.DelegationID + ")"
 	}
 	return ""
 }

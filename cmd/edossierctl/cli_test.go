@@ -846,7 +846,44 @@ func testGuardianAndConsent(t *testing.T, e *cliEnv) {
 	if r := e.ok(t, "access-log", "--key", key, baby, "--by-grant", "-o", "json"); !strings.Contains(r.stdout, `"groups"`) {
 		t.Fatalf("access-log --by-grant:\n%s", r)
 	}
+	// The parent lists the baby's dossier and reads its file, each read signed with the
+	// parent's key and logged in the baby's log as the guardian's, never as the baby's.
+	birth := []byte("%PDF-1.7 the baby's birth certificate, read by its guardian\n")
+	var br client.RecordResult
+	e.okJSON(t, &br, "append", e.as("health"), "--subject", baby, "--type", "birth-medical-certificate", writeFile(t, dir, "birth.pdf", birth))
+	if r := e.ok(t, "list", "--key", key, "--for", baby); !strings.Contains(r.stdout, br.Record.RecordID) {
+		t.Fatalf("the guardian's list:\n%s", r)
+	}
+	out := filepath.Join(dir, "baby.pdf")
+	e.ok(t, "read", br.Record.RecordID, "--key", key, "--for", baby, "--out", out)
+	if got, err := os.ReadFile(out); err != nil || string(got) != string(birth) {
+		t.Fatalf("the guardian's read: %q %v", got, err)
+	}
+	e.fails(t, exitUsage, "edossierctl: ", "read", br.Record.RecordID, "--key", key, "--for", baby, "--grant", "g-x", "--purpose", "p", "--out", out+"2")
+	var blog wire.AccessPage
+	e.okJSON(t, &blog, "access-log", "--key", key, baby)
+	delegateReads := 0
+	for _, a := range blog.Entries {
+		if a.Kind == wire.AccessSelf {
+			t.Fatalf("a guardian's read logged as the baby's own: %+v", a)
+		}
+		if a.Kind == wire.AccessDelegate && a.DelegateID == parent && a.DelegationID == d.Delegation.DelegationID {
+			delegateReads++
+		}
+	}
+	if delegateReads != 2 {
+		t.Fatalf("%d delegate reads in the baby's log, want 2 (list, file): %+v", delegateReads, blog.Entries)
+	}
+	// The bureau lists all its requests, across subjects, by status.
+	if r := e.ok(t, "consent", "sent", e.as("social"), "--status", "approved"); !strings.Contains(r.stdout, asked.Request.RequestID) {
+		t.Fatalf("consent sent:\n%s", r)
+	}
+	if r := e.ok(t, "consent", "sent", e.as("health")); strings.Contains(r.stdout, asked.Request.RequestID) {
+		t.Fatalf("health lists social's request:\n%s", r)
+	}
+	e.fails(t, exitUsage, "edossierctl: ", "consent", "sent", e.as("social"), "--status", "lost")
 	// The parent ends the relation; its key no longer acts for the baby.
 	e.ok(t, "delegation", "revoke", "--key", key, baby, d.Delegation.DelegationID)
 	e.fails(t, exitFailure, "edossierctl: forbidden: ", "access-log", "--key", key, baby)
+	e.fails(t, exitFailure, "edossierctl: forbidden: ", "list", "--key", key, "--for", baby)
 }
