@@ -227,3 +227,25 @@ func FuzzParseKeyStatement(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDelegateRead(f *testing.F) {
+	f.Add([]byte(`{"kind":"edossier.delegate-read.v1","subjectId":"p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","delegateId":"p-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","delegationId":"d1","action":"content","recordId":"r1","issuedAt":"2026-12-01T20:00:00Z","nonce":"nonce-0000000001"}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		r, _, err := ParseDelegateRead(doc)
+		if err != nil {
+			mustInvalid(t, err)
+			return
+		}
+		// An accepted statement names two different subjects and a coherent read.
+		if r.SubjectID == r.DelegateID || CheckReadAction(r.Action, r.RecordID) != nil {
+			t.Fatalf("accepted %+v", r)
+		}
+		b, err := Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2, _, err := ParseDelegateRead(b); err != nil || r2 != r {
+			t.Fatalf("round trip: %v %+v %+v", err, r, r2)
+		}
+	})
+}
