@@ -71,6 +71,12 @@ type recoveriesData struct {
 }
 
 func (s *Server) recoveriesWith(w http.ResponseWriter, r *http.Request, subject string, done *service.KeyResult, err error) {
+	s.recoveriesFor(w, r, subject, "", done, err)
+}
+
+// recoveriesFor shows the list; after a refused completion of recovery `tried` it says
+// why in the counter's words (the waiting time, a cancellation).
+func (s *Server) recoveriesFor(w http.ResponseWriter, r *http.Request, subject, tried string, done *service.KeyResult, err error) {
 	d := recoveriesData{Subject: subject, Completed: done}
 	if subject != "" {
 		rs, lerr := s.opts.Service.AttestedRecoveries(r.Context(), clerkFrom(r).principal, subject)
@@ -83,6 +89,17 @@ func (s *Server) recoveriesWith(w http.ResponseWriter, r *http.Request, subject 
 	status := http.StatusOK
 	if err != nil {
 		status, p.Error = s.problem(r, p, err)
+		for _, rec := range d.Recoveries {
+			if rec.RecoveryID != tried || tried == "" {
+				continue
+			}
+			switch gateway.ErrorCode(err) {
+			case gateway.CodeNotYetValid:
+				p.Error.Sentence = p.T("recoveries.err.early", p.Date(rec.EffectiveAt))
+			case gateway.CodeConflict:
+				p.Error.Sentence = p.T("recoveries.err.closed")
+			}
+		}
 	} else if done != nil {
 		p.Notice = p.T("recoveries.done")
 	}
@@ -114,5 +131,5 @@ func (s *Server) completeRecovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.opts.Service.CompleteKeyRecovery(r.Context(), subject, id)
-	s.recoveriesWith(w, r, subject, res, err)
+	s.recoveriesFor(w, r, subject, id, res, err)
 }

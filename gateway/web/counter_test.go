@@ -186,10 +186,11 @@ func TestCounterRecoveries(t *testing.T) {
 		r := police.post("/en/clerk/recoveries/complete", url.Values{"subjectId": {subject}, "recoveryId": {id}, "csrf": {csrf}})
 		return r.Code, r.Body.String()
 	}
-	if c, body := post("r-early"); c < 400 || c >= 500 || !strings.Contains(body, "<code>not_yet_valid</code>") {
+	if c, body := post("r-early"); c < 400 || c >= 500 || !strings.Contains(body, "<code>not_yet_valid</code>") ||
+		!strings.Contains(body, "The waiting time has not ended: this recovery can take effect from 8 December 2026 16:00.") {
 		t.Fatalf("before the time lock: %d", c)
 	}
-	if c, body := post("r-gone"); c != 409 || !strings.Contains(body, "<code>conflict</code>") {
+	if c, body := post("r-gone"); c != 409 || !strings.Contains(body, "<code>conflict</code>") || !strings.Contains(body, "no longer pending") {
 		t.Fatalf("cancelled: %d", c)
 	}
 	if c, body := post("r-other"); c != 404 || !strings.Contains(body, "<code>not_found</code>") {
