@@ -138,7 +138,15 @@ func mattersInBrowser(t *testing.T, e *env, b *tab) {
 		chromedp.Click(chromedp.CSS(`a[href="/zh/clerk/matters"]`)), chromedp.WaitVisible(chromedp.ID("matter-form")),
 		chromedp.WaitVisible(chromedp.CSS(`article[data-matter="newborn"]`)))
 	b.screenshot("matters")
-	submit := func() { b.do(chromedp.Click(chromedp.CSS("#matter-form button[type=submit]")), chromedp.WaitReady(chromedp.CSS("footer"))) }
+	// next marks the page, runs steps that load another, and waits until it is gone (so
+	// that what follows reads the new page, not the last one's refusal).
+	next := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		b.do(chromedp.Evaluate[chromedp.Void](`document.body.dataset.stale = "1"`))
+		b.do(steps...)
+		b.do(chromedp.WaitNotPresent(chromedp.CSS("body[data-stale]")), chromedp.WaitReady(chromedp.CSS("footer")))
+	}
+	submit := func() { next(chromedp.Click(chromedp.CSS("#matter-form button[type=submit]"))) }
 	refused := func(code, sentence string) {
 		t.Helper()
 		b.do(chromedp.WaitVisible(chromedp.CSS(".error")))
@@ -157,8 +165,8 @@ func mattersInBrowser(t *testing.T, e *env, b *tab) {
 	b.screenshot("matters-refused")
 	b.do(chromedp.SetValue(chromedp.ID("m-dept0"), "SocialSecurityMSP"))
 	submit()
-	b.do(chromedp.WaitVisible(chromedp.ID("defined-matter")), chromedp.WaitVisible(chromedp.CSS(`article[data-matter="browser-matter"][data-version="1"]`)),
-		chromedp.Click(chromedp.CSS(`article[data-matter="browser-matter"] a`)), chromedp.WaitVisible(chromedp.ID("matter-form")))
+	b.do(chromedp.WaitVisible(chromedp.ID("defined-matter")), chromedp.WaitVisible(chromedp.CSS(`article[data-matter="browser-matter"][data-version="1"]`)))
+	next(chromedp.Click(chromedp.CSS(`article[data-matter="browser-matter"] a`)))
 	if v := b.eval(`document.getElementById("m-version").value + "|" + document.getElementById("m-dept0").value`); v != "2|SocialSecurityMSP" {
 		t.Fatalf("the new-version form starts as %q", v)
 	}
