@@ -48,7 +48,7 @@ func counterInBrowser(t *testing.T, e *env, b, phone *tab, babyID string) {
 	// Health attested nothing: its list is empty, it has no button to press.
 	signin(health)
 	b.do(chromedp.Navigate(e.url+"/zh/clerk/delegations?subject="+babyID), chromedp.WaitVisible(chromedp.ID("attested")))
-	if n := b.eval(`String(document.querySelectorAll("#attested tr[data-delegation]").length)`); n != "0" {
+	if n := b.eval(`String(document.querySelectorAll("#attested article[data-delegation]").length)`); n != "0" {
 		t.Fatalf("health lists %s relations it did not attest", n)
 	}
 	signout()
@@ -57,13 +57,13 @@ func counterInBrowser(t *testing.T, e *env, b, phone *tab, babyID string) {
 	b.do(chromedp.Navigate(e.url+"/zh/clerk"), chromedp.WaitVisible(chromedp.CSS(`a[href="/zh/clerk/recoveries"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/zh/clerk/delegations"]`)), chromedp.WaitVisible(chromedp.ID("att-subject")),
 		chromedp.SendKeys(chromedp.ID("att-subject"), babyID), chromedp.Submit(chromedp.ID("att-subject")),
-		chromedp.WaitVisible(chromedp.CSS(`#attested tr[data-delegation="`+id+`"] button`)))
-	if n := b.eval(`String(document.querySelectorAll('#attested tr[data-status="revoked"]').length)`); n != "1" {
+		chromedp.WaitVisible(chromedp.CSS(`#attested article[data-delegation="`+id+`"] button`)))
+	if n := b.eval(`String(document.querySelectorAll('#attested article[data-status="revoked"]').length)`); n != "1" {
 		t.Fatalf("%s ended relations listed, want the guardian's one", n)
 	}
 	b.screenshot("counter-delegations")
-	b.do(chromedp.Click(chromedp.CSS(`#attested tr[data-delegation="`+id+`"] button`)), chromedp.WaitVisible(chromedp.ID("ended-delegation")),
-		chromedp.WaitVisible(chromedp.CSS(`#attested tr[data-delegation="`+id+`"][data-status="revoked"]`)))
+	b.do(chromedp.Click(chromedp.CSS(`#attested article[data-delegation="`+id+`"] button`)), chromedp.WaitVisible(chromedp.ID("ended-delegation")),
+		chromedp.WaitVisible(chromedp.CSS(`#attested article[data-delegation="`+id+`"][data-status="revoked"]`)))
 	if n := b.eval(`String(document.querySelectorAll("#attested button").length)`); n != "0" {
 		t.Fatalf("%s end buttons after the last live relation ended", n)
 	}
@@ -92,9 +92,9 @@ func counterInBrowser(t *testing.T, e *env, b, phone *tab, babyID string) {
 	rid := rec.Recovery.RecoveryID
 	b.do(chromedp.Navigate(e.url+"/zh/clerk/recoveries"), chromedp.WaitVisible(chromedp.ID("rec-subject")),
 		chromedp.SendKeys(chromedp.ID("rec-subject"), babyID), chromedp.Submit(chromedp.ID("rec-subject")),
-		chromedp.WaitVisible(chromedp.CSS(`#recoveries tr[data-recovery="`+rid+`"][data-status="pending"] button`)))
+		chromedp.WaitVisible(chromedp.CSS(`#recoveries article[data-recovery="`+rid+`"][data-status="pending"] button`)))
 	b.screenshot("counter-recoveries")
-	b.do(chromedp.Click(chromedp.CSS(`#recoveries tr[data-recovery="`+rid+`"] button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+	b.do(chromedp.Click(chromedp.CSS(`#recoveries article[data-recovery="`+rid+`"] button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
 	if c := b.text(".error code"); c != string(gateway.CodeNotYetValid) {
 		t.Fatalf("completing before the time lock: %s", c)
 	}
@@ -107,11 +107,11 @@ func counterInBrowser(t *testing.T, e *env, b, phone *tab, babyID string) {
 	phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#recoveries li button")),
 		chromedp.Click(chromedp.CSS("#recoveries li button")), chromedp.WaitNotPresent(chromedp.CSS("#recoveries li button")))
 	b.do(chromedp.Navigate(e.url+"/en/clerk/recoveries?subject="+babyID),
-		chromedp.WaitVisible(chromedp.CSS(`#recoveries tr[data-recovery="`+rid+`"][data-status="cancelled"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#recoveries article[data-recovery="`+rid+`"][data-status="cancelled"]`)))
 	if n := b.eval(`String(document.querySelectorAll("#recoveries button").length)`); n != "0" {
 		t.Fatalf("a cancelled recovery still has a button (%s)", n)
 	}
-	if got := b.text(`#recoveries tr[data-recovery="` + rid + `"]`); !strings.Contains(got, "cancelled by the citizen") {
+	if got := b.text(`#recoveries article[data-recovery="` + rid + `"]`); !strings.Contains(got, "cancelled by the citizen") {
 		t.Fatalf("the cancelled recovery reads %q", got)
 	}
 	b.screenshot("counter-recoveries-en")
