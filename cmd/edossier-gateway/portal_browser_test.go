@@ -802,6 +802,18 @@ func TestPortalInBrowser(t *testing.T) {
 		phone.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#grants button[data-grant="`+live+`"]`)))
 	})
 
+	t.Run("counter ends a delegation and sees recoveries", func(t *testing.T) {
+		b.t, phone.t, e.t = t, t, t
+		if recordID == "" {
+			t.Skip("no record appended")
+		}
+		counterInBrowser(t, e, b, phone, baby.subjectID)
+	})
+	t.Run("operator defines matters", func(t *testing.T) {
+		b.t, e.t = t, t
+		mattersInBrowser(t, e, b)
+	})
+
 	t.Run("accessibility", func(t *testing.T) {
 		src := axeSource(t)
 		if src == "" {

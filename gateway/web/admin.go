@@ -24,6 +24,7 @@ type Admin interface {
 	Unaccredit(ctx context.Context, p gateway.Principal, mspID, recordType string) (*service.AdminResult[wire.Accreditation], error)
 	DefinePurpose(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Purpose], error)
 	DefineReason(ctx context.Context, p gateway.Principal, code, name string) (*service.AdminResult[wire.Reason], error)
+	DefineMatterVersion(ctx context.Context, p gateway.Principal, d wire.MatterDefinition, version int) (*service.AdminResult[wire.Matter], error)
 	CreateUser(ctx context.Context, p gateway.Principal, org, user string, role gateway.Role, label string) (*service.NewUser, error)
 	CreateVerifier(p gateway.Principal, name, label string) (*service.NewVerifier, error)
 	ListAPIKeys(p gateway.Principal) ([]service.APIKey, error)

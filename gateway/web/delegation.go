@@ -88,6 +88,8 @@ type delegationsData struct {
 	Code  string
 	Found []pendingDelegation
 	Bound *service.DelegationResult
+	// Attested is the second half of the page: what this office attested for a subject.
+	Attested attestedData
 }
 
 func (s *Server) findDelegations(code string) []pendingDelegation {
@@ -113,6 +115,10 @@ func (s *Server) delegationsPage(w http.ResponseWriter, r *http.Request) {
 	d := delegationsData{Code: q}
 	if c := normCode(q); c != "" {
 		d.Found = s.findDelegations(c)
+	}
+	if err := s.withAttested(r, &d, strings.TrimSpace(r.URL.Query().Get("subject"))); err != nil {
+		s.failOn(w, r, "delegations", "delegations.title", d, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "delegations", "delegations.title", d)
 }

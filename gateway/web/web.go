@@ -51,7 +51,12 @@ type Service interface {
 	DepartmentConsentRequests(ctx context.Context, p gateway.Principal, status string, pageSize int, bookmark string) (*wire.ConsentRequestPage, error)
 	ConsentRequest(ctx context.Context, p gateway.Principal, requestID string) (*wire.ConsentRequest, error)
 	Matters(ctx context.Context) ([]wire.Matter, error)
+	Matter(ctx context.Context, code string, version int) (*wire.Matter, error)
 	BindDelegation(ctx context.Context, p gateway.Principal, documentB64, delegateSignature string) (*service.DelegationResult, error)
+	AttestedDelegations(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.Delegation, error)
+	EndDelegation(ctx context.Context, p gateway.Principal, subjectID, delegationID string) (*service.DelegationResult, error)
+	AttestedRecoveries(ctx context.Context, p gateway.Principal, subjectID string) ([]wire.KeyRecovery, error)
+	CompleteKeyRecovery(ctx context.Context, subjectID, recoveryID string) (*service.KeyResult, error)
 }
 
 // Keys authenticates API keys (the gateway's key store).
@@ -195,6 +200,11 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+p+"/clerk/bindings", s.lang(l, s.clerk(s.bind)))
 		m.HandleFunc("GET "+p+"/clerk/delegations", s.lang(l, s.clerk(s.delegationsPage)))
 		m.HandleFunc("POST "+p+"/clerk/delegations", s.lang(l, s.clerk(s.bindDelegation)))
+		m.HandleFunc("POST "+p+"/clerk/delegations/end", s.lang(l, s.clerk(s.endDelegation)))
+		m.HandleFunc("GET "+p+"/clerk/recoveries", s.lang(l, s.clerk(s.recoveriesPage)))
+		m.HandleFunc("POST "+p+"/clerk/recoveries/complete", s.lang(l, s.clerk(s.completeRecovery)))
+		m.HandleFunc("GET "+p+"/clerk/matters", s.lang(l, s.clerk(s.mattersPage)))
+		m.HandleFunc("POST "+p+"/clerk/matters", s.lang(l, s.clerk(s.defineMatter)))
 
 		m.HandleFunc("GET "+p+"/citizen", s.lang(l, s.citizenHome))
 		m.HandleFunc("POST "+p+"/citizen/key-request", s.lang(l, s.keyRequest))
@@ -385,6 +395,7 @@ func (p *page) Path(rest ...string) string { return "/" + p.Lang + strings.Join(
 var funcs = template.FuncMap{
 	"pathEscape": url.PathEscape,
 	"parts":      parts,
+	"inc":        func(i int) int { return i + 1 },
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string, data any) *page {

@@ -40,6 +40,11 @@ type fakeService struct {
 	revoked   []string
 	reads     []string
 	requests  []wire.ConsentRequest
+	// the counter's fake ledger (counter_test.go)
+	delegations []wire.Delegation
+	ended       []string
+	recoveries  []wire.KeyRecovery
+	completed   []string
 }
 
 func (f *fakeService) VerifyCID(ctx context.Context, cid string) (*service.Verification, error) {
