@@ -35,15 +35,7 @@ func captureLogs(t *testing.T) *syncbuf.Buffer {
 func TestClientGoneIsNotAServerError(t *testing.T) {
 	logs := captureLogs(t)
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{
-		Service:  service.New(nil, nil, nil, service.Config{}),
-		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
-		Nonces:   httpsig.NewMemoryNonceStore(0),
-		Registry: reg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t, reg)
 	s.engine.GET("/test/wait", func(c *gin.Context) {
 		select {
 		case <-c.Request.Context().Done():
@@ -99,15 +91,7 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 // series (route="unmatched", method="other").
 func TestMetricLabelsBounded(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{
-		Service:  service.New(nil, nil, nil, service.Config{}),
-		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
-		Nonces:   httpsig.NewMemoryNonceStore(0),
-		Registry: reg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t, reg)
 	for i := 0; i < 50; i++ {
 		for _, r := range []*http.Request{
 			httptest.NewRequest("GET", "/no/such/"+strings.Repeat("x", i), nil),
@@ -133,15 +117,7 @@ func TestMetricLabelsBounded(t *testing.T) {
 // is one "portal unmatched" series.
 func TestObservePortal(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{
-		Service:  service.New(nil, nil, nil, service.Config{}),
-		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
-		Nonces:   httpsig.NewMemoryNonceStore(0),
-		Registry: reg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t, reg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /en/verify/{cid}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
 	mux.HandleFunc("POST /en/clerk/signin", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
@@ -211,4 +187,19 @@ func requestSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return series
+}
+
+// bareServer is a Server with no ledger behind it whose metrics go to reg.
+func bareServer(t *testing.T, reg *prometheus.Registry) *Server {
+	t.Helper()
+	s, err := New(Options{
+		Service:  service.New(nil, nil, nil, service.Config{}),
+		Keys:     keysFunc(func(string) (gateway.Principal, error) { return gateway.Principal{}, nil }),
+		Nonces:   httpsig.NewMemoryNonceStore(0),
+		Registry: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
