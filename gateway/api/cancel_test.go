@@ -120,6 +120,7 @@ func TestObservePortal(t *testing.T) {
 	s := bareServer(t, reg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /en/verify/{cid}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+	mux.HandleFunc("GET /en/{$}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("home")) })
 	mux.HandleFunc("POST /en/clerk/signin", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
 	portal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, p := mux.Handler(r); p == "" {
@@ -142,6 +143,7 @@ func TestObservePortal(t *testing.T) {
 			}
 		}
 	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/en/", nil))
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/en/verify/x", nil)
 	r.Header.Set("X-Request-Id", "counter-7")
@@ -154,6 +156,7 @@ func TestObservePortal(t *testing.T) {
 		"method=GET route=portal /en/verify/{cid} status=200 ":  21,
 		"method=POST route=portal /en/clerk/signin status=403 ": 20,
 		"method=GET route=portal unmatched status=404 ":         20,
+		"method=GET route=portal /en/ status=200 ":              1,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("series %v, want %v", got, want)

@@ -15,7 +15,8 @@ import (
 // metrics. The route label is "portal " + the http.ServeMux pattern that served the
 // request without its method ("portal /en/verify/{cid}"), or "portal unmatched": bounded
 // like the API's route templates, never the path a client sent (which carries CIDs and
-// subject IDs).
+// subject IDs). A pattern's exact-match marker is dropped ("GET /zh/{$}" counts as
+// "portal /zh/").
 func (s *Server) Observe(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -35,6 +36,7 @@ func (s *Server) Observe(h http.Handler) http.Handler {
 				if _, path, ok := strings.Cut(p, " "); ok {
 					p = path
 				}
+				p = strings.TrimSuffix(p, "{$}") // "/zh/{$}" (exactly /zh/) reads as "/zh/"
 				route = "portal " + p
 			}
 			status := sw.status
