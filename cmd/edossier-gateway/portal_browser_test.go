@@ -119,9 +119,24 @@ func (b *tab) text(sel string) string {
 	return b.eval(fmt.Sprintf(`(document.querySelector(%q) || {textContent: "<none>"}).textContent.trim()`, sel))
 }
 
-// screenshot writes the page at 390x844 and 1366x768 into .edossier/screenshots.
+// screenshot checks that the page fits a phone's width (390 px: nothing sticks out to the
+// right, so nobody has to scroll sideways) and writes it at 390x844 and 1366x768 into
+// .edossier/screenshots.
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
+	b.do(chromedp.EmulateViewport(390, 844))
+	if wide := b.eval(`(() => {
+		const w = document.documentElement.clientWidth;
+		if (document.documentElement.scrollWidth <= w) return "";
+		const out = [];
+		for (const e of document.querySelectorAll("body *")) {
+			const r = e.getBoundingClientRect();
+			if (r.right > w + 1 && out.length < 5) out.push(e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + " (" + Math.round(r.right) + " px)");
+		}
+		return "page " + document.documentElement.scrollWidth + " px wide: " + out.join(", ");
+	})()`); wide != "" {
+		b.t.Errorf("%s does not fit 390 px: %s", name, wide)
+	}
 	if b.shot == "" {
 		return
 	}
