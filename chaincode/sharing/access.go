@@ -127,12 +127,8 @@ func (c *Contract) recordAccess(ctx contractapi.TransactionContextInterface, gra
 	if e := st.CheckLive(now); e != nil {
 		return nil, e
 	}
-	dept, err := c.department(stub, who.MSPID)
-	if err != nil {
+	if _, err := c.activeDepartment(stub, who.MSPID); err != nil {
 		return nil, err
-	}
-	if dept == nil || !dept.Active {
-		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
 	}
 	rec, err := load(stub)
 	if err != nil {

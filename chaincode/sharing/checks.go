@@ -69,12 +69,8 @@ func (c *Contract) ownershipCheck(ctx contractapi.TransactionContextInterface, s
 			return nil, wire.Errorf(wire.CodeInvalid, "the platform must name the verifier it checks for")
 		}
 	default:
-		dept, err := c.department(stub, who.MSPID)
-		if err != nil {
+		if _, err := c.activeDepartment(stub, who.MSPID); err != nil {
 			return nil, err
-		}
-		if dept == nil || !dept.Active {
-			return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
 		}
 		if checker != "" && checker != who.MSPID {
 			return nil, wire.Errorf(wire.CodeForbidden, "a department checks in its own name, not as %s", checker)

@@ -50,6 +50,19 @@ func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wi
 	return &d, nil
 }
 
+// activeDepartment returns the registered, active department of msp; forbidden for
+// any other caller.
+func (c *Contract) activeDepartment(stub shim.ChaincodeStubInterface, msp string) (*wire.Department, error) {
+	dept, err := c.department(stub, msp)
+	if err != nil {
+		return nil, err
+	}
+	if dept == nil || !dept.Active {
+		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", msp)
+	}
+	return dept, nil
+}
+
 // CreateGrant stores a grant from the subject-signed grant document
 // (wire.Grant JSON) and its signature (base64 ASN.1 ECDSA P-256 over
 // SHA-256 of exactly the document bytes). Refused: invalid document

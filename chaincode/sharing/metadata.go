@@ -51,12 +51,8 @@ func (c *Contract) RecordMetadataAccess(ctx contractapi.TransactionContextInterf
 	if c.cfg.OperatorMSP != "" && who.MSPID == c.cfg.OperatorMSP {
 		return nil, wire.Errorf(wire.CodeForbidden, "the operator reads no metadata under grants")
 	}
-	dept, err := c.department(stub, who.MSPID)
-	if err != nil {
+	if _, err := c.activeDepartment(stub, who.MSPID); err != nil {
 		return nil, err
-	}
-	if dept == nil || !dept.Active {
-		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", who.MSPID)
 	}
 	now, nowStr, err := ccutil.TxTime(ctx)
 	if err != nil {

@@ -51,12 +51,8 @@ func (c *Contract) RequestConsent(ctx contractapi.TransactionContextInterface, r
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	dept, err := c.department(stub, org)
-	if err != nil {
+	if _, err := c.activeDepartment(stub, org); err != nil {
 		return nil, err
-	}
-	if dept == nil || !dept.Active {
-		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", org)
 	}
 	if !in.Grant.Names(org) {
 		return nil, wire.Errorf(wire.CodeForbidden, "a department asks for a grant that gives it a part, not only to others")
@@ -256,12 +252,8 @@ func (c *Contract) MyConsentRequests(ctx contractapi.TransactionContextInterface
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	dept, err := c.department(stub, org)
-	if err != nil {
+	if _, err := c.activeDepartment(stub, org); err != nil {
 		return nil, err
-	}
-	if dept == nil || !dept.Active {
-		return nil, wire.Errorf(wire.CodeForbidden, "%s is not an active department", org)
 	}
 	now, _, err := ccutil.TxTime(ctx)
 	if err != nil {

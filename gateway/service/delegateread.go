@@ -58,19 +58,8 @@ func delegateRead(p gateway.Principal, dr DelegateRead, subjectID, action, recor
 // DelegateListDossier lists subjectID's whole dossier to a delegate, the page logged
 // first as the delegate's read (one statement per page).
 func (s *Service) DelegateListDossier(ctx context.Context, p gateway.Principal, subjectID string, dr DelegateRead, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
-	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+	if err := checkListArgs(subjectID, recordType, pageSize, bookmark); err != nil {
 		return nil, err
-	}
-	if recordType != "" {
-		if err := wire.ValidateCode("type", recordType); err != nil {
-			return nil, wireErr(err)
-		}
-	}
-	if pageSize < 0 || pageSize > wire.MaxPageSize {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
-	}
-	if len(bookmark) > MaxBookmarkLen {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
 	}
 	doc, _, err := delegateRead(p, dr, subjectID, wire.SelfList, "")
 	if err != nil {

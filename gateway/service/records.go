@@ -231,25 +231,34 @@ type RecordPage struct {
 	Bookmark string        `json:"bookmark,omitempty"`
 }
 
+// checkListArgs checks the arguments of a dossier listing (ListDossier,
+// DelegateListDossier).
+func checkListArgs(subjectID, recordType string, pageSize int, bookmark string) error {
+	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+		return err
+	}
+	if recordType != "" {
+		if err := wire.ValidateCode("type", recordType); err != nil {
+			return wireErr(err)
+		}
+	}
+	if pageSize < 0 || pageSize > wire.MaxPageSize {
+		return gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
+	}
+	if len(bookmark) > MaxBookmarkLen {
+		return gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
+	}
+	return nil
+}
+
 // ListDossier lists the records of a subject that the caller may see; a subject
 // (citizen) lists its whole dossier, each page logged as a self access first.
 func (s *Service) ListDossier(ctx context.Context, p gateway.Principal, subjectID, recordType string, pageSize int, bookmark string) (*RecordPage, error) {
 	if err := requireRole(p, gateway.RoleDepartment, gateway.RoleOperator, gateway.RoleCitizen); err != nil {
 		return nil, err
 	}
-	if err := CheckSubjectID("subjectId", subjectID); err != nil {
+	if err := checkListArgs(subjectID, recordType, pageSize, bookmark); err != nil {
 		return nil, err
-	}
-	if recordType != "" {
-		if err := wire.ValidateCode("type", recordType); err != nil {
-			return nil, wireErr(err)
-		}
-	}
-	if pageSize < 0 || pageSize > wire.MaxPageSize {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "pageSize must be within 0..%d", wire.MaxPageSize)
-	}
-	if len(bookmark) > MaxBookmarkLen {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "bookmark too long")
 	}
 	if p.Role == gateway.RoleCitizen {
 		if err := requireSubject(p, subjectID); err != nil {
