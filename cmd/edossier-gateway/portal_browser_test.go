@@ -91,7 +91,12 @@ func newTab(t *testing.T, base string) *tab {
 	return b
 }
 
-// do runs steps with a deadline.
+// citizenLoaded waits until the citizen's page has filled in all its sections (each
+// pushes the ones below it down, so a click before that can miss its button).
+var citizenLoaded = chromedp.WaitVisible(chromedp.CSS(`#citizen-home[aria-busy="false"]`))
+
+// do runs steps with a deadline. On failure it shows where the tab is, its main
+// element and the last requests it sent.
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
@@ -99,7 +104,13 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-		b.t.Fatalf("browser at %s: %v\n%s", loc, err, html)
+		b.mu.Lock()
+		var last []string
+		for _, r := range b.requests[max(0, len(b.requests)-12):] {
+			last = append(last, r.Method+" "+r.URL)
+		}
+		b.mu.Unlock()
+		b.t.Fatalf("browser at %s: %v\n%s\nlast requests:\n  %s", loc, err, html, strings.Join(last, "\n  "))
 	}
 }
 
@@ -673,7 +684,7 @@ func TestPortalInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form.record button`)), chromedp.WaitVisible(chromedp.ID("bound-key")))
 
 		// The parent asks to act for the baby as its guardian until its 18th birthday.
-		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("actfor-form")),
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.ID("actfor-form")),
 			chromedp.SendKeys(chromedp.ID("actfor-subject"), baby.subjectID), chromedp.SetValue(chromedp.ID("actfor-relation"), "guardian"),
 			chromedp.SetValue(chromedp.ID("actfor-ends"), time.Now().AddDate(18, 0, 0).Format("2006-01-02")),
 			chromedp.Click(chromedp.CSS("#actfor-form button")),
@@ -698,11 +709,11 @@ func TestPortalInBrowser(t *testing.T) {
 		// The parent switches to the baby's dossier and approves a request with the
 		// parent's own key; the grant says the parent signed it; the parent revokes it.
 		asked := askConsent(t, e, social, baby.subjectID, "g-browser-guardian", time.Hour)
-		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
 			chromedp.Click(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] a`)),
 			chromedp.WaitVisible(chromedp.ID("acting")), chromedp.WaitVisible(chromedp.ID("records-delegate")),
 			chromedp.WaitVisible(chromedp.CSS(`#requests li[data-request="`+asked+`"] a`)),
-			chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+			chromedp.WaitVisible(chromedp.CSS("#records tbody tr")), citizenLoaded)
 		guardian.screenshot("citizen-acting")
 		// The guardian sees the baby's records and downloads the birth certificate: the
 		// list and the download are each signed with the parent's key and show in the
@@ -711,7 +722,7 @@ func TestPortalInBrowser(t *testing.T) {
 		if got := guardian.download(t, chromedp.Click(chromedp.CSS("#records tbody a[download]"))); string(got) != "%PDF-1.7 birth medical certificate appended through the portal\n" {
 			t.Fatalf("the guardian's download: %q", got)
 		}
-		guardian.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="delegate"][data-record="`+recordID+`"]`)))
+		guardian.do(chromedp.Reload(), citizenLoaded, chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="delegate"][data-record="`+recordID+`"]`)))
 		if d := guardian.eval(`document.querySelector('#timeline li[data-kind="delegate"][data-record="` + recordID + `"]').dataset.delegate`); d != parentID {
 			t.Fatalf("the baby's log names %q for the guardian's download, want %s", d, parentID)
 		}
@@ -748,7 +759,7 @@ func TestPortalInBrowser(t *testing.T) {
 			t.Fatalf("who acts for the baby: %q", got)
 		}
 		phone.screenshot("citizen-delegates")
-		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#actfor-list button[data-delegation]")),
+		guardian.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.CSS("#actfor-list button[data-delegation]")),
 			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click(chromedp.CSS("#actfor-list button[data-delegation]")),
 			chromedp.WaitVisible(chromedp.CSS(`#actfor-list li[data-subject="`+baby.subjectID+`"] code.big`)))
 		guardian.do(chromedp.Navigate(e.url+"/zh/citizen?for="+baby.subjectID), chromedp.WaitVisible(chromedp.ID("citizen-error")))
@@ -780,7 +791,7 @@ func TestPortalInBrowser(t *testing.T) {
 		// Not usable before the first device signs it.
 		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("unbound")))
 		// A wrong fingerprint finds nothing (a sentence); the right one is countersigned.
-		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.ID("add-device-form")),
+		phone.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.ID("add-device-form")),
 			chromedp.SendKeys(chromedp.ID("add-device-fp"), "0000 0000 0000 0000"), chromedp.Click(chromedp.CSS("#add-device-form button")),
 			chromedp.WaitVisible(chromedp.ID("citizen-error")))
 		if got := phone.text("#citizen-error"); !strings.Contains(got, "not_found") {
@@ -788,7 +799,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 		phone.do(chromedp.SetValue(chromedp.ID("add-device-fp"), fp), chromedp.Click(chromedp.CSS("#add-device-form button")), chromedp.WaitVisible(chromedp.ID("add-device-sign")))
 		phone.screenshot("citizen-add-device")
-		phone.do(chromedp.Click(chromedp.ID("add-device-sign")), chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="active"] button`)))
+		phone.do(chromedp.Click(chromedp.ID("add-device-sign")), chromedp.WaitVisible(chromedp.CSS(`#device-list li[data-status="active"] button`)), citizenLoaded)
 		if n := phone.eval(`String(document.querySelectorAll('#device-list li[data-status="active"]').length)`); n != "2" {
 			t.Fatalf("%s active device keys, want 2", n)
 		}
@@ -798,7 +809,7 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 		phone.screenshot("citizen-devices")
 		// The tablet signs for the dossier now: its records and requests appear.
-		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
+		tablet.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.CSS("#records tbody tr")))
 		tablet.screenshot("citizen-second-device")
 		// The phone removes the tablet's key. The tablet's page is still open: what it
 		// signs now (a revocation of a live grant) is refused by the ledger, which checks

@@ -104,7 +104,7 @@ func counterInBrowser(t *testing.T, e *env, b, phone *tab, babyID string) {
 	b.screenshot("counter-recovery-early")
 	// The baby's phone sees the recovery it did not ask for and cancels it.
 	phone.t = t
-	phone.do(chromedp.Navigate(e.url+"/zh/citizen"), chromedp.WaitVisible(chromedp.CSS("#recoveries li button")),
+	phone.do(chromedp.Navigate(e.url+"/zh/citizen"), citizenLoaded, chromedp.WaitVisible(chromedp.CSS("#recoveries li button")),
 		chromedp.Click(chromedp.CSS("#recoveries li button")), chromedp.WaitNotPresent(chromedp.CSS("#recoveries li button")))
 	b.do(chromedp.Navigate(e.url+"/en/clerk/recoveries?subject="+babyID),
 		chromedp.WaitVisible(chromedp.CSS(`#recoveries article[data-recovery="`+rid+`"][data-status="cancelled"]`)))

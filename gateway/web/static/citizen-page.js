@@ -465,6 +465,12 @@ async function requestPage() {
   $("creq-decline").addEventListener("click", act(() => declineRequest(rec, id, r.subjectId), "declined"));
 }
 
-if ($("citizen-home")) home();
+if ($("citizen-home")) {
+  // Busy while the sections fill in one after another (each pushes the ones below it
+  // down): assistive technology waits, and so does the browser test before it clicks.
+  const box = $("citizen-home");
+  box.setAttribute("aria-busy", "true");
+  home().finally(() => box.setAttribute("aria-busy", "false"));
+}
 if ($("creq")) requestPage();
 if ($("grant-form")) grantPage();
