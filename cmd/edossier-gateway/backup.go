@@ -29,8 +29,9 @@ import (
 const gatewayBackupFormat = "edossier-gateway-backup/1"
 
 // backupGateway writes a backup of the gateway's state to out (which must not exist or
-// be empty). It may run beside a running gateway: blobs are immutable files written by
-// rename, and the API key file is copied under its lock.
+// be empty). It may run beside a running gateway: blob files and pack files are
+// immutable files written by rename (an erasure meanwhile may or may not be in the
+// copy), and the API key file is copied under its lock.
 func backupGateway(cfg Config, out string, w io.Writer) error {
 	if out == "" {
 		return errors.New("backup: -out DIR is required")
@@ -97,8 +98,10 @@ func backupGateway(cfg Config, out string, w io.Writer) error {
 		abs := filepath.Join(dataAbs, filepath.FromSlash(rel))
 		// The index (index.db and its -wal, -shm) is a cache of the ledger: it is not
 		// backed up (a copy taken while the follower writes could be torn); the
-		// restored gateway rebuilds it from the ledger.
-		return skipAbs[abs] || rel == "blobs/tmp" || strings.HasSuffix(rel, ".lock") || strings.HasPrefix(rel, "index.db") ||
+		// restored gateway rebuilds it from the ledger. The same holds for the blob
+		// store's pack index (blobs/packs.db), a cache of the pack files, which the
+		// restored store rebuilds from them.
+		return skipAbs[abs] || rel == "blobs/tmp" || strings.HasSuffix(rel, ".lock") || strings.HasPrefix(rel, "index.db") || strings.HasPrefix(rel, "blobs/packs.db") ||
 			strings.HasSuffix(rel, ".partial") || strings.HasSuffix(rel, ".tmp")
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,19 +28,23 @@ const syncWorkers = 32
 const GroupCommitMin = 256
 
 // Batch stores several blobs with one durability pass instead of one per blob,
-// for bulk appends: Put encrypts each stream into its own temporary file
-// without syncing it; Commit then fsyncs all the temporary files
-// (concurrently), links each one to its final name, and fsyncs every shard
-// directory involved (concurrently); from GroupCommitMin blobs on, two syncfs calls
-// replace those fsyncs (see GroupCommitMin). When Commit returns nil every blob of
-// the batch is durable under its final name, exactly as after as many
-// Store.Put calls. A Batch is used by one goroutine; Commit or Abort ends it
-// (Abort removes what it staged).
+// for bulk appends. Put reads each stream: a file of at most smallFile bytes (most
+// documents of a legacy archive) is encrypted in memory as an entry of the batch's
+// pack (see "Packed blobs" in pack.go); a larger one is encrypted into its own
+// temporary file without syncing it. Commit then writes the pack, makes the pack and
+// all the temporary files durable (fsyncs, concurrently), links each one to its final
+// name, syncs every directory involved (concurrently), and indexes the pack's entries;
+// from GroupCommitMin blobs on, two syncfs calls replace those fsyncs (see
+// GroupCommitMin). When Commit returns nil every blob of the batch is durable and
+// readable by its CID, exactly as after as many Store.Put calls. A Batch is used by one
+// goroutine; Commit or Abort ends it (Abort removes what it staged).
 type Batch struct {
-	s     *Store
-	buf   []byte
-	items []staged
-	done  bool
+	s      *Store
+	buf    []byte
+	items  []staged    // files of their own
+	packed []packEntry // entries of the batch's pack
+	order  []int       // Put order: i >= 0 is items[i], i < 0 is packed[-i-1]
+	done   bool
 }
 
 // NewBatch starts an empty batch (a *Batch).
@@ -47,29 +52,52 @@ func (s *Store) NewBatch() gateway.BlobBatch { return s.newBatch() }
 
 func (s *Store) newBatch() *Batch { return &Batch{s: s, buf: newBuffer()} }
 
-// Put encrypts r into a temporary file of the batch and returns its CID and
-// size (Created is only known after Commit). Errors and limits are those of
-// Store.Put; a failed Put leaves the batch's other blobs staged.
+// Put encrypts r into the batch and returns its CID and size (Created is only known
+// after Commit). Errors and limits are those of Store.Put; a failed Put leaves the
+// batch's other blobs staged.
 func (b *Batch) Put(ctx context.Context, r io.Reader) (gateway.BlobInfo, error) {
 	if b.done {
 		return gateway.BlobInfo{}, b.s.codeErr(errors.New("blob: batch already committed or aborted"))
 	}
-	st, err := b.s.stage(ctx, r, b.buf, false)
+	if err := ctx.Err(); err != nil {
+		return gateway.BlobInfo{}, b.s.codeErr(err)
+	}
+	head := b.buf[bufSize:]
+	n, err := io.ReadFull(r, head)
+	switch {
+	case (err == io.EOF || err == io.ErrUnexpectedEOF) && !b.s.filesOnly:
+		// The whole file is in head: an entry of the pack.
+		if int64(n) > b.s.maxSize {
+			return gateway.BlobInfo{}, b.s.codeErr(ErrTooLarge)
+		}
+		e, err := b.s.sealEntry(head[:n])
+		if err != nil {
+			return gateway.BlobInfo{}, b.s.codeErr(err)
+		}
+		b.packed = append(b.packed, e)
+		b.order = append(b.order, -len(b.packed))
+		return gateway.BlobInfo{CID: e.cid, Size: e.size}, nil
+	case err != nil && err != io.EOF && err != io.ErrUnexpectedEOF:
+		return gateway.BlobInfo{}, b.s.codeErr(err)
+	}
+	// A larger file: a file of its own, starting with what was read.
+	st, err := b.s.stage(ctx, io.MultiReader(bytes.NewReader(bytes.Clone(head[:n])), r), b.buf, false)
 	if err != nil {
 		return gateway.BlobInfo{}, b.s.codeErr(err)
 	}
 	b.items = append(b.items, st)
+	b.order = append(b.order, len(b.items)-1)
 	return gateway.BlobInfo{CID: st.cid, Size: st.size}, nil
 }
 
 // Len returns the number of staged blobs.
-func (b *Batch) Len() int { return len(b.items) }
+func (b *Batch) Len() int { return len(b.order) }
 
-// Commit makes every staged blob durable under its final name and returns
-// their Info in Put order, Created telling whether this batch installed the
-// content. On error the batch is aborted; blobs already linked stay (they are
-// valid, like those of a transaction that failed) and are reported in the
-// returned slice with Created set, so that the caller can drop them.
+// Commit makes every staged blob durable and returns their Info in Put order, Created
+// telling whether this batch installed the content. On error the batch is aborted;
+// blobs already in place stay (they are valid, like those of a transaction that
+// failed) and are reported in the returned slice with Created set, so that the caller
+// can drop them.
 func (b *Batch) Commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	out, err := b.commit(ctx)
 	return out, b.s.codeErr(err)
@@ -83,7 +111,23 @@ func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	group := haveSyncFS && len(b.items) >= GroupCommitMin
+	group := haveSyncFS && len(b.order) >= GroupCommitMin
+	// 0. Which pack entries are new content, and the pack that holds them.
+	plan, err := b.s.planPack(ctx, b.packed)
+	if err != nil {
+		return nil, err
+	}
+	var pack stagedPack
+	if len(plan.write) > 0 {
+		if pack, err = b.s.stagePack(plan.write, !group); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if pack.tmp != "" {
+				os.Remove(pack.tmp)
+			}
+		}()
+	}
 	// 1. Data and header of every temporary file on disk.
 	if group {
 		if err := syncFS(b.s.tmpDir); err != nil {
@@ -96,30 +140,54 @@ func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 		return nil, err
 	}
 	// 2. Final names.
-	out := make([]gateway.CommittedBlob, len(b.items))
+	files := make([]gateway.CommittedBlob, len(b.items))
+	var done []gateway.CommittedBlob // in place so far, for an error
 	dirs := map[string]bool{}
 	for i := range b.items {
 		st := &b.items[i]
 		created, dir, err := b.s.install(st)
 		if err != nil {
-			return out[:i], err
+			return done, err
 		}
-		out[i] = gateway.CommittedBlob{BlobInfo: gateway.BlobInfo{CID: st.cid, Size: st.size}, Created: created}
+		files[i] = gateway.CommittedBlob{BlobInfo: gateway.BlobInfo{CID: st.cid, Size: st.size}, Created: created}
+		done = append(done, files[i])
+		dirs[dir] = true
+	}
+	if len(plan.write) > 0 {
+		dir, err := b.s.installPack(&pack)
+		if err != nil {
+			return done, err
+		}
 		dirs[dir] = true
 	}
 	// 3. The directory entries.
 	if group {
 		if err := syncFS(b.s.blobsDir); err != nil {
-			return out, fmt.Errorf("blob: %w", err)
+			return done, fmt.Errorf("blob: %w", err)
 		}
-		return out, nil
+	} else {
+		list := make([]string, 0, len(dirs))
+		for d := range dirs {
+			list = append(list, d)
+		}
+		if err := parallel(len(list), func(i int) error { return syncDir(list[i]) }); err != nil {
+			return done, fmt.Errorf("blob: %w", err)
+		}
 	}
-	list := make([]string, 0, len(dirs))
-	for d := range dirs {
-		list = append(list, d)
+	// 4. The pack's entries in the index.
+	if len(plan.write) > 0 {
+		if err := b.s.indexNewPack(ctx, pack, &plan); err != nil {
+			return done, err
+		}
 	}
-	if err := parallel(len(list), func(i int) error { return syncDir(list[i]) }); err != nil {
-		return out, fmt.Errorf("blob: %w", err)
+	out := make([]gateway.CommittedBlob, len(b.order))
+	for k, i := range b.order {
+		if i >= 0 {
+			out[k] = files[i]
+			continue
+		}
+		e := &b.packed[-i-1]
+		out[k] = gateway.CommittedBlob{BlobInfo: gateway.BlobInfo{CID: e.cid, Size: e.size}, Created: plan.created[-i-1]}
 	}
 	return out, nil
 }
@@ -131,7 +199,95 @@ func (b *Batch) Abort() {
 	for i := range b.items {
 		b.items[i].discard()
 	}
-	b.items = nil
+	b.items, b.packed, b.order = nil, nil, nil
+}
+
+// packPlan is what a commit does with its pack entries: write holds the new content
+// (each digest once), created says per entry whether this batch stores it, replace the
+// index rows of erased or damaged copies the new entries replace.
+type packPlan struct {
+	write   []*packEntry
+	writeAt []int // index in the batch's entries of each of write
+	created []bool
+	replace map[string]packLoc
+}
+
+// planPack dedupes a batch's pack entries within the batch, against intact blob files
+// and against intact packed blobs.
+func (s *Store) planPack(ctx context.Context, entries []packEntry) (packPlan, error) {
+	p := packPlan{created: make([]bool, len(entries)), replace: map[string]packLoc{}}
+	if len(entries) == 0 {
+		return p, nil
+	}
+	seen := map[string]bool{}
+	var cand []int
+	var digests [][]byte
+	for i := range entries {
+		e := &entries[i]
+		if seen[string(e.digest)] {
+			continue // stored by an earlier entry of this batch
+		}
+		seen[string(e.digest)] = true
+		if _, path := s.pathOf(e.cid, e.digest); fileExists(path) {
+			if _, err := s.stat(e.cid, path); err == nil {
+				continue // an intact blob file has this content
+			}
+		}
+		cand = append(cand, i)
+		digests = append(digests, e.digest)
+	}
+	have, err := s.packs.existing(ctx, digests)
+	if err != nil {
+		return p, err
+	}
+	for _, i := range cand {
+		e := &entries[i]
+		if loc, ok := have[string(e.digest)]; ok {
+			if _, _, err := s.openPacked(e.digest); err == nil {
+				continue // an intact packed copy
+			}
+			p.replace[string(e.digest)] = loc
+		}
+		p.write = append(p.write, e)
+		p.writeAt = append(p.writeAt, i)
+		p.created[i] = true
+	}
+	return p, nil
+}
+
+// indexNewPack indexes an installed pack. If that fails the pack is removed (no row
+// names it). Entries another writer indexed first are erased in the pack and count as
+// not created.
+func (s *Store) indexNewPack(ctx context.Context, pack stagedPack, p *packPlan) error {
+	_, path, err := s.packPath(pack.id)
+	if err != nil {
+		return err
+	}
+	lost, err := s.packs.indexPack(ctx, pack, p.write, p.replace)
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	defer f.Close()
+	for _, j := range lost {
+		if err := eraseKeyAt(f, pack.offs[j], p.write[j].digest); err != nil {
+			return fmt.Errorf("blob: erase: %w", err)
+		}
+		p.created[p.writeAt[j]] = false
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 func syncFile(path string) error {

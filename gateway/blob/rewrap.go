@@ -12,7 +12,7 @@ import (
 
 // RewrapStats says what Rewrap did.
 type RewrapStats struct {
-	Blobs     int      // blob files examined
+	Blobs     int      // blobs examined (files and packed)
 	Rewrapped int      // data keys moved from a retired KEK to the KEK
 	Erased    int      // blobs erased by an interrupted Delete (left alone)
 	Failed    []string // blobs that could not be read or rewritten (by file name)
@@ -49,6 +49,29 @@ func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
 	})
 	if err != nil {
 		return st, err
+	}
+	// Packed blobs: each pack holding a key a retired KEK wrapped is rewritten whole.
+	packs := map[string]map[int64][]byte{}
+	err = s.eachPacked(ctx, func(digest []byte, l packLoc) error {
+		st.Blobs++
+		if packs[l.pack] == nil {
+			packs[l.pack] = map[int64][]byte{}
+		}
+		packs[l.pack][l.off] = digest
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	for id, rows := range packs {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		n, err := s.rewrapPack(ctx, id, rows)
+		st.Rewrapped += n
+		if err != nil {
+			st.Failed = append(st.Failed, "pack "+id+": "+err.Error())
+		}
 	}
 	slices.Sort(st.Failed)
 	if len(st.Failed) > 0 {

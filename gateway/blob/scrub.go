@@ -13,7 +13,7 @@ import (
 
 // ScrubStats says what Scrub found.
 type ScrubStats struct {
-	Blobs  int      // blob files examined
+	Blobs  int      // blobs examined (files and packed)
 	Intact int      // read in full: authenticated, and the content hashes to its CID
 	Erased int      // crypto-erased by an interrupted Delete (not damage)
 	Bytes  int64    // plaintext bytes read
@@ -22,7 +22,7 @@ type ScrubStats struct {
 
 // Damage is one blob Scrub could not read intact.
 type Damage struct {
-	CID string // the CID the file is stored under (its file name without .blob)
+	CID string // the CID the blob is stored under (a file's name without .blob)
 	// Err wraps ErrCorrupt for a damaged or misplaced file (tampered, truncated, another
 	// blob's file, a wrapped key no configured KEK opens, a name that is no CID);
 	// anything else is an I/O error.
@@ -48,6 +48,23 @@ func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 			st.Erased++
 		default:
 			st.Damage = append(st.Damage, Damage{CID: name, Err: err})
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	err = s.eachPacked(ctx, func(digest []byte, _ packLoc) error {
+		st.Blobs++
+		plain, _, err := s.openPacked(digest)
+		st.Bytes += int64(len(plain))
+		switch {
+		case err == nil:
+			st.Intact++
+		case errors.Is(err, ErrNotFound):
+			st.Erased++
+		default:
+			st.Damage = append(st.Damage, Damage{CID: cidOf(digest), Err: err})
 		}
 		return nil
 	})
