@@ -19,12 +19,13 @@ import (
 // file and directory fsyncs one by one and about 40 ms with 32 at once.
 const syncWorkers = 32
 
-// GroupCommitMin is the batch size from which Commit, on Linux, makes the batch
-// durable with two syncfs(2) calls on the store's file system (one after staging, one
-// after the renames) instead of one fsync per file and per shard directory: a group
-// commit whose cost does not grow with the number of files (a legacy batch of 8,192
-// files of 1 KiB spreads over up to 4,096 shard directories). syncfs also flushes
-// other dirty data of that file system, so it only pays for large batches.
+// GroupCommitMin is the number of files of their own (packed files do not count) from
+// which Commit, on Linux, makes the batch durable with two syncfs(2) calls on the
+// store's file system (one after staging, one after the renames) instead of one fsync
+// per file and per shard directory: a group commit whose cost does not grow with the
+// number of files (8,192 files above 16 KiB spread over up to 256 shard directories).
+// syncfs also flushes other dirty data of that file system (a peer's ledger on the same
+// disk), so it only pays for many files; a pack is one file and gets its own fsync.
 const GroupCommitMin = 256
 
 // Batch stores several blobs with one durability pass instead of one per blob,
@@ -111,7 +112,9 @@ func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	group := haveSyncFS && len(b.order) >= GroupCommitMin
+	// The group commit pays for many files of their own; a pack is one file, which
+	// its own fsync makes durable without flushing everything else on the file system.
+	group := haveSyncFS && len(b.items) >= GroupCommitMin
 	// 0. Which pack entries are new content, and the pack that holds them.
 	plan, err := b.s.planPack(ctx, b.packed)
 	if err != nil {

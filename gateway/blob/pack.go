@@ -204,7 +204,6 @@ func (s *Store) openPackIndex(ctx context.Context) error {
 	db.SetMaxIdleConns(8)
 	for _, stmt := range []string{
 		`CREATE TABLE IF NOT EXISTS packed (digest BLOB PRIMARY KEY, pack TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID`,
-		`CREATE INDEX IF NOT EXISTS packed_pack ON packed (pack)`,
 		`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
@@ -505,22 +504,13 @@ func (x *packIndex) indexPack(ctx context.Context, p stagedPack, entries []*pack
 	}
 	if inserted != int64(len(fresh)) {
 		// Someone indexed some of these digests first: find which rows are not ours.
-		mine := map[int64]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT off FROM packed WHERE pack = ?`, p.id)
-		if err != nil {
-			return nil, fmt.Errorf("blob: pack index: %w", err)
-		}
-		for rows.Next() {
+		for _, i := range fresh {
+			var pack string
 			var off int64
-			if err := rows.Scan(&off); err != nil {
-				rows.Close()
+			if err := tx.QueryRowContext(ctx, `SELECT pack, off FROM packed WHERE digest = ?`, entries[i].digest).Scan(&pack, &off); err != nil {
 				return nil, fmt.Errorf("blob: pack index: %w", err)
 			}
-			mine[off] = true
-		}
-		rows.Close()
-		for _, i := range fresh {
-			if !mine[p.offs[i]] {
+			if pack != p.id || off != p.offs[i] {
 				lost = append(lost, i)
 			}
 		}
@@ -736,7 +726,17 @@ func (s *Store) rewrapPack(ctx context.Context, id string, rows map[int64][]byte
 	if err := syncDir(dir); err != nil {
 		return 0, fmt.Errorf("blob: %w", err)
 	}
-	if _, err := s.packs.db.ExecContext(ctx, `UPDATE packed SET pack = ? WHERE pack = ?`, nid, id); err != nil {
+	tx, err := s.packs.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("blob: pack index: %w", err)
+	}
+	defer tx.Rollback()
+	for _, digest := range rows {
+		if _, err := tx.ExecContext(ctx, `UPDATE packed SET pack = ? WHERE digest = ? AND pack = ?`, nid, digest, id); err != nil {
+			return 0, fmt.Errorf("blob: pack index: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("blob: pack index: %w", err)
 	}
 	if err := os.Remove(path); err != nil {
