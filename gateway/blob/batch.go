@@ -30,9 +30,10 @@ const GroupCommitMin = 256
 
 // Batch stores several blobs with one durability pass instead of one per blob,
 // for bulk appends. Put reads each stream: a file of at most smallFile bytes (most
-// documents of a legacy archive) is encrypted in memory as an entry of the batch's
-// pack (see "Packed blobs" in pack.go); a larger one is encrypted into its own
-// temporary file without syncing it. Commit then writes the pack, makes the pack and
+// documents of a legacy archive) is kept in memory; a larger one is encrypted into its
+// own temporary file without syncing it. Commit seals the small files into the entries
+// of one pack when there are at least packMin of them (see "Packed blobs" in pack.go;
+// fewer are staged as files of their own), then writes the pack, makes the pack and
 // all the temporary files durable (fsyncs, concurrently), links each one to its final
 // name, syncs every directory involved (concurrently), and indexes the pack's entries;
 // from GroupCommitMin blobs on, two syncfs calls replace those fsyncs (see
@@ -71,10 +72,7 @@ func (b *Batch) Put(ctx context.Context, r io.Reader) (gateway.BlobInfo, error) 
 		if int64(n) > b.s.maxSize {
 			return gateway.BlobInfo{}, b.s.codeErr(ErrTooLarge)
 		}
-		e, err := b.s.sealEntry(head[:n])
-		if err != nil {
-			return gateway.BlobInfo{}, b.s.codeErr(err)
-		}
+		e := newPackEntry(head[:n])
 		b.packed = append(b.packed, e)
 		b.order = append(b.order, -len(b.packed))
 		return gateway.BlobInfo{CID: e.cid, Size: e.size}, nil
@@ -115,7 +113,12 @@ func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	// The group commit pays for many files of their own; a pack is one file, which
 	// its own fsync makes durable without flushing everything else on the file system.
 	group := haveSyncFS && len(b.items) >= GroupCommitMin
-	// 0. Which pack entries are new content, and the pack that holds them.
+	// 0. A few small files (a daily append's file and note) get files of their own;
+	// from packMin on they are sealed into entries of one pack. Which of those are
+	// new content, and the pack that holds them.
+	if err := b.sealOrStage(ctx); err != nil {
+		return nil, err
+	}
 	plan, err := b.s.planPack(ctx, b.packed)
 	if err != nil {
 		return nil, err
@@ -203,6 +206,35 @@ func (b *Batch) Abort() {
 		b.items[i].discard()
 	}
 	b.items, b.packed, b.order = nil, nil, nil
+}
+
+// sealOrStage stages the batch's small files as files of their own when there are
+// fewer than packMin, and otherwise seals each into its pack entry.
+func (b *Batch) sealOrStage(ctx context.Context) error {
+	if len(b.packed) >= packMin {
+		for i := range b.packed {
+			if err := b.s.sealPacked(&b.packed[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	at := make([]int, len(b.packed))
+	for i := range b.packed {
+		st, err := b.s.stage(ctx, bytes.NewReader(b.packed[i].plain), b.buf, false)
+		if err != nil {
+			return err
+		}
+		b.items = append(b.items, st)
+		at[i] = len(b.items) - 1
+	}
+	for k, i := range b.order {
+		if i < 0 {
+			b.order[k] = at[-i-1]
+		}
+	}
+	b.packed = nil
+	return nil
 }
 
 // packPlan is what a commit does with its pack entries: write holds the new content

@@ -89,7 +89,7 @@ func TestBatchAbortAndFailures(t *testing.T) {
 		t.Fatalf("Len %d, want 1", b.(*Batch).Len())
 	}
 	if tf, _ := s.TempFiles(); tf != 0 {
-		t.Fatalf("%d temporary files, want none (a small file waits in memory for the pack)", tf)
+		t.Fatalf("%d temporary files, want none (a small file waits in memory for Commit)", tf)
 	}
 	b.Abort()
 	b.Abort()

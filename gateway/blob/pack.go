@@ -87,40 +87,58 @@ func packDataAAD(digest []byte, size int64) []byte {
 	return binary.BigEndian.AppendUint64(aad, uint64(size))
 }
 
-// packEntry is a sealed small blob waiting in a Batch for its pack.
+// packMin is the number of small files from which a batch packs them; fewer (a daily
+// append's file and note) get files of their own.
+const packMin = 16
+
+// packEntry is a small blob waiting in a Batch: its plaintext until Commit seals it
+// into an entry of the pack (or stages it as a file of its own).
 type packEntry struct {
 	cid    string
 	digest []byte
 	size   int64
-	entry  []byte // the whole entry as written into the pack
+	plain  []byte // until sealed
+	entry  []byte // the whole entry as written into the pack, once sealed
+}
+
+// newPackEntry holds a small plaintext (copied) for a batch.
+func newPackEntry(plain []byte) packEntry {
+	sum := sha256.Sum256(plain)
+	return packEntry{cid: cidOf(sum[:]), digest: sum[:], size: int64(len(plain)), plain: bytes.Clone(plain)}
 }
 
 // sealEntry encrypts a small plaintext under a fresh data key wrapped with the KEK.
 func (s *Store) sealEntry(plain []byte) (packEntry, error) {
-	sum := sha256.Sum256(plain)
-	digest, size := sum[:], int64(len(plain))
+	e := newPackEntry(plain)
+	return e, s.sealPacked(&e)
+}
+
+// sealPacked encrypts an entry's plaintext under a fresh data key wrapped with the KEK.
+func (s *Store) sealPacked(pe *packEntry) error {
+	digest, size := pe.digest, pe.size
 	key := make([]byte, dataKeySize)
 	if _, err := rand.Read(key); err != nil {
-		return packEntry{}, fmt.Errorf("blob: data key: %w", err)
+		return fmt.Errorf("blob: data key: %w", err)
 	}
 	wrapped, err := s.kek.Encrypt(key, packKeyAAD(digest, size))
 	if err != nil || len(wrapped) != wrappedKeyLen {
-		return packEntry{}, fmt.Errorf("blob: wrap data key: %v", err)
+		return fmt.Errorf("blob: wrap data key: %v", err)
 	}
 	data, err := subtle.NewAESGCM(key)
 	if err != nil {
-		return packEntry{}, fmt.Errorf("blob: data key: %w", err)
+		return fmt.Errorf("blob: data key: %w", err)
 	}
-	ct, err := data.Encrypt(plain, packDataAAD(digest, size))
-	if err != nil {
-		return packEntry{}, fmt.Errorf("blob: encrypt: %w", err)
-	}
-	e := make([]byte, entryHeader, entryHeader+len(ct))
+	e := make([]byte, entryHeader, entryHeader+int(size)+gcmOverhead)
 	copy(e, digest)
 	binary.BigEndian.PutUint64(e[entSize:], uint64(size))
 	copy(e[entKey:], wrapped)
-	binary.BigEndian.PutUint32(e[entCtLen:], uint32(len(ct)))
-	return packEntry{cid: cidOf(digest), digest: digest, size: size, entry: append(e, ct...)}, nil
+	binary.BigEndian.PutUint32(e[entCtLen:], uint32(int(size)+gcmOverhead))
+	ct, err := data.Encrypt(pe.plain, packDataAAD(digest, size))
+	if err != nil {
+		return fmt.Errorf("blob: encrypt: %w", err)
+	}
+	pe.entry, pe.plain = append(e, ct...), nil
+	return nil
 }
 
 // openEntry authenticates and decrypts one entry read from a pack, expected to hold the

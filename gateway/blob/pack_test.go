@@ -32,6 +32,33 @@ func blobFiles(t testing.TB, s *Store) int {
 	return n
 }
 
+// fillers returns n small random files (to make a batch large enough to pack).
+func fillers(t testing.TB, n int) [][]byte {
+	var out [][]byte
+	for range n {
+		out = append(out, randBytes(t, 64))
+	}
+	return out
+}
+
+// packed stores files in one batch together with fillers up to packMin, so that the
+// small ones are packed, and returns the CIDs of files Commit says it created.
+func packed(t testing.TB, s *Store, files ...[]byte) []string {
+	t.Helper()
+	created := commitBatch(t, s, append(files, fillers(t, max(0, packMin-len(files)))...)...)
+	var out []string
+	for _, f := range files {
+		c := referenceCID(t, f)
+		for _, x := range created {
+			if x == c {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // commitBatch stores files in one batch and returns the CIDs Commit says it created.
 func commitBatch(t testing.TB, s *Store, files ...[]byte) []string {
 	t.Helper()
@@ -82,12 +109,12 @@ func patch(t testing.TB, path string, off int64, b []byte) {
 	}
 }
 
-// TestPackedBatch: the small files of a batch (with the group commit and without) go
-// into one pack file, the larger ones into files of their own; every blob reads back by
-// its CID with Open and Stat, a file twice in a batch is stored once, and nothing is
-// left in staging.
+// TestPackedBatch: the small files of a batch (from packMin of them; with the group
+// commit and without) go into one pack file, the larger ones into files of their own;
+// fewer small files are files of their own too. Every blob reads back by its CID with
+// Open and Stat, a file twice in a batch is stored once, and nothing is left in staging.
 func TestPackedBatch(t *testing.T) {
-	for _, n := range []int{3, GroupCommitMin + 10} {
+	for _, n := range []int{packMin - 3, packMin - 2, GroupCommitMin + 10} {
 		s := newStore(t, 64<<20)
 		var files [][]byte
 		for i := range n {
@@ -97,11 +124,16 @@ func TestPackedBatch(t *testing.T) {
 		if created := commitBatch(t, s, files...); len(created) != n+3 {
 			t.Fatalf("n=%d: %d created, want %d (the repeated file once)", n, len(created), n+3)
 		}
-		if p := packFiles(t, s); len(p) != 1 {
-			t.Fatalf("n=%d: %d pack files, want 1", n, len(p))
+		small := n + 2 // with the file of smallFile bytes and the repeated one
+		wantPacks, wantFiles := 1, 2
+		if small < packMin {
+			wantPacks, wantFiles = 0, n+3
 		}
-		if f := blobFiles(t, s); f != 2 {
-			t.Fatalf("n=%d: %d blob files, want the 2 above %d bytes", n, f, smallFile)
+		if p := packFiles(t, s); len(p) != wantPacks {
+			t.Fatalf("n=%d: %d pack files, want %d", n, len(p), wantPacks)
+		}
+		if f := blobFiles(t, s); f != wantFiles {
+			t.Fatalf("n=%d: %d blob files, want %d", n, f, wantFiles)
 		}
 		if blobs, _, _ := s.Usage(); blobs != n+3 {
 			t.Fatalf("n=%d: Usage says %d blobs", n, blobs)
@@ -128,27 +160,32 @@ func TestPackedBatch(t *testing.T) {
 func TestPackedDedupe(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, 64<<20)
-	asFile, packed := randBytes(t, 500), randBytes(t, 700)
+	asFile, inPack := randBytes(t, 500), randBytes(t, 700)
 	if info, err := s.Put(ctx, bytes.NewReader(asFile)); err != nil || !info.Created {
 		t.Fatal(info, err)
 	}
-	if created := commitBatch(t, s, packed); len(created) != 1 {
+	if created := packed(t, s, inPack); len(created) != 1 {
 		t.Fatal("first batch did not create its file")
 	}
-	if created := commitBatch(t, s, asFile, packed); len(created) != 0 {
+	path, off := entryAt(t, s, referenceCID(t, inPack))
+	if created := packed(t, s, asFile, inPack); len(created) != 0 {
 		t.Fatalf("a batch of stored content created %v", created)
 	}
-	if p := packFiles(t, s); len(p) != 1 {
-		t.Fatalf("%d pack files: a batch of stored content wrote a pack", len(p))
+	if p2, off2 := entryAt(t, s, referenceCID(t, inPack)); p2 != path || off2 != off {
+		t.Fatal("the second batch packed the content again")
 	}
-	if info, err := s.Put(ctx, bytes.NewReader(packed)); err != nil || info.Created {
+	digest, _ := parseCID(referenceCID(t, asFile))
+	if _, ok, _ := s.packs.lookup(digest); ok {
+		t.Fatal("the second batch packed the content of a blob file")
+	}
+	if info, err := s.Put(ctx, bytes.NewReader(inPack)); err != nil || info.Created {
 		t.Fatalf("Put of packed content: %+v %v, want not created", info, err)
 	}
 	if f := blobFiles(t, s); f != 1 {
 		t.Fatalf("%d blob files: Put of packed content wrote a file", f)
 	}
-	if blobs, _, _ := s.Usage(); blobs != 2 {
-		t.Fatalf("Usage %d blobs, want 2", blobs)
+	if blobs, _, _ := s.Usage(); blobs != 2+2*(packMin-2)+1 {
+		t.Fatalf("Usage %d blobs, want %d", blobs, 2+2*(packMin-2)+1)
 	}
 }
 
@@ -159,7 +196,8 @@ func TestPackedDedupe(t *testing.T) {
 func TestPackedDelete(t *testing.T) {
 	s := newStore(t, 64<<20)
 	a, b, c := randBytes(t, 100), randBytes(t, 200), randBytes(t, 300)
-	commitBatch(t, s, a, b, c)
+	packed(t, s, a, b, c)
+	before, _, _ := s.Usage()
 	ca, cb, cc := referenceCID(t, a), referenceCID(t, b), referenceCID(t, c)
 	path, off := entryAt(t, s, ca)
 	if err := s.Delete(ca); err != nil {
@@ -187,7 +225,7 @@ func TestPackedDelete(t *testing.T) {
 	if _, _, err := s.Open(cc); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Open of an erased entry: %v", err)
 	}
-	if created := commitBatch(t, s, c, a); len(created) != 2 {
+	if created := packed(t, s, c, a); len(created) != 2 {
 		t.Fatalf("re-storing erased content created %v", created)
 	}
 	for _, f := range [][]byte{a, b, c} {
@@ -195,8 +233,8 @@ func TestPackedDelete(t *testing.T) {
 			t.Fatal("content stored again reads differently")
 		}
 	}
-	if blobs, _, _ := s.Usage(); blobs != 3 {
-		t.Fatalf("Usage %d blobs, want 3", blobs)
+	if blobs, _, _ := s.Usage(); blobs != before+packMin-2 {
+		t.Fatalf("Usage %d blobs, want %d", blobs, before+packMin-2)
 	}
 }
 
@@ -206,7 +244,7 @@ func TestPackedDelete(t *testing.T) {
 func TestPackedTamper(t *testing.T) {
 	s := newStore(t, 64<<20)
 	var files [][]byte
-	for range 6 {
+	for range packMin {
 		files = append(files, randBytes(t, 1000))
 	}
 	commitBatch(t, s, files...)
@@ -238,7 +276,7 @@ func TestPackedTamper(t *testing.T) {
 	_, off3 := entryAt(t, s, cids[3])
 	patch(t, path, off3+entryHeader+20, []byte{raw[off3+entryHeader+20] ^ 1})
 	st, err := s.Scrub(context.Background())
-	if err != nil || st.Blobs != 6 || st.Intact != 4 || len(st.Damage) != 2 {
+	if err != nil || st.Blobs != packMin || st.Intact != packMin-2 || len(st.Damage) != 2 {
 		t.Fatalf("Scrub: %+v %v", st, err)
 	}
 	for _, d := range st.Damage {
@@ -269,11 +307,11 @@ func TestPackIndexRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var files [][]byte
-	for range 20 {
+	for range 2 * packMin {
 		files = append(files, randBytes(t, 900))
 	}
-	commitBatch(t, s, files[:10]...)
-	commitBatch(t, s, files[10:]...)
+	commitBatch(t, s, files[:packMin]...)
+	commitBatch(t, s, files[packMin:]...)
 	if err := s.Delete(referenceCID(t, files[3])); err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +336,8 @@ func TestPackIndexRebuilt(t *testing.T) {
 			t.Fatalf("file %d after the rebuild", i)
 		}
 	}
-	if blobs, _, _ := s.Usage(); blobs != 19 {
-		t.Fatalf("Usage %d blobs after the rebuild, want 19", blobs)
+	if blobs, _, _ := s.Usage(); blobs != 2*packMin-1 {
+		t.Fatalf("Usage %d blobs after the rebuild, want %d", blobs, 2*packMin-1)
 	}
 }
 
@@ -319,11 +357,11 @@ func TestPackedSharedStore(t *testing.T) {
 	}
 	defer b.Close()
 	f := randBytes(t, 2000)
-	commitBatch(t, a, f)
+	packed(t, a, f)
 	if got := readAll(t, b, referenceCID(t, f)); !bytes.Equal(got, f) {
 		t.Fatal("the other store reads differently")
 	}
-	if created := commitBatch(t, b, f); len(created) != 0 {
+	if created := packed(t, b, f); len(created) != 0 {
 		t.Fatal("the other store stored the content again")
 	}
 	if err := b.Delete(referenceCID(t, f)); err != nil {
@@ -345,7 +383,7 @@ func TestPackedRewrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	var files [][]byte
-	for range 5 {
+	for range packMin {
 		files = append(files, randBytes(t, 3000))
 	}
 	commitBatch(t, s, files...)
@@ -359,7 +397,7 @@ func TestPackedRewrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := s.Rewrap(context.Background())
-	if err != nil || st.Rewrapped != 4 || st.Blobs != 4 {
+	if err != nil || st.Rewrapped != packMin-1 || st.Blobs != packMin-1 {
 		t.Fatalf("Rewrap: %+v %v", st, err)
 	}
 	if after := packFiles(t, s); len(after) != 1 || after[0] == before[0] {

@@ -38,34 +38,16 @@ func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 	var st ScrubStats
 	buf := make([]byte, bufSize)
 	err := s.eachBlob(ctx, func(shard string, _ os.DirEntry, name string) error {
-		st.Blobs++
 		n, err := s.scrubOne(shard, name, buf)
-		st.Bytes += n
-		switch {
-		case err == nil:
-			st.Intact++
-		case errors.Is(err, ErrNotFound):
-			st.Erased++
-		default:
-			st.Damage = append(st.Damage, Damage{CID: name, Err: err})
-		}
+		st.count(name, n, err)
 		return nil
 	})
 	if err != nil {
 		return st, err
 	}
 	err = s.eachPacked(ctx, func(digest []byte, _ packLoc) error {
-		st.Blobs++
 		plain, _, err := s.openPacked(digest)
-		st.Bytes += int64(len(plain))
-		switch {
-		case err == nil:
-			st.Intact++
-		case errors.Is(err, ErrNotFound):
-			st.Erased++
-		default:
-			st.Damage = append(st.Damage, Damage{CID: cidOf(digest), Err: err})
-		}
+		st.count(cidOf(digest), int64(len(plain)), err)
 		return nil
 	})
 	if err != nil {
@@ -73,6 +55,20 @@ func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 	}
 	slices.SortFunc(st.Damage, func(a, b Damage) int { return strings.Compare(a.CID, b.CID) })
 	return st, nil
+}
+
+// count adds one blob read (n bytes, err the outcome) to the stats.
+func (st *ScrubStats) count(cid string, n int64, err error) {
+	st.Blobs++
+	st.Bytes += n
+	switch {
+	case err == nil:
+		st.Intact++
+	case errors.Is(err, ErrNotFound):
+		st.Erased++
+	default:
+		st.Damage = append(st.Damage, Damage{CID: cid, Err: err})
+	}
 }
 
 // scrubOne reads one blob file (in shard) to its end.
