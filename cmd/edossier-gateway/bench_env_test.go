@@ -516,5 +516,8 @@ func ms(d time.Duration) string {
 	if d == 0 {
 		return "-"
 	}
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.1fµs", float64(d.Nanoseconds())/1e3)
+	}
 	return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1e3)
 }

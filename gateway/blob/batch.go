@@ -237,51 +237,30 @@ func (b *Batch) sealOrStage(ctx context.Context) error {
 	return nil
 }
 
-// packPlan is what a commit does with its pack entries: write holds the new content
-// (each digest once), created says per entry whether this batch stores it, replace the
-// index rows of erased or damaged copies the new entries replace.
+// packPlan is what a commit does with its pack entries: write holds the content to
+// pack (each digest once, none an intact blob file has), created says per entry whether
+// this batch stores it.
 type packPlan struct {
 	write   []*packEntry
 	writeAt []int // index in the batch's entries of each of write
 	created []bool
-	replace map[string]packLoc
 }
 
-// planPack dedupes a batch's pack entries within the batch, against intact blob files
-// and against intact packed blobs.
-func (s *Store) planPack(ctx context.Context, entries []packEntry) (packPlan, error) {
-	p := packPlan{created: make([]bool, len(entries)), replace: map[string]packLoc{}}
-	if len(entries) == 0 {
-		return p, nil
-	}
-	seen := map[string]bool{}
-	var cand []int
-	var digests [][]byte
+// planPack dedupes a batch's pack entries within the batch and against intact blob
+// files. Packed copies are found when the pack is indexed (indexNewPack).
+func (s *Store) planPack(_ context.Context, entries []packEntry) (packPlan, error) {
+	p := packPlan{created: make([]bool, len(entries))}
+	seen := make(map[string]bool, len(entries))
 	for i := range entries {
 		e := &entries[i]
 		if seen[string(e.digest)] {
 			continue // stored by an earlier entry of this batch
 		}
 		seen[string(e.digest)] = true
-		if _, path := s.pathOf(e.cid, e.digest); fileExists(path) {
+		if path := s.blobPath(e.cid, e.digest); fileExists(path) {
 			if _, err := s.stat(e.cid, path); err == nil {
 				continue // an intact blob file has this content
 			}
-		}
-		cand = append(cand, i)
-		digests = append(digests, e.digest)
-	}
-	have, err := s.packs.existing(ctx, digests)
-	if err != nil {
-		return p, err
-	}
-	for _, i := range cand {
-		e := &entries[i]
-		if loc, ok := have[string(e.digest)]; ok {
-			if _, _, err := s.openPacked(e.digest); err == nil {
-				continue // an intact packed copy
-			}
-			p.replace[string(e.digest)] = loc
 		}
 		p.write = append(p.write, e)
 		p.writeAt = append(p.writeAt, i)
@@ -291,17 +270,38 @@ func (s *Store) planPack(ctx context.Context, entries []packEntry) (packPlan, er
 }
 
 // indexNewPack indexes an installed pack. If that fails the pack is removed (no row
-// names it). Entries another writer indexed first are erased in the pack and count as
-// not created.
+// names it). An entry whose content the index holds already stays in the index's copy
+// (and counts as not created) unless that copy cannot be read; the pack's own entry is
+// then erased.
 func (s *Store) indexNewPack(ctx context.Context, pack stagedPack, p *packPlan) error {
 	_, path, err := s.packPath(pack.id)
 	if err != nil {
 		return err
 	}
-	lost, err := s.packs.indexPack(ctx, pack, p.write, p.replace)
+	taken, err := s.packs.indexPack(ctx, pack, p.write)
 	if err != nil {
 		os.Remove(path)
 		return err
+	}
+	var lost []int
+	for _, j := range taken {
+		e := p.write[j]
+		old, ok, err := s.packs.lookup(e.digest)
+		if err != nil {
+			return err
+		}
+		var mine bool
+		if ok {
+			mine, err = s.claim(e.digest, old, pack.id, pack.offs[j])
+		} else {
+			mine, err = s.packs.insert(e.digest, pack.id, pack.offs[j], e.size) // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if !mine {
+			lost = append(lost, j)
+		}
 	}
 	if len(lost) == 0 {
 		return nil

@@ -363,6 +363,14 @@ func (s *Store) pathOf(cidStr string, digest []byte) (dir, file string) {
 	return dir, filepath.Join(dir, cidStr+".blob")
 }
 
+// blobPath is pathOf's file, built by concatenation (the bulk path asks it per file;
+// blobsDir is absolute and clean, so it equals filepath.Join's answer).
+func (s *Store) blobPath(cidStr string, digest []byte) string {
+	const digits = "0123456789abcdef"
+	sep := string(filepath.Separator)
+	return s.blobsDir + sep + string([]byte{digits[digest[0]>>4], digits[digest[0]&15]}) + sep + cidStr + ".blob"
+}
+
 func (s *Store) lockFor(digest []byte) *sync.Mutex {
 	return &s.locks[int(digest[len(digest)-1])%lockN]
 }

@@ -8,10 +8,11 @@ package blob
 // on a bulk import. Each entry keeps its own data key, so erasure and KEK rotation work
 // per blob as for blob files.
 //
-//	<Dir>/packs/<pp>/<pack ID>.pack   committed packs; pp = the pack ID's first two digits
-//	<Dir>/packs.db                    the pack index (SQLite): digest -> pack, offset,
-//	                                  length, size; a cache of the packs, rebuilt from
-//	                                  them when missing (a backup leaves it out)
+//	<Dir>/packs/<pp>/<pack ID>.pack   committed packs: the ID is a random 63-bit number
+//	                                  in 16 hex digits, pp its first two
+//	<Dir>/packs.db                    the pack index (SQLite): digest -> pack ID, offset,
+//	                                  size; a cache of the packs, rebuilt from them when
+//	                                  missing (a backup leaves it out)
 //
 // A pack file is written once and never grows:
 //
@@ -45,7 +46,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +53,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tink-crypto/tink-go/v2/aead/subtle"
@@ -74,7 +75,7 @@ const (
 	maxEntryLen  = entryHeader + smallFile + gcmOverhead
 	packIndexDB  = "packs.db"
 	packDirName  = "packs"
-	packIDDigits = 32
+	packIDDigits = 16
 )
 
 func packKeyAAD(digest []byte, size int64) []byte {
@@ -196,9 +197,11 @@ func allZero(b []byte) bool {
 
 // packLoc is where the index says a packed blob lives.
 type packLoc struct {
-	pack     string
-	off, len int64
+	pack, off, size int64
 }
+
+// entryLen is the length of the entry of a blob of size bytes.
+func entryLen(size int64) int64 { return entryHeader + size + gcmOverhead }
 
 // packIndex is the SQLite index of the packed blobs.
 type packIndex struct {
@@ -221,7 +224,7 @@ func (s *Store) openPackIndex(ctx context.Context) error {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS packed (digest BLOB PRIMARY KEY, pack TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS entries (digest BLOB PRIMARY KEY, pack INTEGER NOT NULL, off INTEGER NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID`,
 		`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
@@ -230,7 +233,7 @@ func (s *Store) openPackIndex(ctx context.Context) error {
 		}
 	}
 	x := &packIndex{db: db}
-	if x.get, err = db.PrepareContext(ctx, `SELECT pack, off, len FROM packed WHERE digest = ?`); err != nil {
+	if x.get, err = db.PrepareContext(ctx, `SELECT pack, off, size FROM entries WHERE digest = ?`); err != nil {
 		db.Close()
 		return fmt.Errorf("blob: pack index: %w", err)
 	}
@@ -257,7 +260,7 @@ func (x *packIndex) close() error {
 // lookup returns where a packed blob lives (ok false: not packed).
 func (x *packIndex) lookup(digest []byte) (packLoc, bool, error) {
 	var l packLoc
-	err := x.get.QueryRow(digest).Scan(&l.pack, &l.off, &l.len)
+	err := x.get.QueryRow(digest).Scan(&l.pack, &l.off, &l.size)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, false, nil
 	}
@@ -267,13 +270,24 @@ func (x *packIndex) lookup(digest []byte) (packLoc, bool, error) {
 	return l, true, nil
 }
 
-// packPath is the file of a pack ID (32 hex digits: nothing else becomes a path).
-func (s *Store) packPath(id string) (dir, file string, err error) {
-	if _, herr := hex.DecodeString(id); herr != nil || len(id) != packIDDigits {
-		return "", "", fmt.Errorf("%w: pack index names a pack %q", ErrCorrupt, id)
+// packPath is the file of a pack ID.
+func (s *Store) packPath(id int64) (dir, file string, err error) {
+	if id < 0 {
+		return "", "", fmt.Errorf("%w: pack index names a pack %d", ErrCorrupt, id)
 	}
-	dir = filepath.Join(s.root, packDirName, id[:2])
-	return dir, filepath.Join(dir, id+packSuffix), nil
+	name := fmt.Sprintf("%016x", id)
+	dir = filepath.Join(s.root, packDirName, name[:2])
+	return dir, filepath.Join(dir, name+packSuffix), nil
+}
+
+// parsePackName returns the ID of a pack file name ("" if it is none).
+func parsePackName(name string) (int64, bool) {
+	hexID, ok := strings.CutSuffix(name, packSuffix)
+	if !ok || len(hexID) != packIDDigits || strings.ToLower(hexID) != hexID {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(hexID, 16, 64)
+	return id, err == nil
 }
 
 // readPacked reads the entry of a packed blob.
@@ -286,21 +300,21 @@ func (s *Store) readPacked(digest []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, true, err
 	}
-	if l.len < entryHeader || l.len > maxEntryLen || l.off < int64(len(packMagic)) {
+	if l.size < 0 || l.size > smallFile || l.off < int64(len(packMagic)) {
 		return nil, true, fmt.Errorf("%w: pack index entry out of range", ErrCorrupt)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, true, fmt.Errorf("%w: pack %s is missing", ErrCorrupt, l.pack)
+			return nil, true, fmt.Errorf("%w: pack %016x is missing", ErrCorrupt, l.pack)
 		}
 		return nil, true, fmt.Errorf("blob: %w", err)
 	}
 	defer f.Close()
-	e := make([]byte, l.len)
+	e := make([]byte, entryLen(l.size))
 	if _, err := f.ReadAt(e, l.off); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, true, fmt.Errorf("%w: pack %s is truncated", ErrCorrupt, l.pack)
+			return nil, true, fmt.Errorf("%w: pack %016x is truncated", ErrCorrupt, l.pack)
 		}
 		return nil, true, fmt.Errorf("blob: %w", err)
 	}
@@ -348,7 +362,7 @@ func (s *Store) deletePacked(digest []byte) (bool, error) {
 			return true, fmt.Errorf("blob: erase: %w", err)
 		}
 	}
-	if _, err := s.packs.db.Exec(`DELETE FROM packed WHERE digest = ? AND pack = ? AND off = ?`, digest, l.pack, l.off); err != nil {
+	if _, err := s.packs.db.Exec(`DELETE FROM entries WHERE digest = ? AND pack = ? AND off = ?`, digest, l.pack, l.off); err != nil {
 		return true, fmt.Errorf("blob: pack index: %w", err)
 	}
 	return true, nil
@@ -370,18 +384,18 @@ func eraseKeyAt(f *os.File, off int64, digest []byte) error {
 	return f.Sync()
 }
 
-// newPackID returns a fresh random pack ID.
-func newPackID() (string, error) {
-	b := make([]byte, packIDDigits/2)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
+// newPackID returns a fresh random pack ID (63 bits).
+func newPackID() (int64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
 	}
-	return hex.EncodeToString(b), nil
+	return int64(binary.BigEndian.Uint64(b[:]) >> 1), nil
 }
 
 // stagedPack is a pack written to the staging directory, not yet under packs/.
 type stagedPack struct {
-	id   string
+	id   int64
 	tmp  string
 	offs []int64 // offset of each entry
 }
@@ -445,73 +459,25 @@ func (s *Store) installPack(p *stagedPack) (string, error) {
 	return dir, nil
 }
 
-// existingPacked returns which of the digests the index holds already.
-func (x *packIndex) existing(ctx context.Context, digests [][]byte) (map[string]packLoc, error) {
-	out := map[string]packLoc{}
-	const chunk = 500
-	for start := 0; start < len(digests); start += chunk {
-		part := digests[start:min(start+chunk, len(digests))]
-		args := make([]any, len(part))
-		for i, d := range part {
-			args[i] = d
-		}
-		rows, err := x.db.QueryContext(ctx, `SELECT digest, pack, off, len FROM packed WHERE digest IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("blob: pack index: %w", err)
-		}
-		for rows.Next() {
-			var d []byte
-			var l packLoc
-			if err := rows.Scan(&d, &l.pack, &l.off, &l.len); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("blob: pack index: %w", err)
-			}
-			out[string(d)] = l
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("blob: pack index: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// indexPack records a pack's entries in one transaction. An entry whose digest
-// another writer indexed meanwhile (or whose damaged old row changed) is not indexed;
-// lost lists them, for the caller to erase in the pack.
-func (x *packIndex) indexPack(ctx context.Context, p stagedPack, entries []*packEntry, replace map[string]packLoc) (lost []int, err error) {
+// indexPack records a pack's entries in one transaction and returns the entries
+// whose digest the index held already (another copy, or another writer's meanwhile).
+func (x *packIndex) indexPack(ctx context.Context, p stagedPack, entries []*packEntry) (taken []int, err error) {
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("blob: pack index: %w", err)
 	}
 	defer tx.Rollback()
 	const chunk = 1000
-	var fresh []int
-	for i, e := range entries {
-		if old, ok := replace[string(e.digest)]; ok {
-			r, err := tx.ExecContext(ctx, `UPDATE packed SET pack = ?, off = ?, len = ?, size = ? WHERE digest = ? AND pack = ? AND off = ?`,
-				p.id, p.offs[i], len(e.entry), e.size, e.digest, old.pack, old.off)
-			if err != nil {
-				return nil, fmt.Errorf("blob: pack index: %w", err)
-			}
-			if n, _ := r.RowsAffected(); n != 1 {
-				lost = append(lost, i)
-			}
-			continue
-		}
-		fresh = append(fresh, i)
-	}
 	inserted := int64(0)
-	for start := 0; start < len(fresh); start += chunk {
-		part := fresh[start:min(start+chunk, len(fresh))]
+	for start := 0; start < len(entries); start += chunk {
+		part := entries[start:min(start+chunk, len(entries))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO packed (digest, pack, off, len, size) VALUES (?, ?, ?, ?, ?)`)
-		q.WriteString(strings.Repeat(", (?, ?, ?, ?, ?)", len(part)-1))
+		q.WriteString(`INSERT INTO entries (digest, pack, off, size) VALUES (?, ?, ?, ?)`)
+		q.WriteString(strings.Repeat(", (?, ?, ?, ?)", len(part)-1))
 		q.WriteString(` ON CONFLICT (digest) DO NOTHING`)
-		args := make([]any, 0, 5*len(part))
-		for _, i := range part {
-			e := entries[i]
-			args = append(args, e.digest, p.id, p.offs[i], len(e.entry), e.size)
+		args := make([]any, 0, 4*len(part))
+		for i, e := range part {
+			args = append(args, e.digest, p.id, p.offs[start+i], e.size)
 		}
 		r, err := tx.ExecContext(ctx, q.String(), args...)
 		if err != nil {
@@ -520,27 +486,50 @@ func (x *packIndex) indexPack(ctx context.Context, p stagedPack, entries []*pack
 		n, _ := r.RowsAffected()
 		inserted += n
 	}
-	if inserted != int64(len(fresh)) {
-		// Someone indexed some of these digests first: find which rows are not ours.
-		for _, i := range fresh {
-			var pack string
-			var off int64
-			if err := tx.QueryRowContext(ctx, `SELECT pack, off FROM packed WHERE digest = ?`, entries[i].digest).Scan(&pack, &off); err != nil {
+	if inserted != int64(len(entries)) {
+		for i, e := range entries {
+			var pack, off int64
+			if err := tx.QueryRowContext(ctx, `SELECT pack, off FROM entries WHERE digest = ?`, e.digest).Scan(&pack, &off); err != nil {
 				return nil, fmt.Errorf("blob: pack index: %w", err)
 			}
 			if pack != p.id || off != p.offs[i] {
-				lost = append(lost, i)
+				taken = append(taken, i)
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("blob: pack index: %w", err)
 	}
-	return lost, nil
+	return taken, nil
+}
+
+// insert adds one row unless the digest has one; it reports whether it did.
+func (x *packIndex) insert(digest []byte, id, off, size int64) (bool, error) {
+	r, err := x.db.Exec(`INSERT INTO entries (digest, pack, off, size) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`, digest, id, off, size)
+	if err != nil {
+		return false, fmt.Errorf("blob: pack index: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n == 1, nil
+}
+
+// claim points the index row of digest at a new entry if the copy it names (at old)
+// cannot be read (erased by an interrupted Delete, or damaged); it reports whether the
+// row now names the new entry.
+func (s *Store) claim(digest []byte, old packLoc, id, off int64) (bool, error) {
+	if _, _, err := s.openPacked(digest); err == nil {
+		return false, nil // an intact copy
+	}
+	r, err := s.packs.db.Exec(`UPDATE entries SET pack = ?, off = ? WHERE digest = ? AND pack = ? AND off = ?`, id, off, digest, old.pack, old.off)
+	if err != nil {
+		return false, fmt.Errorf("blob: pack index: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n == 1, nil
 }
 
 // eachPack calls fn with the path of every pack file.
-func (s *Store) eachPack(ctx context.Context, fn func(id, path string) error) error {
+func (s *Store) eachPack(ctx context.Context, fn func(id int64, path string) error) error {
 	top := filepath.Join(s.root, packDirName)
 	shards, err := os.ReadDir(top)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -558,7 +547,7 @@ func (s *Store) eachPack(ctx context.Context, fn func(id, path string) error) er
 			return fmt.Errorf("blob: %w", err)
 		}
 		for _, e := range entries {
-			id, ok := strings.CutSuffix(e.Name(), packSuffix)
+			id, ok := parsePackName(e.Name())
 			if !ok || !e.Type().IsRegular() {
 				continue
 			}
@@ -597,7 +586,7 @@ func packEntries(data []byte, fn func(off int64, e []byte) error) error {
 // rebuildPackIndex indexes every entry of every pack (erased entries left out) and
 // marks the index built.
 func (s *Store) rebuildPackIndex(ctx context.Context) error {
-	err := s.eachPack(ctx, func(id, path string) error {
+	err := s.eachPack(ctx, func(id int64, path string) error {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("blob: %w", err)
@@ -611,8 +600,8 @@ func (s *Store) rebuildPackIndex(ctx context.Context) error {
 			if allZero(e[entKey:entCtLen]) {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO packed (digest, pack, off, len, size) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
-				e[:entSize], id, off, len(e), int64(binary.BigEndian.Uint64(e[entSize:])))
+			_, err := tx.ExecContext(ctx, `INSERT INTO entries (digest, pack, off, size) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
+				e[:entSize], id, off, int64(binary.BigEndian.Uint64(e[entSize:])))
 			return err
 		})
 		if err != nil {
@@ -631,7 +620,7 @@ func (s *Store) rebuildPackIndex(ctx context.Context) error {
 
 // eachPacked calls fn for every indexed packed blob, pack by pack.
 func (s *Store) eachPacked(ctx context.Context, fn func(digest []byte, l packLoc) error) error {
-	rows, err := s.packs.db.QueryContext(ctx, `SELECT digest, pack, off, len FROM packed ORDER BY pack, off`)
+	rows, err := s.packs.db.QueryContext(ctx, `SELECT digest, pack, off, size FROM entries ORDER BY pack, off`)
 	if err != nil {
 		return fmt.Errorf("blob: pack index: %w", err)
 	}
@@ -643,7 +632,7 @@ func (s *Store) eachPacked(ctx context.Context, fn func(digest []byte, l packLoc
 	var all []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.d, &r.l.pack, &r.l.off, &r.l.len); err != nil {
+		if err := rows.Scan(&r.d, &r.l.pack, &r.l.off, &r.l.size); err != nil {
 			rows.Close()
 			return fmt.Errorf("blob: pack index: %w", err)
 		}
@@ -667,17 +656,17 @@ func (s *Store) eachPacked(ctx context.Context, fn func(digest []byte, l packLoc
 // packedUsage returns the number of packed blobs and their entries' bytes.
 func (s *Store) packedUsage() (int, int64, error) {
 	var n, b int64
-	if err := s.packs.db.QueryRow(`SELECT count(*), coalesce(sum(len), 0) FROM packed`).Scan(&n, &b); err != nil {
+	if err := s.packs.db.QueryRow(`SELECT count(*), coalesce(sum(size), 0) FROM entries`).Scan(&n, &b); err != nil {
 		return 0, 0, fmt.Errorf("blob: pack index: %w", err)
 	}
-	return int(n), b, nil
+	return int(n), b + n*(entryHeader+gcmOverhead), nil
 }
 
 // rewrapPack rewrites one pack whose entries a retired KEK wrapped: a copy with every
 // indexed entry's key wrapped under the KEK (entries no row names are erased in the
 // copy), fsynced, renamed in under a new pack ID, the rows moved to it in one
 // transaction, then the old pack removed. It returns the number of keys rewrapped.
-func (s *Store) rewrapPack(ctx context.Context, id string, rows map[int64][]byte) (int, error) {
+func (s *Store) rewrapPack(ctx context.Context, id int64, rows map[int64][]byte) (int, error) {
 	_, path, err := s.packPath(id)
 	if err != nil {
 		return 0, err
@@ -750,7 +739,7 @@ func (s *Store) rewrapPack(ctx context.Context, id string, rows map[int64][]byte
 	}
 	defer tx.Rollback()
 	for _, digest := range rows {
-		if _, err := tx.ExecContext(ctx, `UPDATE packed SET pack = ? WHERE digest = ? AND pack = ?`, nid, digest, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE entries SET pack = ? WHERE digest = ? AND pack = ?`, nid, digest, id); err != nil {
 			return 0, fmt.Errorf("blob: pack index: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package blob
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 func packFiles(t testing.TB, s *Store) []string {
 	t.Helper()
 	var out []string
-	if err := s.eachPack(context.Background(), func(_, path string) error {
+	if err := s.eachPack(context.Background(), func(_ int64, path string) error {
 		out = append(out, path)
 		return nil
 	}); err != nil {
@@ -172,7 +173,22 @@ func TestPackedDedupe(t *testing.T) {
 		t.Fatalf("a batch of stored content created %v", created)
 	}
 	if p2, off2 := entryAt(t, s, referenceCID(t, inPack)); p2 != path || off2 != off {
-		t.Fatal("the second batch packed the content again")
+		t.Fatal("the index names the second batch's copy")
+	}
+	// The second batch's copy of it is erased in its pack: no live key outside the index.
+	sum := sha256.Sum256(inPack)
+	copies := 0
+	for _, pf := range packFiles(t, s) {
+		data, _ := os.ReadFile(pf)
+		packEntries(data, func(_ int64, e []byte) error {
+			if bytes.Equal(e[:entSize], sum[:]) && !allZero(e[entKey:entCtLen]) {
+				copies++
+			}
+			return nil
+		})
+	}
+	if copies != 1 {
+		t.Fatalf("%d live packed copies of the content, want 1", copies)
 	}
 	digest, _ := parseCID(referenceCID(t, asFile))
 	if _, ok, _ := s.packs.lookup(digest); ok {

@@ -51,7 +51,7 @@ func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
 		return st, err
 	}
 	// Packed blobs: each pack holding a key a retired KEK wrapped is rewritten whole.
-	packs := map[string]map[int64][]byte{}
+	packs := map[int64]map[int64][]byte{}
 	err = s.eachPacked(ctx, func(digest []byte, l packLoc) error {
 		st.Blobs++
 		if packs[l.pack] == nil {
@@ -70,7 +70,7 @@ func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
 		n, err := s.rewrapPack(ctx, id, rows)
 		st.Rewrapped += n
 		if err != nil {
-			st.Failed = append(st.Failed, "pack "+id+": "+err.Error())
+			st.Failed = append(st.Failed, fmt.Sprintf("pack %016x: %v", id, err))
 		}
 	}
 	slices.Sort(st.Failed)
