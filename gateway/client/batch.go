@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,7 +91,10 @@ type streamedPart struct {
 // into out; what names the request in errors.
 func (c *Client) postStreamed(ctx context.Context, path, headPart string, head []byte, parts []streamedPart, open func(int) (io.ReadCloser, error), out any, what string) error {
 	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
+	// Buffered: every write to the pipe is a hand-over to the transport's goroutine,
+	// and a part of a 1 KiB file is three small writes.
+	bw := bufio.NewWriterSize(pw, 64<<10)
+	mw := multipart.NewWriter(bw)
 	req, err := c.NewRequest(ctx, http.MethodPost, path, pr, mw.FormDataContentType())
 	if err != nil {
 		return err
@@ -100,6 +104,9 @@ func (c *Client) postStreamed(ctx context.Context, path, headPart string, head [
 		// The transport closes pr when the request ends (also on an early answer or an
 		// error), which unblocks this writer.
 		err := writeParts(mw, headPart, head, parts, open)
+		if err == nil {
+			err = bw.Flush()
+		}
 		pw.CloseWithError(err)
 		written <- err
 	}()
