@@ -618,39 +618,46 @@ func (s *Store) rebuildPackIndex(ctx context.Context) error {
 	return nil
 }
 
-// eachPacked calls fn for every indexed packed blob, pack by pack.
+// eachPacked calls fn for every indexed packed blob, in digest order, a page of rows
+// at a time (no read transaction stays open while fn runs, and memory does not grow
+// with the index).
 func (s *Store) eachPacked(ctx context.Context, fn func(digest []byte, l packLoc) error) error {
-	rows, err := s.packs.db.QueryContext(ctx, `SELECT digest, pack, off, size FROM entries ORDER BY pack, off`)
-	if err != nil {
-		return fmt.Errorf("blob: pack index: %w", err)
-	}
 	type row struct {
 		d []byte
 		l packLoc
 	}
-	// Read the rows first: fn may write to the index.
-	var all []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.d, &r.l.pack, &r.l.off, &r.l.size); err != nil {
-			rows.Close()
+	after := []byte{}
+	for {
+		rows, err := s.packs.db.QueryContext(ctx, `SELECT digest, pack, off, size FROM entries WHERE digest > ? ORDER BY digest LIMIT 1000`, after)
+		if err != nil {
 			return fmt.Errorf("blob: pack index: %w", err)
 		}
-		all = append(all, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("blob: pack index: %w", err)
-	}
-	for _, r := range all {
-		if err := ctx.Err(); err != nil {
-			return err
+		var page []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.d, &r.l.pack, &r.l.off, &r.l.size); err != nil {
+				rows.Close()
+				return fmt.Errorf("blob: pack index: %w", err)
+			}
+			page = append(page, r)
 		}
-		if err := fn(r.d, r.l); err != nil {
-			return err
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("blob: pack index: %w", err)
 		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(r.d, r.l); err != nil {
+				return err
+			}
+		}
+		after = page[len(page)-1].d
 	}
-	return nil
 }
 
 // packedUsage returns the number of packed blobs and their entries' bytes.
@@ -663,26 +670,29 @@ func (s *Store) packedUsage() (int, int64, error) {
 }
 
 // rewrapPack rewrites one pack whose entries a retired KEK wrapped: a copy with every
-// indexed entry's key wrapped under the KEK (entries no row names are erased in the
-// copy), fsynced, renamed in under a new pack ID, the rows moved to it in one
-// transaction, then the old pack removed. It returns the number of keys rewrapped.
-func (s *Store) rewrapPack(ctx context.Context, id int64, rows map[int64][]byte) (int, error) {
-	_, path, err := s.packPath(id)
-	if err != nil {
-		return 0, err
-	}
+// indexed entry's key wrapped under the KEK (entries no index row names are erased in
+// the copy), fsynced, renamed in under a new pack ID, the rows moved to it in one
+// transaction, then the old pack removed. It returns the number of entries the index
+// names in the pack, of keys rewrapped, and the new pack's ID (0: none written).
+func (s *Store) rewrapPack(ctx context.Context, id int64, path string) (indexed, rewrapped int, nid int64, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return 0, 0, 0, fmt.Errorf("blob: %w", err)
 	}
-	rewrapped := 0
+	var rows [][]byte // digests of the entries the index names here
 	err = packEntries(data, func(off int64, e []byte) error {
 		wrapped := e[entKey:entCtLen]
-		digest, ok := rows[off]
-		if !ok || !bytes.Equal(digest, e[:entSize]) {
+		digest := e[:entSize]
+		l, ok, err := s.packs.lookup(digest)
+		if err != nil {
+			return err
+		}
+		if !ok || l.pack != id || l.off != off {
 			clear(wrapped) // no row names it: nothing may read it again
 			return nil
 		}
+		indexed++
+		rows = append(rows, bytes.Clone(digest))
 		if allZero(wrapped) {
 			return nil
 		}
@@ -700,15 +710,15 @@ func (s *Store) rewrapPack(ctx context.Context, id int64, rows map[int64][]byte)
 		return nil
 	})
 	if err != nil || rewrapped == 0 {
-		return 0, err
+		return indexed, 0, 0, err
 	}
-	nid, err := newPackID()
+	nid, err = newPackID()
 	if err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
 	}
 	f, err := s.createTemp(s.tmpDir, "put-pack-*.partial")
 	if err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
 	}
 	p := stagedPack{id: nid, tmp: f.Name()}
 	defer func() {
@@ -724,32 +734,32 @@ func (s *Store) rewrapPack(ctx context.Context, id int64, rows map[int64][]byte)
 		err = cerr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
 	}
 	dir, err := s.installPack(&p)
 	if err != nil {
-		return 0, err
+		return indexed, 0, 0, err
 	}
 	if err := syncDir(dir); err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
 	}
 	tx, err := s.packs.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("blob: pack index: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
 	}
 	defer tx.Rollback()
 	for _, digest := range rows {
 		if _, err := tx.ExecContext(ctx, `UPDATE entries SET pack = ? WHERE digest = ? AND pack = ?`, nid, digest, id); err != nil {
-			return 0, fmt.Errorf("blob: pack index: %w", err)
+			return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("blob: pack index: %w", err)
+		return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
 	}
 	if err := os.Remove(path); err != nil {
-		return rewrapped, fmt.Errorf("blob: %w", err)
+		return indexed, rewrapped, nid, fmt.Errorf("blob: %w", err)
 	}
-	return rewrapped, syncDir(filepath.Dir(path))
+	return indexed, rewrapped, nid, syncDir(filepath.Dir(path))
 }
 
 // ensureDirIn creates dir (in parent) and makes its entry durable.

@@ -461,3 +461,15 @@ func TestPackNotIndexed(t *testing.T) {
 		t.Fatalf("Usage %d", blobs)
 	}
 }
+
+// TestScrubPagesThePackIndex: Scrub walks the pack index a page at a time and sees
+// every packed blob once.
+func TestScrubPagesThePackIndex(t *testing.T) {
+	s := newStore(t, 1<<20)
+	files := fillers(t, 2500)
+	commitBatch(t, s, files...)
+	st, err := s.Scrub(context.Background())
+	if err != nil || st.Blobs != 2500 || st.Intact != 2500 || st.Bytes != 2500*64 {
+		t.Fatalf("Scrub: %+v %v", st, err)
+	}
+}

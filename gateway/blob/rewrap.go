@@ -23,7 +23,8 @@ type RewrapStats struct {
 // also makes the old headers, wherever their bytes survive on disk, useless). Each such
 // blob is written anew: a temporary file with the new header and the same ciphertext
 // (not decrypted: the data key does not change), fsynced and renamed over the blob, its
-// directory fsynced. A crash leaves the old or the new file, both readable with the
+// directory fsynced; a pack holding such keys is copied whole with its keys rewrapped
+// (see rewrapPack). A crash leaves the old or the new file, both readable with the
 // KEKs configured, and at most a temporary file that SweepTemp removes; running Rewrap
 // again continues. The I/O is the size of the blobs rewritten. The store must be opened
 // with Options.Exclusive, so that no gateway writes or deletes meanwhile. Rewrap stops
@@ -51,27 +52,24 @@ func (s *Store) Rewrap(ctx context.Context) (RewrapStats, error) {
 		return st, err
 	}
 	// Packed blobs: each pack holding a key a retired KEK wrapped is rewritten whole.
-	packs := map[int64]map[int64][]byte{}
-	err = s.eachPacked(ctx, func(digest []byte, l packLoc) error {
-		st.Blobs++
-		if packs[l.pack] == nil {
-			packs[l.pack] = map[int64][]byte{}
+	written := map[int64]bool{} // packs this run wrote (the walk may come upon them)
+	err = s.eachPack(ctx, func(id int64, path string) error {
+		if written[id] {
+			return nil
 		}
-		packs[l.pack][l.off] = digest
+		n, rewrapped, nid, err := s.rewrapPack(ctx, id, path)
+		if nid != 0 {
+			written[nid] = true
+		}
+		st.Blobs += n
+		st.Rewrapped += rewrapped
+		if err != nil {
+			st.Failed = append(st.Failed, fmt.Sprintf("pack %016x: %v", id, err))
+		}
 		return nil
 	})
 	if err != nil {
 		return st, err
-	}
-	for id, rows := range packs {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		n, err := s.rewrapPack(ctx, id, rows)
-		st.Rewrapped += n
-		if err != nil {
-			st.Failed = append(st.Failed, fmt.Sprintf("pack %016x: %v", id, err))
-		}
 	}
 	slices.Sort(st.Failed)
 	if len(st.Failed) > 0 {
