@@ -46,8 +46,14 @@ type Batch struct {
 	items  []staged    // files of their own
 	packed []packEntry // entries of the batch's pack
 	order  []int       // Put order: i >= 0 is items[i], i < 0 is packed[-i-1]
+	held   int64       // plaintext bytes of packed
 	done   bool
 }
+
+// maxPackBytes bounds the small files a Batch holds in memory for its pack (a batch of
+// 16,384 files of 16 KiB would hold 256 MiB); the small files after that are staged as
+// files of their own.
+const maxPackBytes = 32 << 20
 
 // NewBatch starts an empty batch (a *Batch).
 func (s *Store) NewBatch() gateway.BlobBatch { return s.newBatch() }
@@ -67,12 +73,13 @@ func (b *Batch) Put(ctx context.Context, r io.Reader) (gateway.BlobInfo, error) 
 	head := b.buf[bufSize:]
 	n, err := io.ReadFull(r, head)
 	switch {
-	case (err == io.EOF || err == io.ErrUnexpectedEOF) && !b.s.filesOnly:
+	case (err == io.EOF || err == io.ErrUnexpectedEOF) && !b.s.filesOnly && b.held+int64(n) <= maxPackBytes:
 		// The whole file is in head: an entry of the pack.
 		if int64(n) > b.s.maxSize {
 			return gateway.BlobInfo{}, b.s.codeErr(ErrTooLarge)
 		}
 		e := newPackEntry(head[:n])
+		b.held += int64(n)
 		b.packed = append(b.packed, e)
 		b.order = append(b.order, -len(b.packed))
 		return gateway.BlobInfo{CID: e.cid, Size: e.size}, nil

@@ -473,3 +473,33 @@ func TestScrubPagesThePackIndex(t *testing.T) {
 		t.Fatalf("Scrub: %+v %v", st, err)
 	}
 }
+
+// TestPackHoldsBoundedMemory: a batch keeps at most maxPackBytes of small files in
+// memory for its pack; the ones after that become files of their own, and all read back.
+func TestPackHoldsBoundedMemory(t *testing.T) {
+	s := newStore(t, 1<<20)
+	n := maxPackBytes/smallFile + 10
+	b := s.NewBatch()
+	var files [][]byte
+	for range n {
+		f := randBytes(t, smallFile)
+		files = append(files, f)
+		if _, err := b.Put(context.Background(), bytes.NewReader(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if held := b.(*Batch).held; held > maxPackBytes {
+		t.Fatalf("the batch holds %d bytes, more than %d", held, maxPackBytes)
+	}
+	if _, err := b.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f := blobFiles(t, s); f != 10 {
+		t.Fatalf("%d blob files, want the 10 past the bound", f)
+	}
+	for i, f := range files {
+		if got := readAll(t, s, referenceCID(t, f)); !bytes.Equal(got, f) {
+			t.Fatalf("file %d reads differently", i)
+		}
+	}
+}
