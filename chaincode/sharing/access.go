@@ -59,15 +59,7 @@ func (c *Contract) RecordAccess(ctx contractapi.TransactionContextInterface, gra
 		return nil, err
 	}
 	return c.recordAccess(ctx, grantID, purpose, func(stub shim.ChaincodeStubInterface) (*wire.Record, error) {
-		b, err := c.callDossier(stub, "GetRecord", recordID)
-		if err != nil {
-			return nil, err
-		}
-		var rec wire.Record
-		if err := ccutil.Unmarshal(b, &rec); err != nil {
-			return nil, err
-		}
-		return &rec, nil
+		return fromDossier[wire.Record](c, stub, "GetRecord", recordID)
 	})
 }
 
@@ -83,12 +75,8 @@ func (c *Contract) RecordBatchAccess(ctx contractapi.TransactionContextInterface
 		return nil, wire.Errorf(wire.CodeInvalid, "proof larger than %d bytes", wire.MaxBatchProofBytes)
 	}
 	return c.recordAccess(ctx, grantID, purpose, func(stub shim.ChaincodeStubInterface) (*wire.Record, error) {
-		b, err := c.callDossier(stub, "GetBatchRecord", proof)
+		br, err := fromDossier[wire.BatchRecord](c, stub, "GetBatchRecord", proof)
 		if err != nil {
-			return nil, err
-		}
-		var br wire.BatchRecord
-		if err := ccutil.Unmarshal(b, &br); err != nil {
 			return nil, err
 		}
 		return &br.Record, nil

@@ -88,12 +88,8 @@ func (c *Contract) ownershipCheck(ctx contractapi.TransactionContextInterface, s
 		}
 	}
 	if proof != "" {
-		b, err := c.callDossier(stub, "GetBatchRecord", proof)
+		br, err := fromDossier[wire.BatchRecord](c, stub, "GetBatchRecord", proof)
 		if err != nil {
-			return nil, err
-		}
-		var br wire.BatchRecord
-		if err := ccutil.Unmarshal(b, &br); err != nil {
 			return nil, err
 		}
 		if br.Record.CID != cid {

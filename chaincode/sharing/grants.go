@@ -33,21 +33,27 @@ func (c *Contract) callDossier(stub shim.ChaincodeStubInterface, fn string, args
 	return nil, wire.Errorf(wire.CodeInternal, "%s.%s on %s failed: %s", c.cfg.DossierChaincode, fn, c.cfg.DossierChannel, resp.GetMessage())
 }
 
+// fromDossier calls a dossier contract function and decodes its JSON answer.
+func fromDossier[T any](c *Contract, stub shim.ChaincodeStubInterface, fn string, args ...string) (*T, error) {
+	b, err := c.callDossier(stub, fn, args...)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := ccutil.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // department reads a department from the dossier contract. It returns
 // (nil, nil) when the department is not registered.
 func (c *Contract) department(stub shim.ChaincodeStubInterface, msp string) (*wire.Department, error) {
-	b, err := c.callDossier(stub, "GetDepartment", msp)
-	if err != nil {
-		if wire.AsError(err).Code == wire.CodeNotFound {
-			return nil, nil
-		}
-		return nil, err
+	d, err := fromDossier[wire.Department](c, stub, "GetDepartment", msp)
+	if err != nil && wire.AsError(err).Code == wire.CodeNotFound {
+		return nil, nil
 	}
-	var d wire.Department
-	if err := ccutil.Unmarshal(b, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return d, err
 }
 
 // activeDepartment returns the registered, active department of msp; forbidden for
@@ -134,15 +140,11 @@ func (c *Contract) CreateGrant(ctx contractapi.TransactionContextInterface, docu
 func (c *Contract) checkParties(stub shim.ChaincodeStubInterface, g *wire.Grant) error {
 	parts := g.AllParts()
 	if g.Matter != nil {
-		b, err := c.callDossier(stub, "GetMatter", g.Matter.Code, "")
+		m, err := fromDossier[wire.Matter](c, stub, "GetMatter", g.Matter.Code, "")
 		if err != nil {
 			if wire.AsError(err).Code == wire.CodeNotFound {
 				return wire.Errorf(wire.CodeUnknownMatter, "matter %s is not defined", g.Matter.Code)
 			}
-			return err
-		}
-		var m wire.Matter
-		if err := ccutil.Unmarshal(b, &m); err != nil {
 			return err
 		}
 		if m.Version != g.Matter.Version {

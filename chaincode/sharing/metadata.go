@@ -69,12 +69,8 @@ func (c *Contract) RecordMetadataAccess(ctx contractapi.TransactionContextInterf
 	txID := stub.GetTxID()
 	out := make([]wire.AccessEntry, 0, len(ids))
 	for i, id := range ids {
-		b, err := c.callDossier(stub, "GetRecord", id)
+		rec, err := fromDossier[wire.Record](c, stub, "GetRecord", id)
 		if err != nil {
-			return nil, err
-		}
-		var rec wire.Record
-		if err := ccutil.Unmarshal(b, &rec); err != nil {
 			return nil, err
 		}
 		if rec.SubjectID != subjectID {
@@ -82,7 +78,7 @@ func (c *Contract) RecordMetadataAccess(ctx contractapi.TransactionContextInterf
 		}
 		var g *wire.GrantState
 		for j := range grants {
-			if grants[j].CoversFor(who.MSPID, &rec) {
+			if grants[j].CoversFor(who.MSPID, rec) {
 				g = &grants[j]
 				break
 			}

@@ -3,6 +3,7 @@ package sharing
 import (
 	"encoding/base64"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/edossier-city/edossier/chaincode/internal/ccutil"
@@ -215,6 +216,11 @@ func (c *Contract) ListConsentRequests(ctx contractapi.TransactionContextInterfa
 	if err != nil {
 		return nil, err
 	}
+	return requestsAt(stub, keys)
+}
+
+// requestsAt reads the consent requests under keys, in that order.
+func requestsAt(stub shim.ChaincodeStubInterface, keys []string) ([]wire.ConsentRequest, error) {
 	out := []wire.ConsentRequest{}
 	if len(keys) == 0 {
 		return out, nil
@@ -272,18 +278,11 @@ func (c *Contract) MyConsentRequests(ctx contractapi.TransactionContextInterface
 		return nil, err
 	}
 	page := &wire.ConsentRequestPage{Requests: []wire.ConsentRequest{}, Bookmark: next}
-	if len(keys) == 0 {
-		return page, nil
-	}
-	vals, err := stub.GetMultipleStates(keys...)
+	reqs, err := requestsAt(stub, keys)
 	if err != nil {
-		return nil, ccutil.Internal("reading requests", err)
+		return nil, err
 	}
-	for _, v := range vals {
-		var r wire.ConsentRequest
-		if err := ccutil.Unmarshal(v, &r); err != nil {
-			return nil, err
-		}
+	for _, r := range reqs {
 		if r.Requester != org {
 			return nil, wire.Errorf(wire.CodeInternal, "requester index of %s names request %s of %s", org, r.RequestID, r.Requester)
 		}
