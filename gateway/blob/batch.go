@@ -264,10 +264,9 @@ func (s *Store) planPack(_ context.Context, entries []packEntry) (packPlan, erro
 			continue // stored by an earlier entry of this batch
 		}
 		seen[string(e.digest)] = true
-		if path := s.blobPath(e.cid, e.digest); fileExists(path) {
-			if _, err := s.stat(e.cid, path); err == nil {
-				continue // an intact blob file has this content
-			}
+		_, path := s.pathOf(e.cid, e.digest)
+		if _, err := s.stat(e.cid, path); err == nil {
+			continue // an intact blob file has this content
 		}
 		p.write = append(p.write, e)
 		p.writeAt = append(p.writeAt, i)
@@ -325,11 +324,6 @@ func (s *Store) indexNewPack(ctx context.Context, pack stagedPack, p *packPlan) 
 		p.created[p.writeAt[j]] = false
 	}
 	return nil
-}
-
-func fileExists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
 }
 
 func syncFile(path string) error {

@@ -66,7 +66,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -357,18 +356,12 @@ func parseCID(str string) ([]byte, error) {
 // cidOf builds the canonical CID string of a sha2-256 digest.
 func cidOf(digest []byte) string { return wire.CIDFromSHA256(digest).String() }
 
-// pathOf returns the final path of a validated CID.
+// pathOf returns the final path of a validated CID. It concatenates (a batch asks it
+// per file; blobsDir is absolute and clean, so the answer is filepath.Join's).
 func (s *Store) pathOf(cidStr string, digest []byte) (dir, file string) {
-	dir = filepath.Join(s.blobsDir, hex.EncodeToString(digest[:1]))
-	return dir, filepath.Join(dir, cidStr+".blob")
-}
-
-// blobPath is pathOf's file, built by concatenation (the bulk path asks it per file;
-// blobsDir is absolute and clean, so it equals filepath.Join's answer).
-func (s *Store) blobPath(cidStr string, digest []byte) string {
 	const digits = "0123456789abcdef"
-	sep := string(filepath.Separator)
-	return s.blobsDir + sep + string([]byte{digits[digest[0]>>4], digits[digest[0]&15]}) + sep + cidStr + ".blob"
+	dir = s.blobsDir + string(filepath.Separator) + string([]byte{digits[digest[0]>>4], digits[digest[0]&15]})
+	return dir, dir + string(filepath.Separator) + cidStr + ".blob"
 }
 
 func (s *Store) lockFor(digest []byte) *sync.Mutex {
@@ -650,15 +643,7 @@ func (s *Store) install(st *staged) (bool, string, error) {
 }
 
 // ensureDir creates a shard directory and makes its entry durable.
-func (s *Store) ensureDir(dir string) error {
-	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("blob: %w", err)
-	}
-	if err := syncDir(s.blobsDir); err != nil {
-		return fmt.Errorf("blob: %w", err)
-	}
-	return nil
-}
+func (s *Store) ensureDir(dir string) error { return s.ensureDirIn(dir, s.blobsDir) }
 
 func (s *Store) newDataKey(params *aesgcmhkdf.Parameters) (*keyset.Handle, error) {
 	m := keyset.NewManager()

@@ -72,7 +72,6 @@ const (
 	entCtLen     = entKey + wrappedKeyLen
 	entryHeader  = entCtLen + 4
 	gcmOverhead  = 12 + 16
-	maxEntryLen  = entryHeader + smallFile + gcmOverhead
 	packIndexDB  = "packs.db"
 	packDirName  = "packs"
 	packIDDigits = 16
@@ -106,12 +105,6 @@ type packEntry struct {
 func newPackEntry(plain []byte) packEntry {
 	sum := sha256.Sum256(plain)
 	return packEntry{cid: cidOf(sum[:]), digest: sum[:], size: int64(len(plain)), plain: bytes.Clone(plain)}
-}
-
-// sealEntry encrypts a small plaintext under a fresh data key wrapped with the KEK.
-func (s *Store) sealEntry(plain []byte) (packEntry, error) {
-	e := newPackEntry(plain)
-	return e, s.sealPacked(&e)
 }
 
 // sealPacked encrypts an entry's plaintext under a fresh data key wrapped with the KEK.

@@ -443,8 +443,8 @@ func TestPackedRewrap(t *testing.T) {
 func TestPackNotIndexed(t *testing.T) {
 	s := newStore(t, 1<<20)
 	f := randBytes(t, 100)
-	e, err := s.sealEntry(f)
-	if err != nil {
+	e := newPackEntry(f)
+	if err := s.sealPacked(&e); err != nil {
 		t.Fatal(err)
 	}
 	p, err := s.stagePack([]*packEntry{&e}, true)
