@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Marshal is the one JSON encoder used for ledger values and documents:
@@ -23,10 +26,9 @@ func Marshal(v any) ([]byte, error) {
 	return out[:len(out)-1], nil
 }
 
-// DecodeStrict decodes exactly one JSON object from data into v (a pointer to
-// a struct). It refuses, with CodeInvalid: more than maxBytes, invalid UTF-8,
-// a top level that is not an object, unknown fields, and trailing data.
-func DecodeStrict(data []byte, v any, maxBytes int) error {
+// checkDocument refuses what no decoder of a document accepts: nothing, more
+// than maxBytes, invalid UTF-8, a top level that is not an object.
+func checkDocument(data []byte, maxBytes int) error {
 	if len(data) == 0 {
 		return Errorf(CodeInvalid, "document is empty")
 	}
@@ -39,6 +41,16 @@ func DecodeStrict(data []byte, v any, maxBytes int) error {
 	if first := bytes.TrimLeft(data, " \t\r\n"); len(first) == 0 || first[0] != '{' {
 		return Errorf(CodeInvalid, "document must be a JSON object")
 	}
+	return nil
+}
+
+// DecodeStrict decodes exactly one JSON object from data into v (a pointer to
+// a struct). It refuses, with CodeInvalid: more than maxBytes, invalid UTF-8,
+// a top level that is not an object, unknown fields, and trailing data.
+func DecodeStrict(data []byte, v any, maxBytes int) error {
+	if err := checkDocument(data, maxBytes); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -50,18 +62,40 @@ func DecodeStrict(data []byte, v any, maxBytes int) error {
 	return nil
 }
 
-// DecodeSigned is DecodeStrict plus the rules that make a signed document
-// mean one thing to every parser: no duplicate object keys and every key
-// spelled exactly as a field of v (encoding/json would otherwise match keys
-// case-insensitively).
+// DecodeSigned decodes a signed document under the rules that make it mean
+// one thing to every parser: what DecodeStrict refuses, plus duplicate object
+// keys and keys not spelled exactly as a field of v (encoding/json would match
+// "KIND" to "kind"). These are the defaults of JSON v2 (the upstream module of
+// the standard library's encoding/json/v2), which also checks them in one pass,
+// several times faster than walking the tokens first.
 func DecodeSigned(data []byte, v any, maxBytes int) error {
-	if len(data) > maxBytes {
-		return Errorf(CodeInvalid, "document larger than %d bytes", maxBytes)
-	}
-	if err := checkExactKeys(data, jsonNames(reflect.TypeOf(v))); err != nil {
+	if err := checkDocument(data, maxBytes); err != nil {
 		return err
 	}
-	return DecodeStrict(data, v, maxBytes)
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return Errorf(CodeInvalid, "%s", signedErrText(err))
+	}
+	return nil
+}
+
+// signedErrText says what JSON v2 refused, by field path and without Go type
+// names.
+func signedErrText(err error) string {
+	var sem *jsonv2.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case errors.Is(err, jsonv2.ErrUnknownName) && errors.As(err, &sem):
+		return fmt.Sprintf("unknown field %q%s", sem.JSONPointer.LastToken(), at(sem.JSONPointer.Parent()))
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return fmt.Sprintf("duplicate field %q%s", syn.JSONPointer.LastToken(), at(syn.JSONPointer.Parent()))
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed document at byte %d%s", syn.ByteOffset, at(syn.JSONPointer))
+	case errors.As(err, &sem) && sem.JSONKind != 0:
+		return fmt.Sprintf("wrong type of value (JSON %s)%s", sem.JSONKind, at(sem.JSONPointer))
+	case errors.As(err, &sem):
+		return "wrong value" + at(sem.JSONPointer)
+	}
+	return "malformed document"
 }
 
 func jsonErrText(err error) string {
@@ -73,100 +107,11 @@ func jsonErrText(err error) string {
 	return s
 }
 
-// jsonNames collects the JSON names of all fields reachable from t.
-func jsonNames(t reflect.Type) map[string]bool {
-	names := map[string]bool{}
-	var walk func(t reflect.Type, depth int)
-	walk = func(t reflect.Type, depth int) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || depth > 8 {
-			return
-		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			names[name] = true
-			walk(f.Type, depth+1)
-		}
+func at(p jsontext.Pointer) string {
+	if p == "" {
+		return ""
 	}
-	walk(t, 0)
-	return names
-}
-
-// checkExactKeys walks the tokens of data and refuses duplicate keys within
-// an object and keys that are not in allowed (exact, case-sensitive).
-func checkExactKeys(data []byte, allowed map[string]bool) error {
-	type frame struct {
-		object    bool
-		expectKey bool
-		keys      map[string]bool
-	}
-	var stack []*frame
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].expectKey = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return Errorf(CodeInvalid, "malformed document: %s", jsonErrText(err))
-		}
-		n := len(stack)
-		if n > 0 && stack[n-1].object && stack[n-1].expectKey {
-			if tok == json.Delim('}') {
-				stack = stack[:n-1]
-				if len(stack) == 0 {
-					return nil
-				}
-				valueDone()
-				continue
-			}
-			key, _ := tok.(string)
-			if !allowed[key] {
-				return Errorf(CodeInvalid, "unknown field %q", key)
-			}
-			if stack[n-1].keys[key] {
-				return Errorf(CodeInvalid, "duplicate field %q", key)
-			}
-			stack[n-1].keys[key] = true
-			stack[n-1].expectKey = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{object: true, expectKey: true, keys: map[string]bool{}})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-		case json.Delim(']'), json.Delim('}'):
-			if n > 0 {
-				stack = stack[:n-1]
-			}
-			valueDone()
-		default:
-			valueDone()
-		}
-		if len(stack) == 0 {
-			// One complete top-level value; trailing data is DecodeStrict's job.
-			return nil
-		}
-	}
+	return " at " + string(p)
 }
 
 // DecodeAppendRequest strictly decodes, validates and normalises one

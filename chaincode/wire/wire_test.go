@@ -184,6 +184,45 @@ func TestDecodeStrict(t *testing.T) {
 	}
 }
 
+// TestDecodeSigned: every refusal of a signed document is CodeInvalid and says
+// what and where, by JSON path, without Go type names.
+func TestDecodeSigned(t *testing.T) {
+	type item struct {
+		Name string `json:"name"`
+		Size int64  `json:"size"`
+	}
+	type T struct {
+		ID    string `json:"id"`
+		Items []item `json:"items"`
+	}
+	var v T
+	if err := DecodeSigned([]byte(` {"id":"x","items":[{"name":"a","size":2}]} `), &v, 100); err != nil || v.ID != "x" || v.Items[0].Size != 2 {
+		t.Fatalf("%+v %v", v, err)
+	}
+	for in, want := range map[string]string{
+		``:                  "document is empty",
+		`[]`:                "document must be a JSON object",
+		"{\"id\":\"\xff\"}": "document is not valid UTF-8",
+		`{"id":"` + strings.Repeat("x", 100) + `"}`: "document larger than 100 bytes",
+		`{"id":"x","ID":"y"}`:                       `unknown field "ID"`,
+		`{"items":[{"name":"a","extra":1}]}`:        `unknown field "extra" at /items/0`,
+		`{"items":[{"Name":"a"}]}`:                  `unknown field "Name" at /items/0`,
+		`{"items":[{"id":"a"}]}`:                    `unknown field "id" at /items/0`,
+		`{"id":"x","id":"y"}`:                       `duplicate field "id"`,
+		`{"items":[{"size":1,"size":2}]}`:           `duplicate field "size" at /items/0`,
+		`{"id":"x"}{}`:                              "malformed document at byte 10",
+		`{"id":"x"`:                                 "malformed document at byte 9",
+		`{"items":[{"size":1.5}]}`:                  "wrong type of value (JSON number) at /items/0/size",
+		`{"items":[{"size":"1"}]}`:                  "wrong type of value (JSON string) at /items/0/size",
+		`{"id":1}`:                                  "wrong type of value (JSON number) at /id",
+	} {
+		err := DecodeSigned([]byte(in), &v, 100)
+		if we := AsError(err); we == nil || we.Code != CodeInvalid || we.Message != want {
+			t.Errorf("DecodeSigned(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
 const testSubject = "p-aaaabbbbccccddddeeeeffffgggghhhh"
 
 func TestValidateSubjectID(t *testing.T) {
