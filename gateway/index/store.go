@@ -59,7 +59,8 @@ const (
 
 // Store is the index database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db *sql.DB // readers
+	w  *sql.DB // the follower's writes (db itself on PostgreSQL)
 	d  dialect
 	ns Namespaces
 
@@ -71,6 +72,7 @@ type Store struct {
 	municipal, datashare atomic.Uint64
 
 	byCID, batchByCID, allByCID *sql.Stmt // the hot lookups, prepared once
+	insertLeaves                *sql.Stmt // the INSERT of leafRows leaves, prepared once
 
 	// WasReset is set when the index, built by an older gateway version, was emptied
 	// at open to be rebuilt from the ledger.
@@ -103,10 +105,10 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS access_subject ON access_log (subject_id, entry_key)`,
 	// Batch anchoring: one row per anchored batch (the batch key as the AnchorBatch
 	// transaction wrote it), one per leaf (decoded from that transaction's argument:
-	// position, record, CID, the leaf as JSON, block), one per changed batch record
+	// position and the leaf's fields as columns, block), one per changed batch record
 	// (its sparse status key).
 	`CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, issuer TEXT NOT NULL, root TEXT NOT NULL, size BIGINT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS batch_leaves (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, cid TEXT NOT NULL, leaf TEXT NOT NULL, block BIGINT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+	`CREATE TABLE IF NOT EXISTS batch_leaves (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, cid TEXT NOT NULL, subject_id TEXT NOT NULL, type TEXT NOT NULL, size BIGINT NOT NULL, media_type TEXT NOT NULL, block BIGINT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
 	`CREATE INDEX IF NOT EXISTS batch_leaves_cid ON batch_leaves (cid)`,
 	`CREATE INDEX IF NOT EXISTS batch_leaves_record ON batch_leaves (record_id)`,
 	`CREATE TABLE IF NOT EXISTS batch_status (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, status TEXT NOT NULL, tx_id TEXT NOT NULL, block BIGINT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
@@ -114,15 +116,18 @@ var schema = []string{
 }
 
 // schemaVersion is what the index's rows hold. An index of an older version is
-// emptied at open (it is a cache: the follower rebuilds it from the ledger); Version 2
-// added the batch leaves.
-const schemaVersion = "2"
+// dropped and recreated at open (it is a cache: the follower rebuilds it from the
+// ledger). Version 2 added the batch leaves, version 3 stores a leaf's fields as
+// columns instead of its JSON (about 30% fewer bytes per leaf). The schema statements
+// run before the version check, so an index statement of a new version may only name
+// columns its table had in every older version.
+const schemaVersion = "3"
 
-// dataTables are the tables emptied when an older index is reset.
+// dataTables are the tables dropped and recreated when an older index is reset.
 var dataTables = []string{"checkpoints", "blocks", "records", "grants", "access_log", "batches", "batch_leaves", "batch_status"}
 
-// checkVersion marks a new index with the schema version and empties one that holds
-// blocks without it (or with another): it returns whether it did.
+// checkVersion marks a new index with the schema version and recreates the tables of
+// one of another version (or none): it returns whether they held blocks.
 func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
 	var v string
 	err = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema'`).Scan(&v)
@@ -132,7 +137,7 @@ func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return false, fmt.Errorf("index: %w", err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("index: %w", err)
 	}
@@ -141,11 +146,14 @@ func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM checkpoints`).Scan(&n); err != nil {
 		return false, fmt.Errorf("index: %w", err)
 	}
-	if n > 0 {
-		for _, t := range dataTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
-				return false, fmt.Errorf("index: reset %s: %w", t, err)
-			}
+	for _, t := range dataTables {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+t); err != nil {
+			return false, fmt.Errorf("index: reset %s: %w", t, err)
+		}
+	}
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return false, fmt.Errorf("index: reset: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`), schemaVersion); err != nil {
@@ -157,39 +165,40 @@ func (s *Store) checkVersion(ctx context.Context) (reset bool, err error) {
 	return n > 0, nil
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, ns Namespaces) (_ *Store, err error) {
-	s := &Store{db: db, d: d, ns: ns}
+func open(ctx context.Context, db, w *sql.DB, d dialect, ns Namespaces) (_ *Store, err error) {
+	s := &Store{db: db, w: w, d: d, ns: ns}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	for _, q := range schema {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			db.Close()
+		if _, err := w.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("index schema: %w", err)
 		}
 	}
 	if s.WasReset, err = s.checkVersion(ctx); err != nil {
-		db.Close()
 		return nil, err
 	}
 	h, err := s.dbHeights(ctx)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.municipal.Store(h.Municipal)
 	s.datashare.Store(h.Datashare)
-	if s.byCID, err = db.PrepareContext(ctx, s.q(`SELECT doc, block, status_block FROM records WHERE cid = ? ORDER BY block, record_id`)); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	if s.batchByCID, err = db.PrepareContext(ctx, s.q(batchRecordsQuery+`l.cid = ?`+batchRecordsOrder)); err != nil {
-		s.byCID.Close()
-		db.Close()
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	if s.allByCID, err = db.PrepareContext(ctx, s.q(allByCIDQuery)); err != nil {
-		s.byCID.Close()
-		s.batchByCID.Close()
-		db.Close()
-		return nil, fmt.Errorf("index: %w", err)
+	for _, p := range []struct {
+		db    *sql.DB
+		stmt  **sql.Stmt
+		query string
+	}{
+		{db, &s.byCID, `SELECT doc, block, status_block FROM records WHERE cid = ? ORDER BY block, record_id`},
+		{db, &s.batchByCID, batchRecordsQuery + `l.cid = ?` + batchRecordsOrder},
+		{db, &s.allByCID, allByCIDQuery},
+		{w, &s.insertLeaves, insertLeaves(leafRows)},
+	} {
+		if *p.stmt, err = p.db.PrepareContext(ctx, s.q(p.query)); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -215,9 +224,14 @@ func (s *Store) seen(channel string, height uint64) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.byCID.Close()
-	s.batchByCID.Close()
-	s.allByCID.Close()
+	for _, st := range []*sql.Stmt{s.byCID, s.batchByCID, s.allByCID, s.insertLeaves} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if s.w != s.db {
+		s.w.Close()
+	}
 	return s.db.Close()
 }
 
@@ -290,7 +304,7 @@ func (s *Store) Next(ctx context.Context, channel string) (uint64, error) {
 func (s *Store) Apply(ctx context.Context, b *Block) (applied bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("index: begin: %w", err)
 	}
@@ -414,9 +428,22 @@ ON CONFLICT (batch_id, leaf_index) DO UPDATE SET status = excluded.status, tx_id
 	return nil
 }
 
-// leafRows is how many leaves one INSERT statement carries (6 parameters each, well
+// leafRows is how many leaves one INSERT statement carries (9 parameters each, well
 // below SQLite's and PostgreSQL's limits).
 const leafRows = 500
+
+// insertLeaves is the INSERT of n leaves.
+func insertLeaves(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO batch_leaves (batch_id, leaf_index, record_id, cid, subject_id, type, size, media_type, block) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return q.String()
+}
 
 // applyBatch indexes a write of a batch key. The anchoring transaction (the one the
 // anchor names) adds the batch and its leaves, decoded from its argument, after
@@ -447,24 +474,23 @@ func (s *Store) applyBatch(ctx context.Context, tx *sql.Tx, b *Block, w Write, b
 		a.BatchID, a.Issuer, a.Root, int64(a.Size), a.TxID, int64(b.Number), string(w.Value)); err != nil {
 		return fmt.Errorf("index: batch: %w", err)
 	}
+	full := tx.StmtContext(ctx, s.insertLeaves)
+	defer full.Close()
+	row := make([]any, 0, 9*leafRows)
 	for start := 0; start < len(batch.Leaves); start += leafRows {
 		end := min(start+leafRows, len(batch.Leaves))
-		var q strings.Builder
-		q.WriteString(`INSERT INTO batch_leaves (batch_id, leaf_index, record_id, cid, leaf, block) VALUES `)
-		args := make([]any, 0, 6*(end-start))
+		row = row[:0]
 		for i := start; i < end; i++ {
-			if i > start {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
 			l := &batch.Leaves[i]
-			doc, err := json.Marshal(l)
-			if err != nil {
-				return fmt.Errorf("index: leaf: %w", err)
-			}
-			args = append(args, a.BatchID, int64(i), l.RecordID, l.CID, string(doc), int64(b.Number))
+			row = append(row, a.BatchID, int64(i), l.RecordID, l.CID, l.SubjectID, l.Type, l.Size, l.MediaType, int64(b.Number))
 		}
-		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+		var err error
+		if end-start == leafRows {
+			_, err = full.ExecContext(ctx, row...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(insertLeaves(end-start)), row...)
+		}
+		if err != nil {
 			return fmt.Errorf("index: batch leaves: %w", err)
 		}
 	}
@@ -480,8 +506,17 @@ type BatchRecord struct {
 	Block, StatusBlock uint64
 }
 
+// leafColumns are a leaf's fields, the last columns of a query that reads leaves, in
+// the order leafInto scans them.
+const leafColumns = `l.record_id, l.subject_id, l.type, l.cid, l.size, l.media_type`
+
+// leafInto appends the destinations of leafColumns in l to dest.
+func leafInto(l *wire.BatchLeaf, dest ...any) []any {
+	return append(dest, &l.RecordID, &l.SubjectID, &l.Type, &l.CID, &l.Size, &l.MediaType)
+}
+
 const (
-	batchRecordsQuery = `SELECT l.leaf, l.leaf_index, b.doc, b.block, s.doc, s.block FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+	batchRecordsQuery = `SELECT l.leaf_index, b.doc, b.block, s.doc, s.block, ` + leafColumns + ` FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
 LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE `
 	batchRecordsOrder = ` ORDER BY l.block, l.batch_id, l.leaf_index`
 )
@@ -490,14 +525,15 @@ func scanBatchRecords(rows *sql.Rows) ([]BatchRecord, error) {
 	defer rows.Close()
 	var out []BatchRecord
 	for rows.Next() {
-		var leafDoc, anchorDoc string
+		var l wire.BatchLeaf
+		var anchorDoc string
 		var index, block int64
 		var stDoc sql.NullString
 		var stBlock sql.NullInt64
-		if err := rows.Scan(&leafDoc, &index, &anchorDoc, &block, &stDoc, &stBlock); err != nil {
+		if err := rows.Scan(leafInto(&l, &index, &anchorDoc, &block, &stDoc, &stBlock)...); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
-		r, err := batchRecordOf(leafDoc, index, anchorDoc, block, stDoc, stBlock)
+		r, err := batchRecordOf(&l, index, anchorDoc, block, stDoc, stBlock)
 		if err != nil {
 			return nil, err
 		}
@@ -506,12 +542,8 @@ func scanBatchRecords(rows *sql.Rows) ([]BatchRecord, error) {
 	return out, rows.Err()
 }
 
-func batchRecordOf(leafDoc string, index int64, anchorDoc string, block int64, stDoc sql.NullString, stBlock sql.NullInt64) (BatchRecord, error) {
-	var l wire.BatchLeaf
+func batchRecordOf(l *wire.BatchLeaf, index int64, anchorDoc string, block int64, stDoc sql.NullString, stBlock sql.NullInt64) (BatchRecord, error) {
 	var a wire.BatchAnchor
-	if err := json.Unmarshal([]byte(leafDoc), &l); err != nil {
-		return BatchRecord{}, fmt.Errorf("index: stored leaf: %w", err)
-	}
 	if err := json.Unmarshal([]byte(anchorDoc), &a); err != nil {
 		return BatchRecord{}, fmt.Errorf("index: stored batch: %w", err)
 	}
@@ -524,7 +556,7 @@ func batchRecordOf(leafDoc string, index int64, anchorDoc string, block int64, s
 		}
 		r.StatusBlock = uint64(stBlock.Int64)
 	}
-	r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(&l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
+	r.BatchRecord = wire.BatchRecord{Record: a.RecordOf(l, st), BatchID: a.BatchID, Index: uint64(index), Root: a.Root}
 	return r, nil
 }
 
@@ -545,10 +577,10 @@ func (s *Store) BatchRecordsByCID(ctx context.Context, cid string) ([]BatchRecor
 
 // allByCIDQuery is RecordsByCID and BatchRecordsByCID in one statement (one round
 // trip on the verification path): kind 0 rows are single records (doc, block, status
-// block), kind 1 rows batch records (leaf, anchoring block, status block or NULL,
-// index, anchor, status or NULL).
-const allByCIDQuery = `SELECT 0, doc, block, status_block, 0, '', NULL, record_id FROM records WHERE cid = ?
-UNION ALL SELECT 1, l.leaf, b.block, s.block, l.leaf_index, b.doc, s.doc, l.batch_id FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
+// block), kind 1 rows batch records (anchoring block, status block or NULL, index,
+// anchor, status or NULL, the leaf's columns).
+const allByCIDQuery = `SELECT 0, doc, block, status_block, 0, '', NULL, record_id, '', '', '', '', 0, '' FROM records WHERE cid = ?
+UNION ALL SELECT 1, '', b.block, s.block, l.leaf_index, b.doc, s.doc, l.batch_id, ` + leafColumns + ` FROM batch_leaves l JOIN batches b ON b.batch_id = l.batch_id
 LEFT JOIN batch_status s ON s.batch_id = l.batch_id AND s.leaf_index = l.leaf_index WHERE l.cid = ?
 ORDER BY 1, 3, 8, 5`
 
@@ -572,7 +604,8 @@ func (s *Store) AllByCID(ctx context.Context, cid string) ([]Record, []BatchReco
 		var block, index int64
 		var stBlock sql.NullInt64
 		var stDoc sql.NullString
-		if err := rows.Scan(&kind, &doc, &block, &stBlock, &index, &anchorDoc, &stDoc, &key); err != nil {
+		var l wire.BatchLeaf
+		if err := rows.Scan(leafInto(&l, &kind, &doc, &block, &stBlock, &index, &anchorDoc, &stDoc, &key)...); err != nil {
 			return nil, nil, h, fmt.Errorf("index: %w", err)
 		}
 		if kind == 0 {
@@ -583,7 +616,7 @@ func (s *Store) AllByCID(ctx context.Context, cid string) ([]Record, []BatchReco
 			recs = append(recs, r)
 			continue
 		}
-		br, err := batchRecordOf(doc, index, anchorDoc, block, stDoc, stBlock)
+		br, err := batchRecordOf(&l, index, anchorDoc, block, stDoc, stBlock)
 		if err != nil {
 			return nil, nil, h, err
 		}
@@ -622,9 +655,21 @@ func (s *Store) BatchLeaves(ctx context.Context, batchID string) (*wire.BatchAnc
 	if err := json.Unmarshal([]byte(doc), &a); err != nil {
 		return nil, nil, fmt.Errorf("index: stored batch: %w", err)
 	}
-	leaves, err := docs[wire.BatchLeaf](ctx, s, `SELECT leaf FROM batch_leaves WHERE batch_id = ? ORDER BY leaf_index`, batchID)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+leafColumns+` FROM batch_leaves l WHERE batch_id = ? ORDER BY leaf_index`), batchID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	defer rows.Close()
+	leaves := make([]wire.BatchLeaf, 0, a.Size)
+	for rows.Next() {
+		var l wire.BatchLeaf
+		if err := rows.Scan(leafInto(&l)...); err != nil {
+			return nil, nil, fmt.Errorf("index: %w", err)
+		}
+		leaves = append(leaves, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("index: %w", err)
 	}
 	if uint64(len(leaves)) != a.Size {
 		return nil, nil, fmt.Errorf("index: batch %s has %d leaves, anchored %d", batchID, len(leaves), a.Size)
@@ -787,7 +832,7 @@ func (s *Store) Dump(ctx context.Context, w io.Writer) error {
 		{"grant", `SELECT grant_id, subject_id, grantee, status, block, doc FROM grants ORDER BY grant_id`},
 		{"access", `SELECT entry_key, subject_id, record_id, org, kind, block, doc FROM access_log ORDER BY entry_key`},
 		{"batch", `SELECT batch_id, issuer, root, size, tx_id, block, doc FROM batches ORDER BY batch_id`},
-		{"leaf", `SELECT batch_id, leaf_index, record_id, cid, leaf, block FROM batch_leaves ORDER BY batch_id, leaf_index`},
+		{"leaf", `SELECT batch_id, leaf_index, record_id, cid, subject_id, type, size, media_type, block FROM batch_leaves ORDER BY batch_id, leaf_index`},
 		{"bstatus", `SELECT batch_id, leaf_index, record_id, status, tx_id, block, doc FROM batch_status ORDER BY batch_id, leaf_index`},
 	}
 	for _, t := range tables {

@@ -238,30 +238,45 @@ func runSuite(t *testing.T, open func(t *testing.T) *Store) {
 		}
 	})
 
-	t.Run("an index built by an older version (no schema mark, blocks applied) is emptied at open, to be rebuilt", func(t *testing.T) {
-		s := open(t)
-		m, _ := fixture()
-		applyAll(t, s, &chain{channel: "municipal", blocks: m.blocks[:2]})
-		if _, err := s.db.ExecContext(t.Context(), `DELETE FROM meta`); err != nil {
-			t.Fatal(err)
-		}
-		o, _ := reopen.Load(s)
-		s2 := o.(func(t *testing.T) *Store)(t)
-		if !s2.WasReset {
-			t.Fatal("an old index was not reset")
-		}
-		if h, _ := s2.Heights(t.Context()); h != (Heights{}) {
-			t.Fatalf("heights after the reset: %+v", h)
-		}
-		if d := dump(t, s2); d != "" {
-			t.Fatalf("rows left after the reset:\n%s", d)
-		}
-		// It then rebuilds like a new one, and a current index is not reset again.
-		applyAll(t, s2, m)
-		if s3 := o.(func(t *testing.T) *Store)(t); s3.WasReset {
-			t.Fatal("a current index was reset")
-		}
-	})
+	// An older index: no schema mark (before version 1), or version 2, whose leaves
+	// were JSON in a column "leaf" that version 3 does not have.
+	for name, older := range map[string][]string{
+		"no schema mark": {`DELETE FROM meta`},
+		"version 2": {`DROP TABLE batch_leaves`,
+			`CREATE TABLE batch_leaves (batch_id TEXT NOT NULL, leaf_index BIGINT NOT NULL, record_id TEXT NOT NULL, cid TEXT NOT NULL, leaf TEXT NOT NULL, block BIGINT NOT NULL, PRIMARY KEY (batch_id, leaf_index))`,
+			`UPDATE meta SET value = '2' WHERE name = 'schema'`},
+	} {
+		t.Run("an index built by an older version ("+name+", blocks applied) is recreated at open, to be rebuilt", func(t *testing.T) {
+			s := open(t)
+			m, _ := fixture()
+			applyAll(t, s, &chain{channel: "municipal", blocks: m.blocks[:2]})
+			for _, q := range older {
+				if _, err := s.db.ExecContext(t.Context(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o, _ := reopen.Load(s)
+			s2 := o.(func(t *testing.T) *Store)(t)
+			if !s2.WasReset {
+				t.Fatal("an old index was not reset")
+			}
+			if h, _ := s2.Heights(t.Context()); h != (Heights{}) {
+				t.Fatalf("heights after the reset: %+v", h)
+			}
+			if d := dump(t, s2); d != "" {
+				t.Fatalf("rows left after the reset:\n%s", d)
+			}
+			// It then rebuilds like a new one (the batches' leaves included), and a
+			// current index is not reset again.
+			applyAll(t, s2, m)
+			if a, l, err := s2.BatchLeaves(t.Context(), "bt-1"); err != nil || a == nil || len(l) != 3 {
+				t.Fatalf("batch leaves after the rebuild: %+v %+v %v", a, l, err)
+			}
+			if s3 := o.(func(t *testing.T) *Store)(t); s3.WasReset {
+				t.Fatal("a current index was reset")
+			}
+		})
+	}
 
 	t.Run("batch leaves and the status of batch records", func(t *testing.T) {
 		s := open(t)
