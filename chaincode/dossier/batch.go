@@ -71,7 +71,7 @@ func (c *Contract) AnchorBatch(ctx contractapi.TransactionContextInterface, batc
 	if err := checkIssuer(tx.issuer, vals[0], types, vals[1:1+len(types)]); err != nil {
 		return nil, err
 	}
-	root, err := wire.BatchRoot(batchContext(tx, b.BatchID, tx.issuer), b.Leaves)
+	root, err := b.Root(batchContext(tx, b.BatchID, tx.issuer))
 	if err != nil {
 		return nil, err
 	}

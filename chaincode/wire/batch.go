@@ -74,16 +74,46 @@ type BatchLeaf struct {
 
 // Validate checks every field of l (CodeInvalid naming the first bad one).
 func (l *BatchLeaf) Validate() error {
+	_, err := l.packed()
+	return err
+}
+
+// packedLeaf is what the compact encoding holds of a leaf's subject and CID.
+type packedLeaf struct {
+	kind   byte // 1 for an enterprise
+	subj   [20]byte
+	digest [32]byte
+}
+
+// packed validates every field of l in order and returns its subject and CID in
+// their compact form.
+func (l *BatchLeaf) packed() (p packedLeaf, err error) {
+	if err := ValidateID("recordId", l.RecordID); err != nil {
+		return p, err
+	}
+	if p.kind, p.subj, err = subjectBytes(l.SubjectID); err != nil {
+		return p, err
+	}
+	if err := ValidateCode("type", l.Type); err != nil {
+		return p, err
+	}
+	c, err := ParseCID(l.CID)
+	if err != nil {
+		return p, err
+	}
+	h := c.Hash()                    // multihash: code, length, digest
+	copy(p.digest[:], h[len(h)-32:]) // ParseCID checked sha2-256, 32 bytes
+	return p, l.checkRest()
+}
+
+// checkRest checks the fields that the compact encoding keeps as they are (the
+// record ID, type, size and media type): all a decoded leaf needs, its subject and
+// CID being valid by construction.
+func (l *BatchLeaf) checkRest() error {
 	if err := ValidateID("recordId", l.RecordID); err != nil {
 		return err
 	}
-	if err := ValidateSubjectID("subjectId", l.SubjectID); err != nil {
-		return err
-	}
 	if err := ValidateCode("type", l.Type); err != nil {
-		return err
-	}
-	if _, err := ParseCID(l.CID); err != nil {
 		return err
 	}
 	if l.Size < 0 || l.Size > MaxSize {
@@ -97,6 +127,8 @@ func (l *BatchLeaf) Validate() error {
 type Batch struct {
 	BatchID string
 	Leaves  []BatchLeaf
+
+	packed []packedLeaf // set by DecodeBatch, for Root
 }
 
 // BatchContext is what a leaf's hash binds besides the leaf itself: the
@@ -135,14 +167,15 @@ func subjectString(kind byte, raw []byte) string {
 	return p + strings.ToLower(subjectB32.EncodeToString(raw))
 }
 
-// cidDigest returns the sha2-256 digest inside a canonical CID string.
-func cidDigest(s string) ([]byte, error) {
+// cidDigest returns the sha2-256 digest inside a canonical CID string (nil for
+// any other string).
+func cidDigest(s string) []byte {
 	c, err := ParseCID(s)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	h := c.Hash()             // multihash: code, length, digest
-	return h[len(h)-32:], nil // ParseCID checked sha2-256, 32 bytes
+	h := c.Hash()        // multihash: code, length, digest
+	return h[len(h)-32:] // ParseCID checked sha2-256, 32 bytes
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -155,6 +188,24 @@ func appendStr(b []byte, s string) []byte {
 // ID twice, at most MaxBatchDict distinct types and media types, at most
 // MaxAnchorBatchBytes).
 func EncodeBatch(b *Batch) ([]byte, error) {
+	n := len(b.Leaves)
+	if n == 0 || n > MaxAnchorBatch {
+		return nil, Errorf(CodeInvalid, "a batch holds 1 to %d records, got %d", MaxAnchorBatch, n)
+	}
+	packed := make([]packedLeaf, n)
+	for i := range b.Leaves {
+		var err error
+		if packed[i], err = b.Leaves[i].packed(); err != nil {
+			e := AsError(err)
+			return nil, Errorf(e.Code, "records[%d]: %s", i, e.Message)
+		}
+	}
+	return encodeBatch(b, packed)
+}
+
+// encodeBatch is EncodeBatch of leaves whose subject and CID are valid and packed,
+// checking everything else.
+func encodeBatch(b *Batch, packed []packedLeaf) ([]byte, error) {
 	if err := ValidateID("batchId", b.BatchID); err != nil {
 		return nil, err
 	}
@@ -168,7 +219,7 @@ func EncodeBatch(b *Batch) ([]byte, error) {
 	prefix := b.Leaves[0].RecordID
 	for i := range b.Leaves {
 		l := &b.Leaves[i]
-		if err := l.Validate(); err != nil {
+		if err := l.checkRest(); err != nil {
 			e := AsError(err)
 			return nil, Errorf(e.Code, "records[%d]: %s", i, e.Message)
 		}
@@ -205,20 +256,12 @@ func EncodeBatch(b *Batch) ([]byte, error) {
 	}
 	out = binary.AppendUvarint(out, uint64(n))
 	for i := range b.Leaves {
-		l := &b.Leaves[i]
-		kind, subj, err := subjectBytes(l.SubjectID)
-		if err != nil {
-			return nil, err
-		}
-		digest, err := cidDigest(l.CID)
-		if err != nil {
-			return nil, err
-		}
-		out = binary.AppendUvarint(out, uint64(typeIdx[l.Type])<<1|uint64(kind))
+		l, p := &b.Leaves[i], &packed[i]
+		out = binary.AppendUvarint(out, uint64(typeIdx[l.Type])<<1|uint64(p.kind))
 		out = binary.AppendUvarint(out, uint64(mediaIdx[l.MediaType]))
 		out = appendStr(out, l.RecordID[len(prefix):])
-		out = append(out, subj[:]...)
-		out = append(out, digest...)
+		out = append(out, p.subj[:]...)
+		out = append(out, p.digest[:]...)
 		out = binary.AppendUvarint(out, uint64(l.Size))
 	}
 	if len(out) > MaxAnchorBatchBytes {
@@ -288,6 +331,7 @@ func DecodeBatch(data []byte) (*Batch, error) {
 		return nil, Errorf(CodeInvalid, "truncated or malformed batch header")
 	}
 	b.Leaves = make([]BatchLeaf, n)
+	packed := make([]packedLeaf, n)
 	for i := range b.Leaves {
 		tk := r.uvarint(uint64(2*len(types) - 1))
 		mi := r.uvarint(uint64(len(media) - 1))
@@ -298,9 +342,13 @@ func DecodeBatch(data []byte) (*Batch, error) {
 		if r.err || len(types) == 0 || len(media) == 0 {
 			return nil, Errorf(CodeInvalid, "records[%d]: truncated or malformed leaf", i)
 		}
+		p := &packed[i]
+		p.kind = byte(tk & 1)
+		copy(p.subj[:], subj)
+		copy(p.digest[:], digest)
 		b.Leaves[i] = BatchLeaf{
 			RecordID:  prefix + suffix,
-			SubjectID: subjectString(byte(tk&1), subj),
+			SubjectID: subjectString(p.kind, subj),
 			Type:      types[tk>>1],
 			CID:       CIDFromSHA256(digest).String(),
 			Size:      int64(size),
@@ -310,13 +358,17 @@ func DecodeBatch(data []byte) (*Batch, error) {
 	if len(r.b) != 0 {
 		return nil, Errorf(CodeInvalid, "trailing data after the batch")
 	}
-	again, err := EncodeBatch(b)
+	// The subject and CID of a decoded leaf are valid by construction (any 20 bytes
+	// are a subject, any 32 a sha2-256 digest); encodeBatch checks the rest and
+	// re-encodes, and only the canonical encoding of the batch is accepted.
+	again, err := encodeBatch(b, packed)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(again, data) {
 		return nil, Errorf(CodeInvalid, "batch is not in canonical encoding")
 	}
+	b.packed = packed
 	return b, nil
 }
 
@@ -324,6 +376,11 @@ func DecodeBatch(data []byte) (*Batch, error) {
 // context and every field, each length-prefixed (index and size as 8 bytes
 // big-endian, the CID as its 32-byte digest). l must be valid.
 func (c BatchContext) LeafBytes(index uint64, l *BatchLeaf) []byte {
+	return c.leafBytes(index, l, cidDigest(l.CID))
+}
+
+// leafBytes is LeafBytes with the CID's digest given.
+func (c BatchContext) leafBytes(index uint64, l *BatchLeaf, digest []byte) []byte {
 	out := make([]byte, 0, 256)
 	out = appendStr(out, BatchLeafTag)
 	out = appendStr(out, c.Channel)
@@ -334,8 +391,7 @@ func (c BatchContext) LeafBytes(index uint64, l *BatchLeaf) []byte {
 	out = appendStr(out, l.RecordID)
 	out = appendStr(out, l.SubjectID)
 	out = appendStr(out, l.Type)
-	d, _ := cidDigest(l.CID)
-	out = appendStr(out, string(d))
+	out = appendStr(out, string(digest))
 	out = binary.BigEndian.AppendUint64(out, uint64(l.Size))
 	out = appendStr(out, l.MediaType)
 	return out
@@ -397,9 +453,25 @@ func NewBatchTreeFromHashes(hashes [][]byte, keepNodes bool) (*BatchTree, error)
 
 // BatchRoot returns the root of the batch's leaves in context c.
 func BatchRoot(c BatchContext, leaves []BatchLeaf) ([]byte, error) {
-	hashes := make([][]byte, len(leaves))
-	for i := range leaves {
-		hashes[i] = c.LeafHash(uint64(i), &leaves[i])
+	return batchRoot(len(leaves), func(i int) []byte { return c.LeafHash(uint64(i), &leaves[i]) })
+}
+
+// Root is BatchRoot of b's leaves. A batch from DecodeBatch keeps its leaves'
+// digests as decoded, so their CIDs are not parsed again; its leaves must not be
+// changed after decoding.
+func (b *Batch) Root(c BatchContext) ([]byte, error) {
+	if len(b.packed) != len(b.Leaves) {
+		return BatchRoot(c, b.Leaves)
+	}
+	return batchRoot(len(b.Leaves), func(i int) []byte {
+		return hasher.HashLeaf(c.leafBytes(uint64(i), &b.Leaves[i], b.packed[i].digest[:]))
+	})
+}
+
+func batchRoot(n int, leafHash func(int) []byte) ([]byte, error) {
+	hashes := make([][]byte, n)
+	for i := range hashes {
+		hashes[i] = leafHash(i)
 	}
 	t, err := NewBatchTreeFromHashes(hashes, false)
 	if err != nil {

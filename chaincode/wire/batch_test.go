@@ -102,6 +102,22 @@ func TestBatchTreeProofs(t *testing.T) {
 		if err != nil || !bytes.Equal(root, tree.Root()) {
 			t.Fatalf("n=%d: BatchRoot differs from tree root (%v)", n, err)
 		}
+		// A decoded batch's Root uses the digests it decoded; a batch built in
+		// memory parses its CIDs: both are the tree's root.
+		built := &Batch{BatchID: testCtx.BatchID, Leaves: leaves}
+		enc, err := EncodeBatch(built)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := DecodeBatch(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string]*Batch{"built": built, "decoded": decoded} {
+			if r, err := b.Root(testCtx); err != nil || !bytes.Equal(r, root) {
+				t.Fatalf("n=%d: Root of the %s batch differs from the tree root (%v)", n, name, err)
+			}
+		}
 		for i := range leaves {
 			p, err := tree.InclusionProof(uint64(i))
 			if err != nil {

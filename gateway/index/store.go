@@ -466,7 +466,7 @@ func (s *Store) applyBatch(ctx context.Context, tx *sql.Tx, b *Block, w Write, b
 		return fmt.Errorf("index: block %d tx %s: batch %s: %w", b.Number, w.TxID, batchID, err)
 	}
 	c := wire.BatchContext{Channel: b.Channel, Chaincode: wire.DossierContract, BatchID: a.BatchID, Issuer: a.Issuer}
-	root, err := wire.BatchRoot(c, batch.Leaves)
+	root, err := batch.Root(c)
 	if err != nil || batch.BatchID != a.BatchID || uint64(len(batch.Leaves)) != a.Size || hex.EncodeToString(root) != a.Root {
 		return fmt.Errorf("index: block %d tx %s: the leaves in the arguments do not make the anchored root of batch %s", b.Number, w.TxID, batchID)
 	}
