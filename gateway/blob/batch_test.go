@@ -301,7 +301,7 @@ func TestGroupCommit(t *testing.T) {
 // below the group commit and at 1,024.
 // Run: go test ./gateway/blob -run '^$' -bench BatchCommit -benchtime 20x
 func BenchmarkBatchCommit(b *testing.B) {
-	for _, n := range []int{GroupCommitMin - 1, 1024} {
+	for _, n := range []int{GroupCommitMin - 1, 1024, 8192} {
 		for _, layout := range []string{"file-per-blob", "packed"} {
 			b.Run(fmt.Sprintf("files=%d/%s", n, layout), func(b *testing.B) {
 				s := newStore(b, 1<<20)

@@ -209,6 +209,11 @@ func (s *Store) openPackIndex(ctx context.Context) error {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(FULL)") // a committed row survives a power loss
+	// A pack's thousands of random-key inserts: their statement journal in memory, and
+	// a page cache of 16 MiB per connection (at most 8) so that the touched B-tree
+	// pages stay in memory until the commit.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.root, packIndexDB)+"?"+q.Encode())
 	if err != nil {
