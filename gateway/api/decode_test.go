@@ -46,6 +46,11 @@ func TestStrictJSONBodies(t *testing.T) {
 		t.Fatalf("valid body: %d %s (calls %d)", code, body, subjects.n)
 	}
 	subjects.n = 0
+	// The detail says what and where, never a Go type.
+	if code, out := do("/v1/subjects/resolve", `{"kind":"person","idNumber":"110101202611201235","extra":1}`); code != 400 ||
+		!strings.Contains(out, `"detail":"malformed JSON: unknown field \"extra\""`) || strings.Contains(out, "Go ") {
+		t.Errorf("unknown field: %d %s", code, out)
+	}
 	bad := map[string]string{
 		"trailing bracket":     `{"kind":"person","idNumber":"110101202611201235"}] not json`,
 		"trailing object":      `{"kind":"person","idNumber":"110101202611201235"}{}`,
