@@ -109,7 +109,7 @@ func (b *Batch) Commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 	return out, b.s.codeErr(err)
 }
 
-func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
+func (b *Batch) commit(ctx context.Context) (_ []gateway.CommittedBlob, err error) {
 	if b.done {
 		return nil, errors.New("blob: batch already committed or aborted")
 	}
@@ -138,6 +138,14 @@ func (b *Batch) commit(ctx context.Context) ([]gateway.CommittedBlob, error) {
 		defer func() {
 			if pack.tmp != "" {
 				os.Remove(pack.tmp)
+			}
+		}()
+		if err := b.s.markPending(ctx, pack.id); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				b.s.dropPending(pack.id) // unless its rows are committed
 			}
 		}()
 	}
@@ -286,8 +294,7 @@ func (s *Store) indexNewPack(ctx context.Context, pack stagedPack, p *packPlan) 
 	}
 	taken, err := s.packs.indexPack(ctx, pack, p.write)
 	if err != nil {
-		os.Remove(path)
-		return err
+		return err // the pack is still marked pending: Commit's error removes it
 	}
 	var lost []int
 	for _, j := range taken {

@@ -990,15 +990,19 @@ func (s *Store) deleteFile(cidStr string, digest []byte) error {
 // whose lock is held belongs to a live Store (this one or another process sharing the
 // store) and is left alone. Loose staging files of an older version, directly under
 // <Dir>/tmp, are removed when not modified for olderThan. Only names the store gives
-// its staging files and directories are touched. It returns the number of staging files
-// removed.
+// its staging files and directories are touched. So are the packs such a Store was
+// installing when it died, whose rows it never committed (sweepPending). It returns
+// the number of staging files and packs removed.
 func (s *Store) SweepTemp(olderThan time.Duration) (int, error) {
+	removed, err := s.sweepPending(context.Background())
+	if err != nil {
+		return removed, err
+	}
 	entries, err := os.ReadDir(s.tmpRoot)
 	if err != nil {
-		return 0, fmt.Errorf("blob: %w", err)
+		return removed, fmt.Errorf("blob: %w", err)
 	}
 	cutoff := time.Now().Add(-olderThan)
-	removed := 0
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil {

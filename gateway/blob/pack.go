@@ -224,6 +224,9 @@ func (s *Store) openPackIndex(ctx context.Context) error {
 	for _, stmt := range []string{
 		`CREATE TABLE IF NOT EXISTS entries (digest BLOB PRIMARY KEY, pack INTEGER NOT NULL, off INTEGER NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID`,
 		`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`,
+		// Packs being installed whose rows are not committed yet, and the staging
+		// directory of the Store installing each (see markPending).
+		`CREATE TABLE IF NOT EXISTS pending (pack INTEGER PRIMARY KEY, owner TEXT NOT NULL)`,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			db.Close()
@@ -435,8 +438,103 @@ func (s *Store) stagePack(entries []*packEntry, sync bool) (stagedPack, error) {
 	return p, nil
 }
 
+// markPending records, durably and before a staged pack is moved into packs/, that
+// this Store is installing it: the transaction that commits the pack's rows deletes
+// the mark. A mark that outlives its Store (a crash between the rename and that
+// commit) names a pack whose entries no row names but whose data keys are live; the
+// next SweepTemp removes it (sweepPending), so that no unindexed copy of a blob
+// survives its erasure or comes back in a rebuilt index.
+func (s *Store) markPending(ctx context.Context, id int64) error {
+	if _, err := s.packs.db.ExecContext(ctx, `INSERT INTO pending (pack, owner) VALUES (?, ?)`, id, filepath.Base(s.tmpDir)); err != nil {
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	return nil
+}
+
+// dropPending removes a pack marked pending (installed or not), then its mark; a pack
+// whose rows are committed has no mark and is left alone. Errors leave the mark for
+// sweepPending.
+func (s *Store) dropPending(id int64) error {
+	var one int
+	switch err := s.packs.db.QueryRow(`SELECT 1 FROM pending WHERE pack = ?`, id).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	dir, path, err := s.packPath(id)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if _, err := s.packs.db.Exec(`DELETE FROM pending WHERE pack = ?`, id); err != nil {
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	return nil
+}
+
+// sweepPending removes the packs marked pending by Stores that are gone (their
+// staging directory's lock is free, or the directory is gone) and returns how many
+// marks it cleared. Marks of live Stores, this one included, are left alone; without
+// flock nothing is removed (a live Store cannot be told from a dead one).
+func (s *Store) sweepPending(ctx context.Context) (int, error) {
+	if !flockWorks {
+		return 0, nil
+	}
+	type mark struct {
+		id    int64
+		owner string
+	}
+	var marks []mark
+	rows, err := s.packs.db.QueryContext(ctx, `SELECT pack, owner FROM pending ORDER BY pack`)
+	if err != nil {
+		return 0, fmt.Errorf("blob: pack index: %w", err)
+	}
+	for rows.Next() {
+		var m mark
+		if err := rows.Scan(&m.id, &m.owner); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("blob: pack index: %w", err)
+		}
+		marks = append(marks, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("blob: pack index: %w", err)
+	}
+	n := 0
+	for _, m := range marks {
+		ownerDir := filepath.Join(s.tmpRoot, m.owner)
+		if ownerDir == s.tmpDir || !strings.HasPrefix(m.owner, stagingPrefix) {
+			continue
+		}
+		if _, err := os.Stat(ownerDir); err == nil {
+			lk, err := lockStore(filepath.Join(ownerDir, "lock"), true)
+			if errors.Is(err, ErrInUse) {
+				continue // a live Store's pack in progress
+			}
+			if err != nil {
+				return n, err
+			}
+			defer lk.Close() // held until its packs are gone
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("blob: %w", err)
+		}
+		if err := s.dropPending(m.id); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // installPack moves a staged pack to its final name and returns the directory whose
-// entry must be synced.
+// entry must be synced. The pack must be marked pending (markPending).
 func (s *Store) installPack(p *stagedPack) (string, error) {
 	dir, final, err := s.packPath(p.id)
 	if err != nil {
@@ -483,6 +581,9 @@ func (x *packIndex) indexPack(ctx context.Context, p stagedPack, entries []*pack
 		}
 		n, _ := r.RowsAffected()
 		inserted += n
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE pack = ?`, p.id); err != nil {
+		return nil, fmt.Errorf("blob: pack index: %w", err)
 	}
 	if inserted != int64(len(entries)) {
 		for i, e := range entries {
@@ -734,30 +835,46 @@ func (s *Store) rewrapPack(ctx context.Context, id int64, path string) (indexed,
 	if err != nil {
 		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
 	}
-	dir, err := s.installPack(&p)
-	if err != nil {
+	if err := s.markPending(ctx, nid); err != nil {
 		return indexed, 0, 0, err
 	}
-	if err := syncDir(dir); err != nil {
-		return indexed, 0, 0, fmt.Errorf("blob: %w", err)
-	}
-	tx, err := s.packs.db.BeginTx(ctx, nil)
-	if err != nil {
-		return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
-	}
-	defer tx.Rollback()
-	for _, digest := range rows {
-		if _, err := tx.ExecContext(ctx, `UPDATE entries SET pack = ? WHERE digest = ? AND pack = ?`, nid, digest, id); err != nil {
-			return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return indexed, 0, 0, fmt.Errorf("blob: pack index: %w", err)
+	if err := s.moveRows(ctx, &p, id, rows); err != nil {
+		s.dropPending(nid)
+		return indexed, 0, 0, err
 	}
 	if err := os.Remove(path); err != nil {
 		return indexed, rewrapped, nid, fmt.Errorf("blob: %w", err)
 	}
 	return indexed, rewrapped, nid, syncDir(filepath.Dir(path))
+}
+
+// moveRows installs the rewrapped copy p of pack id (marked pending) and points the
+// rows of the given digests at it, clearing the mark in the same transaction.
+func (s *Store) moveRows(ctx context.Context, p *stagedPack, id int64, digests [][]byte) error {
+	dir, err := s.installPack(p)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	tx, err := s.packs.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	defer tx.Rollback()
+	for _, digest := range digests {
+		if _, err := tx.ExecContext(ctx, `UPDATE entries SET pack = ? WHERE digest = ? AND pack = ?`, p.id, digest, id); err != nil {
+			return fmt.Errorf("blob: pack index: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE pack = ?`, p.id); err != nil {
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("blob: pack index: %w", err)
+	}
+	return nil
 }
 
 // ensureDirIn creates dir (in parent) and makes its entry durable.
