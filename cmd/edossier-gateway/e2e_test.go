@@ -513,7 +513,41 @@ func testDeviceKeys(t *testing.T, e *env, phone *citizen) *citizen {
 	e.bindKey(stranger)
 	r = e.do(e.signed(stranger, "GET", "/v1/dossiers/"+phone.subjectID+"/key-events", nil, time.Now()))
 	expectProblem(t, r, 403, gateway.CodeForbidden)
+	testRemovedKeyStopsAtOnce(t, e, phone)
 	return laptop
+}
+
+// testRemovedKeyStopsAtOnce: a device key removed by another device stops signing
+// requests as soon as the gateway applies the block that removed it, not when its
+// 30-second cache of the key expires (the tablet signed a read just before).
+func testRemovedKeyStopsAtOnce(t *testing.T, e *env, phone *citizen) {
+	tablet := newCitizen(t, phone.subjectID)
+	doc, sig := statement(t, phone, wire.KeyStatement{Kind: wire.KeyAddKind, PublicKeyPEM: tablet.publicPEM(t)})
+	pop, _ := wire.SignDocument(tablet.key, doc)
+	expectStatus(t, e.do(e.signed(phone, "POST", "/v1/dossiers/"+phone.subjectID+"/keys",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig, "popSignature": pop}, time.Now())), 201)
+	expectStatus(t, e.do(e.signed(tablet, "GET", "/v1/dossiers/"+phone.subjectID+"/keys", nil, time.Now())), 200)
+	_, tabletID, err := gwclient.PublicKeyPEM(&tablet.key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, sig = statement(t, phone, wire.KeyStatement{Kind: wire.KeyRemoveKind, KeyID: tabletID})
+	expectStatus(t, e.do(e.signed(phone, "POST", "/v1/dossiers/"+phone.subjectID+"/keys/"+tabletID+"/remove",
+		map[string]string{"document": base64.StdEncoding.EncodeToString(doc), "signature": sig}, time.Now())), 200)
+	removed := time.Now()
+	for {
+		r := e.do(e.signed(tablet, "GET", "/v1/dossiers/"+phone.subjectID+"/keys", nil, time.Now()))
+		if r.status == 401 {
+			expectProblem(t, r, 401, gateway.CodeUnknownKey)
+			break
+		}
+		if r.status != 200 || time.Since(removed) > 10*time.Second {
+			t.Fatalf("the removed key still signs %s after its removal: %d %.200s", time.Since(removed).Round(time.Millisecond), r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The phone still signs.
+	expectStatus(t, e.do(e.signed(phone, "GET", "/v1/dossiers/"+phone.subjectID+"/keys", nil, time.Now())), 200)
 }
 
 // statement signs a key statement of c (issued now, fresh nonce).

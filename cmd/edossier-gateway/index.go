@@ -195,7 +195,18 @@ func openIndex(ctx context.Context, cfg Config, ns index.Namespaces) (*index.Sto
 type indexParts struct {
 	store    *index.Store
 	follower *index.Follower
+	ns       index.Namespaces
 	ready    atomic.Bool // caught up once since start
+}
+
+// observeSubjectKeys calls fn with every subject key the followed blocks write. Call
+// it before follow.
+func (p *indexParts) observeSubjectKeys(fn func(subjectID, keyID string, active bool)) {
+	p.follower.OnApplied = func(b *index.Block) {
+		for _, c := range p.ns.SubjectKeyChanges(b) {
+			fn(c.SubjectID, c.KeyID, c.Active)
+		}
+	}
 }
 
 // follow catches up with the channels' heights, marks the index ready, then follows
@@ -222,11 +233,12 @@ func wireIndex(cfg Config, l *fabric.Client, platform gateway.Actor, svc *servic
 	svc.UseProver(prover{&proof.Builder{Blocks: blocks, Channel: l.MunicipalChannel(), Chaincode: index.DefaultNamespaces.Dossier}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := openIndex(ctx, cfg, indexNamespaces(l))
+	ns := indexNamespaces(l)
+	store, err := openIndex(ctx, cfg, ns)
 	if err != nil || store == nil {
 		return nil, nil, err
 	}
-	parts := &indexParts{store: store, follower: index.NewFollower(store, blocks)}
+	parts := &indexParts{store: store, follower: index.NewFollower(store, blocks), ns: ns}
 	svc.UseIndex(serviceIndex{s: store, l: l, ready: &parts.ready})
 	status := func(ctx context.Context) (any, bool) {
 		lag, h, err := parts.follower.Lag(ctx)

@@ -222,7 +222,13 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	if ix != nil && ix.store.WasReset {
-		log.Warn("the index was built by an older gateway version (without batch leaves): emptied, rebuilding it from the ledger")
+		log.Warn("the index was built by an older gateway version (an older schema): recreated, rebuilding it from the ledger")
+	}
+	subjectKeys := svc.SubjectKeyResolver(30 * time.Second)
+	if ix != nil {
+		// A removed device key stops signing requests as soon as this gateway applies
+		// the block that removed it.
+		ix.observeSubjectKeys(subjectKeys.Observe)
 	}
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
@@ -233,7 +239,7 @@ func Open(cfg Config) (*Gateway, error) {
 	server, err := api.New(api.Options{
 		Service:         svc,
 		Keys:            keys,
-		SubjectKey:      svc.SubjectKeyResolver(30 * time.Second).Key,
+		SubjectKey:      subjectKeys.Key,
 		Nonces:          httpsig.NewMemoryNonceStore(cfg.SignatureMaxAge + time.Minute),
 		SignatureMaxAge: cfg.SignatureMaxAge,
 		Ready: func(ctx context.Context) error {

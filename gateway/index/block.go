@@ -3,6 +3,7 @@ package index
 import (
 	"crypto/sha256"
 	"encoding/asn1"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/edossier-city/edossier/chaincode/wire"
 )
 
 // Block is what the index takes from one Fabric block: its number and hashes, and
@@ -39,6 +42,34 @@ type Write struct {
 	Key       string
 	Value     []byte
 	Delete    bool
+}
+
+// SubjectKeyChange is a subject key that a block's valid transaction wrote: bound,
+// added, recovered or removed, and whether it is active after it.
+type SubjectKeyChange struct {
+	SubjectID, KeyID string
+	Active           bool
+}
+
+// SubjectKeyChanges returns the subject keys the block's valid transactions wrote on
+// the sharing chaincode (none for another channel). The index keeps no table of them;
+// the gateway's request-signature check forgets a removed key with them, without
+// waiting for its cache to expire.
+func (n Namespaces) SubjectKeyChanges(b *Block) []SubjectKeyChange {
+	if b.Channel != n.DatashareChannel {
+		return nil
+	}
+	var out []SubjectKeyChange
+	for _, w := range b.Writes {
+		typ, attrs, ok := splitKey(w.Key)
+		if w.Namespace != n.Sharing || !ok || typ != "skey" || len(attrs) != 2 {
+			continue
+		}
+		var k wire.SubjectKey
+		active := !w.Delete && json.Unmarshal(w.Value, &k) == nil && k.Status == wire.KeyActive
+		out = append(out, SubjectKeyChange{SubjectID: attrs[0], KeyID: attrs[1], Active: active})
+	}
+	return out
 }
 
 // HeaderHash returns the hash Fabric chains blocks with: SHA-256 over the ASN.1 DER

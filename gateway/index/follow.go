@@ -25,6 +25,9 @@ type Follower struct {
 	src   Source
 	// Retry is the wait before reconnecting a stream that ended (default 1 s).
 	Retry time.Duration
+	// OnApplied, if set before the follower runs, is called after each block is
+	// applied (in block order per channel; it must not block).
+	OnApplied func(*Block)
 
 	mu     sync.Mutex
 	status map[string]FollowStatus
@@ -129,6 +132,9 @@ func (f *Follower) follow(ctx context.Context, channel string, until uint64) err
 			return err
 		}
 		f.applied(channel, b.Number+1)
+		if f.OnApplied != nil {
+			f.OnApplied(b)
+		}
 		if until > 0 && b.Number+1 >= until {
 			return nil
 		}

@@ -218,8 +218,9 @@ func ParseKeyRef(ref string) (subjectID, keyID string, err error) {
 }
 
 // SubjectKeyResolver resolves the active key named by a request signature's keyid,
-// caching answers briefly: a removed key stops authenticating requests within TTL (it
-// stops signing grants at once: the chaincode checks those).
+// caching answers briefly: a removed key stops authenticating requests within TTL, or
+// as soon as the gateway sees the block that removed it (Observe, fed by the index's
+// follower); it stops signing grants at once (the chaincode checks those).
 type SubjectKeyResolver struct {
 	svc *Service
 	TTL time.Duration
@@ -229,7 +230,7 @@ type SubjectKeyResolver struct {
 }
 
 type cachedKey struct {
-	key *ecdsa.PublicKey
+	key *ecdsa.PublicKey // nil: removed (Observe)
 	at  time.Time
 }
 
@@ -250,6 +251,9 @@ func (k *SubjectKeyResolver) Key(ctx context.Context, ref string) (*ecdsa.Public
 	c, ok := k.cache[ref]
 	k.mu.Unlock()
 	if ok && now.Sub(c.at) < k.TTL {
+		if c.key == nil {
+			return nil, gateway.Errorf(gateway.CodeUnknownKey, "key %s of subject %s was removed", keyID, subjectID)
+		}
 		return c.key, nil
 	}
 	sk, err := k.svc.ledger.GetSubjectKey(ctx, k.svc.cfg.Platform, subjectID, keyID)
@@ -273,4 +277,19 @@ func (k *SubjectKeyResolver) Key(ctx context.Context, ref string) (*ecdsa.Public
 	k.cache[ref] = cachedKey{key: pub, at: now}
 	k.mu.Unlock()
 	return pub, nil
+}
+
+// Observe takes a subject key's state from a committed block. A key no longer active
+// is refused from now on (for TTL, without asking the ledger, whose peers may not all
+// have committed the block yet; then as the ledger says); an active one is looked up
+// afresh.
+func (k *SubjectKeyResolver) Observe(subjectID, keyID string, active bool) {
+	ref := KeyRef(subjectID, keyID)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if active {
+		delete(k.cache, ref)
+		return
+	}
+	k.cache[ref] = cachedKey{at: k.svc.cfg.Now()}
 }

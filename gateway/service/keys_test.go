@@ -143,6 +143,17 @@ func TestSubjectKeyResolver(t *testing.T) {
 	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil || l.lookups != 2 {
 		t.Fatalf("cache outlived its TTL: %d lookups, %v", l.lookups, err)
 	}
+	// The block that removes the key, seen by the follower: refused at once, although
+	// the answer cached a moment ago (and a lagging peer) still say active.
+	r.Observe("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID, false)
+	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); gateway.ErrorCode(err) != gateway.CodeUnknownKey || l.lookups != 2 {
+		t.Fatalf("an observed removal: %d lookups, %v", l.lookups, err)
+	}
+	// A key written active again (e.g. recovered) is looked up afresh.
+	r.Observe("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID, true)
+	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil || l.lookups != 3 {
+		t.Fatalf("an observed active key: %d lookups, %v", l.lookups, err)
+	}
 	for ref, want := range map[string]gateway.Code{
 		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", removedID): gateway.CodeUnknownKey, // removed keys sign no request
 		KeyRef("p-oooooooooooooooooooooooooooooooo", keyID):     gateway.CodeUnknownKey,
