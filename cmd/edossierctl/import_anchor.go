@@ -128,7 +128,7 @@ func (im *importer) anchor(ctx context.Context, j anchorJob) batchOutcome {
 		open = func(i int) (io.ReadCloser, error) { return os.Open(kept[i].path) }
 	}
 	try := func() (batchOutcome, error) {
-		res, err := im.c.AnchorBatch(ctx, client.AnchorInput{BatchID: j.id, Records: items}, open)
+		res, err := im.c.AnchorBatchReceipt(ctx, client.AnchorInput{BatchID: j.id, Records: items}, open)
 		if err != nil {
 			return batchOutcome{}, err
 		}

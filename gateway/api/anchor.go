@@ -16,10 +16,24 @@ const maxBatchPart = 8 << 20
 // anchorBatch takes multipart/form-data: a "batch" part first ({"batchId":...,
 // "records":[{"file":"<part name>"|"cid":...,"subjectId",...}]}), then one part per
 // record that names a file (none for a CID-only batch).
+// With ?leaves=none the answer leaves the leaves out.
 func (s *Server) anchorBatch(c *gin.Context) {
+	var withLeaves bool
+	switch c.Query("leaves") {
+	case "", "all":
+		withLeaves = true
+	case "none":
+	default:
+		abort(c, invalid("leaves must be all or none"))
+		return
+	}
 	var in service.AnchorInput
 	bulkUpload(s, c, "batch", maxBatchPart, &in, func(next service.NextFile) (*service.AnchorResult, error) {
-		return s.svc.AnchorBatch(c.Request.Context(), principal(c), in, next)
+		res, err := s.svc.AnchorBatch(c.Request.Context(), principal(c), in, next)
+		if err == nil && !withLeaves {
+			res.Leaves = nil
+		}
+		return res, err
 	}, func(r *service.AnchorResult) string { return r.Receipt.TxID })
 }
 

@@ -63,6 +63,14 @@ func TestMultipartJSONPartRefusals(t *testing.T) {
 		s.ServeHTTP(rec, req)
 		problemOf(t, r.path+": not multipart", rec, 415, gateway.CodeUnsupported)
 	}
+	// A batch anchor's answer lists its leaves or leaves them out: nothing else.
+	b, ct := body("batch", `{"batchId":"b-1","records":[{"cid":"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku","size":1,"subjectId":"p-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","type":"t"}]}`)
+	req := httptest.NewRequest("POST", "/v1/batches?leaves=some", b)
+	req.Header.Set("Authorization", "Bearer health-key")
+	req.Header.Set("Content-Type", ct)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	problemOf(t, "leaves=some", rec, 400, gateway.CodeInvalid)
 	if l.calls != 0 {
 		t.Fatalf("a refused request reached the ledger (%d calls)", l.calls)
 	}

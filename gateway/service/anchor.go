@@ -55,7 +55,7 @@ type AnchorResult struct {
 	// Channel and Chaincode complete the leaves' context (wire.BatchContext).
 	Channel   string           `json:"channel"`
 	Chaincode string           `json:"chaincode"`
-	Leaves    []wire.BatchLeaf `json:"leaves"`
+	Leaves    []wire.BatchLeaf `json:"leaves,omitempty"` // absent when the caller asked for none
 	// Stored counts the files this request put into the blob store.
 	Stored int `json:"stored"`
 }
