@@ -3,7 +3,6 @@ package wire
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -47,53 +46,6 @@ func BenchmarkBatchLeaves(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/leaf")
-		})
-	}
-}
-
-// BenchmarkDecodeSigned is the strict decoding of a bulk request's JSON part (8,192
-// records, as in POST /v1/batches) against encoding/json's plain, lenient
-// Unmarshal of the same bytes in the same run (the baseline: no check of keys'
-// spelling, duplicates or unknown members).
-func BenchmarkDecodeSigned(b *testing.B) {
-	type item struct {
-		File      string `json:"file,omitempty"`
-		RecordID  string `json:"recordId,omitempty"`
-		SubjectID string `json:"subjectId"`
-		Type      string `json:"type"`
-		MediaType string `json:"mediaType,omitempty"`
-		CID       string `json:"cid,omitempty"`
-		Size      int64  `json:"size,omitempty"`
-	}
-	type batch struct {
-		BatchID string `json:"batchId"`
-		Records []item `json:"records"`
-	}
-	const n = 8192
-	in := batch{BatchID: "imp-0123456789abcdef-000001"}
-	for k := range n {
-		in.Records = append(in.Records, item{File: fmt.Sprintf("f%d", k), RecordID: fmt.Sprintf("legacy-health-%010d", k),
-			SubjectID: testSubject, Type: "birth-certificate", MediaType: "application/pdf"})
-	}
-	doc, err := Marshal(in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range []struct {
-		name   string
-		decode func(v *batch) error
-	}{
-		{"encoding/json Unmarshal (baseline, lenient)", func(v *batch) error { return json.Unmarshal(doc, v) }},
-		{"DecodeSigned", func(v *batch) error { return DecodeSigned(doc, v, len(doc)) }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				var v batch
-				if err := c.decode(&v); err != nil || len(v.Records) != n {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/record")
 		})
 	}
 }

@@ -2,10 +2,13 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/edossier-city/edossier/chaincode/wire"
 	"github.com/edossier-city/edossier/gateway"
 	"github.com/edossier-city/edossier/gateway/httpsig"
 	"github.com/edossier-city/edossier/gateway/service"
@@ -98,5 +101,38 @@ func TestDecodeStrictRefusals(t *testing.T) {
 	}
 	if err := decodeStrict(bytes.TrimSpace([]byte(" {\"a\":\"x\",\"b\":{\"c\":1}}\n")), &v); err != nil {
 		t.Errorf("valid: %v", err)
+	}
+}
+
+// BenchmarkDecodeSigned is the strict decoding of POST /v1/batches's JSON part (8,192
+// records) against encoding/json's plain, lenient Unmarshal of the same bytes in the
+// same run (the baseline: no check of keys' spelling, duplicates or unknown members).
+func BenchmarkDecodeSigned(b *testing.B) {
+	const n = 8192
+	in := service.AnchorInput{BatchID: "imp-0123456789abcdef-000001"}
+	for k := range n {
+		in.Records = append(in.Records, service.AnchorItem{File: fmt.Sprintf("f%d", k), RecordID: fmt.Sprintf("legacy-health-%010d", k),
+			SubjectID: "p-aaaabbbbccccddddeeeeffffgggghhhh", Type: "birth-certificate", MediaType: "application/pdf"})
+	}
+	doc, err := wire.Marshal(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		decode func(v *service.AnchorInput) error
+	}{
+		{"encoding/json Unmarshal (baseline, lenient)", func(v *service.AnchorInput) error { return json.Unmarshal(doc, v) }},
+		{"decodeStrict (wire.DecodeSigned)", func(v *service.AnchorInput) error { return decodeStrict(doc, v) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				var v service.AnchorInput
+				if err := c.decode(&v); err != nil || len(v.Records) != n {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/record")
+		})
 	}
 }
