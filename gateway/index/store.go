@@ -74,7 +74,7 @@ type Store struct {
 	byCID, batchByCID, allByCID *sql.Stmt // the hot lookups, prepared once
 	insertLeaves                *sql.Stmt // the INSERT of leafRows leaves, prepared once
 
-	// WasReset is set when the index, built by an older gateway version, was emptied
+	// WasReset is set when the index, built by an older gateway version, was recreated
 	// at open to be rebuilt from the ledger.
 	WasReset bool
 }
