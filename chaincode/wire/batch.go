@@ -103,19 +103,23 @@ func (l *BatchLeaf) packed() (p packedLeaf, err error) {
 	}
 	h := c.Hash()                    // multihash: code, length, digest
 	copy(p.digest[:], h[len(h)-32:]) // ParseCID checked sha2-256, 32 bytes
-	return p, l.checkRest()
+	return p, l.checkSizeAndMedia()
 }
 
-// checkRest checks the fields that the compact encoding keeps as they are (the
+// checkDecoded checks the fields that the compact encoding keeps as they are (the
 // record ID, type, size and media type): all a decoded leaf needs, its subject and
 // CID being valid by construction.
-func (l *BatchLeaf) checkRest() error {
+func (l *BatchLeaf) checkDecoded() error {
 	if err := ValidateID("recordId", l.RecordID); err != nil {
 		return err
 	}
 	if err := ValidateCode("type", l.Type); err != nil {
 		return err
 	}
+	return l.checkSizeAndMedia()
+}
+
+func (l *BatchLeaf) checkSizeAndMedia() error {
 	if l.Size < 0 || l.Size > MaxSize {
 		return Errorf(CodeInvalid, "size must be within 0..%d", MaxSize)
 	}
@@ -203,8 +207,8 @@ func EncodeBatch(b *Batch) ([]byte, error) {
 	return encodeBatch(b, packed)
 }
 
-// encodeBatch is EncodeBatch of leaves whose subject and CID are valid and packed,
-// checking everything else.
+// encodeBatch is EncodeBatch of valid leaves, packed: it checks what concerns the
+// whole batch (its ID and size, no record ID twice, the dictionaries) and encodes.
 func encodeBatch(b *Batch, packed []packedLeaf) ([]byte, error) {
 	if err := ValidateID("batchId", b.BatchID); err != nil {
 		return nil, err
@@ -219,10 +223,6 @@ func encodeBatch(b *Batch, packed []packedLeaf) ([]byte, error) {
 	prefix := b.Leaves[0].RecordID
 	for i := range b.Leaves {
 		l := &b.Leaves[i]
-		if err := l.checkRest(); err != nil {
-			e := AsError(err)
-			return nil, Errorf(e.Code, "records[%d]: %s", i, e.Message)
-		}
 		if ids[l.RecordID] {
 			return nil, Errorf(CodeInvalid, "records[%d]: record ID %s twice in the batch", i, l.RecordID)
 		}
@@ -354,13 +354,17 @@ func DecodeBatch(data []byte) (*Batch, error) {
 			Size:      int64(size),
 			MediaType: media[mi],
 		}
+		if err := b.Leaves[i].checkDecoded(); err != nil {
+			e := AsError(err)
+			return nil, Errorf(e.Code, "records[%d]: %s", i, e.Message)
+		}
 	}
 	if len(r.b) != 0 {
 		return nil, Errorf(CodeInvalid, "trailing data after the batch")
 	}
 	// The subject and CID of a decoded leaf are valid by construction (any 20 bytes
-	// are a subject, any 32 a sha2-256 digest); encodeBatch checks the rest and
-	// re-encodes, and only the canonical encoding of the batch is accepted.
+	// are a subject, any 32 a sha2-256 digest), its other fields are checked above;
+	// only the canonical encoding of the batch is accepted.
 	again, err := encodeBatch(b, packed)
 	if err != nil {
 		return nil, err
