@@ -271,12 +271,18 @@ func (k *SubjectKeyResolver) Key(ctx context.Context, ref string) (*ecdsa.Public
 		return nil, gateway.Wrap(gateway.CodeInternal, err, "bound key of %s unreadable", subjectID)
 	}
 	k.mu.Lock()
+	k.put(ref, cachedKey{key: pub, at: now})
+	k.mu.Unlock()
+	return pub, nil
+}
+
+// put caches c under ref, emptying the cache first when it is full (a gateway's
+// catch-up replays every key change of the ledger through Observe). k.mu is held.
+func (k *SubjectKeyResolver) put(ref string, c cachedKey) {
 	if len(k.cache) > 100_000 {
 		k.cache = map[string]cachedKey{}
 	}
-	k.cache[ref] = cachedKey{key: pub, at: now}
-	k.mu.Unlock()
-	return pub, nil
+	k.cache[ref] = c
 }
 
 // Observe takes a subject key's state from a committed block. A key no longer active
@@ -291,5 +297,5 @@ func (k *SubjectKeyResolver) Observe(subjectID, keyID string, active bool) {
 		delete(k.cache, ref)
 		return
 	}
-	k.cache[ref] = cachedKey{at: k.svc.cfg.Now()}
+	k.put(ref, cachedKey{at: k.svc.cfg.Now()})
 }

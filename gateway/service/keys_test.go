@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,13 @@ func TestSubjectKeyResolver(t *testing.T) {
 	r.Observe("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID, true)
 	if _, err := r.Key(ctx, KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", keyID)); err != nil || l.lookups != 3 {
 		t.Fatalf("an observed active key: %d lookups, %v", l.lookups, err)
+	}
+	// A catch-up replays every removal on the ledger: the cache stays bounded.
+	for i := range 100_010 {
+		r.Observe("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", fmt.Sprintf("%064x", i), false)
+	}
+	if n := len(r.cache); n > 100_001 {
+		t.Fatalf("%d cached keys after a replay", n)
 	}
 	for ref, want := range map[string]gateway.Code{
 		KeyRef("p-mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", removedID): gateway.CodeUnknownKey, // removed keys sign no request
